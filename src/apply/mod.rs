@@ -1,0 +1,1 @@
+//! The executor behind `imsform apply`: the journal, bounded concurrency, progress, interrupts.

@@ -1,0 +1,281 @@
+//! The command line's syntax: clap derive types and nothing else. Meaning (defaults, config
+//! files, environment) is built from these in `config.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Manage Huawei Cloud private images (IMS) as code.
+#[derive(Debug, Parser)]
+#[command(name = "imsform", version, about, long_about = None)]
+pub struct Cli {
+    /// Work in DIR instead of the current directory (config, state and default manifests).
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+
+    /// Never colour the output (the NO_COLOR environment variable does the same).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Log to stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load and check manifests: every problem with file:line:col; no network, no state.
+    Validate(ValidateArgs),
+    /// Refresh, compare manifests with state and cloud, and print what would change.
+    Plan(PlanArgs),
+    /// Apply a saved plan exactly, or plan, confirm and apply.
+    Apply(ApplyArgs),
+    /// Render a saved plan, or the state when no plan file is given.
+    Show(ShowArgs),
+    /// Accept changes made outside imsform into the state without touching the cloud.
+    Refresh(RefreshArgs),
+    /// Adopt an existing image under an address of the manifests.
+    Import(ImportArgs),
+    /// Inspect and edit the state (rm forgets an image without deleting it).
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Remove a stale state lock after checking that its holder is gone.
+    ForceUnlock(ForceUnlockArgs),
+    /// Run the local IMS emulator in the foreground.
+    Emulator(EmulatorArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Manifest files or directories (default: the working directory).
+    pub paths: Vec<PathBuf>,
+}
+
+/// Flags shared by `plan`, `apply` and `refresh`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    /// Only these addresses (repeatable; globs such as `images.web-*` allowed).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Leave these addresses alone (repeatable; globs allowed).
+    #[arg(long = "exclude", value_name = "ADDR")]
+    pub excludes: Vec<String>,
+    /// Replace these images even if nothing changed (repeatable).
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replaces: Vec<String>,
+    /// Plan to destroy every managed image.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Read the cloud before planning (`--refresh=false` trusts the state).
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub refresh: bool,
+    /// How many images to work on at once (default from imsform.toml, else 10).
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
+    /// How long to wait for the state lock, e.g. `30s` (default: fail at once).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Manifest files or directories (default: the working directory).
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Save the plan to FILE for `imsform apply FILE` (also accepted as `-out FILE`).
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the plan as JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the plan as markdown for a pull request to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Only accept drift into the state; plan no change to the cloud.
+    #[arg(long)]
+    pub refresh_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A saved plan file, or manifest files and directories.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Only accept drift into the state.
+    #[arg(long)]
+    pub refresh_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A saved plan file; without one, the state is shown.
+    pub plan_file: Option<PathBuf>,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Markdown on stdout.
+    #[arg(long, conflicts_with = "json")]
+    pub markdown: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Manifest files or directories (default: the working directory).
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The address in the manifests, e.g. `images.ubuntu-2204-base`.
+    pub address: String,
+    /// The id of the existing private image.
+    pub image_id: String,
+    /// How long to wait for the state lock.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses in the state.
+    List,
+    /// Show one image's record.
+    Show {
+        /// The address, e.g. `images.web`.
+        address: String,
+    },
+    /// Forget an image without deleting it from the cloud.
+    Rm {
+        /// The address to forget.
+        address: String,
+    },
+    /// Move an image's record to another address.
+    Mv {
+        /// The current address.
+        source: String,
+        /// The new address.
+        destination: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The lock id printed by the command that holds (or held) the lock.
+    pub lock_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PaginationStyle {
+    /// `page_info.next_marker` when more pages remain (the default).
+    PageInfo,
+    /// A `next` link.
+    Next,
+    /// No marker at all: clients ask again while a page is full.
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: String,
+    /// Persist the emulator's world in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Access key to accept (generated when absent).
+    #[arg(long, requires = "secret_key")]
+    pub access_key: Option<String>,
+    /// Secret key for the access key (generated when absent).
+    #[arg(long, requires = "access_key")]
+    pub secret_key: Option<String>,
+    /// The project id (generated when absent).
+    #[arg(long)]
+    pub project_id: Option<String>,
+    /// The region name.
+    #[arg(long, default_value = "cn-north-4")]
+    pub region: String,
+    /// How long a registration job takes.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub job_duration: std::time::Duration,
+    /// The pagination style of `GET /v2/cloudimages`.
+    #[arg(long, value_enum, default_value_t = PaginationStyle::PageInfo)]
+    pub pagination: PaginationStyle,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}
+
+/// Parses `30s`, `2m`, `1h30m` (humantime syntax).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|error| format!("`{text}` is not a duration: {error}"))
+}
+
+/// Rewrites Terraform's single-dash `-out FILE` / `-out=FILE` into clap's `--out`.
+pub fn normalize(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    args.into_iter()
+        .map(|arg| match arg.to_str() {
+            Some("-out") => "--out".into(),
+            Some(text) if text.starts_with("-out=") => format!("-{text}").into(),
+            _ => arg,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_tree_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn single_dash_out_is_accepted() {
+        let args = normalize(["imsform", "plan", "-out", "p.json"].map(Into::into));
+        let cli = Cli::try_parse_from(args).unwrap();
+        let Command::Plan(plan) = cli.command else {
+            panic!("not plan")
+        };
+        assert_eq!(plan.out, Some(PathBuf::from("p.json")));
+        let args = normalize(["imsform", "plan", "-out=q.json"].map(Into::into));
+        let Command::Plan(plan) = Cli::try_parse_from(args).unwrap().command else {
+            panic!()
+        };
+        assert_eq!(plan.out, Some(PathBuf::from("q.json")));
+    }
+
+    #[test]
+    fn refresh_false_is_accepted() {
+        let cli = Cli::try_parse_from(["imsform", "plan", "--refresh=false"]).unwrap();
+        let Command::Plan(plan) = cli.command else {
+            panic!("not plan")
+        };
+        assert!(!plan.run.refresh);
+        let cli = Cli::try_parse_from(["imsform", "plan"]).unwrap();
+        let Command::Plan(plan) = cli.command else {
+            panic!("not plan")
+        };
+        assert!(plan.run.refresh);
+    }
+}

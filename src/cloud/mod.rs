@@ -1,0 +1,165 @@
+//! The IMS client: everything imsform says to IMS goes through here. Credentials, endpoints,
+//! signing, the one place that touches reqwest, retries, rate limiting, pagination and job
+//! polling. Plan and apply see only the [`CloudApi`] seam and the types below.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use thiserror::Error;
+
+use crate::manifest::model::DiskFormat;
+
+/// `status` of an image.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ImageStatus {
+    Queued,
+    Saving,
+    Active,
+    Killed,
+    Deleted,
+    /// A status this build does not know, kept verbatim.
+    Other(String),
+}
+
+impl ImageStatus {
+    pub fn parse(text: &str) -> ImageStatus {
+        match text {
+            "queued" => ImageStatus::Queued,
+            "saving" => ImageStatus::Saving,
+            "active" => ImageStatus::Active,
+            "killed" => ImageStatus::Killed,
+            "deleted" => ImageStatus::Deleted,
+            other => ImageStatus::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ImageStatus::Queued => "queued",
+            ImageStatus::Saving => "saving",
+            ImageStatus::Active => "active",
+            ImageStatus::Killed => "killed",
+            ImageStatus::Deleted => "deleted",
+            ImageStatus::Other(other) => other,
+        }
+    }
+}
+
+/// A private image as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteImage {
+    pub id: String,
+    pub name: String,
+    pub status: ImageStatus,
+    /// Key/value tags, including the reserved `imsform-token` tag when present.
+    pub tags: BTreeMap<String, String>,
+    pub os_version: Option<String>,
+    /// As reported; may differ from what was created (the cloud converts formats).
+    pub disk_format: Option<String>,
+    pub min_disk: u32,
+    pub min_ram: u32,
+    pub description: Option<String>,
+    pub protected: bool,
+    pub checksum: Option<String>,
+    pub size: Option<u64>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// `POST /v2/images`: the metadata of a new image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateImage {
+    pub name: String,
+    pub os_version: String,
+    pub disk_format: DiskFormat,
+    pub min_disk: u32,
+    pub min_ram: u32,
+    pub protected: bool,
+    /// Including the reserved token tag.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An in-place attribute change (`PATCH /v2/cloudimages/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrUpdate {
+    Name(String),
+    MinRam(u32),
+    /// `None` removes the description.
+    Description(Option<String>),
+}
+
+/// `status` of an asynchronous job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobStatus {
+    Init,
+    Running,
+    Success,
+    Fail,
+}
+
+/// One asynchronous job as the cloud reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: String,
+    pub status: JobStatus,
+    /// `entities.image_id`, when present.
+    pub image_id: Option<String>,
+    pub error_code: Option<String>,
+    pub fail_reason: Option<String>,
+    /// 0.0-1.0, from the progress endpoint when available.
+    pub progress: Option<f64>,
+}
+
+/// The seam between plan/apply and IMS. The real client and test doubles implement it.
+pub trait CloudApi: Send + Sync {
+    /// Every private image of the project, all pages, in a handful of requests.
+    fn list_private_images(
+        &self,
+    ) -> impl Future<Output = Result<Vec<RemoteImage>, CloudError>> + Send;
+    /// The private images carrying tag `key=value` (`GET /v2/cloudimages?tag=key=value`).
+    fn find_by_tag(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<Vec<RemoteImage>, CloudError>> + Send;
+    /// One image by id, `None` when it does not exist (`GET /v2/cloudimages?id=`).
+    fn get_image(
+        &self,
+        image_id: &str,
+    ) -> impl Future<Output = Result<Option<RemoteImage>, CloudError>> + Send;
+    /// `POST /v2/images`. A lost response is [`CloudError::OutcomeUnknown`], never re-sent.
+    fn create_metadata(
+        &self,
+        request: &CreateImage,
+    ) -> impl Future<Output = Result<RemoteImage, CloudError>> + Send;
+    /// `PUT /v1/cloudimages/{id}/upload`; returns the job id.
+    fn register(
+        &self,
+        image_id: &str,
+        image_url: &str,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+    /// The job's status (with progress when the cloud reports it).
+    fn job(&self, job_id: &str) -> impl Future<Output = Result<Job, CloudError>> + Send;
+    /// `PATCH /v2/cloudimages/{id}` with one op per change (`replace`, falling back to `add`).
+    fn update(
+        &self,
+        image_id: &str,
+        changes: &[AttrUpdate],
+    ) -> impl Future<Output = Result<RemoteImage, CloudError>> + Send;
+    /// Adds or overwrites `set` and removes `remove` through the batch tag API.
+    fn update_tags(
+        &self,
+        image_id: &str,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// `DELETE /v2/images/{id}`; an image already gone is success. Does not wait.
+    fn delete(&self, image_id: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
+}
+
+/// A failed exchange with the cloud.
+#[derive(Debug, Error)]
+pub enum CloudError {
+    #[error("{0}")]
+    Other(String),
+}

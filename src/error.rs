@@ -1,0 +1,30 @@
+//! The top-level error: one variant per module's error, and the exit code each maps to.
+
+use thiserror::Error;
+
+/// Every way a command can fail.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("`imsform {0}` is not implemented yet")]
+    NotImplemented(&'static str),
+    #[error(transparent)]
+    Config(#[from] crate::cli::config::ConfigError),
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error(transparent)]
+    Cloud(#[from] crate::cloud::CloudError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The process exit code for this error: always 1 (2 is reserved for "changes present").
+    pub fn exit_code(&self) -> u8 {
+        1
+    }
+}

@@ -1,0 +1,31 @@
+//! imsform manages Huawei Cloud private images (IMS) as code.
+//!
+//! The data flows one way:
+//!
+//! ```text
+//! cli (args -> Config) -> manifest::load -> state::Store::open (lock) -> cloud (refresh)
+//!    -> plan::plan (pure) -> render -> confirm -> apply (async, bounded) -> state saved per step
+//!    -> report -> exit code
+//! ```
+//!
+//! - [`cli`]: argument parsing, `imsform.toml`, one orchestrating file per subcommand.
+//! - [`manifest`]: YAML manifests, validation with file:line:col diagnostics, the validated model.
+//! - [`state`]: the state file, its lock, atomic saves, the backup and the pending journal.
+//! - [`sign`]: SDK-HMAC-SHA256 request signing, shared by the client and the emulator.
+//! - [`cloud`]: the IMS client: credentials, transport, retries, pagination, job polling, and
+//!   the [`cloud::CloudApi`] seam used by plan and apply.
+//! - [`plan`]: the pure diff engine from (desired, state, remote, options) to a plan.
+//! - [`render`]: human, markdown and JSON renderings of plans and state.
+//! - [`apply`]: the executor: journal, bounded concurrency, progress, interrupts.
+//! - [`emulator`]: a faithful local IMS over real HTTP, for tests and for the local cloud.
+
+pub mod apply;
+pub mod cli;
+pub mod cloud;
+pub mod emulator;
+pub mod error;
+pub mod manifest;
+pub mod plan;
+pub mod render;
+pub mod sign;
+pub mod state;

@@ -1,0 +1,1 @@
+//! The pure diff engine: (desired, state, remote view, options) -> a plan. No I/O.
