@@ -79,8 +79,8 @@ pub enum PendingOperation {
     Create {
         /// 26 characters; also the value of the reserved `imsform-token` tag on the image.
         token: String,
-        /// The attributes being created.
-        attributes: ImageAttrs,
+        /// The attributes being created (boxed: the variants differ a lot in size).
+        attributes: Box<ImageAttrs>,
         /// Set once `POST /v2/images` answered.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         image_id: Option<String>,
