@@ -1,12 +1,22 @@
-//! The command line: parse, build the configuration, dispatch to one orchestrating function per
-//! subcommand, and map the outcome to an exit code. Reads like a table of contents.
+//! The command line: parse, dispatch to one orchestrating file per subcommand, map the outcome to
+//! an exit code. Reads like a table of contents.
 
+pub mod apply;
 pub mod args;
 pub mod config;
+pub mod emulator;
+pub mod force_unlock;
+pub mod import;
+pub mod plan;
+pub mod refresh;
+pub mod show;
+pub mod state;
+pub mod validate;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use crate::error::Error;
 use args::{Cli, Command};
@@ -20,27 +30,21 @@ pub enum Outcome {
     Changes,
 }
 
-impl Outcome {
-    fn code(self) -> u8 {
-        match self {
-            Outcome::Success => 0,
-            Outcome::Changes => 2,
-        }
-    }
+/// Parses the command line; on `--help`, `--version` or a usage error, clap's text is printed and
+/// the exit code to use is returned instead.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, ExitCode> {
+    Cli::try_parse_from(args::normalize(args)).map_err(|error| {
+        // clap prints help and version on stdout with exit 0, usage errors on stderr.
+        let _ = error.print();
+        ExitCode::from(if error.use_stderr() { 1 } else { 0 })
+    })
 }
 
-/// The binary's entry point: parse the arguments, run, print any error on stderr.
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse_from(args::normalize(std::env::args_os())) {
-        Ok(cli) => cli,
-        Err(error) => {
-            // clap prints help and version on stdout with exit 0, usage errors on stderr.
-            let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { 1 } else { 0 });
-        }
-    };
-    match run(cli) {
-        Ok(outcome) => ExitCode::from(outcome.code()),
+/// Prints an error on stderr and maps the result to the process exit code.
+pub fn exit_code(result: Result<Outcome, Error>) -> ExitCode {
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Changes) => ExitCode::from(2),
         Err(error) => {
             eprintln!("Error: {error}");
             ExitCode::from(error.exit_code())
@@ -49,19 +53,19 @@ pub fn main() -> ExitCode {
 }
 
 /// Runs one parsed command line.
-pub fn run(cli: Cli) -> Result<Outcome, Error> {
+pub async fn run(cli: Cli) -> Result<Outcome, Error> {
+    let global = &cli.global;
     match cli.command {
-        Command::Validate(_) => Err(Error::NotImplemented("validate")),
-        Command::Plan(_) => Err(Error::NotImplemented("plan")),
-        Command::Apply(_) => Err(Error::NotImplemented("apply")),
-        Command::Show(_) => Err(Error::NotImplemented("show")),
-        Command::Refresh(_) => Err(Error::NotImplemented("refresh")),
-        Command::Import(_) => Err(Error::NotImplemented("import")),
-        Command::State(_) => Err(Error::NotImplemented("state")),
-        Command::ForceUnlock(_) => Err(Error::NotImplemented("force-unlock")),
-        Command::Emulator(_) => Err(Error::NotImplemented("emulator")),
+        Command::Validate(args) => validate::run(global, args).await,
+        Command::Plan(args) => plan::run(global, args).await,
+        Command::Apply(args) => apply::run(global, args).await,
+        Command::Show(args) => show::run(global, args).await,
+        Command::Refresh(args) => refresh::run(global, args).await,
+        Command::Import(args) => import::run(global, args).await,
+        Command::State(command) => state::run(global, command).await,
+        Command::ForceUnlock(args) => force_unlock::run(global, args).await,
+        Command::Emulator(args) => emulator::run(global, args).await,
         Command::Completions(args) => {
-            use clap::CommandFactory;
             let mut command = Cli::command();
             clap_complete::generate(args.shell, &mut command, "imsform", &mut std::io::stdout());
             Ok(Outcome::Success)
