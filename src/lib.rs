@@ -11,6 +11,7 @@
 //! - [`cli`]: argument parsing, `imsform.toml`, one orchestrating file per subcommand.
 //! - [`manifest`]: YAML manifests, validation with file:line:col diagnostics, the validated model.
 //! - [`state`]: the state file, its lock, atomic saves, the backup and the pending journal.
+//! - [`ims`]: IMS limits and value sets shared by validation and the emulator.
 //! - [`sign`]: SDK-HMAC-SHA256 request signing, shared by the client and the emulator.
 //! - [`cloud`]: the IMS client: credentials, transport, retries, pagination, job polling, and
 //!   the [`cloud::CloudApi`] seam used by plan and apply.
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod cloud;
 pub mod emulator;
 pub mod error;
+pub mod ims;
 pub mod manifest;
 pub mod plan;
 pub mod render;
