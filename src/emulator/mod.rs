@@ -295,9 +295,11 @@ impl Emulator {
         &self.shared.config.region
     }
 
-    /// Every IMS request received so far (admin requests excluded), secrets removed.
+    /// The IMS requests received so far (the latest 10 000; admin requests excluded), oldest
+    /// first, secrets removed.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.peek(|world| world.requests.clone())
+        self.shared
+            .peek(|world| world.requests.iter().cloned().collect())
     }
 
     /// Requests counted by `"METHOD /route/template"`.

@@ -216,7 +216,7 @@ async fn gate(
     let latency: Duration = shared
         .run(move |world| {
             *world.stats.entry(stat).or_insert(0) += 1;
-            world.requests.push(recorded);
+            world.record(recorded);
             world.faults.latency()
         })
         .await;

@@ -226,3 +226,25 @@ pub async fn native_delete(
 ) -> Reply {
     with_image(&shared, id, move |image| remove_one(image, &tag)).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_tags_are_key_value_strings() {
+        let tags = parse_strings(vec!["env=prod".into(), "bare".into(), "k=a=b".into()]);
+        assert!(tags.is_err(), "`=` is not a tag value character");
+        let tags = parse_strings(vec!["env=prod".into(), "bare".into()]).unwrap();
+        assert_eq!(rendered(&tags), ["bare=", "env=prod"]);
+        assert!(parse_strings(vec![String::new()]).is_err());
+        let eleven = (0..11).map(|i| format!("k{i}=v")).collect();
+        assert!(matches!(
+            parse_strings(eleven),
+            Err(ApiError::Ims {
+                code: "IMG.0116",
+                ..
+            })
+        ));
+    }
+}
