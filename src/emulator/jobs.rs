@@ -73,10 +73,7 @@ pub async fn register(State(shared): State<Shared>, Path(id): Path<String>, body
     let default_duration = shared.config.job_duration;
     shared
         .run(move |world| {
-            let image = world
-                .images
-                .get(&id)
-                .ok_or_else(|| ApiError::no_image(&id))?;
+            let image = world.image(&id)?;
             if image.status != Status::Queued || image.gone_at.is_some() {
                 return Err(ApiError::bad(
                     "IMG.0046",

@@ -95,10 +95,7 @@ async fn with_image(
 ) -> Reply {
     shared
         .run(move |world| {
-            let image = world
-                .images
-                .get_mut(&id)
-                .ok_or_else(|| ApiError::no_image(&id))?;
+            let image = world.image_mut(&id)?;
             f(image)?;
             image.updated_at = chrono::Utc::now();
             world.dirty = true;
@@ -169,10 +166,7 @@ pub async fn batch(
 pub async fn list(State(shared): State<Shared>, Path((_, id)): Path<(String, String)>) -> Reply {
     shared
         .run(move |world| {
-            let image = world
-                .images
-                .get(&id)
-                .ok_or_else(|| ApiError::no_image(&id))?;
+            let image = world.image(&id)?;
             let tags: Vec<_> = image
                 .tags
                 .iter()

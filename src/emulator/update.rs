@@ -162,10 +162,7 @@ pub async fn update(State(shared): State<Shared>, Path(id): Path<String>, body: 
     let config = shared.config.clone();
     shared
         .run(move |world| {
-            let image = world
-                .images
-                .get(&id)
-                .ok_or_else(|| ApiError::no_image(&id))?;
+            let image = world.image(&id)?;
             if image.status != Status::Active {
                 return Err(ApiError::bad(
                     "IMG.0046",

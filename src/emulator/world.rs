@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::config::Config;
 use super::faults::{Faults, TokenBuckets};
 use super::persist::{Persisted, Saver};
+use super::reply::ApiError;
 
 /// An image's lifecycle status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +193,18 @@ impl World {
         if self.images.len() != before {
             self.dirty = true;
         }
+    }
+
+    /// The image `id`, or 404 IMG.0027.
+    pub fn image(&self, id: &str) -> Result<&Image, ApiError> {
+        self.images.get(id).ok_or_else(|| ApiError::no_image(id))
+    }
+
+    /// The image `id` to change, or 404 IMG.0027.
+    pub fn image_mut(&mut self, id: &str) -> Result<&mut Image, ApiError> {
+        self.images
+            .get_mut(id)
+            .ok_or_else(|| ApiError::no_image(id))
     }
 
     /// Images in every status except those already gone.
