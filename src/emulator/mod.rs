@@ -324,6 +324,12 @@ impl Emulator {
         })
     }
 
+    /// Empties the world (images, jobs, statistics, recorded requests) and restores the
+    /// start-up faults, like `POST /__emulator/reset`.
+    pub async fn reset(&self) {
+        self.shared.reset().await;
+    }
+
     /// Stops accepting, lets in-flight requests finish, and waits for the server task.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);

@@ -188,3 +188,23 @@ fn the_cli_prints_one_json_line_and_refuses_non_loopback() {
         .failure()
         .stderr(predicates::str::contains("loopback only"));
 }
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_requests_then_refuses_connections() {
+    let faults = imsform::emulator::Faults {
+        latency_ms: 300,
+        ..Default::default()
+    };
+    let emulator = Emulator::builder().faults(faults).start().await.unwrap();
+    let url = format!("{}/v2/cloudimages", emulator.uri());
+    let in_flight = tokio::spawn(reqwest::get(url.clone()));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    emulator.shutdown().await;
+    let answered = in_flight.await.unwrap().unwrap();
+    assert_eq!(
+        answered.status(),
+        401,
+        "the in-flight request got its answer"
+    );
+    assert!(reqwest::get(url).await.is_err(), "no longer accepting");
+}
