@@ -56,7 +56,7 @@ async fn the_job_concurrency_cap_answers_img_0060() {
     };
     let api = Api::start(
         Emulator::builder()
-            .job_duration(Duration::from_millis(200))
+            .job_duration(Duration::from_millis(1000))
             .faults(faults),
     )
     .await;
@@ -155,4 +155,59 @@ async fn dropped_responses_close_the_connection_after_the_emulator_acted() {
         api.send("GET", "/v2/cloudimages", &[], None).await.status,
         200
     );
+}
+
+async fn job_outcomes(api: &Api, count: usize) -> Vec<String> {
+    let mut outcomes = Vec::new();
+    for i in 0..count {
+        let id = api.create_ok(&format!("rate-{i}")).await;
+        let job = api.register(&id, URL).await.body["job_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        outcomes.push(
+            api.wait_job(&job).await["status"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    outcomes
+}
+
+#[tokio::test]
+async fn job_failure_rates_are_seeded_and_job_durations_can_be_slowed_down() {
+    let faults = Faults {
+        seed: Some(3),
+        job_failure_rate: 0.5,
+        ..Faults::default()
+    };
+    let api = Api::start(
+        Emulator::builder()
+            .job_duration(Duration::from_millis(10))
+            .faults(faults.clone()),
+    )
+    .await;
+    let first = job_outcomes(&api, 12).await;
+    assert!(
+        first.contains(&"SUCCESS".to_owned()) && first.contains(&"FAIL".to_owned()),
+        "{first:?}"
+    );
+    api.emulator.set_faults(faults);
+    assert_eq!(
+        job_outcomes(&api, 12).await,
+        first,
+        "same seed, same outcomes"
+    );
+
+    api.admin("POST", "faults", Some(json!({"job_duration_ms": 1000})))
+        .await;
+    let id = api.create_ok("slow").await;
+    let job = api.register(&id, URL).await.body["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(api.job(&job).await.body["status"], "RUNNING");
+    assert_eq!(api.wait_job(&job).await["status"], "SUCCESS");
 }

@@ -9,7 +9,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn the_register_lifecycle_queued_saving_active() {
-    let api = Api::fast().await;
+    let api = Api::start(Emulator::builder().job_duration(Duration::from_millis(600))).await;
     let created = api
         .create(
             json!({"name": "web-base", "__os_version": "Ubuntu 22.04 server 64bit",
@@ -194,8 +194,8 @@ async fn jobs_follow_tokio_time_so_paused_tests_are_instant() {
 async fn delete_is_asynchronous_and_refuses_protected_and_saving_images() {
     let api = Api::start(
         Emulator::builder()
-            .job_duration(Duration::from_millis(400))
-            .delete_linger(Duration::from_millis(150)),
+            .job_duration(Duration::from_secs(5))
+            .delete_linger(Duration::from_millis(500)),
     )
     .await;
     let id = api.create_ok("short-lived").await;
@@ -209,7 +209,7 @@ async fn delete_is_asynchronous_and_refuses_protected_and_saving_images() {
         "queued",
         "still listed in its last status"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(650)).await;
     assert!(api.image(&id).await.is_none());
     let gone = api
         .send("DELETE", &format!("/v2/images/{id}"), &[], None)

@@ -248,6 +248,7 @@ impl Api {
         }
         let response = request.send().await.unwrap();
         assert!(response.status().is_success(), "{}", response.status());
+        assert_eq!(response.headers()["x-request-id"].len(), 32);
         response.json().await.unwrap_or(Value::Null)
     }
 }
