@@ -25,7 +25,7 @@ pub fn timestamp(time: DateTime<Utc>) -> String {
 }
 
 /// `__os_type`, `__platform` and `__os_bit` derived from `__os_version`.
-fn os_facts<'a>(config: &'a Config, os_version: &str) -> (&'static str, &'a str, &'static str) {
+pub fn os_facts<'a>(config: &'a Config, os_version: &str) -> (&'static str, &'a str, &'static str) {
     let platform = config.platform_of(os_version).unwrap_or("Other");
     let os_type = if platform == "Windows" {
         "Windows"

@@ -229,6 +229,15 @@ impl EmulatorBuilder {
             Some(path) => persist::load(path)?,
             None => None,
         };
+        if let (Some(path), None) = (&self.config.data_file, &loaded) {
+            // Create the file now, so an unwritable location fails the start, not a request.
+            persist::save(path, &persist::Persisted::empty()).map_err(|source| {
+                EmulatorError::Io {
+                    context: format!("writing the emulator data file {}", path.display()),
+                    source,
+                }
+            })?;
+        }
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .map_err(|source| EmulatorError::Bind {

@@ -208,3 +208,20 @@ async fn shutdown_finishes_in_flight_requests_then_refuses_connections() {
     );
     assert!(reqwest::get(url).await.is_err(), "no longer accepting");
 }
+
+#[tokio::test]
+async fn a_data_file_is_created_at_start_and_an_unwritable_one_fails_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fresh.json");
+    let _emulator = Emulator::builder().data_file(&file).start().await.unwrap();
+    let world: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(world["images"], json!([]));
+    let nowhere = dir.path().join("missing-dir").join("world.json");
+    let error = Emulator::builder()
+        .data_file(&nowhere)
+        .start()
+        .await
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("missing-dir"), "{error}");
+}
