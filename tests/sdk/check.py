@@ -218,14 +218,39 @@ def deletion(client, image_id):
           client.list_images(ListImagesRequest(id=image_id)).images == [])
 
 
+def start(binary, *extra):
+    emulator = subprocess.Popen(
+        [binary, "emulator", "--listen", "127.0.0.1:0", "--job-duration", "300ms", *extra],
+        stdout=subprocess.PIPE, text=True)
+    return emulator, json.loads(emulator.stdout.readline())
+
+
+def other_pagination_styles(binary):
+    """The SDK parses the `next`-link and marker-less list styles too (ims-api.md section 10)."""
+    for style in ("next", "none"):
+        emulator, info = start(binary, "--pagination", style)
+        try:
+            client = client_for(info)
+            for i in range(3):
+                client.glance_create_image_metadata(GlanceCreateImageMetadataRequest(
+                    body=GlanceCreateImageMetadataRequestBody(name=f"sdk-{style}-{i}")))
+            first = client.list_images(ListImagesRequest(limit=2, sort_key="name", sort_dir="asc"))
+            rest = client.list_images(ListImagesRequest(
+                limit=2, sort_key="name", sort_dir="asc", marker=first.images[-1].id))
+            names = [i.name for i in first.images + rest.images]
+            check(f"list_images with --pagination {style}: pages parse",
+                  names == [f"sdk-{style}-{i}" for i in range(3)] and first.page_info is None,
+                  names)
+        finally:
+            emulator.terminate()
+            emulator.wait(timeout=10)
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(__file__), "..", "..", "target", "debug", "imsform")
-    emulator = subprocess.Popen(
-        [binary, "emulator", "--listen", "127.0.0.1:0", "--job-duration", "300ms"],
-        stdout=subprocess.PIPE, text=True)
+    emulator, info = start(binary)
     try:
-        info = json.loads(emulator.stdout.readline())
         print(f"emulator at {info['endpoint']} (project {info['project_id']})")
         client = client_for(info)
         image_id = lifecycle(client, info)
@@ -247,6 +272,7 @@ def main():
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
+    other_pagination_styles(binary)
     print(f"all {len(CHECKS)} SDK checks passed")
 
 
