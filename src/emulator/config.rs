@@ -41,6 +41,9 @@ pub struct Config {
     pub os_versions: Vec<(String, String)>,
     /// The private image quota (IMG.0015 beyond it).
     pub image_quota: usize,
+    /// Lock an AK for the duration after this many consecutive signature failures (off when
+    /// `None`; the real gateway locks for 5 minutes after 5).
+    pub lockout: Option<(u32, std::time::Duration)>,
     /// The faults in force at start-up and after a reset.
     pub faults: Faults,
     pub data_file: Option<PathBuf>,
@@ -79,6 +82,7 @@ impl std::fmt::Debug for Config {
             .field("delete_linger", &self.delete_linger)
             .field("pagination", &self.pagination)
             .field("image_quota", &self.image_quota)
+            .field("lockout", &self.lockout)
             .field("faults", &self.faults)
             .field("data_file", &self.data_file)
             .finish_non_exhaustive()

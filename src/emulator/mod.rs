@@ -122,6 +122,7 @@ impl EmulatorBuilder {
                     .map(|(platform, version)| ((*platform).to_owned(), (*version).to_owned()))
                     .collect(),
                 image_quota: 100,
+                lockout: None,
                 faults: Faults::default(),
                 data_file: None,
             },
@@ -203,6 +204,13 @@ impl EmulatorBuilder {
     /// The private image quota (default 100).
     pub fn image_quota(mut self, quota: usize) -> Self {
         self.config.image_quota = quota;
+        self
+    }
+
+    /// Lock an access key for `duration` after `failures` consecutive signature failures, as
+    /// the gateway does (5 and 5 minutes there). Off by default.
+    pub fn lockout(mut self, failures: u32, duration: Duration) -> Self {
+        self.config.lockout = Some((failures, duration));
         self
     }
 

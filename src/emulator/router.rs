@@ -155,7 +155,7 @@ async fn admit(
         headers: &parts.headers,
         body,
     };
-    let principal = auth::authenticate(&signed, &shared.config, chrono::Utc::now(), id)?;
+    let principal = auth::authenticate_counted(shared, &signed, id).await?;
     if template != "/v3/projects" {
         let in_path = path_project(template, parts.uri.path());
         auth::check_project(&parts.headers, in_path.as_deref(), &shared.config, id)?;

@@ -131,6 +131,8 @@ pub struct World {
     pub jobs: BTreeMap<String, Job>,
     pub faults: Faults,
     pub buckets: TokenBuckets,
+    /// Per AK: consecutive signature failures and the end of a lock, on the emulator clock.
+    pub failures: BTreeMap<String, (u32, Option<Duration>)>,
     pub rng: StdRng,
     pub stats: BTreeMap<String, u64>,
     /// The latest [`RECORD_LIMIT`] requests, oldest first.
@@ -150,6 +152,7 @@ impl World {
             jobs: BTreeMap::new(),
             faults,
             buckets: TokenBuckets::default(),
+            failures: BTreeMap::new(),
             rng,
             stats: BTreeMap::new(),
             requests: VecDeque::new(),

@@ -229,3 +229,48 @@ async fn quota_os_versions_and_unknown_routes() {
         "APIG.0101",
     );
 }
+
+#[tokio::test]
+async fn repeated_signature_failures_lock_the_access_key_when_enabled() {
+    let emulator = Emulator::builder()
+        .lockout(3, std::time::Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    let mut api = Api::new(emulator);
+    let right = api.secret_key.clone();
+    for _ in 0..2 {
+        api.secret_key = "wrong".into();
+        assert_eq!(
+            api.send("GET", "/v2/cloudimages", &[], None).await.status,
+            401
+        );
+    }
+    api.secret_key = right.clone();
+    assert_eq!(
+        api.send("GET", "/v2/cloudimages", &[], None).await.status,
+        200,
+        "a success resets the count"
+    );
+    api.secret_key = "wrong".into();
+    for _ in 0..3 {
+        assert_eq!(
+            api.send("GET", "/v2/cloudimages", &[], None).await.status,
+            401
+        );
+    }
+    api.secret_key = right;
+    let locked = api.send("GET", "/v2/cloudimages", &[], None).await;
+    assert_gateway(&locked, 401, "APIG.0301");
+    assert!(
+        locked.body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("reach the limit")
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    assert_eq!(
+        api.send("GET", "/v2/cloudimages", &[], None).await.status,
+        200
+    );
+}
