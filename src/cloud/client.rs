@@ -1,0 +1,391 @@
+//! [`Client`]: the one place that touches reqwest. It authenticates each request (signing with
+//! the injected clock, or a token), applies the shared rate limit, the per-attempt timeout and
+//! the retry policy of [`super::retry`], reads error bodies into [`CloudError`], and looks the
+//! project id up through IAM once per run. The operations themselves are in [`super::ops`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+use super::credentials::Credentials;
+use super::endpoint::{Endpoint, Endpoints};
+use super::error::ApiFailure;
+use super::ratelimit::RateLimiter;
+use super::request::{self, ApiRequest, HeaderContext, Service};
+use super::retry::{self, Failure, RetryPolicy, Verdict};
+use super::{CloudError, wire};
+use crate::cli::config::CloudConfig;
+use crate::sign;
+
+/// The clock that dates signatures (`X-Sdk-Date`); injectable for tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// How a [`Client`] behaves besides where it connects.
+#[derive(Clone)]
+pub struct ClientOptions {
+    pub retry: RetryPolicy,
+    /// Client-side limit across all requests; 0 = unlimited.
+    pub requests_per_second: u32,
+    /// Requests allowed at once before pacing starts.
+    pub burst: u32,
+    pub clock: Clock,
+}
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            retry: RetryPolicy::default(),
+            requests_per_second: 20,
+            burst: 10,
+            clock: Arc::new(Utc::now),
+        }
+    }
+}
+
+/// An answer with an expected status.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The body as JSON, or a protocol error naming the operation.
+    pub fn json(&self, operation: &'static str) -> Result<Value, CloudError> {
+        serde_json::from_slice(&self.body).map_err(|err| CloudError::Protocol {
+            operation,
+            status: self.status,
+            detail: format!("the body is not JSON: {err}"),
+        })
+    }
+}
+
+/// The IMS client. Cheap to share behind an `Arc`; all requests share one connection pool,
+/// one rate limiter and one project-id cache. `Debug` never shows a secret.
+pub struct Client {
+    http: reqwest::Client,
+    credentials: Credentials,
+    endpoints: Endpoints,
+    region: String,
+    project_id: OnceCell<String>,
+    retry: RetryPolicy,
+    limiter: RateLimiter,
+    clock: Clock,
+    sent: AtomicU64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("credentials", &self.credentials)
+            .field("endpoints", &self.endpoints)
+            .field("region", &self.region)
+            .field("project_id", &self.project_id.get())
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The transport-level outcome of one attempt.
+enum Attempt {
+    Answered {
+        status: u16,
+        body: Vec<u8>,
+        request_id: Option<String>,
+        retry_after: Option<Duration>,
+    },
+    Failed {
+        connect: bool,
+        timeout: bool,
+        detail: String,
+    },
+}
+
+impl Client {
+    /// A client for `config`'s cloud. With `config.insecure`, TLS certificates are not verified
+    /// (the CLI prints the warning).
+    pub fn new(
+        config: &CloudConfig,
+        credentials: Credentials,
+        options: ClientOptions,
+    ) -> Result<Client, CloudError> {
+        let endpoints = Endpoints::from_config(config)?;
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .danger_accept_invalid_certs(config.insecure)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10).min(options.retry.attempt_timeout))
+            .build()
+            .map_err(|err| CloudError::Config(format!("cannot build the HTTP client: {err}")))?;
+        let project_id = OnceCell::new_with(config.project_id.clone().filter(|p| !p.is_empty()));
+        Ok(Client {
+            http,
+            credentials,
+            endpoints,
+            region: config.region.clone(),
+            project_id,
+            retry: options.retry,
+            limiter: RateLimiter::new(options.requests_per_second, options.burst),
+            clock: options.clock,
+            sent: AtomicU64::new(0),
+        })
+    }
+
+    /// Requests sent so far (every attempt counts).
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// The project id: configured, or looked up once through IAM (`GET /v3/projects?name=`).
+    pub async fn project_id(&self) -> Result<&str, CloudError> {
+        let id = self
+            .project_id
+            .get_or_try_init(|| self.lookup_project_id())
+            .await?;
+        Ok(id)
+    }
+
+    async fn lookup_project_id(&self) -> Result<String, CloudError> {
+        let request = request::list_projects(&self.region);
+        let response = self.send(&request, &[200], None).await?;
+        let body = response.json(request.operation)?;
+        let ids = wire::parse_project_ids(&body).ok_or_else(|| CloudError::Protocol {
+            operation: request.operation,
+            status: response.status,
+            detail: "no `projects` list in the answer".into(),
+        })?;
+        match ids.as_slice() {
+            [id] => Ok(id.clone()),
+            [] => Err(CloudError::Config(format!(
+                "IAM knows no project named `{}` for these credentials: check the region, or set \
+                 [cloud] project_id",
+                self.region
+            ))),
+            many => Err(CloudError::Config(format!(
+                "IAM returned {} projects named `{}`: set [cloud] project_id to choose one",
+                many.len(),
+                self.region
+            ))),
+        }
+    }
+
+    /// Sends `request` to IMS with `X-Project-Id`, retrying per the policy, and returns the
+    /// answer when its status is one of `expect`.
+    pub(crate) async fn ims(
+        &self,
+        request: &ApiRequest,
+        expect: &[u16],
+    ) -> Result<Response, CloudError> {
+        let project_id = self.project_id().await?;
+        self.send(request, expect, Some(project_id)).await
+    }
+
+    async fn send(
+        &self,
+        request: &ApiRequest,
+        expect: &[u16],
+        project_id: Option<&str>,
+    ) -> Result<Response, CloudError> {
+        let start = Instant::now();
+        let mut attempts = 0u32;
+        loop {
+            self.limiter.acquire().await;
+            attempts += 1;
+            let attempt = self.attempt(request, project_id).await;
+            let (error, verdict, retry_after) = match attempt {
+                Attempt::Answered { status, body, .. } if expect.contains(&status) => {
+                    return Ok(Response { status, body });
+                }
+                Attempt::Answered {
+                    status,
+                    body,
+                    request_id,
+                    retry_after,
+                } => {
+                    let failure = ApiFailure::parse(status, &body, request_id);
+                    let verdict = retry::classify(
+                        Failure::Status {
+                            status,
+                            code: &failure.code,
+                        },
+                        request.idempotent,
+                    );
+                    let token = matches!(self.credentials, Credentials::Token { .. });
+                    (
+                        failure.into_error(request.operation, token),
+                        verdict,
+                        retry_after,
+                    )
+                }
+                Attempt::Failed {
+                    connect,
+                    timeout,
+                    detail,
+                } => self.transport_failure(request, connect, timeout, detail),
+            };
+            match verdict {
+                Verdict::Fail => return Err(error),
+                Verdict::OutcomeUnknown => {
+                    return Err(CloudError::OutcomeUnknown {
+                        operation: request.operation,
+                        detail: error.to_string(),
+                    });
+                }
+                Verdict::Retry => {}
+            }
+            let delay = self.retry.next_delay(
+                attempts - 1,
+                start.elapsed(),
+                retry_after,
+                rand::random::<f64>(),
+            );
+            let Some(delay) = delay else {
+                return Err(CloudError::BudgetExhausted {
+                    attempts,
+                    last: Box::new(error),
+                });
+            };
+            tracing::debug!(operation = request.operation, attempts, ?delay, %error, "retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn transport_failure(
+        &self,
+        request: &ApiRequest,
+        connect: bool,
+        timeout: bool,
+        detail: String,
+    ) -> (CloudError, Verdict, Option<Duration>) {
+        let failure = if connect {
+            Failure::Connect
+        } else {
+            Failure::Lost
+        };
+        let error = if timeout {
+            CloudError::Timeout {
+                what: request.operation.to_owned(),
+                after: self.retry.attempt_timeout,
+            }
+        } else {
+            CloudError::Transport {
+                operation: request.operation,
+                host: self.endpoint(request.service).host.clone(),
+                detail,
+            }
+        };
+        (error, retry::classify(failure, request.idempotent), None)
+    }
+
+    fn endpoint(&self, service: Service) -> &Endpoint {
+        match service {
+            Service::Ims => &self.endpoints.ims,
+            Service::Iam => &self.endpoints.iam,
+        }
+    }
+
+    async fn attempt(&self, request: &ApiRequest, project_id: Option<&str>) -> Attempt {
+        let endpoint = self.endpoint(request.service);
+        let now = (self.clock)();
+        let sdk_date = now.format(sign::DATE_FORMAT).to_string();
+        let user_agent = concat!("imsform/", env!("CARGO_PKG_VERSION"));
+        let headers = request::auth_headers(
+            request,
+            &self.credentials,
+            HeaderContext {
+                host: &endpoint.host,
+                path_prefix: &endpoint.path_prefix,
+                project_id,
+                sdk_date: &sdk_date,
+                user_agent,
+            },
+        );
+        let mut url = format!("{}{}{}", endpoint.base, endpoint.path_prefix, request.path);
+        let query = request.query_string();
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query);
+        }
+        let method =
+            reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut builder = self
+            .http
+            .request(method, url)
+            .headers(header_map(headers))
+            .timeout(self.retry.attempt_timeout);
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let result = async {
+            let response = builder.send().await?;
+            let status = response.status().as_u16();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let request_id = header("x-request-id");
+            let retry_after = header("retry-after").and_then(|v| retry::parse_retry_after(&v, now));
+            let body = response.bytes().await?.to_vec();
+            Ok::<_, reqwest::Error>((status, body, request_id, retry_after))
+        }
+        .await;
+        match result {
+            Ok((status, body, request_id, retry_after)) => Attempt::Answered {
+                status,
+                body,
+                request_id,
+                retry_after,
+            },
+            Err(err) => Attempt::Failed {
+                connect: err.is_connect(),
+                timeout: err.is_timeout(),
+                detail: error_chain(&err),
+            },
+        }
+    }
+}
+
+/// Header pairs into a `HeaderMap`, secrets marked sensitive (hidden from `Debug`). Pairs that
+/// are not valid header text are dropped; the cloud then rejects the request as unauthenticated.
+fn header_map(headers: Vec<(String, String)>) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(mut value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            let secret = ["authorization", "x-auth-token", "x-security-token"];
+            value.set_sensitive(secret.contains(&name.as_str()));
+            map.append(name, value);
+        }
+    }
+    map
+}
+
+/// The error and its sources on one line (reqwest's top-level message alone is vague).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
