@@ -208,6 +208,9 @@ impl Client {
                 Attempt::Answered { status, body, .. } if expect.contains(&status) => {
                     return Ok(Response { status, body });
                 }
+                Attempt::Answered { status, .. } if (200..300).contains(&status) => {
+                    return Err(unexpected_success(request, status, expect));
+                }
                 Attempt::Answered {
                     status,
                     body,
@@ -357,6 +360,24 @@ impl Client {
                 timeout: err.is_timeout(),
                 detail: error_chain(&err),
             },
+        }
+    }
+}
+
+/// A 2xx other than the expected one: for a create or register the cloud may have acted, so
+/// the outcome is unknown; for anything else the answer is unreadable.
+fn unexpected_success(request: &ApiRequest, status: u16, expect: &[u16]) -> CloudError {
+    let detail = format!("expected HTTP {expect:?}, got {status}");
+    if request.idempotent {
+        CloudError::Protocol {
+            operation: request.operation,
+            status,
+            detail,
+        }
+    } else {
+        CloudError::OutcomeUnknown {
+            operation: request.operation,
+            detail,
         }
     }
 }

@@ -287,3 +287,7 @@ pub fn auth_headers(
     }
     headers
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;
