@@ -10,12 +10,13 @@
 //!   - `IMG.0060` (job flow control) and `IMG.0194` (too many concurrent imports): IMS refused
 //!     the request, nothing happened;
 //!   - connection failures (the request never left this machine);
-//!   - HTTP 502/503/504 and answers lost in flight (timeouts, resets), **only for idempotent
-//!     requests** (reads, update, tag changes, delete).
+//!   - HTTP 500/502/503/504 and answers lost in flight (timeouts, resets), **only for
+//!     idempotent requests** (reads, update, tag changes, delete). 500 is included because IMS
+//!     and the emulator's fault injection use it for transient internal errors.
 //! - **Never retried:** 401 (a wrong secret must not lock the access key after five tries), and
 //!   every other 4xx: they describe the request, and sending it again changes nothing.
 //! - **Non-idempotent requests** (create metadata, register) whose answer is lost or is a
-//!   502/503/504 become [`super::CloudError::OutcomeUnknown`]: the gateway may have forwarded
+//!   500/502/503/504 become [`super::CloudError::OutcomeUnknown`]: the gateway may have forwarded
 //!   them. The caller resolves the outcome (create: by its token tag; register: by the image's
 //!   status), never by blindly sending the request again.
 //! - **Budget:** retrying stops when the next wait would take the total time spent on the
@@ -83,7 +84,8 @@ pub fn classify(failure: Failure<'_>, idempotent: bool) -> Verdict {
         Failure::Status { status: 429, .. } => Verdict::Retry,
         Failure::Status { code, .. } if is_throttle_code(code) => Verdict::Retry,
         Failure::Status {
-            status: 502..=504, ..
+            status: 500 | 502..=504,
+            ..
         } => unsure,
         Failure::Status { .. } => Verdict::Fail,
     }
@@ -166,13 +168,13 @@ mod tests {
             assert_eq!(classify(status(400, "IMG.0056"), idempotent), Verdict::Fail);
             assert_eq!(classify(status(404, "IMG.0027"), idempotent), Verdict::Fail);
             assert_eq!(classify(status(403, "IMG.0026"), idempotent), Verdict::Fail);
-            assert_eq!(classify(status(500, "500"), idempotent), Verdict::Fail);
+            assert_eq!(classify(status(501, "501"), idempotent), Verdict::Fail);
         }
     }
 
     #[test]
     fn lost_answers_depend_on_idempotence() {
-        for s in [502, 503, 504] {
+        for s in [500, 502, 503, 504] {
             assert_eq!(classify(status(s, "x"), true), Verdict::Retry);
             assert_eq!(classify(status(s, "x"), false), Verdict::OutcomeUnknown);
         }
