@@ -35,6 +35,8 @@ pub struct ClientOptions {
     pub requests_per_second: u32,
     /// Requests allowed at once before pacing starts.
     pub burst: u32,
+    /// `limit` of list requests (1-1000).
+    pub page_size: usize,
     pub clock: Clock,
 }
 
@@ -44,6 +46,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             requests_per_second: 20,
             burst: 10,
+            page_size: request::PAGE_SIZE,
             clock: Arc::new(Utc::now),
         }
     }
@@ -77,6 +80,7 @@ pub struct Client {
     project_id: OnceCell<String>,
     retry: RetryPolicy,
     limiter: RateLimiter,
+    page_size: usize,
     clock: Clock,
     sent: AtomicU64,
 }
@@ -133,6 +137,7 @@ impl Client {
             project_id,
             retry: options.retry,
             limiter: RateLimiter::new(options.requests_per_second, options.burst),
+            page_size: options.page_size.clamp(1, request::PAGE_SIZE),
             clock: options.clock,
             sent: AtomicU64::new(0),
         })
@@ -141,6 +146,11 @@ impl Client {
     /// Requests sent so far (every attempt counts).
     pub fn requests_sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The `limit` of list requests.
+    pub fn page_size(&self) -> usize {
+        self.page_size
     }
 
     /// The retry policy in force.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::client::Client;
-use super::request::{self, ApiRequest, PAGE_SIZE};
+use super::request::{self, ApiRequest};
 use super::wire::{self, NextPage};
 use super::{AttrUpdate, CloudApi, CloudError, CreateImage, ImageStatus, Job, RemoteImage};
 
@@ -23,18 +23,19 @@ impl Client {
         filters: &[(String, String)],
     ) -> Result<Vec<RemoteImage>, CloudError> {
         let project_id = self.project_id().await?.to_owned();
-        let mut request = request::list_images(&project_id, filters, None);
+        let mut request = request::list_images(&project_id, self.page_size(), filters, None);
         let mut seen_pages = BTreeSet::new();
         let mut seen_ids = BTreeSet::new();
         let mut images = Vec::new();
         loop {
             let response = self.ims(&request, &[200]).await?;
             let body = response.json(request.operation)?;
-            let page = wire::parse_page(&body, PAGE_SIZE).ok_or_else(|| CloudError::Protocol {
-                operation: request.operation,
-                status: response.status,
-                detail: "no `images` list in the answer".into(),
-            })?;
+            let page =
+                wire::parse_page(&body, self.page_size()).ok_or_else(|| CloudError::Protocol {
+                    operation: request.operation,
+                    status: response.status,
+                    detail: "no `images` list in the answer".into(),
+                })?;
             let empty = page.images.is_empty();
             // Images created or deleted between pages can shift them; keep each id once.
             images.extend(
@@ -46,7 +47,7 @@ impl Client {
                 NextPage::Done => break,
                 _ if empty => break,
                 NextPage::Marker(marker) => {
-                    request::list_images(&project_id, filters, Some(&marker))
+                    request::list_images(&project_id, self.page_size(), filters, Some(&marker))
                 }
                 NextPage::Link { path, query } => request::follow_next(&path, query),
             };
@@ -106,25 +107,29 @@ impl Client {
         self.image_from(&request, &response)
     }
 
+    /// One change alone: `replace` (unless it is already known to conflict), then `add` on
+    /// IMG.0035; removing an absent description is done (`None`: nothing was sent back).
     async fn patch_one(
         &self,
         image_id: &str,
         change: &AttrUpdate,
+        conflicted: bool,
     ) -> Result<Option<RemoteImage>, CloudError> {
-        match self
-            .patch(image_id, vec![request::update_op(change, "replace")])
-            .await
-        {
-            Err(err) if err.code() == Some(IMG_ATTRIBUTE_CONFLICT) => {
-                if matches!(change, AttrUpdate::Description(None)) {
-                    return Ok(None); // removing a description that is not there: done
-                }
-                self.patch(image_id, vec![request::update_op(change, "add")])
-                    .await
-                    .map(Some)
+        if !conflicted {
+            match self
+                .patch(image_id, vec![request::update_op(change, "replace")])
+                .await
+            {
+                Err(err) if err.code() == Some(IMG_ATTRIBUTE_CONFLICT) => {}
+                other => return other.map(Some),
             }
-            other => other.map(Some),
         }
+        if matches!(change, AttrUpdate::Description(None)) {
+            return Ok(None);
+        }
+        self.patch(image_id, vec![request::update_op(change, "add")])
+            .await
+            .map(Some)
     }
 
     fn image_from(
@@ -204,18 +209,15 @@ impl CloudApi for Client {
             .map(|c| request::update_op(c, "replace"))
             .collect();
         match self.patch(image_id, ops).await {
-            Err(err) if err.code() == Some(IMG_ATTRIBUTE_CONFLICT) && changes.len() > 1 => {}
-            Err(err) if err.code() == Some(IMG_ATTRIBUTE_CONFLICT) => {
-                if let Some(image) = self.patch_one(image_id, &changes[0]).await? {
-                    return Ok(image);
-                }
-            }
+            Err(err) if err.code() == Some(IMG_ATTRIBUTE_CONFLICT) => {}
             other => return other,
         }
-        // One op conflicted: apply them one by one, each falling back to `add`.
+        // An op conflicted (`replace` of an absent attribute): each op alone, falling back to
+        // `add`. With a single op, the conflict is already known to be its own.
+        let alone = changes.len() == 1;
         let mut last = None;
         for change in changes {
-            last = self.patch_one(image_id, change).await?.or(last);
+            last = self.patch_one(image_id, change, alone).await?.or(last);
         }
         match last {
             Some(image) => Ok(image),

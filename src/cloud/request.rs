@@ -15,7 +15,7 @@ use crate::sign;
 pub const JSON_UTF8: &str = "application/json;charset=utf-8";
 /// `Content-Type` the SDK sends on bodiless requests.
 pub const JSON: &str = "application/json";
-/// The list page size imsform asks for (the emulator's maximum, section 10).
+/// The list page size imsform asks for by default (the emulator's maximum, section 10).
 pub const PAGE_SIZE: usize = 1000;
 
 /// Which service a request goes to.
@@ -89,13 +89,14 @@ pub fn list_projects(region: &str) -> ApiRequest {
     request
 }
 
-/// `GET /v2/cloudimages` with `filters` plus the private-image filters, one page.
+/// `GET /v2/cloudimages` with `filters` plus the private-image filters, one page of `limit`.
 pub fn list_images(
     project_id: &str,
+    limit: usize,
     filters: &[(String, String)],
     marker: Option<&str>,
 ) -> ApiRequest {
-    let limit = PAGE_SIZE.to_string();
+    let limit = limit.to_string();
     let mut request = ApiRequest::new("list images", "GET", "/v2/cloudimages".into());
     request.query = pairs(&[
         ("__imagetype", "private"),

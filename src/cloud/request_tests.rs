@@ -94,6 +94,7 @@ fn register_job_delete_paths() {
 fn list_query_is_canonical() {
     let request = list_images(
         PROJECT,
+        1000,
         &[("tag".into(), "imsform-token=01X".into())],
         Some("m1"),
     );
