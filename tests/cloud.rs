@@ -623,3 +623,24 @@ async fn the_client_rate_limit_paces_requests() {
     );
     assert_eq!(cloud.requests_sent(), 5);
 }
+
+#[tokio::test]
+async fn slow_answers_time_out_per_attempt() {
+    let faults = Faults {
+        latency_ms: 400,
+        ..Faults::default()
+    };
+    let emulator = start(Emulator::builder().faults(faults)).await;
+    let mut options = options();
+    options.retry.attempt_timeout = Duration::from_millis(100);
+    options.retry.budget = Duration::from_millis(500);
+    let cloud = Client::new(&config(&emulator, true), aksk(&emulator), options).unwrap();
+    let err = cloud.list_private_images().await.unwrap_err();
+    let CloudError::BudgetExhausted { attempts, last } = &err else {
+        panic!("{err}")
+    };
+    assert!(*attempts > 1, "{attempts}");
+    assert!(matches!(**last, CloudError::Timeout { .. }), "{last}");
+    let err = cloud.create_metadata(&create("t", "TT")).await.unwrap_err();
+    assert!(matches!(err, CloudError::OutcomeUnknown { .. }), "{err}");
+}
