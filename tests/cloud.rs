@@ -270,6 +270,18 @@ async fn seed(cloud: &Client, count: usize) -> Vec<String> {
     ids
 }
 
+async fn listed_ids(cloud: &Client) -> Vec<String> {
+    let mut ids: Vec<String> = cloud
+        .list_private_images()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|image| image.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
 #[tokio::test]
 async fn every_pagination_style_lists_everything() {
     for style in [Pagination::PageInfo, Pagination::Next, Pagination::None] {
@@ -278,30 +290,14 @@ async fn every_pagination_style_lists_everything() {
         options.page_size = 10;
         let cloud = Client::new(&config(&emulator, true), aksk(&emulator), options).unwrap();
         let mut expected = seed(&cloud, 25).await;
-        let mut listed: Vec<String> = cloud
-            .list_private_images()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|image| image.id)
-            .collect();
-        listed.sort();
-        assert_eq!(listed, expected, "{style:?}");
+        assert_eq!(listed_ids(&cloud).await, expected, "{style:?}");
         assert_eq!(count(&emulator, "GET /v2/cloudimages"), 3, "{style:?}");
         // An exactly full last page: at most one more (empty) page than ceil(30 / 10).
         let extra = cloud.create_metadata(&create("extra", "TX")).await.unwrap();
         expected.push(extra.id);
         expected.append(&mut seed(&cloud, 4).await);
         expected.sort();
-        let mut listed: Vec<String> = cloud
-            .list_private_images()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|image| image.id)
-            .collect();
-        listed.sort();
-        assert_eq!(listed, expected, "{style:?}");
+        assert_eq!(listed_ids(&cloud).await, expected, "{style:?}");
         let pages = count(&emulator, "GET /v2/cloudimages") - 3;
         assert!(pages == 3 || pages == 4, "{style:?}: {pages}");
     }

@@ -14,13 +14,13 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+use super::CloudError;
 use super::credentials::Credentials;
 use super::endpoint::{Endpoint, Endpoints};
 use super::error::ApiFailure;
 use super::ratelimit::RateLimiter;
 use super::request::{self, ApiRequest, HeaderContext, Service};
 use super::retry::{self, Failure, RetryPolicy, Verdict};
-use super::{CloudError, wire};
 use crate::cli::config::CloudConfig;
 use crate::sign;
 
@@ -76,7 +76,7 @@ pub struct Client {
     http: reqwest::Client,
     credentials: Credentials,
     endpoints: Endpoints,
-    region: String,
+    pub(crate) region: String,
     project_id: OnceCell<String>,
     retry: RetryPolicy,
     limiter: RateLimiter,
@@ -167,30 +167,6 @@ impl Client {
         Ok(id)
     }
 
-    async fn lookup_project_id(&self) -> Result<String, CloudError> {
-        let request = request::list_projects(&self.region);
-        let response = self.send(&request, &[200], None).await?;
-        let body = response.json(request.operation)?;
-        let ids = wire::parse_project_ids(&body).ok_or_else(|| CloudError::Protocol {
-            operation: request.operation,
-            status: response.status,
-            detail: "no `projects` list in the answer".into(),
-        })?;
-        match ids.as_slice() {
-            [id] => Ok(id.clone()),
-            [] => Err(CloudError::Config(format!(
-                "IAM knows no project named `{}` for these credentials: check the region, or set \
-                 [cloud] project_id",
-                self.region
-            ))),
-            many => Err(CloudError::Config(format!(
-                "IAM returned {} projects named `{}`: set [cloud] project_id to choose one",
-                many.len(),
-                self.region
-            ))),
-        }
-    }
-
     /// Sends `request` to IMS with `X-Project-Id`, retrying per the policy, and returns the
     /// answer when its status is one of `expect`.
     pub(crate) async fn ims(
@@ -202,7 +178,7 @@ impl Client {
         self.send(request, expect, Some(project_id)).await
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         request: &ApiRequest,
         expect: &[u16],

@@ -63,6 +63,31 @@ impl Client {
         Ok(images)
     }
 
+    /// `GET /v3/projects?name={region}` on IAM: exactly one project, else a clear error.
+    pub(crate) async fn lookup_project_id(&self) -> Result<String, CloudError> {
+        let request = request::list_projects(&self.region);
+        let response = self.send(&request, &[200], None).await?;
+        let body = response.json(request.operation)?;
+        let ids = wire::parse_project_ids(&body).ok_or_else(|| CloudError::Protocol {
+            operation: request.operation,
+            status: response.status,
+            detail: "no `projects` list in the answer".into(),
+        })?;
+        match ids.as_slice() {
+            [id] => Ok(id.clone()),
+            [] => Err(CloudError::Config(format!(
+                "IAM knows no project named `{}` for these credentials: check the region, or set \
+                 [cloud] project_id",
+                self.region
+            ))),
+            many => Err(CloudError::Config(format!(
+                "IAM returned {} projects named `{}`: set [cloud] project_id to choose one",
+                many.len(),
+                self.region
+            ))),
+        }
+    }
+
     async fn read_job(&self, request: &ApiRequest, job_id: &str) -> Result<Job, CloudError> {
         let response = self.ims(request, &[200]).await?;
         let body = response.json(request.operation)?;
