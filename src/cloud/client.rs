@@ -4,7 +4,6 @@
 //! project id up through IAM once per run. The operations themselves are in [`super::ops`].
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -18,39 +17,12 @@ use super::CloudError;
 use super::credentials::Credentials;
 use super::endpoint::{Endpoint, Endpoints};
 use super::error::ApiFailure;
+use super::options::{ClientOptions, Clock};
 use super::ratelimit::RateLimiter;
 use super::request::{self, ApiRequest, HeaderContext, Service};
 use super::retry::{self, Failure, RetryPolicy, Verdict};
 use crate::cli::config::CloudConfig;
 use crate::sign;
-
-/// The clock that dates signatures (`X-Sdk-Date`); injectable for tests.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-/// How a [`Client`] behaves besides where it connects.
-#[derive(Clone)]
-pub struct ClientOptions {
-    pub retry: RetryPolicy,
-    /// Client-side limit across all requests; 0 = unlimited.
-    pub requests_per_second: u32,
-    /// Requests allowed at once before pacing starts.
-    pub burst: u32,
-    /// `limit` of list requests (1-1000).
-    pub page_size: usize,
-    pub clock: Clock,
-}
-
-impl Default for ClientOptions {
-    fn default() -> ClientOptions {
-        ClientOptions {
-            retry: RetryPolicy::default(),
-            requests_per_second: 20,
-            burst: 10,
-            page_size: request::PAGE_SIZE,
-            clock: Arc::new(Utc::now),
-        }
-    }
-}
 
 /// An answer with an expected status.
 #[derive(Debug)]
@@ -110,6 +82,13 @@ enum Attempt {
         timeout: bool,
         detail: String,
     },
+}
+
+/// An attempt judged: the expected answer, or the error, the policy's verdict on it and the
+/// server's `Retry-After`.
+enum Judged {
+    Done(Response),
+    Failed(CloudError, Verdict, Option<Duration>),
 }
 
 impl Client {
@@ -190,39 +169,9 @@ impl Client {
             self.limiter.acquire().await;
             attempts += 1;
             let attempt = self.attempt(request, project_id).await;
-            let (error, verdict, retry_after) = match attempt {
-                Attempt::Answered { status, body, .. } if expect.contains(&status) => {
-                    return Ok(Response { status, body });
-                }
-                Attempt::Answered { status, .. } if (200..300).contains(&status) => {
-                    return Err(unexpected_success(request, status, expect));
-                }
-                Attempt::Answered {
-                    status,
-                    body,
-                    request_id,
-                    retry_after,
-                } => {
-                    let failure = ApiFailure::parse(status, &body, request_id);
-                    let verdict = retry::classify(
-                        Failure::Status {
-                            status,
-                            code: &failure.code,
-                        },
-                        request.idempotent,
-                    );
-                    let token = matches!(self.credentials, Credentials::Token { .. });
-                    (
-                        failure.into_error(request.operation, token),
-                        verdict,
-                        retry_after,
-                    )
-                }
-                Attempt::Failed {
-                    connect,
-                    timeout,
-                    detail,
-                } => self.transport_failure(request, connect, timeout, detail),
+            let (error, verdict, retry_after) = match self.judge(request, expect, attempt) {
+                Judged::Done(response) => return Ok(response),
+                Judged::Failed(error, verdict, retry_after) => (error, verdict, retry_after),
             };
             match verdict {
                 Verdict::Fail => return Err(error),
@@ -251,13 +200,46 @@ impl Client {
         }
     }
 
+    /// The response when its status is expected, else the error, what the policy says about
+    /// it, and the server's `Retry-After`.
+    fn judge(&self, request: &ApiRequest, expect: &[u16], attempt: Attempt) -> Judged {
+        match attempt {
+            Attempt::Answered { status, body, .. } if expect.contains(&status) => {
+                Judged::Done(Response { status, body })
+            }
+            Attempt::Answered { status, .. } if (200..300).contains(&status) => Judged::Failed(
+                unexpected_success(request, status, expect),
+                Verdict::Fail,
+                None,
+            ),
+            Attempt::Answered {
+                status,
+                body,
+                request_id,
+                retry_after,
+            } => {
+                let failure = ApiFailure::parse(status, &body, request_id);
+                let code = failure.code.as_str();
+                let verdict = retry::classify(Failure::Status { status, code }, request.idempotent);
+                let token = matches!(self.credentials, Credentials::Token { .. });
+                let error = failure.into_error(request.operation, token);
+                Judged::Failed(error, verdict, retry_after)
+            }
+            Attempt::Failed {
+                connect,
+                timeout,
+                detail,
+            } => self.transport_failure(request, connect, timeout, detail),
+        }
+    }
+
     fn transport_failure(
         &self,
         request: &ApiRequest,
         connect: bool,
         timeout: bool,
         detail: String,
-    ) -> (CloudError, Verdict, Option<Duration>) {
+    ) -> Judged {
         let failure = if connect {
             Failure::Connect
         } else {
@@ -275,7 +257,7 @@ impl Client {
                 detail,
             }
         };
-        (error, retry::classify(failure, request.idempotent), None)
+        Judged::Failed(error, retry::classify(failure, request.idempotent), None)
     }
 
     fn endpoint(&self, service: Service) -> &Endpoint {
@@ -285,11 +267,15 @@ impl Client {
         }
     }
 
-    async fn attempt(&self, request: &ApiRequest, project_id: Option<&str>) -> Attempt {
+    /// The reqwest request for one attempt, authenticated at `now`.
+    fn build(
+        &self,
+        request: &ApiRequest,
+        project_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> reqwest::RequestBuilder {
         let endpoint = self.endpoint(request.service);
-        let now = (self.clock)();
         let sdk_date = now.format(sign::DATE_FORMAT).to_string();
-        let user_agent = concat!("imsform/", env!("CARGO_PKG_VERSION"));
         let headers = request::auth_headers(
             request,
             &self.credentials,
@@ -298,7 +284,7 @@ impl Client {
                 path_prefix: &endpoint.path_prefix,
                 project_id,
                 sdk_date: &sdk_date,
-                user_agent,
+                user_agent: concat!("imsform/", env!("CARGO_PKG_VERSION")),
             },
         );
         let mut url = format!("{}{}{}", endpoint.base, endpoint.path_prefix, request.path);
@@ -307,16 +293,23 @@ impl Client {
             url.push('?');
             url.push_str(&query);
         }
+        // Request methods are the constants of `request.rs`, all valid.
         let method =
             reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut builder = self
+        let builder = self
             .http
             .request(method, url)
             .headers(header_map(headers))
             .timeout(self.retry.attempt_timeout);
-        if let Some(body) = &request.body {
-            builder = builder.body(body.clone());
+        match &request.body {
+            Some(body) => builder.body(body.clone()),
+            None => builder,
         }
+    }
+
+    async fn attempt(&self, request: &ApiRequest, project_id: Option<&str>) -> Attempt {
+        let now = (self.clock)();
+        let builder = self.build(request, project_id, now);
         self.sent.fetch_add(1, Ordering::Relaxed);
         let result = async {
             let response = builder.send().await?;

@@ -182,54 +182,61 @@ async fn poll_once<C: CloudApi>(
         }
     };
     let mut running = Vec::with_capacity(entries.len());
-    for mut entry in entries {
-        let now = Instant::now();
-        let in_flight = saving.contains(&entry.image_id);
-        let read = if !in_flight {
-            Some(cloud.job(&entry.job_id).await)
-        } else if config.progress_every.is_some() && now >= entry.next_progress {
-            entry.next_progress = now + config.progress_every.unwrap_or_default();
-            Some(cloud.job_progress(&entry.job_id).await)
-        } else {
-            None
-        };
-        let status = in_flight.then_some(ImageStatus::Saving);
-        match read {
-            Some(Ok(job)) => match job.status {
-                JobStatus::Success => {
-                    let _ = entry.outcome.send(JobOutcome::Succeeded(job));
-                    continue;
-                }
-                JobStatus::Fail => {
-                    let _ = entry.outcome.send(JobOutcome::Failed(job));
-                    continue;
-                }
-                JobStatus::Init | JobStatus::Running => {
-                    entry.progress.send_modify(|progress| {
-                        progress.image_status = status.clone();
-                        progress.job_status = Some(job.status.clone());
-                        progress.percent = job.progress.or(progress.percent);
-                    });
-                    entry.last = Some(job);
-                }
-            },
-            Some(Err(error)) => {
-                let _ = entry.outcome.send(JobOutcome::Error(Arc::new(error)));
-                continue;
-            }
-            None => entry.progress.send_modify(|progress| {
-                progress.image_status = status.clone();
-                progress.job_status = Some(JobStatus::Running);
-            }),
-        }
-        if now >= entry.deadline {
-            let _ = entry.outcome.send(JobOutcome::TimedOut {
-                job_id: entry.job_id.clone(),
-                last: entry.last.take(),
-            });
-            continue;
-        }
-        running.push(entry);
+    for entry in entries {
+        running.extend(check(cloud, config, entry, &saving).await);
     }
     running
+}
+
+/// One watched job in one tick: `Some(entry)` while it runs, `None` once resolved.
+async fn check<C: CloudApi>(
+    cloud: &C,
+    config: &WatchConfig,
+    mut entry: Entry,
+    saving: &BTreeSet<String>,
+) -> Option<Entry> {
+    let now = Instant::now();
+    let in_flight = saving.contains(&entry.image_id);
+    let read = match config.progress_every {
+        _ if !in_flight => Some(cloud.job(&entry.job_id).await),
+        Some(every) if now >= entry.next_progress => {
+            entry.next_progress = now + every;
+            Some(cloud.job_progress(&entry.job_id).await)
+        }
+        _ => None,
+    };
+    let status = in_flight.then_some(ImageStatus::Saving);
+    match read {
+        Some(Ok(job)) => match job.status {
+            JobStatus::Success => return resolve(entry, JobOutcome::Succeeded(job)),
+            JobStatus::Fail => return resolve(entry, JobOutcome::Failed(job)),
+            JobStatus::Init | JobStatus::Running => {
+                entry.progress.send_modify(|progress| {
+                    progress.image_status = status;
+                    progress.job_status = Some(job.status.clone());
+                    progress.percent = job.progress.or(progress.percent);
+                });
+                entry.last = Some(job);
+            }
+        },
+        Some(Err(error)) => return resolve(entry, JobOutcome::Error(Arc::new(error))),
+        None => entry.progress.send_modify(|progress| {
+            progress.image_status = status;
+            progress.job_status = Some(JobStatus::Running);
+        }),
+    }
+    if now >= entry.deadline {
+        let outcome = JobOutcome::TimedOut {
+            job_id: entry.job_id.clone(),
+            last: entry.last.take(),
+        };
+        return resolve(entry, outcome);
+    }
+    Some(entry)
+}
+
+fn resolve(entry: Entry, outcome: JobOutcome) -> Option<Entry> {
+    // The receiver may be gone (the caller stopped waiting): nothing left to tell.
+    let _ = entry.outcome.send(outcome);
+    None
 }

@@ -9,7 +9,7 @@
 //! - [`error`]: [`CloudError`] and the reading of every error-body family;
 //! - [`retry`]: the retry policy (documented there), pure and unit-tested;
 //! - [`ratelimit`]: the shared client-side token bucket;
-//! - [`client`]: [`Client`], the one place that touches reqwest;
+//! - [`client`]: [`Client`], the one place that touches reqwest; [`options`]: its settings;
 //! - `ops`: the typed operations ([`CloudApi`] for [`Client`]);
 //! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick.
 
@@ -19,6 +19,7 @@ pub mod endpoint;
 pub mod error;
 pub mod jobs;
 mod ops;
+pub mod options;
 pub mod ratelimit;
 pub mod request;
 pub mod retry;
@@ -31,10 +32,11 @@ use tokio::time::Instant;
 
 use crate::manifest::model::DiskFormat;
 
-pub use client::{Client, ClientOptions, Clock};
+pub use client::Client;
 pub use credentials::Credentials;
 pub use error::CloudError;
 pub use jobs::{JobOutcome, JobProgress, JobWatcher, WatchConfig};
+pub use options::{ClientOptions, Clock};
 pub use retry::RetryPolicy;
 
 /// `status` of an image.
