@@ -37,6 +37,8 @@ pub struct ApiRequest {
     /// Decoded query pairs; the URL carries exactly `sign::canonical_query(&query)`.
     pub query: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
+    /// `JSON_UTF8` for requests with a body and for DELETE, else `JSON` (as the SDK sends).
+    pub content_type: &'static str,
     /// Safe to send again when its answer is lost.
     pub idempotent: bool,
 }
@@ -50,18 +52,15 @@ impl ApiRequest {
             path,
             query: Vec::new(),
             body: None,
+            content_type: if method == "DELETE" { JSON_UTF8 } else { JSON },
             idempotent: true,
         }
     }
 
     fn with_json(mut self, body: &Value) -> ApiRequest {
         self.body = Some(body.to_string().into_bytes());
+        self.content_type = JSON_UTF8;
         self
-    }
-
-    /// `JSON_UTF8` with a body, `JSON` without (as the SDK does).
-    pub fn content_type(&self) -> &'static str {
-        if self.body.is_some() { JSON_UTF8 } else { JSON }
     }
 
     /// The URL query string, exactly the canonical one.
@@ -254,7 +253,7 @@ pub fn auth_headers(
     context: HeaderContext<'_>,
 ) -> Vec<(String, String)> {
     let mut headers = vec![
-        ("Content-Type".to_owned(), request.content_type().to_owned()),
+        ("Content-Type".to_owned(), request.content_type.to_owned()),
         ("User-Agent".to_owned(), context.user_agent.to_owned()),
     ];
     if let Some(project_id) = context.project_id {

@@ -58,7 +58,7 @@ fn create_metadata_body_matches_the_sdk_model() {
         ("POST", "/v2/images")
     );
     assert!(!request.idempotent);
-    assert_eq!(request.content_type(), "application/json;charset=utf-8");
+    assert_eq!(request.content_type, "application/json;charset=utf-8");
     assert_eq!(
         body(&request),
         json!({
@@ -87,7 +87,8 @@ fn register_job_delete_paths() {
         ("DELETE", "/v2/images/i1")
     );
     assert!(request.idempotent && request.body.is_none());
-    assert_eq!(request.content_type(), "application/json");
+    assert_eq!(request.content_type, "application/json;charset=utf-8");
+    assert_eq!(get_image("i1").content_type, "application/json");
 }
 
 #[test]
