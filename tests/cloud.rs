@@ -15,7 +15,7 @@ use imsform::cloud::{
 };
 use imsform::emulator::{Emulator, EmulatorBuilder, Faults, Pagination, RateLimit};
 use imsform::manifest::model::DiskFormat;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::time::Instant;
 
 const URL: &str = "my-bucket:images/web.qcow2";
@@ -180,9 +180,11 @@ fn sdk_requests() -> Vec<Value> {
 async fn requests_match_what_the_official_sdk_sends() {
     let emulator = start(Emulator::builder().job_duration(Duration::from_millis(50))).await;
     let cloud = client(&emulator);
-    let mut image = create("web", "01T");
-    image.os_version = OS.into();
-    let id = cloud.create_metadata(&image).await.unwrap().id;
+    let id = cloud
+        .create_metadata(&create("web", "01T"))
+        .await
+        .unwrap()
+        .id;
     let job = cloud.register(&id, URL).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     cloud.job(&job).await.unwrap();
