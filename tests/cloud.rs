@@ -637,3 +637,24 @@ async fn slow_answers_time_out_per_attempt() {
     let err = cloud.create_metadata(&create("t", "TT")).await.unwrap_err();
     assert!(matches!(err, CloudError::OutcomeUnknown { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn wait_gone_polls_the_list_until_every_deleted_image_disappears() {
+    let emulator = start(Emulator::builder().delete_linger(Duration::from_millis(1500))).await;
+    let cloud = client(&emulator);
+    let ids = seed(&cloud, 3).await;
+    for id in &ids {
+        cloud.delete(id).await.unwrap();
+    }
+    let before = count(&emulator, "GET /v2/cloudimages");
+    let short = Instant::now() + Duration::from_millis(200);
+    let err = cloud.wait_gone(&ids, short).await.unwrap_err();
+    assert!(matches!(err, CloudError::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("3 deleted image(s)"), "{err}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    cloud.wait_gone(&ids, deadline).await.unwrap();
+    assert!(cloud.list_private_images().await.unwrap().is_empty());
+    // One list per poll for all three ids, never one request per image.
+    let polls = count(&emulator, "GET /v2/cloudimages") - before;
+    assert!(polls <= 6, "{polls} list requests");
+}

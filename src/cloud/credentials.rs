@@ -33,6 +33,19 @@ impl Credentials {
     /// binary). AK/SK wins over a token; empty values count as unset.
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, CloudError> {
         let get = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+        for name in [
+            ENV_ACCESS_KEY,
+            ENV_SECRET_KEY,
+            ENV_SECURITY_TOKEN,
+            ENV_AUTH_TOKEN,
+        ] {
+            if get(name).is_some_and(|value| value.chars().any(char::is_control)) {
+                return Err(CloudError::Config(format!(
+                    "{name} contains a control character (a stray newline?): it cannot be sent \
+                     in an HTTP header"
+                )));
+            }
+        }
         match (get(ENV_ACCESS_KEY), get(ENV_SECRET_KEY)) {
             (Some(access_key), Some(secret_key)) => Ok(Credentials::AkSk {
                 access_key,
@@ -149,6 +162,16 @@ mod tests {
         );
         let half = Credentials::from_env(&env(&[("HW_ACCESS_KEY", "AK")])).unwrap_err();
         assert!(half.to_string().contains("HW_SECRET_KEY is not"), "{half}");
+        let newline =
+            Credentials::from_env(&env(&[("HW_ACCESS_KEY", "AK"), ("HW_SECRET_KEY", "SK\n")]))
+                .unwrap_err();
+        assert!(
+            newline
+                .to_string()
+                .contains("HW_SECRET_KEY contains a control"),
+            "{newline}"
+        );
+        assert!(!newline.to_string().contains("SK\n"));
         let half = Credentials::from_env(&env(&[("HW_SECRET_KEY", "SK")])).unwrap_err();
         assert!(half.to_string().contains("HW_ACCESS_KEY is not"), "{half}");
     }

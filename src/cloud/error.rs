@@ -121,6 +121,7 @@ impl ApiFailure {
             let text = String::from_utf8_lossy(body).trim().to_owned();
             (status.to_string(), truncate(&text, 300))
         });
+        let message = redact_canonical_request(&message);
         ApiFailure {
             status,
             code,
@@ -173,6 +174,15 @@ fn auth_hint(message: &str, token_auth: bool) -> String {
             .into()
     } else {
         "the cloud rejected the request signature: check HW_SECRET_KEY".into()
+    }
+}
+
+/// Gateways may echo the canonical request (`… canonicalRequest:<text>`), which holds every
+/// signed header's value, `X-Security-Token` included: cut it off.
+fn redact_canonical_request(message: &str) -> String {
+    match message.find("canonicalRequest") {
+        Some(at) => format!("{}canonicalRequest:<redacted>", &message[..at]),
+        None => message.to_owned(),
     }
 }
 
@@ -277,6 +287,19 @@ mod tests {
         assert!(hint("signature expired, signature time:x", false).contains("clock"));
         assert!(hint("Get secretKey failed, ak not exist", false).contains("HW_ACCESS_KEY"));
         assert!(hint("decrypt token fail", true).contains("HW_AUTH_TOKEN"));
+    }
+
+    #[test]
+    fn echoed_canonical_requests_are_redacted() {
+        let failure = ApiFailure::parse(
+            401,
+            br#"{"error_code":"APIGW.0303","error_msg":"verify signature fail, canonicalRequest:GET\n/\nx-security-token:SECRET"}"#,
+            None,
+        );
+        assert_eq!(
+            failure.message,
+            "verify signature fail, canonicalRequest:<redacted>"
+        );
     }
 
     #[test]

@@ -162,7 +162,9 @@ pub trait CloudApi: Send + Sync {
         &self,
         request: &CreateImage,
     ) -> impl Future<Output = Result<RemoteImage, CloudError>> + Send;
-    /// `PUT /v1/cloudimages/{id}/upload`; returns the job id.
+    /// `PUT /v1/cloudimages/{id}/upload`; returns the job id. A lost answer is
+    /// [`CloudError::OutcomeUnknown`], never re-sent: the image's status tells whether the
+    /// registration was taken (`saving`, `active`, `killed`) or not (`queued`).
     fn register(
         &self,
         image_id: &str,

@@ -321,7 +321,8 @@ impl CloudApi for Client {
             if remaining.is_empty() {
                 return Ok(());
             }
-            if Instant::now() + interval > deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 return Err(CloudError::Timeout {
                     what: format!(
                         "waiting for {} deleted image(s) to disappear",
@@ -330,7 +331,7 @@ impl CloudApi for Client {
                     after: started.elapsed(),
                 });
             }
-            tokio::time::sleep(interval).await;
+            tokio::time::sleep(interval.min(deadline - now)).await;
             interval = (interval * 2).min(Duration::from_secs(10));
         }
     }
