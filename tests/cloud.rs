@@ -658,3 +658,50 @@ async fn wait_gone_polls_the_list_until_every_deleted_image_disappears() {
     let polls = count(&emulator, "GET /v2/cloudimages") - before;
     assert!(polls <= 6, "{polls} list requests");
 }
+
+#[tokio::test]
+async fn dropped_watches_stop_polling_and_cloud_failures_end_watches() {
+    let emulator = start(Emulator::builder().job_duration(Duration::from_secs(30))).await;
+    let mut options = options();
+    options.retry.budget = Duration::from_millis(300);
+    let cloud = Arc::new(Client::new(&config(&emulator, true), aksk(&emulator), options).unwrap());
+    let image = cloud.create_metadata(&create("w", "TW")).await.unwrap();
+    let job = cloud.register(&image.id, URL).await.unwrap();
+    let watcher = JobWatcher::spawn(
+        cloud.clone(),
+        WatchConfig {
+            min_interval: Duration::from_millis(50),
+            max_interval: Duration::from_millis(50),
+            progress_every: None,
+        },
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    drop(watcher.watch(&image.id, &job, deadline));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        count(&emulator, "GET /v2/cloudimages"),
+        0,
+        "a dropped watch was polled"
+    );
+
+    let watching = watcher.watch(&image.id, &job, deadline);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let progress = watching.progress.borrow().clone();
+    assert_eq!(
+        progress.image_status,
+        Some(ImageStatus::Saving),
+        "{progress:?}"
+    );
+    emulator.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let outcome = watching.outcome().await;
+    let JobOutcome::Error(error) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        matches!(*error, CloudError::BudgetExhausted { .. }),
+        "{error}"
+    );
+}

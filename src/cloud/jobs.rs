@@ -159,6 +159,9 @@ async fn run<C: CloudApi>(
             interval = config.min_interval;
         }
         entries.retain(|entry| !entry.outcome.is_closed());
+        if entries.is_empty() {
+            continue;
+        }
         entries = poll_once(cloud.as_ref(), &config, entries).await;
         interval = (interval * 2).min(config.max_interval);
     }
