@@ -705,3 +705,24 @@ async fn dropped_watches_stop_polling_and_cloud_failures_end_watches() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_retried_then_named() {
+    let emulator = start(Emulator::builder()).await;
+    let config = config(&emulator, true);
+    let credentials = aksk(&emulator);
+    emulator.shutdown().await;
+    let mut options = options();
+    options.retry.budget = Duration::from_millis(200);
+    let cloud = Client::new(&config, credentials, options).unwrap();
+    let err = cloud.list_private_images().await.unwrap_err();
+    let CloudError::BudgetExhausted { attempts, last } = &err else {
+        panic!("{err}")
+    };
+    assert!(*attempts > 1, "{attempts}");
+    assert!(matches!(**last, CloudError::Transport { .. }), "{last}");
+    assert!(err.to_string().contains("cannot reach 127.0.0.1:"), "{err}");
+    // A create that never left this machine is safe to retry: still a transport failure.
+    let err = cloud.create_metadata(&create("x", "TX")).await.unwrap_err();
+    assert!(matches!(err, CloudError::BudgetExhausted { .. }), "{err}");
+}
