@@ -726,3 +726,41 @@ async fn an_unreachable_endpoint_is_retried_then_named() {
     let err = cloud.create_metadata(&create("x", "TX")).await.unwrap_err();
     assert!(matches!(err, CloudError::BudgetExhausted { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn parallel_deletes_share_one_list_per_tick() {
+    let emulator = start(Emulator::builder().delete_linger(Duration::from_millis(600))).await;
+    let cloud = Arc::new(client(&emulator));
+    let ids = seed(&cloud, 5).await;
+    let watcher = JobWatcher::spawn(
+        cloud.clone(),
+        WatchConfig {
+            min_interval: Duration::from_millis(100),
+            max_interval: Duration::from_millis(100),
+            progress_every: None,
+        },
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut watches = Vec::new();
+    for id in &ids {
+        cloud.delete(id).await.unwrap();
+        watches.push(watcher.watch_gone(id, deadline));
+    }
+    let started = std::time::Instant::now();
+    for watch in watches {
+        watch.wait().await.unwrap();
+    }
+    let lists = count(&emulator, "GET /v2/cloudimages");
+    let ticks = started.elapsed().as_millis() / 100 + 2;
+    assert!(lists as u128 <= ticks, "{lists} lists in {ticks} ticks");
+    assert!(cloud.list_private_images().await.unwrap().is_empty());
+
+    let survivor = seed(&cloud, 1).await;
+    let short = Instant::now() + Duration::from_millis(150);
+    let err = watcher
+        .watch_gone(&survivor[0], short)
+        .wait()
+        .await
+        .unwrap_err();
+    assert!(matches!(*err, CloudError::Timeout { .. }), "{err}");
+}

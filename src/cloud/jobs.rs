@@ -20,6 +20,10 @@
 //! - Dropping a [`Watching`] stops watching that job; the task ends when every
 //!   [`JobWatcher`] handle is dropped and no watch remains.
 //! - It reads only; it never re-registers or deletes anything.
+//!
+//! It also watches deleted images until they leave the list ([`JobWatcher::watch_gone`]): all
+//! such watches share one full list per tick (or one `?id=` read when only one is pending),
+//! so parallel deletes do not each poll the project's whole list.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -92,10 +96,67 @@ impl Watching {
     }
 }
 
+/// A deleted image being watched until it is no longer listed.
+#[derive(Debug)]
+pub struct GoneWatch {
+    done: oneshot::Receiver<Result<(), Arc<CloudError>>>,
+}
+
+impl GoneWatch {
+    /// Waits until the image is gone, or the deadline or a cloud failure ends the watch.
+    pub async fn wait(self) -> Result<(), Arc<CloudError>> {
+        self.done.await.unwrap_or_else(|_| {
+            Err(Arc::new(CloudError::Config(
+                "the job watcher stopped before the image was gone".into(),
+            )))
+        })
+    }
+}
+
 /// A handle on the shared poller task; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct JobWatcher {
-    register: mpsc::UnboundedSender<Entry>,
+    register: mpsc::UnboundedSender<Registration>,
+}
+
+#[derive(Debug)]
+enum Registration {
+    Job(Entry),
+    Gone(GoneEntry),
+}
+
+#[derive(Debug)]
+struct GoneEntry {
+    image_id: String,
+    deadline: Instant,
+    started: Instant,
+    done: oneshot::Sender<Result<(), Arc<CloudError>>>,
+}
+
+/// Everything the poller watches.
+#[derive(Debug, Default)]
+struct Watched {
+    jobs: Vec<Entry>,
+    gone: Vec<GoneEntry>,
+}
+
+impl Watched {
+    fn is_empty(&self) -> bool {
+        self.jobs.is_empty() && self.gone.is_empty()
+    }
+
+    fn add(&mut self, registration: Registration) {
+        match registration {
+            Registration::Job(entry) => self.jobs.push(entry),
+            Registration::Gone(entry) => self.gone.push(entry),
+        }
+    }
+
+    /// Drops the watches nobody waits for any more.
+    fn retain_open(&mut self) {
+        self.jobs.retain(|entry| !entry.outcome.is_closed());
+        self.gone.retain(|entry| !entry.done.is_closed());
+    }
 }
 
 #[derive(Debug)]
@@ -130,41 +191,106 @@ impl JobWatcher {
             last: None,
             next_progress: Instant::now(),
         };
-        if let Err(mpsc::error::SendError(entry)) = self.register.send(entry) {
+        if let Err(mpsc::error::SendError(Registration::Job(entry))) =
+            self.register.send(Registration::Job(entry))
+        {
             let error = CloudError::Config("the job watcher has stopped".into());
             let _ = entry.outcome.send(JobOutcome::Error(Arc::new(error)));
         }
         Watching { progress, outcome }
+    }
+
+    /// Watches a deleted image until it is no longer listed (deletion is asynchronous). All
+    /// such watches share one list request per tick (one `?id=` read when there is only one).
+    pub fn watch_gone(&self, image_id: &str, deadline: Instant) -> GoneWatch {
+        let (done_tx, done) = oneshot::channel();
+        let entry = GoneEntry {
+            image_id: image_id.to_owned(),
+            deadline,
+            started: Instant::now(),
+            done: done_tx,
+        };
+        if let Err(mpsc::error::SendError(Registration::Gone(entry))) =
+            self.register.send(Registration::Gone(entry))
+        {
+            let error = CloudError::Config("the job watcher has stopped".into());
+            let _ = entry.done.send(Err(Arc::new(error)));
+        }
+        GoneWatch { done }
     }
 }
 
 async fn run<C: CloudApi>(
     cloud: Arc<C>,
     config: WatchConfig,
-    mut receiver: mpsc::UnboundedReceiver<Entry>,
+    mut receiver: mpsc::UnboundedReceiver<Registration>,
 ) {
-    let mut entries: Vec<Entry> = Vec::new();
+    let mut watched = Watched::default();
     let mut interval = config.min_interval;
     loop {
-        if entries.is_empty() {
+        if watched.is_empty() {
             match receiver.recv().await {
-                Some(entry) => entries.push(entry),
+                Some(registration) => watched.add(registration),
                 None => return,
             }
             interval = config.min_interval;
         }
         tokio::time::sleep(interval).await;
-        while let Ok(entry) = receiver.try_recv() {
-            entries.push(entry);
+        while let Ok(registration) = receiver.try_recv() {
+            watched.add(registration);
             interval = config.min_interval;
         }
-        entries.retain(|entry| !entry.outcome.is_closed());
-        if entries.is_empty() {
-            continue;
+        watched.retain_open();
+        if !watched.jobs.is_empty() {
+            let jobs = std::mem::take(&mut watched.jobs);
+            watched.jobs = poll_once(cloud.as_ref(), &config, jobs).await;
         }
-        entries = poll_once(cloud.as_ref(), &config, entries).await;
+        if !watched.gone.is_empty() {
+            let gone = std::mem::take(&mut watched.gone);
+            watched.gone = poll_gone(cloud.as_ref(), gone).await;
+        }
         interval = (interval * 2).min(config.max_interval);
     }
+}
+
+/// One tick of the delete watches: which of them are still listed. Returns those still there.
+async fn poll_gone<C: CloudApi>(cloud: &C, gone: Vec<GoneEntry>) -> Vec<GoneEntry> {
+    let listed: Result<BTreeSet<String>, CloudError> = match gone.as_slice() {
+        [one] => cloud
+            .get_image(&one.image_id)
+            .await
+            .map(|image| image.map(|image| image.id).into_iter().collect()),
+        _ => cloud
+            .list_private_images()
+            .await
+            .map(|images| images.into_iter().map(|image| image.id).collect()),
+    };
+    let listed = match listed {
+        Ok(listed) => listed,
+        Err(error) => {
+            let error = Arc::new(error);
+            for entry in gone {
+                let _ = entry.done.send(Err(error.clone()));
+            }
+            return Vec::new();
+        }
+    };
+    let now = Instant::now();
+    let mut remaining = Vec::with_capacity(gone.len());
+    for entry in gone {
+        if !listed.contains(&entry.image_id) {
+            let _ = entry.done.send(Ok(()));
+        } else if now >= entry.deadline {
+            let error = CloudError::Timeout {
+                what: format!("waiting for deleted image {} to disappear", entry.image_id),
+                after: now - entry.started,
+            };
+            let _ = entry.done.send(Err(Arc::new(error)));
+        } else {
+            remaining.push(entry);
+        }
+    }
+    remaining
 }
 
 /// One tick: one list of the `saving` images, then the job endpoint only for watched images

@@ -35,7 +35,7 @@ use crate::manifest::model::DiskFormat;
 pub use client::Client;
 pub use credentials::Credentials;
 pub use error::CloudError;
-pub use jobs::{JobOutcome, JobProgress, JobWatcher, WatchConfig};
+pub use jobs::{GoneWatch, JobOutcome, JobProgress, JobWatcher, WatchConfig, Watching};
 pub use options::{ClientOptions, Clock};
 pub use retry::RetryPolicy;
 
