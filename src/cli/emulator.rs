@@ -1,4 +1,5 @@
-//! `imsform emulator`: run the local IMS emulator in the foreground until Ctrl-C.
+//! `imsform emulator`: run the local IMS emulator in the foreground until Ctrl-C (or SIGTERM),
+//! then shut down gracefully.
 //!
 //! Once it accepts connections it prints exactly one JSON line on stdout with the endpoint and
 //! the credentials to use (generated when not given), so scripts can read it.
@@ -51,11 +52,28 @@ pub async fn run(_global: &GlobalArgs, args: EmulatorArgs) -> Result<Outcome, Er
         .collect::<Vec<_>>()
         .join(",");
     println!("{{{line}}}");
-    tokio::signal::ctrl_c().await.map_err(|source| Error::Io {
+    interrupted().await.map_err(|source| Error::Io {
         context: "waiting for Ctrl-C".to_owned(),
         source,
     })?;
     eprintln!("imsform emulator: shutting down");
     running.shutdown().await;
     Ok(Outcome::Success)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+async fn interrupted() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }

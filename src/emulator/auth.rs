@@ -6,8 +6,11 @@
 use axum::http::HeaderMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use std::time::Duration;
+
 use super::config::Config;
 use super::reply::{ApiError, RequestId};
+use super::world::{Shared, World};
 use crate::sign;
 
 /// The largest accepted distance between `X-Sdk-Date` and the emulator's clock.
@@ -117,6 +120,63 @@ pub fn check_project(
         return Err(fail("the project in the path does not match X-Project-Id"));
     }
     Ok(())
+}
+
+impl World {
+    /// Whether `access_key` is locked out now.
+    pub fn locked(&self, access_key: &str) -> bool {
+        self.failures
+            .get(access_key)
+            .and_then(|(_, until)| *until)
+            .is_some_and(|until| self.now < until)
+    }
+
+    /// Counts a signature result for `access_key`; the `limit`-th consecutive failure locks it.
+    pub fn count_signature(&mut self, access_key: &str, ok: bool, limit: (u32, Duration)) {
+        if ok {
+            self.failures.remove(access_key);
+            return;
+        }
+        let now = self.now;
+        let (count, until) = self.failures.entry(access_key.to_owned()).or_default();
+        *count += 1;
+        if *count >= limit.0 {
+            *count = 0;
+            *until = Some(now + limit.1);
+        }
+    }
+}
+
+/// Authentication with the optional lockout of an AK after repeated signature failures.
+pub async fn authenticate_counted(
+    shared: &Shared,
+    parts: &SignedParts<'_>,
+    request_id: &RequestId,
+) -> Result<String, ApiError> {
+    let config = &shared.config;
+    let Some(limit) = config.lockout else {
+        return authenticate(parts, config, Utc::now(), request_id);
+    };
+    let access_key = header(parts.headers, "authorization")
+        .and_then(sign::parse_authorization)
+        .map(|parsed| parsed.access_key)
+        .filter(|access_key| config.secret_for(access_key).is_some());
+    let Some(access_key) = access_key else {
+        return authenticate(parts, config, Utc::now(), request_id);
+    };
+    let key = access_key.clone();
+    if shared.run(move |world| world.locked(&key)).await {
+        return Err(ApiError::unauthorized(
+            "AK access failed to reach the limit,forbidden",
+            request_id,
+        ));
+    }
+    let result = authenticate(parts, config, Utc::now(), request_id);
+    let ok = result.is_ok();
+    shared
+        .run(move |world| world.count_signature(&access_key, ok, limit))
+        .await;
+    result
 }
 
 #[cfg(test)]

@@ -21,8 +21,8 @@ pub enum Pagination {
     None,
 }
 
-/// Everything fixed at start-up.
-#[derive(Debug, Clone)]
+/// Everything fixed at start-up. `Debug` leaves the secrets out.
+#[derive(Clone)]
 pub struct Config {
     pub access_key: String,
     pub secret_key: String,
@@ -41,6 +41,9 @@ pub struct Config {
     pub os_versions: Vec<(String, String)>,
     /// The private image quota (IMG.0015 beyond it).
     pub image_quota: usize,
+    /// Lock an AK for the duration after this many consecutive signature failures (off when
+    /// `None`; the real gateway locks for 5 minutes after 5).
+    pub lockout: Option<(u32, std::time::Duration)>,
     /// The faults in force at start-up and after a reset.
     pub faults: Faults,
     pub data_file: Option<PathBuf>,
@@ -63,5 +66,45 @@ impl Config {
             .iter()
             .find(|(_, known)| known == os_version)
             .map(|(platform, _)| platform.as_str())
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field("project_id", &self.project_id)
+            .field("region", &self.region)
+            .field("temporary", &self.temporary.keys().collect::<Vec<_>>())
+            .field("tokens", &self.tokens.len())
+            .field("job_duration", &self.job_duration)
+            .field("delete_linger", &self.delete_linger)
+            .field("pagination", &self.pagination)
+            .field("image_quota", &self.image_quota)
+            .field("lockout", &self.lockout)
+            .field("faults", &self.faults)
+            .field("data_file", &self.data_file)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_output_has_no_secrets() {
+        let builder = super::super::Emulator::builder()
+            .credentials("AK", "very-secret-key")
+            .temporary_credentials("TAK", "temp-secret", "sts-token")
+            .auth_token("auth-token-value");
+        let text = format!("{builder:?}");
+        for secret in [
+            "very-secret-key",
+            "temp-secret",
+            "sts-token",
+            "auth-token-value",
+        ] {
+            assert!(!text.contains(secret), "{text}");
+        }
     }
 }

@@ -25,7 +25,7 @@ pub fn timestamp(time: DateTime<Utc>) -> String {
 }
 
 /// `__os_type`, `__platform` and `__os_bit` derived from `__os_version`.
-fn os_facts<'a>(config: &'a Config, os_version: &str) -> (&'static str, &'a str, &'static str) {
+pub fn os_facts<'a>(config: &'a Config, os_version: &str) -> (&'static str, &'a str, &'static str) {
     let platform = config.platform_of(os_version).unwrap_or("Other");
     let os_type = if platform == "Windows" {
         "Windows"
@@ -230,10 +230,7 @@ pub async fn show(State(shared): State<Shared>, Path(id): Path<String>) -> Reply
     let config = shared.config.clone();
     shared
         .run(move |world| {
-            let image = world
-                .images
-                .get(&id)
-                .ok_or_else(|| ApiError::no_image(&id))?;
+            let image = world.image(&id)?;
             Ok(Json(render(image, &config)).into_response())
         })
         .await
@@ -248,10 +245,7 @@ pub async fn delete(State(shared): State<Shared>, Path(id): Path<String>, body: 
     shared
         .run(move |world| {
             let now = world.now;
-            let image = world
-                .images
-                .get_mut(&id)
-                .ok_or_else(|| ApiError::no_image(&id))?;
+            let image = world.image_mut(&id)?;
             if image.protected {
                 return Err(ApiError::bad("IMG.0028", "The image is protected."));
             }

@@ -9,6 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
+use super::images::os_facts;
 use super::reply::Reply;
 use super::world::Shared;
 use crate::sign;
@@ -27,12 +28,8 @@ pub async fn quota(State(shared): State<Shared>) -> Reply {
 pub async fn os_versions(State(shared): State<Shared>) -> Reply {
     let mut groups: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for (platform, version) in &shared.config.os_versions {
-        let os_type = match platform.as_str() {
-            "Windows" => "Windows",
-            "Other" if !version.contains("Linux") => "Other",
-            _ => "Linux",
-        };
-        let bits = if version.contains("32") { 32 } else { 64 };
+        let (os_type, _, bits) = os_facts(&shared.config, version);
+        let bits: u32 = bits.parse().unwrap_or(64);
         groups.entry(platform).or_default().push(json!({
             "platform": platform,
             "os_version_key": version,

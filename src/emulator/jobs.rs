@@ -73,10 +73,7 @@ pub async fn register(State(shared): State<Shared>, Path(id): Path<String>, body
     let default_duration = shared.config.job_duration;
     shared
         .run(move |world| {
-            let image = world
-                .images
-                .get(&id)
-                .ok_or_else(|| ApiError::no_image(&id))?;
+            let image = world.image(&id)?;
             if image.status != Status::Queued || image.gone_at.is_some() {
                 return Err(ApiError::bad(
                     "IMG.0046",
@@ -197,4 +194,63 @@ pub async fn show(State(shared): State<Shared>, Path((_, id)): Path<(String, Str
 /// `GET /v1/cloudimages/job/{job_id}`: with `process_percent`.
 pub async fn show_progress(State(shared): State<Shared>, Path(id): Path<String>) -> Reply {
     show_job(shared, id, true).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(result: Result<String, ApiError>) -> &'static str {
+        match result {
+            Ok(_) => "ok",
+            Err(ApiError::Ims { code, .. }) => code,
+            Err(ApiError::Gateway { code, .. }) => code,
+        }
+    }
+
+    #[test]
+    fn image_urls_are_bucket_colon_object() {
+        assert_eq!(code(check_url(Some("bucket-1:dir/a.qcow2".into()))), "ok");
+        assert_eq!(code(check_url(None)), "IMG.0001");
+        assert_eq!(code(check_url(Some("bucket-1".into()))), "IMG.0017");
+        assert_eq!(code(check_url(Some("bucket-1:".into()))), "IMG.0017");
+        assert_eq!(code(check_url(Some(":a.qcow2".into()))), "IMG.0068");
+        assert_eq!(code(check_url(Some("UPPER:a.qcow2".into()))), "IMG.0109");
+        assert_eq!(
+            code(check_url(Some("bucket-1:a b.qcow2".into()))),
+            "IMG.0175"
+        );
+    }
+
+    #[test]
+    fn progress_and_status_follow_the_clock() {
+        let job = Job {
+            id: "j".into(),
+            image_id: "i".into(),
+            image_name: "n".into(),
+            image_url: "b:o.qcow2".into(),
+            begin_time: Utc::now(),
+            started: Duration::from_secs(10),
+            duration: Duration::from_secs(100),
+            outcome: Outcome::Success,
+            finished: false,
+        };
+        assert_eq!(job.progress(Duration::from_secs(5)), 0.0);
+        assert_eq!(
+            render(&job, Duration::from_secs(15), true)["status"],
+            "INIT"
+        );
+        let running = render(&job, Duration::from_secs(60), true);
+        assert_eq!(running["status"], "RUNNING");
+        assert_eq!(running["entities"]["process_percent"], 0.5);
+        assert_eq!(running["end_time"], "");
+        let done = Job {
+            finished: true,
+            ..job
+        };
+        assert_eq!(
+            render(&done, Duration::from_secs(200), false)["status"],
+            "SUCCESS"
+        );
+    }
 }

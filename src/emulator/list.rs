@@ -223,7 +223,8 @@ fn compare_time(field: Option<&str>, wanted: &str) -> Result<bool, ApiError> {
     })
 }
 
-async fn query(shared: &Shared, query: &Query) -> Result<(Vec<Value>, bool), ApiError> {
+/// The page of matching images, and the marker of the next page when more remain.
+async fn query(shared: &Shared, query: &Query) -> Result<(Vec<Value>, Option<String>), ApiError> {
     let config = shared.config.clone();
     let rendered = shared
         .run(move |world| {
@@ -239,19 +240,21 @@ async fn query(shared: &Shared, query: &Query) -> Result<(Vec<Value>, bool), Api
             matching.push(image);
         }
     }
-    query.page(matching)
+    let (page, more) = query.page(matching)?;
+    let next = page
+        .last()
+        .and_then(|image| image["id"].as_str())
+        .filter(|_| more)
+        .map(str::to_owned);
+    Ok((page, next))
 }
 
 /// `GET /v2/cloudimages`.
 pub async fn list(State(shared): State<Shared>, RawQuery(raw): RawQuery) -> Reply {
     let parsed = Query::parse(raw.as_deref().unwrap_or(""), 500)?;
-    let (images, more) = query(&shared, &parsed).await?;
-    let last = images
-        .last()
-        .and_then(|image| image["id"].as_str())
-        .map(str::to_owned);
+    let (images, next) = query(&shared, &parsed).await?;
     let mut body = json!({ "images": images });
-    if let (true, Some(last)) = (more, last) {
+    if let Some(last) = next {
         match shared.config.pagination {
             Pagination::PageInfo => body["page_info"] = json!({ "next_marker": last }),
             Pagination::Next => {
@@ -266,11 +269,7 @@ pub async fn list(State(shared): State<Shared>, RawQuery(raw): RawQuery) -> Repl
 /// `GET /v2/images` (native): Glance-style `first`, `next` and `schema`.
 pub async fn native_list(State(shared): State<Shared>, RawQuery(raw): RawQuery) -> Reply {
     let parsed = Query::parse(raw.as_deref().unwrap_or(""), 25)?;
-    let (images, more) = query(&shared, &parsed).await?;
-    let last = images
-        .last()
-        .and_then(|image| image["id"].as_str())
-        .map(str::to_owned);
+    let (images, next) = query(&shared, &parsed).await?;
     let first_pairs: Vec<(String, String)> = parsed
         .pairs
         .iter()
@@ -282,7 +281,7 @@ pub async fn native_list(State(shared): State<Shared>, RawQuery(raw): RawQuery) 
         query => format!("/v2/images?{query}"),
     };
     let mut body = json!({ "images": images, "first": first, "schema": "/v2/schemas/images" });
-    if let (true, Some(last)) = (more, last) {
+    if let Some(last) = next {
         body["next"] = format!("/v2/images?{}", parsed.next_query(&last)).into();
     }
     Ok(Json(body).into_response())

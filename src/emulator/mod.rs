@@ -122,6 +122,7 @@ impl EmulatorBuilder {
                     .map(|(platform, version)| ((*platform).to_owned(), (*version).to_owned()))
                     .collect(),
                 image_quota: 100,
+                lockout: None,
                 faults: Faults::default(),
                 data_file: None,
             },
@@ -206,6 +207,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Lock an access key for `duration` after `failures` consecutive signature failures, as
+    /// the gateway does (5 and 5 minutes there). Off by default.
+    pub fn lockout(mut self, failures: u32, duration: Duration) -> Self {
+        self.config.lockout = Some((failures, duration));
+        self
+    }
+
     /// Faults in force from the start (and after a reset).
     pub fn faults(mut self, faults: Faults) -> Self {
         self.config.faults = faults;
@@ -229,6 +237,15 @@ impl EmulatorBuilder {
             Some(path) => persist::load(path)?,
             None => None,
         };
+        if let (Some(path), None) = (&self.config.data_file, &loaded) {
+            // Create the file now, so an unwritable location fails the start, not a request.
+            persist::save(path, &persist::Persisted::empty()).map_err(|source| {
+                EmulatorError::Io {
+                    context: format!("writing the emulator data file {}", path.display()),
+                    source,
+                }
+            })?;
+        }
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .map_err(|source| EmulatorError::Bind {
@@ -295,9 +312,11 @@ impl Emulator {
         &self.shared.config.region
     }
 
-    /// Every IMS request received so far (admin requests excluded), secrets removed.
+    /// The IMS requests received so far (the latest 10 000; admin requests excluded), oldest
+    /// first, secrets removed.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.peek(|world| world.requests.clone())
+        self.shared
+            .peek(|world| world.requests.iter().cloned().collect())
     }
 
     /// Requests counted by `"METHOD /route/template"`.
@@ -320,6 +339,12 @@ impl Emulator {
                 .map(|image| images::render(image, &config))
                 .collect()
         })
+    }
+
+    /// Empties the world (images, jobs, statistics, recorded requests) and restores the
+    /// start-up faults, like `POST /__emulator/reset`.
+    pub async fn reset(&self) {
+        self.shared.reset().await;
     }
 
     /// Stops accepting, lets in-flight requests finish, and waits for the server task.

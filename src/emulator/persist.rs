@@ -27,6 +27,15 @@ pub struct Persisted {
 }
 
 impl Persisted {
+    /// An empty world.
+    pub fn empty() -> Self {
+        Persisted {
+            version: FORMAT_VERSION,
+            images: Vec::new(),
+            jobs: Vec::new(),
+        }
+    }
+
     /// A snapshot of the world, without images whose delete is pending.
     pub fn capture(images: &BTreeMap<String, Image>, jobs: &BTreeMap<String, Job>) -> Self {
         Persisted {
@@ -98,6 +107,12 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
+/// Writes `world` to `path` atomically, as pretty JSON.
+pub fn save(path: &Path, world: &Persisted) -> std::io::Result<()> {
+    let text = serde_json::to_vec_pretty(world).map_err(std::io::Error::other)?;
+    write_atomic(path, &text)
+}
+
 /// Writes snapshots in generation order, off the async threads.
 #[derive(Debug)]
 pub struct Saver {
@@ -131,8 +146,7 @@ impl Saver {
             if generation <= *last {
                 return Ok(());
             }
-            let text = serde_json::to_vec_pretty(&snapshot).map_err(std::io::Error::other)?;
-            write_atomic(&path, &text)?;
+            save(&path, &snapshot)?;
             *last = generation;
             Ok::<(), std::io::Error>(())
         });

@@ -155,7 +155,7 @@ async fn admit(
         headers: &parts.headers,
         body,
     };
-    let principal = auth::authenticate(&signed, &shared.config, chrono::Utc::now(), id)?;
+    let principal = auth::authenticate_counted(shared, &signed, id).await?;
     if template != "/v3/projects" {
         let in_path = path_project(template, parts.uri.path());
         auth::check_project(&parts.headers, in_path.as_deref(), &shared.config, id)?;
@@ -216,7 +216,7 @@ async fn gate(
     let latency: Duration = shared
         .run(move |world| {
             *world.stats.entry(stat).or_insert(0) += 1;
-            world.requests.push(recorded);
+            world.record(recorded);
             world.faults.latency()
         })
         .await;

@@ -11,24 +11,30 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use super::router::DropConnection;
 
-/// Accepts connections until `shutdown` turns true.
+/// Accepts connections until `shutdown` turns true, then waits for every connection to finish
+/// its in-flight request.
 pub async fn serve(listener: TcpListener, app: Router, mut shutdown: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
     loop {
+        // Reap finished connections so the set stays as small as the open connections.
+        while connections.try_join_next().is_some() {}
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = stopped(&mut shutdown) => return,
+            () = stopped(&mut shutdown) => break,
         };
         let Ok((stream, _)) = accepted else {
             // Accept errors (e.g. too many open files) are transient; keep serving.
             tokio::task::yield_now().await;
             continue;
         };
-        tokio::spawn(connection(stream, app.clone(), shutdown.clone()));
+        connections.spawn(connection(stream, app.clone(), shutdown.clone()));
     }
+    while connections.join_next().await.is_some() {}
 }
 
 async fn connection(

@@ -95,10 +95,7 @@ async fn with_image(
 ) -> Reply {
     shared
         .run(move |world| {
-            let image = world
-                .images
-                .get_mut(&id)
-                .ok_or_else(|| ApiError::no_image(&id))?;
+            let image = world.image_mut(&id)?;
             f(image)?;
             image.updated_at = chrono::Utc::now();
             world.dirty = true;
@@ -169,10 +166,7 @@ pub async fn batch(
 pub async fn list(State(shared): State<Shared>, Path((_, id)): Path<(String, String)>) -> Reply {
     shared
         .run(move |world| {
-            let image = world
-                .images
-                .get(&id)
-                .ok_or_else(|| ApiError::no_image(&id))?;
+            let image = world.image(&id)?;
             let tags: Vec<_> = image
                 .tags
                 .iter()
@@ -225,4 +219,26 @@ pub async fn native_delete(
     Path((id, tag)): Path<(String, String)>,
 ) -> Reply {
     with_image(&shared, id, move |image| remove_one(image, &tag)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_tags_are_key_value_strings() {
+        let tags = parse_strings(vec!["env=prod".into(), "bare".into(), "k=a=b".into()]);
+        assert!(tags.is_err(), "`=` is not a tag value character");
+        let tags = parse_strings(vec!["env=prod".into(), "bare".into()]).unwrap();
+        assert_eq!(rendered(&tags), ["bare=", "env=prod"]);
+        assert!(parse_strings(vec![String::new()]).is_err());
+        let eleven = (0..11).map(|i| format!("k{i}=v")).collect();
+        assert!(matches!(
+            parse_strings(eleven),
+            Err(ApiError::Ims {
+                code: "IMG.0116",
+                ..
+            })
+        ));
+    }
 }

@@ -162,10 +162,7 @@ pub async fn update(State(shared): State<Shared>, Path(id): Path<String>, body: 
     let config = shared.config.clone();
     shared
         .run(move |world| {
-            let image = world
-                .images
-                .get(&id)
-                .ok_or_else(|| ApiError::no_image(&id))?;
+            let image = world.image(&id)?;
             if image.status != Status::Active {
                 return Err(ApiError::bad(
                     "IMG.0046",
@@ -183,4 +180,34 @@ pub async fn update(State(shared): State<Shared>, Path(id): Path<String>, body: 
             Ok(Json(rendered).into_response())
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn both_patch_forms_parse_and_values_become_strings() {
+        let change =
+            parse_change(&json!({"op": "add", "path": "/min_ram", "value": 1024})).unwrap();
+        assert_eq!((change.op, change.attribute.as_str()), (Op::Add, "min_ram"));
+        assert_eq!(change.value.as_deref(), Some("1024"));
+        let change = parse_change(&json!({"replace": "/name", "value": "x"})).unwrap();
+        assert_eq!(
+            (change.op, change.attribute.as_str()),
+            (Op::Replace, "name")
+        );
+        let change = parse_change(&json!({"op": "remove", "path": "/max_ram"})).unwrap();
+        assert_eq!((change.op, change.value), (Op::Remove, None));
+        for bad in [
+            json!({"op": "add", "path": "/name"}),
+            json!({"op": "add", "path": "name", "value": "x"}),
+            json!({"op": "copy", "path": "/name", "value": "x"}),
+            json!({"op": "add", "path": "/name", "value": ["x"]}),
+            json!("add"),
+        ] {
+            assert!(parse_change(&bad).is_err(), "{bad}");
+        }
+    }
 }

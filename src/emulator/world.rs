@@ -7,7 +7,7 @@
 //! from `tokio::time::Instant`, so tests under `tokio::time::pause()` drive jobs by advancing
 //! the clock. Owns no HTTP; never imports plan, apply, state or cloud.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::config::Config;
 use super::faults::{Faults, TokenBuckets};
 use super::persist::{Persisted, Saver};
+use super::reply::ApiError;
 
 /// An image's lifecycle status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,15 +121,22 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
 }
 
+/// How many requests are kept for [`World::record`]: a long-running emulator must not grow
+/// without bound.
+pub const RECORD_LIMIT: usize = 10_000;
+
 /// Everything mutable in the emulator.
 pub struct World {
     pub images: BTreeMap<String, Image>,
     pub jobs: BTreeMap<String, Job>,
     pub faults: Faults,
     pub buckets: TokenBuckets,
+    /// Per AK: consecutive signature failures and the end of a lock, on the emulator clock.
+    pub failures: BTreeMap<String, (u32, Option<Duration>)>,
     pub rng: StdRng,
     pub stats: BTreeMap<String, u64>,
-    pub requests: Vec<RecordedRequest>,
+    /// The latest [`RECORD_LIMIT`] requests, oldest first.
+    pub requests: VecDeque<RecordedRequest>,
     /// The emulator clock at the start of the current `run`.
     pub now: Duration,
     /// Set by mutations of persisted data.
@@ -144,13 +152,22 @@ impl World {
             jobs: BTreeMap::new(),
             faults,
             buckets: TokenBuckets::default(),
+            failures: BTreeMap::new(),
             rng,
             stats: BTreeMap::new(),
-            requests: Vec::new(),
+            requests: VecDeque::new(),
             now: Duration::ZERO,
             dirty: false,
             generation: 0,
         }
+    }
+
+    /// Records a request, forgetting the oldest beyond [`RECORD_LIMIT`].
+    pub fn record(&mut self, request: RecordedRequest) {
+        if self.requests.len() == RECORD_LIMIT {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(request);
     }
 
     /// Replaces the fault set and reseeds the random source.
@@ -179,6 +196,18 @@ impl World {
         if self.images.len() != before {
             self.dirty = true;
         }
+    }
+
+    /// The image `id`, or 404 IMG.0027.
+    pub fn image(&self, id: &str) -> Result<&Image, ApiError> {
+        self.images.get(id).ok_or_else(|| ApiError::no_image(id))
+    }
+
+    /// The image `id` to change, or 404 IMG.0027.
+    pub fn image_mut(&mut self, id: &str) -> Result<&mut Image, ApiError> {
+        self.images
+            .get_mut(id)
+            .ok_or_else(|| ApiError::no_image(id))
     }
 
     /// Images in every status except those already gone.
@@ -266,5 +295,82 @@ impl Shared {
             world.dirty = true;
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(id: &str) -> Image {
+        Image {
+            id: id.into(),
+            name: "n".into(),
+            status: Status::Saving,
+            protected: false,
+            container_format: "bare".into(),
+            disk_format: "qcow2".into(),
+            min_disk: 40,
+            min_ram: 0,
+            os_version: crate::ims::DEFAULT_OS_VERSION.into(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            active_at: None,
+            tags: BTreeMap::new(),
+            attributes: BTreeMap::new(),
+            size: None,
+            checksum: None,
+            data_origin: None,
+            gone_at: None,
+        }
+    }
+
+    #[test]
+    fn advancing_finishes_jobs_and_removes_lingering_deletes() {
+        let mut world = World::new(Faults::default());
+        world.images.insert("a".into(), image("a"));
+        let job = Job {
+            id: "j".into(),
+            image_id: "a".into(),
+            image_name: "n".into(),
+            image_url: "b:o.qcow2".into(),
+            begin_time: Utc::now(),
+            started: Duration::ZERO,
+            duration: Duration::from_secs(10),
+            outcome: Outcome::Fail {
+                code: "IMG.0057".into(),
+                reason: "r".into(),
+            },
+            finished: false,
+        };
+        world.jobs.insert("j".into(), job);
+        world.advance(Duration::from_secs(9));
+        assert_eq!(world.images["a"].status, Status::Saving);
+        world.advance(Duration::from_secs(10));
+        assert_eq!(world.images["a"].status, Status::Killed);
+        assert!(world.jobs["j"].finished && world.dirty);
+        if let Some(image) = world.images.get_mut("a") {
+            image.gone_at = Some(Duration::from_secs(12));
+        }
+        world.advance(Duration::from_secs(11));
+        assert!(world.images.contains_key("a"));
+        world.advance(Duration::from_secs(12));
+        assert!(world.images.is_empty());
+    }
+
+    #[test]
+    fn recording_keeps_the_latest_requests_only() {
+        let mut world = World::new(Faults::default());
+        for i in 0..RECORD_LIMIT + 5 {
+            world.record(RecordedRequest {
+                method: "GET".into(),
+                path: format!("/{i}"),
+                query: String::new(),
+                headers: Vec::new(),
+                body: Vec::new(),
+            });
+        }
+        assert_eq!(world.requests.len(), RECORD_LIMIT);
+        assert_eq!(world.requests[0].path, "/5");
     }
 }

@@ -4,8 +4,9 @@
 Starts the emulator on a free loopback port, reads its one JSON line, then runs the image
 lifecycle through the SDK exactly as a user would (ims-api.md section 5.3's client setup):
 create metadata -> register -> show job (both endpoints) -> list with filters and pagination
--> update -> tags (batch, add, list, delete) -> quota and os versions -> delete, plus an IAM
-project-id lookup and an error the SDK must parse. Every call must succeed and parse.
+-> update -> tags (batch, add, list, delete) -> quota and os versions -> the deprecated Glance
+calls (show, JSON-patch update, tags) -> a failed job and refused delete -> delete, plus an IAM
+project-id lookup and errors the SDK must parse. Every call must succeed and parse.
 
 Usage: python3 tests/sdk/check.py [path/to/imsform]   (default: target/debug/imsform)
 Exit status 0 when every check passed.
@@ -26,7 +27,9 @@ from huaweicloudsdkcore.region.region import Region
 from huaweicloudsdkims.v2 import (
     AddImageTagRequest, AddImageTagRequestBody, BatchAddOrDeleteTagsRequest,
     BatchAddOrDeleteTagsRequestBody, DeleteImageTagRequest, GlanceCreateImageMetadataRequest,
-    GlanceCreateImageMetadataRequestBody, GlanceDeleteImageRequest, GlanceListImagesRequest,
+    GlanceCreateImageMetadataRequestBody, GlanceCreateTagRequest, GlanceDeleteImageRequest,
+    GlanceDeleteImageRequestBody, GlanceDeleteTagRequest, GlanceListImagesRequest,
+    GlanceShowImageRequest, GlanceUpdateImageRequest, GlanceUpdateImageRequestBody,
     ImsClient, ListImagesRequest, ListImageTagsRequest, ListOsVersionsRequest,
     RegisterImageRequest, RegisterImageRequestBody, ResourceTag, ShowImageQuotaRequest,
     ShowJobProgressRequest, ShowJobRequest, UpdateImageRequest, UpdateImageRequestBody,
@@ -161,8 +164,52 @@ def update_and_tags(client, info, image_id):
               for group in versions.body for v in group.version_list), versions)
 
 
+def native(client, image_id):
+    """The deprecated Glance-style calls: show, JSON-patch update (UNSIGNED-PAYLOAD), tags."""
+    shown = client.glance_show_image(GlanceShowImageRequest(image_id=image_id))
+    check("glance_show_image", shown.id == image_id and shown.status == "active", shown)
+    patched = client.glance_update_image(GlanceUpdateImageRequest(image_id=image_id, body=[
+        GlanceUpdateImageRequestBody(op="replace", path="/name", value="sdk-web-base-3")]))
+    check("glance_update_image (application/openstack-images-v2.1-json-patch)",
+          patched.name == "sdk-web-base-3", patched)
+    client.glance_create_tag(GlanceCreateTagRequest(image_id=image_id, tag="native_tag"))
+    tags = client.glance_show_image(GlanceShowImageRequest(image_id=image_id)).tags
+    check("glance_create_tag", "native_tag=" in tags, tags)
+    client.glance_delete_tag(GlanceDeleteTagRequest(image_id=image_id, tag="native_tag"))
+    tags = client.glance_show_image(GlanceShowImageRequest(image_id=image_id)).tags
+    check("glance_delete_tag", "native_tag=" not in tags, tags)
+
+
+def failures(client, info):
+    """A failed registration job and a refused delete, as the SDK reports them."""
+    request = urllib.request.Request(
+        info["endpoint"] + "/__emulator/faults", method="POST",
+        data=json.dumps({"fail_urls": ["my-bucket:broken.qcow2"]}).encode())
+    urllib.request.urlopen(request).close()
+    doomed = client.glance_create_image_metadata(GlanceCreateImageMetadataRequest(
+        body=GlanceCreateImageMetadataRequestBody(name="sdk-doomed", protected=True))).id
+    job_id = client.register_image(RegisterImageRequest(
+        image_id=doomed, body=RegisterImageRequestBody(image_url="my-bucket:broken.qcow2"))).job_id
+    for _ in range(200):
+        job = client.show_job(ShowJobRequest(job_id=job_id))
+        if job.status in ("SUCCESS", "FAIL"):
+            break
+        time.sleep(0.05)
+    check("a failed job: FAIL with IMG.0057 and a reason",
+          job.status == "FAIL" and job.error_code == "IMG.0057" and job.fail_reason, job)
+    killed = client.list_images(ListImagesRequest(id=doomed)).images[0]
+    check("the image of a failed job is killed", killed.status == "killed", killed)
+    try:
+        client.glance_delete_image(GlanceDeleteImageRequest(image_id=doomed))
+        check("deleting a protected image fails", False, "no exception")
+    except ClientRequestException as error:
+        check("deleting a protected image: IMG.0028", error.error_code == "IMG.0028", error)
+    return doomed
+
+
 def deletion(client, image_id):
-    client.glance_delete_image(GlanceDeleteImageRequest(image_id=image_id))
+    client.glance_delete_image(GlanceDeleteImageRequest(
+        image_id=image_id, body=GlanceDeleteImageRequestBody(delete_backup=False)))
     for _ in range(100):
         if not client.list_images(ListImagesRequest(id=image_id)).images:
             break
@@ -171,23 +218,51 @@ def deletion(client, image_id):
           client.list_images(ListImagesRequest(id=image_id)).images == [])
 
 
+def start(binary, *extra):
+    emulator = subprocess.Popen(
+        [binary, "emulator", "--listen", "127.0.0.1:0", "--job-duration", "300ms", *extra],
+        stdout=subprocess.PIPE, text=True)
+    return emulator, json.loads(emulator.stdout.readline())
+
+
+def other_pagination_styles(binary):
+    """The SDK parses the `next`-link and marker-less list styles too (ims-api.md section 10)."""
+    for style in ("next", "none"):
+        emulator, info = start(binary, "--pagination", style)
+        try:
+            client = client_for(info)
+            for i in range(3):
+                client.glance_create_image_metadata(GlanceCreateImageMetadataRequest(
+                    body=GlanceCreateImageMetadataRequestBody(name=f"sdk-{style}-{i}")))
+            first = client.list_images(ListImagesRequest(limit=2, sort_key="name", sort_dir="asc"))
+            rest = client.list_images(ListImagesRequest(
+                limit=2, sort_key="name", sort_dir="asc", marker=first.images[-1].id))
+            names = [i.name for i in first.images + rest.images]
+            check(f"list_images with --pagination {style}: pages parse",
+                  names == [f"sdk-{style}-{i}" for i in range(3)] and first.page_info is None,
+                  names)
+        finally:
+            emulator.terminate()
+            emulator.wait(timeout=10)
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(__file__), "..", "..", "target", "debug", "imsform")
-    emulator = subprocess.Popen(
-        [binary, "emulator", "--listen", "127.0.0.1:0", "--job-duration", "300ms"],
-        stdout=subprocess.PIPE, text=True)
+    emulator, info = start(binary)
     try:
-        info = json.loads(emulator.stdout.readline())
         print(f"emulator at {info['endpoint']} (project {info['project_id']})")
         client = client_for(info)
         image_id = lifecycle(client, info)
         listing(client, info, image_id)
         update_and_tags(client, info, image_id)
+        native(client, image_id)
+        doomed = failures(client, info)
         deletion(client, image_id)
         looked_up = client_for(info, project_id=False)
         images = looked_up.list_images(ListImagesRequest(imagetype="private")).images
-        check("IAM project lookup (/v3/projects?name=REGION) then list", len(images) == 3, images)
+        check("IAM project lookup (/v3/projects?name=REGION) then list",
+              len(images) == 4 and doomed in [i.id for i in images], images)
         with urllib.request.urlopen(info["endpoint"] + "/__emulator/stats") as response:
             stats = json.load(response)["requests"]
         check("the emulator saw the IAM lookup and both job endpoints",
@@ -197,6 +272,7 @@ def main():
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
+    other_pagination_styles(binary)
     print(f"all {len(CHECKS)} SDK checks passed")
 
 
