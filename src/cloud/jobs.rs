@@ -255,16 +255,8 @@ async fn run<C: CloudApi>(
 
 /// One tick of the delete watches: which of them are still listed. Returns those still there.
 async fn poll_gone<C: CloudApi>(cloud: &C, gone: Vec<GoneEntry>) -> Vec<GoneEntry> {
-    let listed: Result<BTreeSet<String>, CloudError> = match gone.as_slice() {
-        [one] => cloud
-            .get_image(&one.image_id)
-            .await
-            .map(|image| image.map(|image| image.id).into_iter().collect()),
-        _ => cloud
-            .list_private_images()
-            .await
-            .map(|images| images.into_iter().map(|image| image.id).collect()),
-    };
+    let ids: Vec<&str> = gone.iter().map(|entry| entry.image_id.as_str()).collect();
+    let listed = super::gone::still_listed(cloud, &ids).await;
     let listed = match listed {
         Ok(listed) => listed,
         Err(error) => {

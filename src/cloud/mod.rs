@@ -10,13 +10,14 @@
 //! - [`retry`]: the retry policy (documented there), pure and unit-tested;
 //! - [`ratelimit`]: the shared client-side token bucket;
 //! - [`client`]: [`Client`], the one place that touches reqwest; [`options`]: its settings;
-//! - `ops`: the typed operations ([`CloudApi`] for [`Client`]);
+//! - `ops`: the typed operations ([`CloudApi`] for [`Client`]); `gone`: waiting out deletes;
 //! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick.
 
 pub mod client;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
+mod gone;
 pub mod jobs;
 mod ops;
 pub mod options;
@@ -188,19 +189,32 @@ pub trait CloudApi: Send + Sync {
     /// `DELETE /v2/images/{id}`; an image already gone is success. Does not wait.
     fn delete(&self, image_id: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
     /// The private images in `status`, all pages (`GET /v2/cloudimages?status=`): one request
-    /// reports every image in that status, e.g. all registrations in flight (`saving`).
+    /// reports every image in that status, e.g. all registrations in flight (`saving`). The
+    /// default filters [`CloudApi::list_private_images`]; [`Client`] asks the cloud to filter.
     fn images_in_status(
         &self,
         status: &ImageStatus,
-    ) -> impl Future<Output = Result<Vec<RemoteImage>, CloudError>> + Send;
-    /// The job with its progress (`GET /v1/cloudimages/job/{job_id}`).
-    fn job_progress(&self, job_id: &str) -> impl Future<Output = Result<Job, CloudError>> + Send;
+    ) -> impl Future<Output = Result<Vec<RemoteImage>, CloudError>> + Send {
+        let status = status.clone();
+        async move {
+            let images = self.list_private_images().await?;
+            Ok(images.into_iter().filter(|i| i.status == status).collect())
+        }
+    }
+    /// The job with its progress (`GET /v1/cloudimages/job/{job_id}`); the default is
+    /// [`CloudApi::job`].
+    fn job_progress(&self, job_id: &str) -> impl Future<Output = Result<Job, CloudError>> + Send {
+        self.job(job_id)
+    }
     /// Waits until none of `ids` is listed any more (deletion is asynchronous), polling the
     /// list rather than each image, with intervals backing off from 1 s to 10 s;
-    /// [`CloudError::Timeout`] at `deadline`.
+    /// [`CloudError::Timeout`] at `deadline`. For many parallel deletes, prefer
+    /// [`JobWatcher::watch_gone`], whose watches share one list per tick.
     fn wait_gone(
         &self,
         ids: &[String],
         deadline: Instant,
-    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    ) -> impl Future<Output = Result<(), CloudError>> + Send {
+        gone::wait_gone(self, ids, deadline)
+    }
 }

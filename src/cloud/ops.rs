@@ -4,9 +4,6 @@
 //! the answer with [`super::wire`]. Pagination follows every style of ims-api.md section 10.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
-
-use tokio::time::Instant;
 
 use super::client::Client;
 use super::request::{self, ApiRequest};
@@ -293,46 +290,5 @@ impl CloudApi for Client {
 
     async fn job_progress(&self, job_id: &str) -> Result<Job, CloudError> {
         self.read_job(&request::job_progress(job_id), job_id).await
-    }
-
-    // Waits until none of `ids` is listed any more, polling the list (one id: `?id=`) at
-    // 1 s, 2 s, … up to 10 s intervals; [`CloudError::Timeout`] at `deadline`.
-    async fn wait_gone(&self, ids: &[String], deadline: Instant) -> Result<(), CloudError> {
-        let started = Instant::now();
-        let mut remaining: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
-        let mut interval = Duration::from_secs(1);
-        loop {
-            let listed: BTreeSet<String> = match remaining.iter().collect::<Vec<_>>().as_slice() {
-                [] => return Ok(()),
-                [one] => self
-                    .get_image(one)
-                    .await?
-                    .map(|i| i.id)
-                    .into_iter()
-                    .collect(),
-                _ => self
-                    .list_private_images()
-                    .await?
-                    .into_iter()
-                    .map(|i| i.id)
-                    .collect(),
-            };
-            remaining.retain(|id| listed.contains(*id));
-            if remaining.is_empty() {
-                return Ok(());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(CloudError::Timeout {
-                    what: format!(
-                        "waiting for {} deleted image(s) to disappear",
-                        remaining.len()
-                    ),
-                    after: started.elapsed(),
-                });
-            }
-            tokio::time::sleep(interval.min(deadline - now)).await;
-            interval = (interval * 2).min(Duration::from_secs(10));
-        }
     }
 }
