@@ -242,3 +242,27 @@ async fn an_unreachable_endpoint_is_retried_then_named() {
     let err = cloud.create_metadata(&create("x", "TX")).await.unwrap_err();
     assert!(matches!(err, CloudError::BudgetExhausted { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn https_is_spoken_with_rustls_even_when_insecure() {
+    let emulator = start(Emulator::builder()).await;
+    let mut config = config(&emulator, true);
+    // The emulator speaks plain HTTP: a TLS handshake with it must fail, verified or not.
+    config.endpoint = Some(emulator.uri().replace("http://", "https://"));
+    for insecure in [false, true] {
+        config.insecure = insecure;
+        let mut options = options();
+        options.retry.budget = Duration::from_millis(100);
+        let cloud = Client::new(&config, aksk(&emulator), options).unwrap();
+        let err = cloud.list_private_images().await.unwrap_err();
+        let CloudError::BudgetExhausted { last, .. } = &err else {
+            panic!("{err}")
+        };
+        assert!(matches!(**last, CloudError::Transport { .. }), "{last}");
+    }
+    assert_eq!(
+        total(&emulator),
+        0,
+        "no HTTP request may reach a TLS-less server"
+    );
+}
