@@ -213,10 +213,10 @@ impl<'de> Visitor<'de> for NoDuplicateKeysVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut keys = BTreeSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            map.next_value::<NoDuplicateKeys>()?;
             if !keys.insert(key.clone()) {
                 return Err(de::Error::custom(format!("duplicate key `{key}`")));
             }
+            map.next_value::<NoDuplicateKeys>()?;
         }
         Ok(NoDuplicateKeys)
     }

@@ -128,9 +128,9 @@ pub fn acquire(state_path: &Path, options: &LockOptions<'_>) -> Result<LockGuard
                 delay = (delay * 2).min(Duration::from_secs(1));
             }
             _ => {
-                let holder = read_holder(&path)
-                    .map_or(Holder::Unknown, |info| Holder::Known(Box::new(info)));
-                return Err(StateError::LockHeld { holder });
+                return Err(StateError::LockHeld {
+                    holder: current_holder(&path),
+                });
             }
         }
     }
@@ -173,6 +173,26 @@ pub fn force_unlock(state_path: &Path, lock_id: &str) -> Result<LockInfo, StateE
     file.set_len(0)
         .map_err(|source| io_error("clear", &path, source))?;
     Ok(holder)
+}
+
+/// The holder of a busy lock. A holder writes its info right after taking the lock, so info
+/// that is missing, or stale (naming a dead process of this host), is read again for up to
+/// 100 ms before the holder is called unknown.
+fn current_holder(path: &Path) -> Holder {
+    for _ in 0..10 {
+        match read_holder(path) {
+            Some(info) if !names_a_dead_local_process(&info) => {
+                return Holder::Known(Box::new(info));
+            }
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Holder::Unknown
+}
+
+fn names_a_dead_local_process(info: &LockInfo) -> bool {
+    info.host() == this_host() && !pid_alive(info.pid)
 }
 
 /// The holder info in the lock file, if it names one.

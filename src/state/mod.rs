@@ -37,6 +37,8 @@ pub const FORMAT_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 #[schemars(title = "imsform state", extend("$id" = schema::SCHEMA_ID))]
 pub struct State {
+    /// The format of this file; this schema describes format 1.
+    #[schemars(extend("const" = 1))]
     pub format_version: u32,
     /// A UUID (v4) fixed when the state is created; never changes afterwards.
     #[schemars(extend("format" = "uuid"))]
