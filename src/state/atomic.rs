@@ -6,6 +6,8 @@
 //! that honours fsync and atomic rename, as ext4, xfs and btrfs do). A process killed mid-write
 //! leaves a `.<name>.*.tmp` file behind; [`remove_stale_temps`] clears them under the lock.
 //!
+//! Caveat: the rename replaces a symbolic link at `path` with a regular file.
+//!
 //! It must never write the target path directly.
 
 use std::fs::{File, Permissions};

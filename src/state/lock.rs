@@ -130,6 +130,7 @@ pub fn acquire(state_path: &Path, options: &LockOptions<'_>) -> Result<LockGuard
             _ => {
                 return Err(StateError::LockHeld {
                     holder: current_holder(&path),
+                    waited: options.timeout,
                 });
             }
         }
@@ -263,5 +264,59 @@ fn pid_alive(pid: u32) -> bool {
     match rustix::process::test_kill_process(pid) {
         Ok(()) => true,
         Err(errno) => errno == rustix::io::Errno::PERM,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(who: String, pid: u32) -> LockInfo {
+        LockInfo {
+            id: "5b6c".to_owned(),
+            operation: "apply".to_owned(),
+            who,
+            pid,
+            created: "2026-11-22T18:00:00Z".to_owned(),
+        }
+    }
+
+    #[test]
+    fn liveness_of_pids() {
+        assert!(pid_alive(std::process::id()));
+        assert!(pid_alive(1), "init exists (EPERM counts as alive)");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!pid_alive(pid), "a reaped child is gone");
+        assert!(!pid_alive(0));
+        assert!(!pid_alive(u32::MAX));
+    }
+
+    #[test]
+    fn stale_info_names_a_dead_process_of_this_host_only() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let here = format!("me@{}", this_host());
+        assert!(names_a_dead_local_process(&info(here.clone(), dead)));
+        assert!(!names_a_dead_local_process(&info(here, std::process::id())));
+        assert!(!names_a_dead_local_process(&info(
+            "me@elsewhere".to_owned(),
+            dead
+        )));
+    }
+
+    #[test]
+    fn holders_are_named_with_every_field() {
+        let holder = Holder::Known(Box::new(info("ana@ci-7".to_owned(), 42)));
+        assert_eq!(
+            holder.to_string(),
+            "lock 5b6c (operation \"apply\", ana@ci-7, pid 42, since 2026-11-22T18:00:00Z)"
+        );
+        assert_eq!(
+            Holder::Unknown.to_string(),
+            "another process (its holder info is not written yet)"
+        );
     }
 }

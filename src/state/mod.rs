@@ -160,6 +160,16 @@ pub fn sibling(state_path: &std::path::Path, suffix: &str) -> PathBuf {
     state_path.with_file_name(name)
 }
 
+fn lock_advice(waited: Option<std::time::Duration>) -> String {
+    match waited {
+        None => "wait for it to finish or retry with --lock-timeout DURATION".to_owned(),
+        Some(waited) => format!(
+            "gave up after waiting {}; retry later or with a longer --lock-timeout",
+            humantime::format_duration(waited)
+        ),
+    }
+}
+
 /// A state that cannot be read, locked or written. Every refusal leaves the file untouched.
 #[derive(Debug, Error)]
 pub enum StateError {
@@ -216,11 +226,12 @@ pub enum StateError {
     },
     #[error("refusing to save a state of lineage {found} over the state of lineage {expected}")]
     LineageChange { expected: String, found: String },
-    #[error(
-        "the state is locked by {holder}; wait for it to finish or retry with --lock-timeout \
-         DURATION"
-    )]
-    LockHeld { holder: lock::Holder },
+    #[error("the state is locked by {holder}; {}", lock_advice(*waited))]
+    LockHeld {
+        holder: lock::Holder,
+        /// How long this run waited (`--lock-timeout`), if at all.
+        waited: Option<std::time::Duration>,
+    },
     #[error("there is no lock to remove: {} names no holder", path.display())]
     NotLocked { path: PathBuf },
     #[error("refusing to unlock: the lock id is {actual}, not {given} (held by {holder})")]

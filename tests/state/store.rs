@@ -154,6 +154,10 @@ fn the_lock_is_exclusive_within_a_process_and_released_on_drop() {
         error.contains(&format!("pid {}", std::process::id())),
         "{error}"
     );
+    assert!(
+        error.ends_with("gave up after waiting 200ms; retry later or with a longer --lock-timeout"),
+        "{error}"
+    );
     drop(store);
     assert_eq!(
         std::fs::read(dir.file(".lock")).unwrap(),
