@@ -10,6 +10,8 @@ mod crash;
 mod lock;
 #[path = "state/refusals.rs"]
 mod refusals;
+#[path = "state/schema.rs"]
+mod schema;
 #[path = "state/store.rs"]
 mod store;
 #[path = "state/support.rs"]

@@ -1,10 +1,10 @@
 //! The `Store` contract on real files: lineage, serial, backup, mode, lock guard, lineage and
-//! on-disk change refusals, and the schema kept in sync with the types.
+//! on-disk change refusals.
 
 use std::os::unix::fs::PermissionsExt;
 
 use imsform::manifest::model::Address;
-use imsform::state::{LockOptions, StateError, Store, schema};
+use imsform::state::{LockOptions, StateError, Store};
 
 use crate::support::{Dir, fill, fixture, record, with_serial};
 
@@ -167,18 +167,4 @@ fn the_lock_is_exclusive_within_a_process_and_released_on_drop() {
     let store = Store::open(&dir.state(), options).unwrap();
     assert_ne!(store.lock_info().id, id);
     assert_eq!(store.lock_info().operation, "second");
-}
-
-#[test]
-fn the_committed_schema_matches_the_types() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/state.schema.json");
-    let generated = schema::generate();
-    if std::env::var_os("IMSFORM_WRITE_SCHEMA").is_some() {
-        std::fs::write(path, &generated).unwrap();
-    }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "schema/state.schema.json is stale: run IMSFORM_WRITE_SCHEMA=1 cargo test --test state schema"
-    );
 }
