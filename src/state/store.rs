@@ -37,8 +37,15 @@
 //!   unreadable or missing backup skips this check: the backup is advisory.
 //! - At every `save`: the file must still hold exactly the bytes this store last read or wrote;
 //!   otherwise something wrote it without the lock, and the save is refused.
-//! - Not detectable: a restored copy whose serial is at least the backup's, or a state and
-//!   backup replaced together.
+//! - Not detectable: a restored copy whose serial is at least the backup's; a state and backup
+//!   replaced together; a file deleted during a run whose later saves change nothing (they
+//!   write nothing, so they read nothing).
+//!
+//! # Caveats
+//!
+//! - [`Store::read`] takes no lock: it sees the last complete save (renames are atomic), which
+//!   may be older than what a concurrent writer is about to save.
+//! - `open` and `save` block on the lock and on fsync; async callers use `spawn_blocking`.
 
 use std::path::{Path, PathBuf};
 

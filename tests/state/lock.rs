@@ -109,7 +109,7 @@ fn concurrent_processes_hold_the_lock_one_at_a_time() {
 #[test]
 fn without_a_timeout_the_others_fail_naming_the_holder() {
     let dir = Dir::new();
-    let children: Vec<KillOnDrop> = (0..4).map(|_| spawn_holder(&dir, 1500, None)).collect();
+    let children: Vec<KillOnDrop> = (0..4).map(|_| spawn_holder(&dir, 4000, None)).collect();
     for mut child in children {
         assert!(child.wait().unwrap().success());
     }
@@ -182,7 +182,7 @@ fn state_commands_started_at_once_all_apply_without_lost_updates() {
 #[test]
 fn the_binary_names_the_holder_then_waits_with_lock_timeout() {
     let dir = Dir::with_fixture("valid.json");
-    let mut holder = spawn_holder(&dir, 1500, None);
+    let mut holder = spawn_holder(&dir, 3000, None);
     let info = wait_for_holder(&dir.file(".lock"), holder.id());
     let output = dir
         .imsform(&["state", "rm", "images.web"])
