@@ -70,6 +70,7 @@ pub struct ImageRecord {
 
 /// What was last observed of an image in the cloud.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Observed {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,6 +83,7 @@ pub struct Observed {
 
 /// Why an image is tainted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Taint {
     /// e.g. the registration job's `error_code`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +93,7 @@ pub struct Taint {
 
 /// One operation in flight, written before its first call to the cloud.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PendingEntry {
     pub address: Address,
     pub operation: PendingOperation,

@@ -38,6 +38,11 @@ fn a_new_state_gets_a_fresh_lineage_serial_1_and_mode_0600() {
     assert_eq!(saved.imsform_version, env!("CARGO_PKG_VERSION"));
     let mode = std::fs::metadata(dir.state()).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+    let mode = std::fs::metadata(dir.file(".lock"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the lock file too");
     assert!(
         !dir.file(".backup").exists(),
         "no state was read, so nothing to back up"
