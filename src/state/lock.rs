@@ -164,6 +164,8 @@ pub fn force_unlock(state_path: &Path, lock_id: &str) -> Result<LockInfo, StateE
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
+            // Name whoever holds it now: the info read above may have been replaced since.
+            let holder = read_holder(&path).unwrap_or(holder);
             return Err(StateError::OsLockStillHeld {
                 path,
                 holder: Box::new(holder),
