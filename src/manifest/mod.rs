@@ -1,13 +1,142 @@
 //! Manifests: loading every `*.yaml`/`*.yml` under the given paths, validating them with
 //! file:line:col diagnostics, and producing the validated [`model::Manifests`].
+//!
+//! The flow: `source` finds, reads and parses files (size cap, UTF-8, one document, bounded
+//! nesting); `document` and `fields` read each file's node tree and check single values;
+//! `assemble` merges `defaults` and checks across files. Every problem in every file is
+//! collected; [`load`] fails if any of them is an error.
+//!
+//! Loading never touches the network or the state. Rendering diagnostics is the caller's job
+//! ([`diagnostic::render_all`]): [`ManifestError::Invalid`] carries them, its `Display` is only a
+//! one-line summary.
 
+mod assemble;
+pub mod diagnostic;
+mod document;
+mod fields;
 pub mod model;
+mod source;
+mod walk;
+
+use std::path::{Path, PathBuf};
 
 use thiserror::Error;
+
+pub use assemble::{USER_TAGS_MAX, derived_disk_format};
+pub use diagnostic::{Diagnostic, Severity};
+pub use document::{MOVED_KEYS, TOP_KEYS};
+pub use fields::{DISK_FORMATS, IMAGE_KEYS, LIFECYCLE_KEYS, REPLACE_ORDERS};
+pub use source::{MAX_FILE_BYTES, MAX_INDENT};
 
 /// Manifests that cannot be used.
 #[derive(Debug, Error)]
 pub enum ManifestError {
-    #[error("{0}")]
-    Invalid(String),
+    /// At least one error diagnostic (all diagnostics, warnings included, in report order).
+    #[error("{}", summary(.diagnostics, *.files))]
+    Invalid {
+        diagnostics: Vec<Diagnostic>,
+        /// How many manifest files were read.
+        files: usize,
+    },
+}
+
+impl ManifestError {
+    /// Every diagnostic to show before the summary.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            ManifestError::Invalid { diagnostics, .. } => diagnostics,
+        }
+    }
+}
+
+/// "2 errors and 1 warning in 3 files; the manifests are not valid".
+fn summary(diagnostics: &[Diagnostic], files: usize) -> String {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    let mut text = plural(errors, "error");
+    if warnings > 0 {
+        text.push_str(&format!(" and {}", plural(warnings, "warning")));
+    }
+    format!(
+        "{text} in {}; the manifests are not valid",
+        plural(files, "file")
+    )
+}
+
+/// "1 file", "2 files".
+pub fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// Valid manifests and what they were made from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub manifests: model::Manifests,
+    /// Warnings only: any error makes [`load`] fail.
+    pub warnings: Vec<Diagnostic>,
+    /// Each file's path (relative to the base directory when inside it) and content, in load
+    /// order, for digests.
+    pub files: Vec<(PathBuf, String)>,
+}
+
+/// Loads and validates every manifest under `paths` (relative ones resolved against
+/// `base_dir`; none means `base_dir`).
+pub fn load(paths: &[PathBuf], base_dir: &Path) -> Result<Loaded, ManifestError> {
+    let (found, mut diagnostics) = source::discover(paths, base_dir);
+    if found.is_empty() && diagnostics.is_empty() {
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "no manifests (`*.yaml`, `*.yml`) found in {}",
+                shown_paths(paths)
+            ))
+            .hint("pass the files or directories that hold the manifests"),
+        );
+    }
+    let mut documents = Vec::new();
+    let mut files = Vec::new();
+    for (shown, path) in &found {
+        let file = match source::read(shown, path) {
+            Ok(file) => file,
+            Err(diagnostic) => {
+                diagnostics.push(diagnostic);
+                continue;
+            }
+        };
+        match source::parse(&file) {
+            Ok(root) => {
+                let mut walker = walk::Walker::new(&file);
+                documents.push(document::read_document(&mut walker, &root));
+                diagnostics.append(&mut walker.diagnostics);
+            }
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+        files.push((file.path, file.text));
+    }
+    let manifests = assemble::assemble(documents, &mut diagnostics);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(ManifestError::Invalid {
+            diagnostics,
+            files: found.len(),
+        });
+    }
+    Ok(Loaded {
+        manifests,
+        warnings: diagnostics,
+        files,
+    })
+}
+
+fn shown_paths(paths: &[PathBuf]) -> String {
+    if paths.is_empty() {
+        return "the working directory".to_owned();
+    }
+    let shown: Vec<String> = paths
+        .iter()
+        .map(|path| format!("`{}`", path.display()))
+        .collect();
+    shown.join(", ")
 }
