@@ -44,7 +44,9 @@ pub fn assemble(documents: Vec<Document>, diagnostics: &mut Vec<Diagnostic>) -> 
                     Diagnostic::error("`defaults` is defined twice")
                         .at(label.with_note("defined again here"))
                         .also(first.clone().with_note("first defined here"))
-                        .hint("one `defaults` block applies to every image of every file; keep one"),
+                        .hint(
+                            "one `defaults` block applies to every image of every file; keep one",
+                        ),
                 ),
                 None => defaults = Some((fields, label)),
             }
@@ -80,7 +82,11 @@ pub fn assemble(documents: Vec<Document>, diagnostics: &mut Vec<Diagnostic>) -> 
 }
 
 /// One image with `defaults` merged in, if every required field is there.
-fn merge(image: &RawImage, defaults: &ImageFields, diagnostics: &mut Vec<Diagnostic>) -> Option<ImageSpec> {
+fn merge(
+    image: &RawImage,
+    defaults: &ImageFields,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ImageSpec> {
     let own = &image.fields;
     let name = pick(&own.name, &defaults.name);
     let image_url = pick(&own.image_url, &defaults.image_url);
@@ -106,7 +112,10 @@ fn merge(image: &RawImage, defaults: &ImageFields, diagnostics: &mut Vec<Diagnos
     let mut tags = defaults.tags.clone();
     tags.extend(own.tags.clone());
     if tags.len() > USER_TAGS_MAX {
-        let at = own.tags_label.clone().or_else(|| defaults.tags_label.clone());
+        let at = own
+            .tags_label
+            .clone()
+            .or_else(|| defaults.tags_label.clone());
         diagnostics.push(
             Diagnostic::error(format!(
                 "image `{}` has {} tags (with `defaults`); at most {USER_TAGS_MAX} are allowed",
@@ -140,9 +149,15 @@ fn merge(image: &RawImage, defaults: &ImageFields, diagnostics: &mut Vec<Diagnos
         protected: pick(&own.protected, &defaults.protected).is_some_and(|p| p.value),
     };
     let lifecycle = Lifecycle {
-        prevent_destroy: own.prevent_destroy.or(defaults.prevent_destroy).unwrap_or(false),
+        prevent_destroy: own
+            .prevent_destroy
+            .or(defaults.prevent_destroy)
+            .unwrap_or(false),
         ignore_changes: pick(&own.ignore_changes, &defaults.ignore_changes).unwrap_or_default(),
-        replace_order: own.replace_order.or(defaults.replace_order).unwrap_or_default(),
+        replace_order: own
+            .replace_order
+            .or(defaults.replace_order)
+            .unwrap_or_default(),
     };
     Some(ImageSpec {
         address: image.address.clone(),
@@ -188,9 +203,18 @@ fn check_names(
                     "images `{first}` and `{}` are both named `{}`",
                     image.address, name.value
                 ))
-                .at(name.label.clone().with_note(format!("name of `{}`", image.address)))
-                .also((*first_label).clone().with_note(format!("name of `{first}`")))
-                .hint("IMS allows it, but two images with one name are never what a reviewer wants"),
+                .at(name
+                    .label
+                    .clone()
+                    .with_note(format!("name of `{}`", image.address)))
+                .also(
+                    (*first_label)
+                        .clone()
+                        .with_note(format!("name of `{first}`")),
+                )
+                .hint(
+                    "IMS allows it, but two images with one name are never what a reviewer wants",
+                ),
             );
         } else {
             seen.insert(&name.value, (&image.address, &name.label));
@@ -224,9 +248,12 @@ fn check_moved(
         }
         if !images.contains_key(&entry.to.value) {
             diagnostics.push(
-                Diagnostic::error(format!("`moved` to `{}`, which is not defined", entry.to.value))
-                    .at(entry.to.label.clone())
-                    .hint("`to` must name an image of the manifests"),
+                Diagnostic::error(format!(
+                    "`moved` to `{}`, which is not defined",
+                    entry.to.value
+                ))
+                .at(entry.to.label.clone())
+                .hint("`to` must name an image of the manifests"),
             );
             ok = false;
         }
@@ -236,10 +263,13 @@ fn check_moved(
         ] {
             if let Some(first) = seen.get(&spanned.value) {
                 diagnostics.push(
-                    Diagnostic::error(format!("two `moved` entries have `{side}: {}`", spanned.value))
-                        .at(spanned.label.clone().with_note("used again here"))
-                        .also(first.clone().with_note("first used here"))
-                        .hint("an address can be moved once, and two images cannot become one"),
+                    Diagnostic::error(format!(
+                        "two `moved` entries have `{side}: {}`",
+                        spanned.value
+                    ))
+                    .at(spanned.label.clone().with_note("used again here"))
+                    .also(first.clone().with_note("first used here"))
+                    .hint("an address can be moved once, and two images cannot become one"),
                 );
                 ok = false;
             } else {

@@ -187,7 +187,12 @@ fn render_label(
     let width = snippet.width.clamp(1, (length - start).max(1));
     let number = format!("{:>gutter$}", snippet.line);
     writeln!(out, "{pad} {bar}")?;
-    writeln!(out, "{} {bar} {}", paint.wrap(BLUE, &number), text.trim_end())?;
+    writeln!(
+        out,
+        "{} {bar} {}",
+        paint.wrap(BLUE, &number),
+        text.trim_end()
+    )?;
     let marks: String = std::iter::repeat_n(caret, width).collect();
     let note = label
         .note

@@ -138,7 +138,10 @@ fn image_url(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned
     } else if ims::register_extension(object).is_none() {
         Some((
             format!("{what} does not end with an image format IMS can register"),
-            format!("the file's extension must be one of: {}", ims::REGISTER_EXTENSIONS.join(", ")),
+            format!(
+                "the file's extension must be one of: {}",
+                ims::REGISTER_EXTENSIONS.join(", ")
+            ),
         ))
     } else {
         None
@@ -169,9 +172,12 @@ fn os_version(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanne
             None => "IMS refuses versions it does not list; `GET /v1/cloudimages/os_version` gives the region's list".to_owned(),
         };
         walker.push(
-            Diagnostic::warning(format!("{what} `{}` is not a known IMS OS version", os.value))
-                .at(os.label.clone())
-                .hint(hint),
+            Diagnostic::warning(format!(
+                "{what} `{}` is not a known IMS OS version",
+                os.value
+            ))
+            .at(os.label.clone())
+            .hint(hint),
         );
     }
     Some(os)
@@ -233,7 +239,10 @@ fn tags(walker: &mut Walker<'_>, node: &Node, what: &str) -> BTreeMap<String, Sp
             walker.push(
                 Diagnostic::error(format!("tag key `{key}` is not valid"))
                     .at(label)
-                    .hint(format!("1-{} characters: letters, digits, `_`, `-`, `.`", ims::TAG_KEY_MAX)),
+                    .hint(format!(
+                        "1-{} characters: letters, digits, `_`, `-`, `.`",
+                        ims::TAG_KEY_MAX
+                    )),
             );
             continue;
         }
@@ -242,7 +251,10 @@ fn tags(walker: &mut Walker<'_>, node: &Node, what: &str) -> BTreeMap<String, Sp
             walker.push(
                 Diagnostic::error(format!("the value of tag `{key}` is not valid"))
                     .at(tag_value.label)
-                    .hint(format!("0-{} characters: letters, digits, `_`, `-`, `.`", ims::TAG_VALUE_MAX)),
+                    .hint(format!(
+                        "0-{} characters: letters, digits, `_`, `-`, `.`",
+                        ims::TAG_VALUE_MAX
+                    )),
             );
             continue;
         }

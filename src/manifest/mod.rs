@@ -140,3 +140,8 @@ fn shown_paths(paths: &[PathBuf]) -> String {
         .collect();
     shown.join(", ")
 }
+
+/// The candidate closest to `word`, if close enough to be a plausible typo ("did you mean").
+pub fn closest_name<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
+    walk::closest(word, candidates)
+}

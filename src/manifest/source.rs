@@ -221,11 +221,13 @@ fn precheck(file: &SourceFile) -> Result<(), Diagnostic> {
     }
     let mut seen_content = false;
     for (index, line) in file.text.lines().enumerate() {
-        let marker = line.starts_with("---")
-            && line[3..].chars().next().is_none_or(char::is_whitespace);
+        let marker =
+            line.starts_with("---") && line[3..].chars().next().is_none_or(char::is_whitespace);
         if marker && seen_content {
             return Err(Diagnostic::error("a manifest file holds one YAML document")
-                .at(file.label(index + 1, 1, 3).with_note("a second document starts here"))
+                .at(file
+                    .label(index + 1, 1, 3)
+                    .with_note("a second document starts here"))
                 .hint("put each document in its own file"));
         }
         seen_content |= marker || (content(line) && !line.starts_with('%'));
@@ -260,11 +262,14 @@ fn load_error(file: &SourceFile, error: LoadError) -> Diagnostic {
                 .at(file.label_at(&mark, 1))
                 .hint("repeat the value, or put values shared by every image in `defaults`")
         }
-        LoadError::MappingKeyMustBeScalar(mark) => Diagnostic::error("mapping keys must be strings")
-            .at(file.label_at(&mark, 1)),
-        LoadError::UnexpectedTag(mark) => Diagnostic::error("YAML tags (`!name`) are not supported")
-            .at(file.label_at(&mark, 1))
-            .hint("remove the tag; values are typed by the field they belong to"),
+        LoadError::MappingKeyMustBeScalar(mark) => {
+            Diagnostic::error("mapping keys must be strings").at(file.label_at(&mark, 1))
+        }
+        LoadError::UnexpectedTag(mark) => {
+            Diagnostic::error("YAML tags (`!name`) are not supported")
+                .at(file.label_at(&mark, 1))
+                .hint("remove the tag; values are typed by the field they belong to")
+        }
         LoadError::ScanError(mark, error) => scan_error(file, &mark, error.info()),
         LoadError::DuplicateKey(inner) => {
             let key = inner.key.as_str();

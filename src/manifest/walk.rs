@@ -55,9 +55,7 @@ pub fn scalar_kind(scalar: &MarkedScalarNode) -> Kind {
         "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => Kind::Bool,
         ".inf" | "-.inf" | "+.inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN" => Kind::Float,
         _ if is_integer(text) => Kind::Integer,
-        _ if text.parse::<f64>().is_ok() && text.chars().any(|c| c.is_ascii_digit()) => {
-            Kind::Float
-        }
+        _ if text.parse::<f64>().is_ok() && text.chars().any(|c| c.is_ascii_digit()) => Kind::Float,
         _ => Kind::String,
     }
 }
@@ -217,11 +215,8 @@ impl<'a> Walker<'a> {
                 format!("between {} and {}", range.start(), range.end())
             };
             self.push(
-                Diagnostic::error(format!(
-                    "{what} must be {bound}, not {}",
-                    scalar.as_str()
-                ))
-                .at(self.label(node)),
+                Diagnostic::error(format!("{what} must be {bound}, not {}", scalar.as_str()))
+                    .at(self.label(node)),
             );
         }
         value.map(|value| Spanned {
@@ -332,15 +327,24 @@ mod tests {
         let file = SourceFile::new("m.yaml".into(), String::new());
         let mut walker = Walker::new(&file);
         assert_eq!(
-            walker.integer(&value("0x10"), "x", 1..=1024).map(|s| s.value),
+            walker
+                .integer(&value("0x10"), "x", 1..=1024)
+                .map(|s| s.value),
             Some(16)
         );
         assert!(walker.integer(&value("0"), "x", 1..=1024).is_none());
         assert!(walker.integer(&value("-1"), "x", 0..=u32::MAX).is_none());
-        assert!(walker.integer(&value("99999999999999"), "x", 0..=u32::MAX).is_none());
+        assert!(
+            walker
+                .integer(&value("99999999999999"), "x", 0..=u32::MAX)
+                .is_none()
+        );
         assert!(walker.integer(&value("\"5\""), "x", 0..=10).is_none());
         assert_eq!(walker.diagnostics.len(), 4);
-        assert_eq!(walker.diagnostics[1].message, "x must be at least 0, not -1");
+        assert_eq!(
+            walker.diagnostics[1].message,
+            "x must be at least 0, not -1"
+        );
     }
 
     #[test]
