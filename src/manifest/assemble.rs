@@ -68,9 +68,9 @@ pub fn assemble(documents: Vec<Document>, diagnostics: &mut Vec<Diagnostic>) -> 
     let empty = ImageFields::default();
     let defaults = defaults.as_ref().map_or(&empty, |(fields, _)| fields);
     let mut specs = BTreeMap::new();
-    for (address, image) in &images {
+    for image in in_file_order(&images) {
         if let Some(spec) = merge(image, defaults, diagnostics) {
-            specs.insert(address.clone(), spec);
+            specs.insert(image.address.clone(), spec);
         }
     }
     check_names(&images, defaults, diagnostics);
@@ -190,10 +190,7 @@ fn check_names(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut seen: BTreeMap<&str, (&Address, &Label)> = BTreeMap::new();
-    // Report in file order, so "first" means first in the files.
-    let mut ordered: Vec<&RawImage> = images.values().collect();
-    ordered.sort_by_key(|image| position_key(&image.label));
-    for image in ordered {
+    for image in in_file_order(images) {
         let Some(name) = image.fields.name.as_ref().or(defaults.name.as_ref()) else {
             continue;
         };
@@ -220,6 +217,14 @@ fn check_names(
             seen.insert(&name.value, (&image.address, &name.label));
         }
     }
+}
+
+/// The images in the order they were written, so reports follow the files and "first" means
+/// first in the files.
+fn in_file_order(images: &BTreeMap<Address, RawImage>) -> Vec<&RawImage> {
+    let mut ordered: Vec<&RawImage> = images.values().collect();
+    ordered.sort_by_key(|image| position_key(&image.label));
+    ordered
 }
 
 fn position_key(label: &Label) -> (std::path::PathBuf, usize, usize) {

@@ -81,10 +81,10 @@ impl Label {
 pub struct Diagnostic {
     pub severity: Severity,
     pub message: String,
-    /// Where the problem is.
-    pub primary: Option<Label>,
+    /// Where the problem is (boxed: diagnostics travel in `Result`s and should stay small).
+    pub primary: Option<Box<Label>>,
     /// A related place, e.g. where a duplicate was first defined.
-    pub secondary: Option<Label>,
+    pub secondary: Option<Box<Label>>,
     pub hint: Option<String>,
 }
 
@@ -108,12 +108,12 @@ impl Diagnostic {
     }
 
     pub fn at(mut self, label: Label) -> Diagnostic {
-        self.primary = Some(label);
+        self.primary = Some(Box::new(label));
         self
     }
 
     pub fn also(mut self, label: Label) -> Diagnostic {
-        self.secondary = Some(label);
+        self.secondary = Some(Box::new(label));
         self
     }
 
@@ -141,7 +141,7 @@ impl Diagnostic {
         )?;
         let gutter = [&self.primary, &self.secondary]
             .iter()
-            .filter_map(|label| label.as_ref()?.snippet.as_ref())
+            .filter_map(|label| label.as_deref()?.snippet.as_ref())
             .map(|snippet| snippet.line.to_string().len())
             .max()
             .unwrap_or(1);
@@ -182,9 +182,7 @@ fn render_label(
         .chars()
         .map(|c| if c == '\t' { ' ' } else { c })
         .collect();
-    let length = text.chars().count();
-    let start = snippet.column.saturating_sub(1).min(length);
-    let width = snippet.width.clamp(1, (length - start).max(1));
+    let (text, start, width) = window(&text, snippet.column.saturating_sub(1), snippet.width);
     let number = format!("{:>gutter$}", snippet.line);
     writeln!(out, "{pad} {bar}")?;
     writeln!(
@@ -205,6 +203,33 @@ fn render_label(
         " ".repeat(start),
         paint.wrap(tone, &format!("{marks}{note}"))
     )
+}
+
+/// Longest source line shown whole; longer ones are cut around the caret.
+const MAX_SHOWN: usize = 100;
+
+/// The part of `text` to show, the caret's offset in it and the caret's width (at least one;
+/// a caret past the end of the line sits just after it).
+fn window(text: &str, start: usize, width: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = text.chars().collect();
+    let start = start.min(chars.len());
+    let (from, to) = if chars.len() <= MAX_SHOWN {
+        (0, chars.len())
+    } else {
+        let from = start.saturating_sub(MAX_SHOWN / 3);
+        (from, (from + MAX_SHOWN).min(chars.len()))
+    };
+    let mut shown: String = chars[from..to].iter().collect();
+    let mut offset = start - from;
+    if from > 0 {
+        shown.insert_str(0, "...");
+        offset += 3;
+    }
+    if to < chars.len() {
+        shown.push_str("...");
+    }
+    let width = width.clamp(1, to.saturating_sub(start).max(1));
+    (shown, offset, width)
 }
 
 const RED: &str = "\x1b[1;31m";
@@ -288,5 +313,21 @@ mod tests {
             note: None,
         });
         insta::assert_snapshot!(rendered(&at_end, false));
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        let text = format!("{}{}{}", "a".repeat(150), "TARGET", "b".repeat(150));
+        let long = Diagnostic::error("long").at(Label {
+            file: "l.yaml".into(),
+            snippet: snippet(1, 151, &text, 6),
+            note: None,
+        });
+        let shown = rendered(&long, false);
+        let lines: Vec<&str> = shown.lines().collect();
+        assert!(lines[3].len() < 120, "{}", lines[3]);
+        let caret = lines[4].find('^').unwrap();
+        assert_eq!(&lines[3][caret..caret + 6], "TARGET");
+        assert!(lines[3].contains("...a") && lines[3].ends_with("b..."));
     }
 }

@@ -72,6 +72,28 @@ impl SourceFile {
     pub fn label_at(&self, marker: &Marker, width: usize) -> Label {
         self.label(marker.line(), marker.column(), width)
     }
+
+    /// The byte offset of a parser marker (markers count characters).
+    pub fn byte_offset(&self, marker: &Marker) -> usize {
+        self.text
+            .char_indices()
+            .nth(marker.character())
+            .map_or(self.text.len(), |(at, _)| at)
+    }
+
+    /// A label at byte offset `at`.
+    pub fn label_at_byte(&self, at: usize, width: usize) -> Label {
+        let line = self
+            .line_starts
+            .partition_point(|start| *start <= at)
+            .max(1);
+        let start = self.line_starts[line - 1];
+        let column = self
+            .text
+            .get(start..at)
+            .map_or(1, |s| s.chars().count() + 1);
+        self.label(line, column, width)
+    }
 }
 
 /// Every manifest file under `paths` (relative ones resolved against `base_dir`; none means
@@ -259,7 +281,7 @@ fn load_error(file: &SourceFile, error: LoadError) -> Diagnostic {
         }
         LoadError::UnexpectedAnchor(mark) => {
             Diagnostic::error("YAML anchors and aliases are not supported")
-                .at(file.label_at(&mark, 1))
+                .at(anchor_label(file, &mark))
                 .hint("repeat the value, or put values shared by every image in `defaults`")
         }
         LoadError::MappingKeyMustBeScalar(mark) => {
@@ -287,6 +309,36 @@ fn load_error(file: &SourceFile, error: LoadError) -> Diagnostic {
     }
 }
 
+/// The parser reports an anchor where the anchored node's content starts; point at the `&name`
+/// (or `*name`) written before it instead.
+fn anchor_label(file: &SourceFile, mark: &Marker) -> Label {
+    let before = &file.text[..file.byte_offset(mark)];
+    let token = before.char_indices().rev().find(|&(at, c)| {
+        let starts_token = before[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|p| p.is_whitespace() || matches!(p, '[' | '{' | ','));
+        matches!(c, '&' | '*') && starts_token
+    });
+    match token {
+        Some((at, _)) => {
+            let width = before[at..].find(char::is_whitespace).unwrap_or(1);
+            file.label_at_byte(at, width)
+        }
+        None => file.label_at(mark, 1),
+    }
+}
+
+/// A scanner error at the end of the file points at an empty line; point after the last
+/// written character instead.
+fn scan_label(file: &SourceFile, mark: &Marker) -> Label {
+    if !file.line_text(mark.line()).trim().is_empty() {
+        return file.label_at(mark, 1);
+    }
+    let end = file.text[..file.byte_offset(mark)].trim_end().len();
+    file.label_at_byte(end, 1)
+}
+
 fn scan_error(file: &SourceFile, mark: &Marker, info: &str) -> Diagnostic {
     if info.contains("recursion limit exceeded") {
         return Diagnostic::error("nesting is too deep (more than 255 levels of `[` or `{`)")
@@ -298,7 +350,7 @@ fn scan_error(file: &SourceFile, mark: &Marker, info: &str) -> Diagnostic {
             .at(file.label_at(mark, 1))
             .hint("repeat the value, or put values shared by every image in `defaults`");
     }
-    Diagnostic::error(format!("invalid YAML: {info}")).at(file.label_at(mark, 1))
+    Diagnostic::error(format!("invalid YAML: {info}")).at(scan_label(file, mark))
 }
 
 #[cfg(test)]

@@ -102,9 +102,20 @@ impl<'a> Walker<'a> {
             Node::Scalar(scalar) => self.scalar_width(scalar),
             _ => 1,
         };
-        match node.span().start() {
-            Some(marker) => self.file.label_at(marker, width),
-            None => Label::file(&self.file.path),
+        let Some(marker) = node.span().start() else {
+            return Label::file(&self.file.path);
+        };
+        let empty = node
+            .as_scalar()
+            .is_some_and(|s| s.as_str().is_empty() && s.may_coerce());
+        if !empty {
+            return self.file.label_at(marker, width);
+        }
+        // An empty value's marker is the next token's; point just after the `:` or `-` before.
+        let before = &self.file.text[..self.file.byte_offset(marker)];
+        match before.trim_end().char_indices().next_back() {
+            Some((at, c)) => self.file.label_at_byte(at + c.len_utf8(), 1),
+            None => self.file.label_at(marker, 1),
         }
     }
 
