@@ -145,3 +145,6 @@ fn shown_paths(paths: &[PathBuf]) -> String {
 pub fn closest_name<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
     walk::closest(word, candidates)
 }
+
+#[cfg(test)]
+mod tests;
