@@ -98,23 +98,10 @@ pub fn load(paths: &[PathBuf], base_dir: &Path) -> Result<Loaded, ManifestError>
     }
     let mut documents = Vec::new();
     let mut files = Vec::new();
-    for (shown, path) in &found {
-        let file = match source::read(shown, path) {
-            Ok(file) => file,
-            Err(diagnostic) => {
-                diagnostics.push(diagnostic);
-                continue;
-            }
-        };
-        match source::parse(&file) {
-            Ok(root) => {
-                let mut walker = walk::Walker::new(&file);
-                documents.push(document::read_document(&mut walker, &root));
-                diagnostics.append(&mut walker.diagnostics);
-            }
-            Err(diagnostic) => diagnostics.push(diagnostic),
-        }
-        files.push((file.path, file.text));
+    for one in read_all(&found) {
+        diagnostics.extend(one.diagnostics);
+        documents.extend(one.document);
+        files.extend(one.file);
     }
     let manifests = assemble::assemble(documents, &mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -127,6 +114,69 @@ pub fn load(paths: &[PathBuf], base_dir: &Path) -> Result<Loaded, ManifestError>
         manifests,
         warnings: diagnostics,
         files,
+    })
+}
+
+/// What one file contributes: its document (when it parsed), its diagnostics, and its path and
+/// text (when it could be read).
+struct FileOutcome {
+    document: Option<document::Document>,
+    diagnostics: Vec<Diagnostic>,
+    file: Option<(PathBuf, String)>,
+}
+
+fn read_one(shown: &Path, path: &Path) -> FileOutcome {
+    let file = match source::read(shown, path) {
+        Ok(file) => file,
+        Err(diagnostic) => {
+            return FileOutcome {
+                document: None,
+                diagnostics: vec![diagnostic],
+                file: None,
+            };
+        }
+    };
+    let (document, diagnostics) = match source::parse(&file) {
+        Ok(root) => {
+            let mut walker = walk::Walker::new(&file);
+            let document = document::read_document(&mut walker, &root);
+            (Some(document), walker.diagnostics)
+        }
+        Err(diagnostic) => (None, vec![diagnostic]),
+    };
+    FileOutcome {
+        document,
+        diagnostics,
+        file: Some((file.path, file.text)),
+    }
+}
+
+/// Reads, parses and checks every file, spread over the available cores in contiguous chunks;
+/// the outcomes come back in `found`'s order, so reports stay deterministic.
+fn read_all(found: &[(PathBuf, PathBuf)]) -> Vec<FileOutcome> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || found.len() < 2 {
+        return found.iter().map(|(shown, path)| read_one(shown, path)).collect();
+    }
+    let chunk = found.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = found
+            .chunks(chunk)
+            .map(|files| {
+                scope.spawn(move || {
+                    let outcomes = files.iter().map(|(shown, path)| read_one(shown, path));
+                    outcomes.collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(outcomes) => outcomes,
+                // A panic in a worker is a bug; carry it to the caller unchanged.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
     })
 }
 
