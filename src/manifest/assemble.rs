@@ -88,17 +88,66 @@ fn merge(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<ImageSpec> {
     let own = &image.fields;
-    let name = pick(&own.name, &defaults.name);
-    let image_url = pick(&own.image_url, &defaults.image_url);
-    let os_version = pick(&own.os_version, &defaults.os_version);
-    let min_disk = pick(&own.min_disk, &defaults.min_disk);
+    let complete = check_required(image, defaults, diagnostics);
+    let tags = merged_tags(image, defaults, diagnostics);
+    let (Some(tags), Some(name), Some(image_url), Some(os_version), Some(min_disk)) = (
+        tags,
+        pick(&own.name, &defaults.name),
+        pick(&own.image_url, &defaults.image_url),
+        pick(&own.os_version, &defaults.os_version),
+        pick(&own.min_disk, &defaults.min_disk),
+    ) else {
+        return None;
+    };
+    if !complete {
+        return None;
+    }
+    let disk_format = pick(&own.disk_format, &defaults.disk_format)
+        .map_or_else(|| derived_disk_format(&image_url.value), |f| f.value);
+    let attrs = ImageAttrs {
+        name: name.value.clone(),
+        image_url: image_url.value.clone(),
+        os_version: os_version.value.clone(),
+        disk_format,
+        min_disk: min_disk.value,
+        min_ram: pick(&own.min_ram, &defaults.min_ram).map_or(0, |m| m.value),
+        description: pick(&own.description, &defaults.description).map(|d| d.value.clone()),
+        tags,
+        protected: pick(&own.protected, &defaults.protected).is_some_and(|p| p.value),
+    };
+    let lifecycle = merged_lifecycle(own, defaults);
+    Some(ImageSpec {
+        address: image.address.clone(),
+        attrs,
+        lifecycle,
+        location: location(&image.label),
+    })
+}
+
+/// Reports each required field neither the image nor `defaults` wrote; whether all are there.
+fn check_required(
+    image: &RawImage,
+    defaults: &ImageFields,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
+    let own = &image.fields;
     let mut complete = true;
     for (field, present) in [
-        ("name", name.is_some()),
-        ("image_url", image_url.is_some()),
-        ("os_version", os_version.is_some()),
-        ("min_disk", min_disk.is_some()),
+        ("name", own.name.is_some() || defaults.name.is_some()),
+        (
+            "image_url",
+            own.image_url.is_some() || defaults.image_url.is_some(),
+        ),
+        (
+            "os_version",
+            own.os_version.is_some() || defaults.os_version.is_some(),
+        ),
+        (
+            "min_disk",
+            own.min_disk.is_some() || defaults.min_disk.is_some(),
+        ),
     ] {
+        // A field written with a bad value was reported where it is written.
         let written = own.written.contains(field) || defaults.written.contains(field);
         if !present && !written {
             diagnostics.push(
@@ -109,67 +158,57 @@ fn merge(
         }
         complete &= present;
     }
-    let mut tags = defaults.tags.clone();
-    tags.extend(own.tags.clone());
-    if tags.len() > USER_TAGS_MAX {
-        let at = own
-            .tags_label
-            .clone()
-            .or_else(|| defaults.tags_label.clone());
-        diagnostics.push(
-            Diagnostic::error(format!(
-                "image `{}` has {} tags (with `defaults`); at most {USER_TAGS_MAX} are allowed",
-                image.address,
-                tags.len()
-            ))
-            .at(at.unwrap_or_else(|| image.label.clone()))
-            .hint("IMS allows 10 tags per image and imsform uses one to track what it creates"),
-        );
-        complete = false;
+    complete
+}
+
+/// `defaults`' tags overridden key by key by the image's, if within the budget.
+fn merged_tags(
+    image: &RawImage,
+    defaults: &ImageFields,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<BTreeMap<String, String>> {
+    let own = &image.fields;
+    let mut tags: BTreeMap<&str, &str> = BTreeMap::new();
+    for (key, value) in defaults.tags.iter().chain(&own.tags) {
+        tags.insert(key, &value.value);
     }
-    if !complete {
-        return None;
+    if tags.len() <= USER_TAGS_MAX {
+        let owned = tags.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned()));
+        return Some(owned.collect());
     }
-    let (Some(name), Some(image_url), Some(os_version), Some(min_disk)) =
-        (name, image_url, os_version, min_disk)
-    else {
-        return None;
-    };
-    let disk_format = pick(&own.disk_format, &defaults.disk_format)
-        .map_or_else(|| derived_disk_format(&image_url.value), |f| f.value);
-    let attrs = ImageAttrs {
-        name: name.value,
-        image_url: image_url.value,
-        os_version: os_version.value,
-        disk_format,
-        min_disk: min_disk.value,
-        min_ram: pick(&own.min_ram, &defaults.min_ram).map_or(0, |m| m.value),
-        description: pick(&own.description, &defaults.description).map(|d| d.value),
-        tags: tags.into_iter().map(|(k, v)| (k, v.value)).collect(),
-        protected: pick(&own.protected, &defaults.protected).is_some_and(|p| p.value),
-    };
-    let lifecycle = Lifecycle {
+    let at = own.tags_label.as_ref().or(defaults.tags_label.as_ref());
+    diagnostics.push(
+        Diagnostic::error(format!(
+            "image `{}` has {} tags (with `defaults`); at most {USER_TAGS_MAX} are allowed",
+            image.address,
+            tags.len()
+        ))
+        .at(at.unwrap_or(&image.label).clone())
+        .hint("IMS allows 10 tags per image and imsform uses one to track what it creates"),
+    );
+    None
+}
+
+/// Lifecycle options merged option by option; `ignore_changes` is taken whole.
+fn merged_lifecycle(own: &ImageFields, defaults: &ImageFields) -> Lifecycle {
+    Lifecycle {
         prevent_destroy: own
             .prevent_destroy
             .or(defaults.prevent_destroy)
             .unwrap_or(false),
-        ignore_changes: pick(&own.ignore_changes, &defaults.ignore_changes).unwrap_or_default(),
+        ignore_changes: pick(&own.ignore_changes, &defaults.ignore_changes)
+            .cloned()
+            .unwrap_or_default(),
         replace_order: own
             .replace_order
             .or(defaults.replace_order)
             .unwrap_or_default(),
-    };
-    Some(ImageSpec {
-        address: image.address.clone(),
-        attrs,
-        lifecycle,
-        location: location(&image.label),
-    })
+    }
 }
 
 /// The image's own value, else the default's.
-fn pick<T: Clone>(own: &Option<T>, default: &Option<T>) -> Option<T> {
-    own.clone().or_else(|| default.clone())
+fn pick<'a, T>(own: &'a Option<T>, default: &'a Option<T>) -> Option<&'a T> {
+    own.as_ref().or(default.as_ref())
 }
 
 fn location(label: &Label) -> Location {
@@ -223,13 +262,16 @@ fn check_names(
 /// first in the files.
 fn in_file_order(images: &BTreeMap<Address, RawImage>) -> Vec<&RawImage> {
     let mut ordered: Vec<&RawImage> = images.values().collect();
-    ordered.sort_by_key(|image| position_key(&image.label));
+    ordered.sort_by(|a, b| position_key(&a.label).cmp(&position_key(&b.label)));
     ordered
 }
 
-fn position_key(label: &Label) -> (std::path::PathBuf, usize, usize) {
-    let location = location(label);
-    (location.file, location.line, location.column)
+fn position_key(label: &Label) -> (&std::path::Path, usize, usize) {
+    let (line, column) = label
+        .snippet
+        .as_ref()
+        .map_or((0, 0), |s| (s.line, s.column));
+    (&label.file, line, column)
 }
 
 fn check_moved(

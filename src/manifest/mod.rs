@@ -1,7 +1,7 @@
 //! Manifests: loading every `*.yaml`/`*.yml` under the given paths, validating them with
 //! file:line:col diagnostics, and producing the validated [`model::Manifests`].
 //!
-//! The flow: `source` finds, reads and parses files (size cap, UTF-8, one document, bounded
+//! The flow: `discover` finds the files, `source` reads and parses them (size cap, UTF-8, one document, bounded
 //! nesting); `document` and `fields` read each file's node tree and check single values;
 //! `assemble` merges `defaults` and checks across files. Every problem in every file is
 //! collected; [`load`] fails if any of them is an error.
@@ -12,6 +12,7 @@
 
 mod assemble;
 pub mod diagnostic;
+mod discover;
 mod document;
 mod fields;
 pub mod model;
@@ -86,7 +87,7 @@ pub struct Loaded {
 /// Loads and validates every manifest under `paths` (relative ones resolved against
 /// `base_dir`; none means `base_dir`).
 pub fn load(paths: &[PathBuf], base_dir: &Path) -> Result<Loaded, ManifestError> {
-    let (found, mut diagnostics) = source::discover(paths, base_dir);
+    let (found, mut diagnostics) = discover::discover(paths, base_dir);
     if found.is_empty() && diagnostics.is_empty() {
         diagnostics.push(
             Diagnostic::error(format!(
@@ -156,7 +157,10 @@ fn read_one(shown: &Path, path: &Path) -> FileOutcome {
 fn read_all(found: &[(PathBuf, PathBuf)]) -> Vec<FileOutcome> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     if threads < 2 || found.len() < 2 {
-        return found.iter().map(|(shown, path)| read_one(shown, path)).collect();
+        return found
+            .iter()
+            .map(|(shown, path)| read_one(shown, path))
+            .collect();
     }
     let chunk = found.len().div_ceil(threads);
     std::thread::scope(|scope| {

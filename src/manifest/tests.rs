@@ -127,6 +127,13 @@ fn explicit_paths_relative_and_absolute_and_deduplicated() {
     let paths = [PathBuf::from("m"), absolute, PathBuf::from("m/images.yaml")];
     let loaded = load(&paths, dir.path()).unwrap();
     assert_eq!(loaded.files.len(), 2);
+    let paths = [dir.path().join("m"), PathBuf::from("m/./images.yaml")];
+    let loaded = load(&paths, dir.path()).unwrap();
+    assert_eq!(
+        loaded.files.len(),
+        2,
+        "the same files under other names are read once"
+    );
     assert_eq!(loaded.manifests.images.len(), 2);
 }
 
