@@ -9,11 +9,12 @@ use std::io::{IsTerminal, Write};
 
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, ValidateArgs};
+use crate::cli::config::working_dir;
 use crate::error::Error;
 use crate::manifest::{self, ManifestError, diagnostic::render_all, plural};
 
 pub async fn run(global: &GlobalArgs, args: ValidateArgs) -> Result<Outcome, Error> {
-    let dir = global.chdir.clone().unwrap_or_else(|| ".".into());
+    let dir = working_dir(global);
     let color = stderr_color(global);
     let stderr = &mut std::io::stderr().lock();
     let loaded = match manifest::load(&args.paths, &dir) {

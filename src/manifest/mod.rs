@@ -137,14 +137,14 @@ fn read_one(shown: &Path, path: &Path) -> FileOutcome {
             };
         }
     };
-    let (document, diagnostics) = match source::parse(&file) {
-        Ok(root) => {
-            let mut walker = walk::Walker::new(&file);
-            let document = document::read_document(&mut walker, &root);
-            (Some(document), walker.diagnostics)
-        }
-        Err(diagnostic) => (None, vec![diagnostic]),
-    };
+    let (root, problem) = source::parse(&file);
+    let mut diagnostics: Vec<Diagnostic> = problem.into_iter().collect();
+    let document = root.map(|root| {
+        let mut walker = walk::Walker::new(&file);
+        let document = document::read_document(&mut walker, &root);
+        diagnostics.append(&mut walker.diagnostics);
+        document
+    });
     FileOutcome {
         document,
         diagnostics,

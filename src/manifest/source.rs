@@ -142,16 +142,30 @@ fn not_utf8(shown: &Path, error: std::string::FromUtf8Error) -> Diagnostic {
     .hint("save the file as UTF-8")
 }
 
-/// Parses a file into its top-level mapping.
-pub fn parse(file: &SourceFile) -> Result<MarkedMappingNode, Diagnostic> {
-    precheck(file)?;
+/// Parses a file into its top-level mapping, with the problem that stopped or marred parsing.
+/// A duplicate key is reported, then the file is read again with the last value of each key
+/// winning, so that the file's other problems are reported in the same run.
+pub fn parse(file: &SourceFile) -> (Option<MarkedMappingNode>, Option<Diagnostic>) {
+    if let Err(diagnostic) = precheck(file) {
+        return (None, Some(diagnostic));
+    }
+    match parse_with(file, true) {
+        Ok(mapping) => (Some(mapping), None),
+        Err(error @ LoadError::DuplicateKey(_)) => {
+            (parse_with(file, false).ok(), Some(load_error(file, error)))
+        }
+        Err(error) => (None, Some(load_error(file, error))),
+    }
+}
+
+fn parse_with(file: &SourceFile, strict: bool) -> Result<MarkedMappingNode, LoadError> {
     let options = LoaderOptions::default()
-        .error_on_duplicate_keys(true)
+        .error_on_duplicate_keys(strict)
         .prevent_coercion(true);
-    match marked_yaml::parse_yaml_with_options(0, &file.text, options) {
-        Ok(Node::Mapping(mapping)) => Ok(mapping),
-        Ok(_) => Err(not_a_mapping(file, 1, 1)),
-        Err(error) => Err(load_error(file, error)),
+    match marked_yaml::parse_yaml_with_options(0, &file.text, options)? {
+        Node::Mapping(mapping) => Ok(mapping),
+        // parse_yaml_with_options requires a top-level mapping by default; kept for safety.
+        _ => Err(LoadError::TopLevelMustBeMapping(Marker::new(0, 0, 1, 1))),
     }
 }
 
@@ -284,7 +298,11 @@ mod tests {
     use super::*;
 
     fn parsed(text: &str) -> Result<MarkedMappingNode, Diagnostic> {
-        parse(&SourceFile::new("m.yaml".into(), text.to_owned()))
+        match parse(&SourceFile::new("m.yaml".into(), text.to_owned())) {
+            (Some(root), None) => Ok(root),
+            (_, Some(problem)) => Err(problem),
+            (None, None) => unreachable!("parse returns a root or a problem"),
+        }
     }
 
     #[test]
@@ -328,6 +346,11 @@ mod tests {
         let error = parsed("images: {}\nimages: {}\n").unwrap_err();
         assert_eq!(error.message, "duplicate key `images`");
         assert_eq!(error.secondary.unwrap().snippet.unwrap().line, 1);
+        let file = SourceFile::new("m.yaml".into(), "a: 1\nb: 2\na: 3\n".to_owned());
+        let (root, problem) = parse(&file);
+        assert!(problem.is_some(), "the duplicate is reported");
+        let root = root.expect("and the file is still read, the last value winning");
+        assert_eq!(root.get_scalar("a").map(|a| a.as_str()), Some("3"));
     }
 
     #[test]
