@@ -129,9 +129,9 @@ impl Diagnostic {
     /// Writes the diagnostic, ending with a blank line; ANSI colours only when `color` is true.
     pub fn render(&self, out: &mut dyn Write, color: bool) -> io::Result<()> {
         let paint = Paint(color);
-        let (tone, caret) = match self.severity {
-            Severity::Error => (RED, '^'),
-            Severity::Warning => (YELLOW, '^'),
+        let tone = match self.severity {
+            Severity::Error => RED,
+            Severity::Warning => YELLOW,
         };
         writeln!(
             out,
@@ -146,7 +146,7 @@ impl Diagnostic {
             .max()
             .unwrap_or(1);
         if let Some(label) = &self.primary {
-            render_label(out, label, "-->", gutter, (tone, caret), paint)?;
+            render_label(out, label, "-->", gutter, (tone, '^'), paint)?;
         }
         if let Some(label) = &self.secondary {
             render_label(out, label, ":::", gutter, (BLUE, '-'), paint)?;

@@ -70,7 +70,7 @@ impl Reader<'_> {
             let dotted = format!("cloud.{key}");
             let start = value.span().start;
             match key {
-                "region" => region = self.string(value, &dotted).map(|r| (r, start)),
+                "region" => region = self.string(value, &dotted).map(|r| (r, Some(start))),
                 "project_id" => cloud.project_id = self.string(value, &dotted),
                 "endpoint" | "iam_endpoint" => {
                     let url = self.string(value, &dotted);
@@ -87,7 +87,7 @@ impl Reader<'_> {
         }
         let from_env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
         if let Some(value) = from_env("HW_REGION_NAME") {
-            region = Some((value, usize::MAX));
+            region = Some((value, None));
         }
         if let Some(value) = from_env("HW_PROJECT_ID") {
             cloud.project_id = Some(value);
@@ -133,8 +133,9 @@ impl Reader<'_> {
         });
     }
 
-    /// A region name goes into host names: lower-case letters, digits and `-` only.
-    fn region(&mut self, region: String, start: usize) -> Option<String> {
+    /// A region name goes into host names: lower-case letters, digits and `-` only. `start` is
+    /// its place in the file, `None` when it came from `HW_REGION_NAME`.
+    fn region(&mut self, region: String, start: Option<usize>) -> Option<String> {
         let valid = !region.is_empty()
             && region
                 .chars()
@@ -143,10 +144,10 @@ impl Reader<'_> {
             return Some(region);
         }
         let message = format!("`{region}` is not a region name (like `cn-north-4`)");
-        if start == usize::MAX {
-            self.env_or_file_problem("cloud.region", &format!("{message} (from HW_REGION_NAME)"));
-        } else {
-            self.problem(start, "cloud.region", message);
+        match start {
+            Some(start) => self.problem(start, "cloud.region", message),
+            None => self
+                .env_or_file_problem("cloud.region", &format!("{message} (from HW_REGION_NAME)")),
         }
         None
     }
