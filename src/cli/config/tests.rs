@@ -209,3 +209,18 @@ fn load_reads_the_directory_and_tolerates_a_missing_file() {
         )
     );
 }
+
+#[test]
+fn every_example_configuration_loads() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let dir = entry.unwrap().path();
+        if dir.join(FILE_NAME).exists() {
+            let config = Config::load(&dir, &no_env);
+            assert!(config.is_ok(), "{}: {}", dir.display(), config.unwrap_err());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 3);
+}
