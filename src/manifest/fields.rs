@@ -87,6 +87,7 @@ pub fn read_image(walker: &mut Walker<'_>, mapping: MappingRef<'_>, what: &str) 
                 fields.tags = tags(walker, value, &at);
             }
             "protected" => fields.protected = walker.bool(value, &at),
+            // The one key left of IMAGE_KEYS: `lifecycle`.
             _ => lifecycle(walker, value, &mut fields, what),
         }
     }

@@ -82,6 +82,7 @@ impl Reader<'_> {
                     } = url;
                 }
                 "local" => cloud.local = self.bool(value, &dotted).unwrap_or(false),
+                // The one key left of CLOUD_KEYS: `insecure`.
                 _ => cloud.insecure = self.bool(value, &dotted).unwrap_or(false),
             }
         }
@@ -211,6 +212,7 @@ impl Reader<'_> {
                         apply.requests_per_second = n as u32;
                     }
                 }
+                // The one key left of APPLY_KEYS: `job_timeout`.
                 _ => {
                     if let Some(timeout) = self.duration(value, &dotted) {
                         apply.job_timeout = timeout;
