@@ -28,7 +28,10 @@ fn main() {
         best = best.min(started.elapsed());
         assert_eq!(loaded.manifests.images.len(), FILES * IMAGES_PER_FILE);
     }
-    println!("manifest::load: {:.1} ms (best of 5)", best.as_secs_f64() * 1e3);
+    println!(
+        "manifest::load: {:.1} ms (best of 5)",
+        best.as_secs_f64() * 1e3
+    );
 
     let started = Instant::now();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_imsform"))
@@ -38,9 +41,16 @@ fn main() {
         .output()
         .expect("the imsform binary runs");
     let wall = started.elapsed();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     print!("{}", String::from_utf8_lossy(&output.stdout));
-    println!("imsform validate (binary, wall): {:.1} ms", wall.as_secs_f64() * 1e3);
+    println!(
+        "imsform validate (binary, wall): {:.1} ms",
+        wall.as_secs_f64() * 1e3
+    );
 }
 
 /// Writes the manifests; returns their total size in bytes.
