@@ -136,17 +136,17 @@ impl<'a> Walker<'a> {
         text.chars().count() + quotes
     }
 
-    /// Reports `found` where `expected` was needed.
-    pub fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
+    /// Reports the node's type where `expected` was needed.
+    pub fn wrong_type(&mut self, node: &Node, what: &str, expected: Kind) {
         let found = kind(node);
-        let mut diagnostic = Diagnostic::error(format!(
-            "{what} must be {expected}, not {}",
-            found.describe()
-        ))
-        .at(self.label(node));
-        if expected == Kind::String.describe()
-            && matches!(found, Kind::Integer | Kind::Float | Kind::Bool)
-        {
+        let wanted = match expected {
+            Kind::Bool => "`true` or `false`",
+            other => other.describe(),
+        };
+        let mut diagnostic =
+            Diagnostic::error(format!("{what} must be {wanted}, not {}", found.describe()))
+                .at(self.label(node));
+        if expected == Kind::String && matches!(found, Kind::Integer | Kind::Float | Kind::Bool) {
             let text = node.as_scalar().map_or("", |s| s.as_str());
             diagnostic = diagnostic.hint(format!("quote it: \"{text}\""));
         }
@@ -159,7 +159,7 @@ impl<'a> Walker<'a> {
             Node::Mapping(mapping) => Some(MappingRef::Node(mapping)),
             Node::Scalar(scalar) if scalar_kind(scalar) == Kind::Null => Some(MappingRef::Empty),
             _ => {
-                self.wrong_type(node, what, Kind::Mapping.describe());
+                self.wrong_type(node, what, Kind::Mapping);
                 None
             }
         }
@@ -171,7 +171,7 @@ impl<'a> Walker<'a> {
             Node::Sequence(list) => Some(list.as_slice()),
             Node::Scalar(scalar) if scalar_kind(scalar) == Kind::Null => Some(&[]),
             _ => {
-                self.wrong_type(node, what, Kind::List.describe());
+                self.wrong_type(node, what, Kind::List);
                 None
             }
         }
@@ -185,7 +185,7 @@ impl<'a> Walker<'a> {
                 label: self.label(node),
             }),
             _ => {
-                self.wrong_type(node, what, Kind::String.describe());
+                self.wrong_type(node, what, Kind::String);
                 None
             }
         }
@@ -199,7 +199,7 @@ impl<'a> Walker<'a> {
                 label: self.label(node),
             }),
             _ => {
-                self.wrong_type(node, what, "`true` or `false`");
+                self.wrong_type(node, what, Kind::Bool);
                 None
             }
         }
@@ -213,7 +213,7 @@ impl<'a> Walker<'a> {
         range: std::ops::RangeInclusive<u32>,
     ) -> Option<Spanned<u32>> {
         let Some(scalar) = node.as_scalar().filter(|s| scalar_kind(s) == Kind::Integer) else {
-            self.wrong_type(node, what, Kind::Integer.describe());
+            self.wrong_type(node, what, Kind::Integer);
             return None;
         };
         let value = parse_integer(scalar.as_str())
