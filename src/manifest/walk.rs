@@ -127,13 +127,26 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// How many characters the scalar takes on its line: its text, or for a quoted scalar the
+    /// source from quote to quote (escapes make the two differ).
     fn scalar_width(&self, scalar: &MarkedScalarNode) -> usize {
         let text = scalar.as_str();
-        if text.contains('\n') {
-            return 1;
+        if scalar.may_coerce() {
+            return if text.contains('\n') {
+                1
+            } else {
+                text.chars().count()
+            };
         }
-        let quotes = if scalar.may_coerce() { 0 } else { 2 };
-        text.chars().count() + quotes
+        let Some(marker) = scalar.span().start() else {
+            return 1;
+        };
+        let line = self.file.line_text(marker.line());
+        let source: Vec<char> = line
+            .chars()
+            .skip(marker.column().saturating_sub(1))
+            .collect();
+        quoted_width(&source)
     }
 
     /// Reports the node's type where `expected` was needed.
@@ -254,6 +267,24 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// The width of the quoted scalar `source` starts with, up to its closing quote or the end of
+/// the line (a multi-line scalar); 1 for anything else (a block scalar's `|` or `>`).
+fn quoted_width(source: &[char]) -> usize {
+    let Some(&quote) = source.first().filter(|c| matches!(c, '"' | '\'')) else {
+        return 1;
+    };
+    let mut at = 1;
+    while at < source.len() {
+        match (source[at], source.get(at + 1)) {
+            ('\\', _) if quote == '"' => at += 2,
+            ('\'', Some('\'')) if quote == '\'' => at += 2,
+            (c, _) if c == quote => return at + 1,
+            _ => at += 1,
+        }
+    }
+    source.len()
+}
+
 fn parse_integer(text: &str) -> Option<i128> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -356,6 +387,16 @@ mod tests {
             walker.diagnostics[1].message,
             "x must be at least 0, not -1"
         );
+    }
+
+    #[test]
+    fn quoted_scalars_are_measured_in_the_source() {
+        let width = |text: &str| quoted_width(&text.chars().collect::<Vec<_>>());
+        assert_eq!(width(r#""a\r\nb" # c"#), 8);
+        assert_eq!(width(r#""say \"hi\"", x"#), 12);
+        assert_eq!(width("'it''s' x"), 7);
+        assert_eq!(width("\"unterminated"), 13);
+        assert_eq!(width("|"), 1);
     }
 
     #[test]
