@@ -1,12 +1,31 @@
-//! `imsform.toml` plus environment overrides into a [`Config`]. Pure: the caller reads the file
-//! and passes the text and the environment in.
+//! `imsform.toml` plus environment overrides into a [`Config`]. [`Config::from_toml`] is pure:
+//! the caller passes the text, the file's path (for messages), the working directory and the
+//! environment. [`Config::load`] is the thin reading edge on top of it.
+//!
+//! Every problem (unknown key with a "did you mean", wrong type, impossible value) is reported
+//! with the file, line, column and dotted key; all of them at once.
 //!
 //! Credentials are not here: they come only from the environment, see `cloud::Credentials`.
 
-use std::path::PathBuf;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use thiserror::Error;
+use toml::de::{DeTable, DeValue};
+
+use crate::cli::args::GlobalArgs;
+
+/// The configuration file's name, looked up in the working directory.
+pub const FILE_NAME: &str = "imsform.toml";
+/// The region of the built-in local cloud when none is configured.
+pub const LOCAL_REGION: &str = "cn-north-4";
+/// `[state] path` by default.
+pub const DEFAULT_STATE_PATH: &str = "imsform.state.json";
+pub const DEFAULT_PARALLELISM: usize = 10;
+pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 20;
+pub const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The validated configuration of one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +40,7 @@ pub struct Config {
 /// `[cloud]`: which cloud, region and project.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CloudConfig {
+    /// Empty when neither the file nor HW_REGION_NAME names one; connecting then fails.
     pub region: String,
     pub project_id: Option<String>,
     /// IMS endpoint override; default `https://ims.{region}.myhuaweicloud.com`.
@@ -36,7 +56,7 @@ pub struct CloudConfig {
 /// `[state]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateConfig {
-    /// Absolute path of the state file.
+    /// The state file: absolute when `dir` is.
     pub path: PathBuf,
 }
 
@@ -48,9 +68,244 @@ pub struct ApplyConfig {
     pub job_timeout: Duration,
 }
 
+/// One problem in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// 1-based; 0 when the problem has no place in the file (an environment variable).
+    pub line: usize,
+    pub column: usize,
+    /// Dotted, e.g. `apply.parallelism`.
+    pub key: String,
+    pub message: String,
+}
+
 /// A configuration that cannot be used.
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", Problems(.file, .problems))]
+    Invalid {
+        file: PathBuf,
+        problems: Vec<ConfigProblem>,
+    },
 }
+
+struct Problems<'a>(&'a Path, &'a [ConfigProblem]);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Problems(file, problems) = self;
+        for (index, problem) in problems.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            if problem.line == 0 {
+                write!(f, "{}: ", file.display())?;
+            } else {
+                write!(
+                    f,
+                    "{}:{}:{}: ",
+                    file.display(),
+                    problem.line,
+                    problem.column
+                )?;
+            }
+            write!(f, "`{}`: {}", problem.key, problem.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// The working directory a command runs in: `-C DIR`, else the current directory.
+pub fn working_dir(global: &GlobalArgs) -> PathBuf {
+    global.chdir.clone().unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The process environment, in the shape [`Config::load`] takes.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+impl Config {
+    /// Reads `dir/imsform.toml` (defaults when it does not exist) and applies `env`.
+    pub fn load(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let dir = std::path::absolute(dir).map_err(|source| ConfigError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        Config::from_toml(&text, &path, &dir, env)
+    }
+
+    /// Builds the configuration from the file's text; `file` only names it in messages.
+    pub fn from_toml(
+        text: &str,
+        file: &Path,
+        dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let invalid = |problems| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            problems,
+        };
+        let root = DeTable::parse(text).map_err(|error| {
+            let (line, column) = error
+                .span()
+                .map_or((0, 0), |span| line_column(text, span.start));
+            invalid(vec![ConfigProblem {
+                line,
+                column,
+                key: "(syntax)".to_owned(),
+                message: error.message().trim().to_owned(),
+            }])
+        })?;
+        let mut reader = Reader {
+            text,
+            problems: Vec::new(),
+        };
+        let config = reader.config(root.get_ref(), dir, env);
+        match config {
+            Some(config) if reader.problems.is_empty() => Ok(config),
+            _ => Err(invalid(reader.problems)),
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
+type Entry<'t, 'i> = (&'t str, &'t toml::Spanned<DeValue<'i>>);
+
+/// Walks the parsed table, collecting problems.
+struct Reader<'a> {
+    text: &'a str,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, offset: usize, key: &str, message: impl Into<String>) {
+        let (line, column) = line_column(self.text, offset);
+        self.problems.push(ConfigProblem {
+            line,
+            column,
+            key: key.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// The entries of table `name`, reporting unknown keys.
+    fn table<'t, 'i>(
+        &mut self,
+        root: &'t DeTable<'i>,
+        name: &str,
+        known: &[&str],
+    ) -> Vec<Entry<'t, 'i>> {
+        let Some((key, value)) = root.iter().find(|(key, _)| key.get_ref() == name) else {
+            return Vec::new();
+        };
+        let Some(table) = value.get_ref().as_table() else {
+            self.problem(
+                key.span().start,
+                name,
+                format!("must be a table (`[{name}]`)"),
+            );
+            return Vec::new();
+        };
+        let mut entries = Vec::new();
+        for (key, value) in table {
+            let dotted = format!("{name}.{}", key.get_ref());
+            if known.contains(&key.get_ref().as_ref()) {
+                entries.push((key.get_ref().as_ref(), value));
+            } else {
+                self.unknown(key.span().start, &dotted, key.get_ref(), known);
+            }
+        }
+        entries
+    }
+
+    fn unknown(&mut self, offset: usize, dotted: &str, key: &str, known: &[&str]) {
+        let near = crate::manifest::closest_name(key, known.iter().copied());
+        let hint = match near {
+            Some(near) => format!("; did you mean `{near}`?"),
+            None => format!("; known keys: {}", known.join(", ")),
+        };
+        self.problem(offset, dotted, format!("unknown key{hint}"));
+    }
+
+    fn string(&mut self, value: &toml::Spanned<DeValue<'_>>, key: &str) -> Option<String> {
+        match value.get_ref().as_str() {
+            Some(text) => Some(text.to_owned()),
+            None => {
+                let found = value.get_ref().type_str();
+                self.problem(
+                    value.span().start,
+                    key,
+                    format!("must be a string, not {found}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, value: &toml::Spanned<DeValue<'_>>, key: &str) -> Option<bool> {
+        let found = value.get_ref().as_bool();
+        if found.is_none() {
+            let kind = value.get_ref().type_str();
+            self.problem(
+                value.span().start,
+                key,
+                format!("must be `true` or `false`, not {kind}"),
+            );
+        }
+        found
+    }
+
+    /// A positive integer no larger than `max`.
+    fn positive(&mut self, value: &toml::Spanned<DeValue<'_>>, key: &str, max: u64) -> Option<u64> {
+        let Some(integer) = value.get_ref().as_integer() else {
+            let kind = value.get_ref().type_str();
+            self.problem(
+                value.span().start,
+                key,
+                format!("must be an integer, not {kind}"),
+            );
+            return None;
+        };
+        let parsed = i128::from_str_radix(integer.as_str(), integer.radix()).ok();
+        match parsed
+            .and_then(|n| u64::try_from(n).ok())
+            .filter(|n| (1..=max).contains(n))
+        {
+            Some(n) => Some(n),
+            None => {
+                self.problem(
+                    value.span().start,
+                    key,
+                    format!("must be between 1 and {max}"),
+                );
+                None
+            }
+        }
+    }
+}
+
+mod build;
+
+#[cfg(test)]
+mod tests;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, StateCommand};
+use crate::cli::config::{Config, process_env, working_dir};
 use crate::cli::show::write_record;
 use crate::error::Error;
 use crate::manifest::model::Address;
@@ -50,18 +51,9 @@ pub async fn run(global: &GlobalArgs, command: StateCommand) -> Result<Outcome, 
     }
 }
 
-/// The state file of this run.
+/// The state file of this run: `[state] path` of `imsform.toml` in the working directory.
 pub fn state_path(global: &GlobalArgs) -> Result<PathBuf, Error> {
-    // TODO(lead): use Config.state.path once config loading lands.
-    let cwd = std::env::current_dir().map_err(|source| Error::Io {
-        context: "cannot read the current directory".to_owned(),
-        source,
-    })?;
-    let dir = global
-        .chdir
-        .as_ref()
-        .map_or(cwd.clone(), |dir| cwd.join(dir));
-    Ok(dir.join("imsform.state.json"))
+    Ok(Config::load(&working_dir(global), &process_env)?.state.path)
 }
 
 /// Runs blocking state work (waiting for the lock, fsync) off the async runtime's threads.

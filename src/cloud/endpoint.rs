@@ -33,7 +33,9 @@ impl Endpoints {
         let region = config.region.trim();
         if region.is_empty() && (config.endpoint.is_none() || config.iam_endpoint.is_none()) {
             return Err(CloudError::Config(
-                "no region: set [cloud] region in imsform.toml or HW_REGION_NAME".into(),
+                "no region: set it under `[cloud]` in imsform.toml, or HW_REGION_NAME, or use the \
+                 local cloud with `local = true`"
+                    .into(),
             ));
         }
         let ims = match &config.endpoint {

@@ -1,0 +1,235 @@
+//! The meaning of each `imsform.toml` section: defaults, environment overrides, and the checks
+//! that make a value impossible (a zero parallelism, a duration like "soon", plain HTTP to a
+//! remote host, no region). Pure; part of `config.rs`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use toml::de::{DeTable, DeValue};
+
+use super::{
+    ApplyConfig, CloudConfig, Config, DEFAULT_JOB_TIMEOUT, DEFAULT_PARALLELISM,
+    DEFAULT_REQUESTS_PER_SECOND, DEFAULT_STATE_PATH, IpAddr, LOCAL_REGION, Reader, StateConfig,
+};
+
+const SECTIONS: [&str; 3] = ["cloud", "state", "apply"];
+const CLOUD_KEYS: [&str; 6] = [
+    "region",
+    "project_id",
+    "endpoint",
+    "iam_endpoint",
+    "local",
+    "insecure",
+];
+const STATE_KEYS: [&str; 1] = ["path"];
+const APPLY_KEYS: [&str; 3] = ["parallelism", "requests_per_second", "job_timeout"];
+
+/// The largest `parallelism` accepted: more would only trip the cloud's throttling.
+pub const MAX_PARALLELISM: u64 = 1000;
+/// The largest `requests_per_second` accepted.
+pub const MAX_REQUESTS_PER_SECOND: u64 = 10_000;
+
+impl Reader<'_> {
+    pub(super) fn config(
+        &mut self,
+        root: &DeTable<'_>,
+        dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Config> {
+        for (key, _) in root {
+            if !SECTIONS.contains(&key.get_ref().as_ref()) {
+                self.unknown(key.span().start, key.get_ref(), key.get_ref(), &SECTIONS);
+            }
+        }
+        let cloud = self.cloud(root, env);
+        let state = self.state(root, dir);
+        let apply = self.apply(root);
+        Some(Config {
+            dir: dir.to_path_buf(),
+            cloud: cloud?,
+            state,
+            apply,
+        })
+    }
+
+    fn cloud(
+        &mut self,
+        root: &DeTable<'_>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<CloudConfig> {
+        let mut cloud = CloudConfig {
+            region: String::new(),
+            project_id: None,
+            endpoint: None,
+            iam_endpoint: None,
+            local: false,
+            insecure: false,
+        };
+        let mut region = None;
+        for (key, value) in self.table(root, "cloud", &CLOUD_KEYS) {
+            let dotted = format!("cloud.{key}");
+            let start = value.span().start;
+            match key {
+                "region" => region = self.string(value, &dotted).map(|r| (r, Some(start))),
+                "project_id" => cloud.project_id = self.string(value, &dotted),
+                "endpoint" | "iam_endpoint" => {
+                    let url = self.string(value, &dotted);
+                    let url = url.filter(|url| self.endpoint(url, start, &dotted));
+                    *if key == "endpoint" {
+                        &mut cloud.endpoint
+                    } else {
+                        &mut cloud.iam_endpoint
+                    } = url;
+                }
+                "local" => cloud.local = self.bool(value, &dotted).unwrap_or(false),
+                // The one key left of CLOUD_KEYS: `insecure`.
+                _ => cloud.insecure = self.bool(value, &dotted).unwrap_or(false),
+            }
+        }
+        let from_env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+        if let Some(value) = from_env("HW_REGION_NAME") {
+            region = Some((value, None));
+        }
+        if let Some(value) = from_env("HW_PROJECT_ID") {
+            cloud.project_id = Some(value);
+        }
+        cloud.region = match region {
+            Some((region, start)) => self.region(region, start)?,
+            None if cloud.local => LOCAL_REGION.to_owned(),
+            // Commands that never talk to the cloud (validate, state) need no region; the
+            // client refuses an empty one when it connects (`cloud::Endpoints::from_config`).
+            None => String::new(),
+        };
+        if let Some(project_id) = &cloud.project_id
+            && !project_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            let message = "must be letters, digits and `-` (HW_PROJECT_ID or `[cloud]`)";
+            self.env_or_file_problem("cloud.project_id", message);
+        }
+        if cloud.local && cloud.endpoint.is_some() {
+            self.env_or_file_problem(
+                "cloud.endpoint",
+                "`local = true` runs the built-in cloud; an endpoint makes no sense with it",
+            );
+        }
+        Some(cloud)
+    }
+
+    fn env_or_file_problem(&mut self, key: &str, message: &str) {
+        self.problems.push(super::ConfigProblem {
+            line: 0,
+            column: 0,
+            key: key.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    /// A region name goes into host names: lower-case letters, digits and `-` only. `start` is
+    /// its place in the file, `None` when it came from `HW_REGION_NAME`.
+    fn region(&mut self, region: String, start: Option<usize>) -> Option<String> {
+        let valid = !region.is_empty()
+            && region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if valid {
+            return Some(region);
+        }
+        let message = format!("`{region}` is not a region name (like `cn-north-4`)");
+        match start {
+            Some(start) => self.problem(start, "cloud.region", message),
+            None => self
+                .env_or_file_problem("cloud.region", &format!("{message} (from HW_REGION_NAME)")),
+        }
+        None
+    }
+
+    /// `https://…`, or `http://` to a loopback host only.
+    fn endpoint(&mut self, url: &str, start: usize, key: &str) -> bool {
+        let parsed = match reqwest::Url::parse(url) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                self.problem(start, key, format!("`{url}` is not a URL: {error}"));
+                return false;
+            }
+        };
+        let host = parsed.host_str().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let problem = match parsed.scheme() {
+            "https" => None,
+            "http" if loopback => None,
+            "http" => Some("plain `http://` is refused except to a loopback host; use `https://`"),
+            _ => Some("must start with `https://`"),
+        };
+        if let Some(message) = problem {
+            self.problem(start, key, message);
+        }
+        problem.is_none()
+    }
+
+    fn state(&mut self, root: &DeTable<'_>, dir: &Path) -> StateConfig {
+        let mut path = dir.join(DEFAULT_STATE_PATH);
+        for (_, value) in self.table(root, "state", &STATE_KEYS) {
+            match self.string(value, "state.path") {
+                Some(text) if text.trim().is_empty() => {
+                    self.problem(value.span().start, "state.path", "must not be empty");
+                }
+                Some(text) => path = dir.join(text),
+                None => {}
+            }
+        }
+        StateConfig { path }
+    }
+
+    fn apply(&mut self, root: &DeTable<'_>) -> ApplyConfig {
+        let mut apply = ApplyConfig {
+            parallelism: DEFAULT_PARALLELISM,
+            requests_per_second: DEFAULT_REQUESTS_PER_SECOND,
+            job_timeout: DEFAULT_JOB_TIMEOUT,
+        };
+        for (key, value) in self.table(root, "apply", &APPLY_KEYS) {
+            let dotted = format!("apply.{key}");
+            match key {
+                "parallelism" => {
+                    if let Some(n) = self.positive(value, &dotted, MAX_PARALLELISM) {
+                        apply.parallelism = n as usize;
+                    }
+                }
+                "requests_per_second" => {
+                    if let Some(n) = self.positive(value, &dotted, MAX_REQUESTS_PER_SECOND) {
+                        // Bounded by MAX_REQUESTS_PER_SECOND, so it fits in u32.
+                        apply.requests_per_second = n as u32;
+                    }
+                }
+                // The one key left of APPLY_KEYS: `job_timeout`.
+                _ => {
+                    if let Some(timeout) = self.duration(value, &dotted) {
+                        apply.job_timeout = timeout;
+                    }
+                }
+            }
+        }
+        apply
+    }
+
+    fn duration(&mut self, value: &toml::Spanned<DeValue<'_>>, key: &str) -> Option<Duration> {
+        let text = self.string(value, key)?;
+        match humantime::parse_duration(&text) {
+            Ok(duration) if !duration.is_zero() => Some(duration),
+            Ok(_) => {
+                self.problem(value.span().start, key, "must be longer than zero");
+                None
+            }
+            Err(error) => {
+                let message = format!(
+                    "`{text}` is not a duration ({error}); write e.g. \"30m\" or \"1h30m\""
+                );
+                self.problem(value.span().start, key, message);
+                None
+            }
+        }
+    }
+}

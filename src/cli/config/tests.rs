@@ -1,0 +1,223 @@
+//! Unit tests of `imsform.toml` loading: defaults, environment overrides, and every refusal with
+//! its file:line:col and key.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, Path::new("imsform.toml"), Path::new("/work"), &no_env)
+}
+
+fn error(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn full_file_is_read() {
+    let config = parse(
+        r#"
+[cloud]
+region = "ap-southeast-1"
+project_id = "0123abcd"
+endpoint = "https://ims.example.com"
+iam_endpoint = "http://127.0.0.1:9000"
+insecure = true
+
+[state]
+path = "state/prod.json"
+
+[apply]
+parallelism = 4
+requests_per_second = 5
+job_timeout = "1h30m"
+"#,
+    )
+    .unwrap();
+    assert_eq!(config.dir, Path::new("/work"));
+    assert_eq!(config.cloud.region, "ap-southeast-1");
+    assert_eq!(config.cloud.project_id.as_deref(), Some("0123abcd"));
+    assert_eq!(
+        config.cloud.endpoint.as_deref(),
+        Some("https://ims.example.com")
+    );
+    assert_eq!(
+        config.cloud.iam_endpoint.as_deref(),
+        Some("http://127.0.0.1:9000")
+    );
+    assert!(config.cloud.insecure && !config.cloud.local);
+    assert_eq!(config.state.path, Path::new("/work/state/prod.json"));
+    assert_eq!(config.apply.parallelism, 4);
+    assert_eq!(config.apply.requests_per_second, 5);
+    assert_eq!(config.apply.job_timeout, Duration::from_secs(5400));
+}
+
+#[test]
+fn defaults_need_nothing() {
+    let config = parse("[cloud]\nlocal = true\n").unwrap();
+    assert_eq!(config.cloud.region, LOCAL_REGION);
+    assert_eq!(config.state.path, Path::new("/work/imsform.state.json"));
+    assert_eq!(config.apply.parallelism, DEFAULT_PARALLELISM);
+    assert_eq!(
+        config.apply.requests_per_second,
+        DEFAULT_REQUESTS_PER_SECOND
+    );
+    assert_eq!(config.apply.job_timeout, DEFAULT_JOB_TIMEOUT);
+    // No region is fine until the cloud is contacted: validate and state commands need none.
+    assert_eq!(parse("").unwrap().cloud.region, "");
+}
+
+#[test]
+fn environment_overrides_and_fills() {
+    let env = |name: &str| match name {
+        "HW_REGION_NAME" => Some("eu-west-101".to_owned()),
+        "HW_PROJECT_ID" => Some("p1".to_owned()),
+        _ => None,
+    };
+    let text = "[cloud]\nregion = \"cn-north-4\"\nproject_id = \"p0\"\n";
+    let config = Config::from_toml(text, Path::new("f"), Path::new("/d"), &env).unwrap();
+    assert_eq!(config.cloud.region, "eu-west-101");
+    assert_eq!(config.cloud.project_id.as_deref(), Some("p1"));
+    let config = Config::from_toml("", Path::new("f"), Path::new("/d"), &env).unwrap();
+    assert_eq!(config.cloud.region, "eu-west-101");
+    let empty = |_: &str| Some(String::new());
+    let config = Config::from_toml(text, Path::new("f"), Path::new("/d"), &empty).unwrap();
+    assert_eq!(
+        config.cloud.region, "cn-north-4",
+        "empty variables are unset"
+    );
+    let bad = |name: &str| (name == "HW_REGION_NAME").then(|| "Not A Region".to_owned());
+    let message = Config::from_toml(text, Path::new("f"), Path::new("/d"), &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("(from HW_REGION_NAME)"), "{message}");
+}
+
+#[test]
+fn unknown_keys_are_named_with_a_hint() {
+    assert_eq!(
+        error("[cloud]\nlocal = true\nregoin = \"x\"\n"),
+        "imsform.toml:3:1: `cloud.regoin`: unknown key; did you mean `region`?"
+    );
+    assert_eq!(
+        error("[cloud]\nlocal = true\n[aply]\nparallelism = 2\n"),
+        "imsform.toml:3:2: `aply`: unknown key; did you mean `apply`?"
+    );
+    assert_eq!(
+        error("[cloud]\nlocal = true\n[apply]\nzzz = 1\n"),
+        "imsform.toml:4:1: `apply.zzz`: unknown key; known keys: parallelism, \
+         requests_per_second, job_timeout"
+    );
+}
+
+#[test]
+fn wrong_types_and_impossible_values_are_refused_all_at_once() {
+    let text = r#"[cloud]
+local = "yes"
+region = 4
+[apply]
+parallelism = 0
+requests_per_second = 0
+job_timeout = "soon"
+[state]
+path = ""
+"#;
+    let message = error(text);
+    let expected = [
+        "imsform.toml:2:9: `cloud.local`: must be `true` or `false`, not string",
+        "imsform.toml:3:10: `cloud.region`: must be a string, not integer",
+        "imsform.toml:5:15: `apply.parallelism`: must be between 1 and 1000",
+        "imsform.toml:6:23: `apply.requests_per_second`: must be between 1 and 10000",
+        "imsform.toml:7:15: `apply.job_timeout`: `soon` is not a duration",
+        "imsform.toml:9:8: `state.path`: must not be empty",
+    ];
+    for line in expected {
+        assert!(message.contains(line), "missing {line:?} in:\n{message}");
+    }
+    assert!(error("[cloud]\nlocal=true\n[apply]\njob_timeout = 30\n").contains("not integer"));
+    assert!(error("[cloud]\nlocal=true\n[apply]\njob_timeout = \"0s\"\n").contains("zero"));
+    assert!(error("cloud = 1\n").contains("`cloud`: must be a table"));
+}
+
+#[test]
+fn endpoints_must_be_https_unless_loopback() {
+    let with = |url: &str| {
+        parse(&format!(
+            "[cloud]\nregion = \"r-1\"\nendpoint = \"{url}\"\n"
+        ))
+    };
+    assert!(with("https://ims.example.com").is_ok());
+    assert!(with("http://127.0.0.1:8787").is_ok());
+    assert!(with("http://localhost:8787").is_ok());
+    assert!(with("http://[::1]:8787").is_ok());
+    let message = with("http://ims.example.com").unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "imsform.toml:3:12: `cloud.endpoint`: plain `http://` is refused except to a loopback \
+         host; use `https://`"
+    );
+    assert!(
+        with("ftp://x")
+            .unwrap_err()
+            .to_string()
+            .contains("https://")
+    );
+    assert!(
+        with("not a url")
+            .unwrap_err()
+            .to_string()
+            .contains("is not a URL")
+    );
+    let conflict = parse("[cloud]\nlocal = true\nendpoint = \"https://x.example\"\n");
+    assert!(conflict.unwrap_err().to_string().contains("local = true"));
+}
+
+#[test]
+fn syntax_errors_point_at_the_place() {
+    let message = error("[cloud]\nregion = \n");
+    assert!(message.starts_with("imsform.toml:2:"), "{message}");
+    let message = error("[cloud]\nregion = \"a\"\nregion = \"b\"\n");
+    assert!(
+        message.starts_with("imsform.toml:3:1: `(syntax)`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn load_reads_the_directory_and_tolerates_a_missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = |name: &str| (name == "HW_REGION_NAME").then(|| "cn-east-3".to_owned());
+    let config = Config::load(dir.path(), &env).unwrap();
+    assert_eq!(config.cloud.region, "cn-east-3");
+    assert_eq!(config.state.path, dir.path().join("imsform.state.json"));
+    std::fs::write(dir.path().join(FILE_NAME), "[apply]\nparallelism = -1\n").unwrap();
+    let message = Config::load(dir.path(), &env).unwrap_err().to_string();
+    let file = dir.path().join(FILE_NAME);
+    assert_eq!(
+        message,
+        format!(
+            "{}:2:15: `apply.parallelism`: must be between 1 and 1000",
+            file.display()
+        )
+    );
+}
+
+#[test]
+fn every_example_configuration_loads() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let dir = entry.unwrap().path();
+        if dir.join(FILE_NAME).exists() {
+            let config = Config::load(&dir, &no_env);
+            assert!(config.is_ok(), "{}: {}", dir.display(), config.unwrap_err());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 3);
+}
