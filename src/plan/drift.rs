@@ -61,7 +61,10 @@ pub(super) fn diff_attrs(
 }
 
 /// Tag keys added, removed or changed. The reserved token tag never appears.
-fn diff_tags(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<TagChange> {
+fn diff_tags(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Vec<TagChange> {
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     keys.into_iter()
         .filter(|key| key.as_str() != TOKEN_TAG)
@@ -139,12 +142,11 @@ pub(super) fn detect(
         .observed
         .as_ref()
         .map_or("active", |o| o.status.as_str());
-    let status = (image.status == ImageStatus::Killed && before_status != "killed").then(|| {
-        StatusChange {
+    let status =
+        (image.status == ImageStatus::Killed && before_status != "killed").then(|| StatusChange {
             before: before_status.to_owned(),
             after: image.status.as_str().to_owned(),
-        }
-    });
+        });
     if field_changes.is_empty() && status.is_none() {
         return None;
     }

@@ -31,9 +31,8 @@ pub fn plan(
     let mut records = state.map(|s| s.images.clone()).unwrap_or_default();
     let pending = state.map_or(&[][..], |s| s.pending.as_slice());
     let recovery = recover(pending, remote, &mut records);
-    let moves = apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused {
-        problems,
-    })?;
+    let moves =
+        apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused { problems })?;
     let moved_from: BTreeMap<&Address, &Address> = moves.iter().map(|m| (&m.to, &m.from)).collect();
     for address in &options.replace {
         if !desired.images.contains_key(address) && !records.contains_key(address) {
@@ -56,10 +55,15 @@ pub fn plan(
     for address in addresses.into_iter().filter(|a| selection.includes(a)) {
         let spec = desired.images.get(address);
         let record = records.get(address);
-        let seen = remote.map(|view| record.and_then(|r| view.images.get(&r.id)));
+        let seen = remote.map(|view| record.and_then(|r| view.image(&r.id)));
         if let (Some(record), Some(seen)) = (record, seen) {
             let ignore = spec.map(|s| &s.lifecycle.ignore_changes);
-            drift.extend(detect(address, record, seen, ignore.unwrap_or(&BTreeSet::new())));
+            drift.extend(detect(
+                address,
+                record,
+                seen,
+                ignore.unwrap_or(&BTreeSet::new()),
+            ));
         }
         if mode == PlanMode::RefreshOnly {
             continue;
@@ -117,9 +121,11 @@ fn diff_one(input: &Input<'_>, problems: &mut Vec<Problem>) -> Option<ResourceCh
         (None, Some(record)) => delete(input, record, Reason::DeleteBecauseNoResourceConfig),
         (Some(_), None) if input.mode == PlanMode::Destroy => return None,
         (Some(spec), None) => create(input.address, spec, None),
-        (Some(spec), Some(_)) if gone => {
-            create(input.address, spec, Some(Reason::RecreateBecauseDeletedOutside))
-        }
+        (Some(spec), Some(_)) if gone => create(
+            input.address,
+            spec,
+            Some(Reason::RecreateBecauseDeletedOutside),
+        ),
         (Some(_), Some(record)) if input.mode == PlanMode::Destroy => {
             delete(input, record, Reason::DeleteByRequest)
         }
@@ -189,7 +195,10 @@ fn update_or_replace(
         .any(|c| c.forces_replacement);
     let killed = match input.seen.flatten() {
         Some(image) => image.status == ImageStatus::Killed,
-        None => record.observed.as_ref().is_some_and(|o| o.status == "killed"),
+        None => record
+            .observed
+            .as_ref()
+            .is_some_and(|o| o.status == "killed"),
     };
     let reason = if input.replace {
         Some(Reason::ReplaceByRequest)
@@ -203,7 +212,11 @@ fn update_or_replace(
         None
     };
     // A replacement is a new creation: it takes every manifest value, ignored or not.
-    let after = if reason.is_some() { spec.attrs.clone() } else { kept };
+    let after = if reason.is_some() {
+        spec.attrs.clone()
+    } else {
+        kept
+    };
     let field_changes = diff_attrs(&before, &after, Field::ALL.into_iter());
     let action = match reason {
         Some(_) => Action::Replace {

@@ -27,3 +27,10 @@ pub(crate) use drift::field_value;
 pub use engine::plan;
 pub use model::*;
 pub use refresh::{RemoteView, refresh};
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod recovery_tests;
+#[cfg(test)]
+mod tests;

@@ -71,7 +71,7 @@ fn recover_create(
         return RecoveryAction::LookUp;
     };
     if let Some(id) = image_id {
-        return by_status(created, id, view.images.get(id), records);
+        return by_status(created, id, view.image(id), records);
     }
     match view.by_token.get(token).map(Vec::as_slice) {
         None | Some([]) => RecoveryAction::Drop,
@@ -115,7 +115,10 @@ fn by_status(
         ImageStatus::Active => RecoveryAction::Done { image_id },
         _ => RecoveryAction::Wait { image_id },
     };
-    records.insert(created.address.clone(), record(created, id, Some(image), None));
+    records.insert(
+        created.address.clone(),
+        record(created, id, Some(image), None),
+    );
     action
 }
 
@@ -143,8 +146,7 @@ fn recover_delete(image_id: &str, remote: Option<&RemoteView>) -> RecoveryAction
     match remote {
         Some(view)
             if view
-                .images
-                .get(&image_id)
+                .image(&image_id)
                 .is_none_or(|i| i.status == ImageStatus::Deleted) =>
         {
             RecoveryAction::AlreadyDeleted { image_id }

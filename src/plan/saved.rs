@@ -102,8 +102,10 @@ pub enum Stale {
 
 /// `sha256` over the manifests: each file's path and content, sorted by path.
 pub fn manifests_digest<P: AsRef<Path>, C: AsRef<[u8]>>(files: &[(P, C)]) -> String {
-    let mut sorted: Vec<(&Path, &[u8])> =
-        files.iter().map(|(p, c)| (p.as_ref(), c.as_ref())).collect();
+    let mut sorted: Vec<(&Path, &[u8])> = files
+        .iter()
+        .map(|(p, c)| (p.as_ref(), c.as_ref()))
+        .collect();
     sorted.sort();
     let mut hasher = Sha256::new();
     for (path, content) in sorted {
@@ -224,3 +226,7 @@ pub fn check_fresh(
         (Some(_), Some(_)) => Ok(()),
     }
 }
+
+#[cfg(test)]
+#[path = "saved_tests.rs"]
+mod tests;

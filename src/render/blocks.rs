@@ -39,7 +39,8 @@ impl Line {
 
     /// The spaces before the mark.
     pub(crate) fn padding(&self) -> usize {
-        self.depth.map_or(0, |d| (4 * d + 3).saturating_sub(self.mark.len()))
+        self.depth
+            .map_or(0, |d| (4 * d + 3).saturating_sub(self.mark.len()))
     }
 }
 
@@ -65,8 +66,16 @@ pub(crate) fn change(change: &ResourceChange) -> Vec<Line> {
         if change.moved_from.is_some() {
             lines.push(Line::at(0, "", format!("image \"{}\" {{", address.key())));
             let hidden = Field::ALL.len();
-            lines.push(Line::at(1, "", format!("id = {}", quoted(change.prior_id.as_deref()))));
-            lines.push(Line::at(1, "", format!("# ({hidden} unchanged attributes hidden)")));
+            lines.push(Line::at(
+                1,
+                "",
+                format!("id = {}", quoted(change.prior_id.as_deref())),
+            ));
+            lines.push(Line::at(
+                1,
+                "",
+                format!("# ({hidden} unchanged attributes hidden)"),
+            ));
             lines.push(Line::at(0, "", "}"));
         }
         return lines;
@@ -78,10 +87,17 @@ pub(crate) fn change(change: &ResourceChange) -> Vec<Line> {
         _ => "must be replaced",
     };
     lines.push(Line::raw(format!("  # {address} {verb}")));
-    if let Some(reason) = change.reason.filter(|r| *r != Reason::ReplaceBecauseCannotUpdate) {
+    if let Some(reason) = change
+        .reason
+        .filter(|r| *r != Reason::ReplaceBecauseCannotUpdate)
+    {
         lines.push(Line::raw(format!("  # (because {})", reason.explain())));
     }
-    lines.push(Line::at(0, group.symbol(), format!("image \"{}\" {{", address.key())));
+    lines.push(Line::at(
+        0,
+        group.symbol(),
+        format!("image \"{}\" {{", address.key()),
+    ));
     match (&change.before, &change.after) {
         (None, Some(after)) => whole(&mut lines, "+", None, after, true),
         (Some(before), None) => whole(&mut lines, "-", change.prior_id.as_deref(), before, false),
@@ -96,12 +112,27 @@ fn quoted(text: Option<&str>) -> String {
 }
 
 /// Every attribute of a created (`+`) or destroyed (`-`) image.
-fn whole(lines: &mut Vec<Line>, mark: &'static str, id: Option<&str>, attrs: &ImageAttrs, new: bool) {
-    let width = name_width(Field::ALL.iter().map(|f| f.as_str()).chain(["id", "status"]));
+fn whole(
+    lines: &mut Vec<Line>,
+    mark: &'static str,
+    id: Option<&str>,
+    attrs: &ImageAttrs,
+    new: bool,
+) {
+    let width = name_width(
+        Field::ALL
+            .iter()
+            .map(|f| f.as_str())
+            .chain(["id", "status"]),
+    );
     let tail = if new { "" } else { " -> null" };
     let unknown = "(known after apply)";
     let id_value = if new { unknown.to_owned() } else { quoted(id) };
-    lines.push(Line::at(1, mark, format!("{:width$} = {id_value}{tail}", "id")));
+    lines.push(Line::at(
+        1,
+        mark,
+        format!("{:width$} = {id_value}{tail}", "id"),
+    ));
     for field in Field::ALL {
         let value = crate::plan::field_value(attrs, field);
         if value.is_null() {
@@ -112,15 +143,27 @@ fn whole(lines: &mut Vec<Line>, mark: &'static str, id: Option<&str>, attrs: &Im
             let key_width = tags.keys().map(|k| k.len() + 2).max().unwrap_or(0);
             for (key, val) in tags {
                 let key = Value::from(key.as_str()).to_string();
-                lines.push(Line::at(2, mark, format!("{key:key_width$} = {}{tail}", show(val))));
+                lines.push(Line::at(
+                    2,
+                    mark,
+                    format!("{key:key_width$} = {}{tail}", show(val)),
+                ));
             }
             lines.push(Line::at(1, "", "}"));
             continue;
         }
-        lines.push(Line::at(1, mark, format!("{:width$} = {}{tail}", field.as_str(), show(&value))));
+        lines.push(Line::at(
+            1,
+            mark,
+            format!("{:width$} = {}{tail}", field.as_str(), show(&value)),
+        ));
     }
     if new {
-        lines.push(Line::at(1, mark, format!("{:width$} = {unknown}", "status")));
+        lines.push(Line::at(
+            1,
+            mark,
+            format!("{:width$} = {unknown}", "status"),
+        ));
     }
 }
 
@@ -141,7 +184,11 @@ fn changed(lines: &mut Vec<Line>, change: &ResourceChange) {
     );
     let id = quoted(change.prior_id.as_deref());
     if replace {
-        lines.push(Line::at(1, "~", format!("{:width$} = {id} -> (known after apply)", "id")));
+        lines.push(Line::at(
+            1,
+            "~",
+            format!("{:width$} = {id} -> (known after apply)", "id"),
+        ));
     } else {
         lines.push(Line::at(1, "", format!("{:width$} = {id}", "id")));
     }
@@ -150,13 +197,21 @@ fn changed(lines: &mut Vec<Line>, change: &ResourceChange) {
         let status = "\"active\" -> (known after apply)";
         lines.push(Line::at(1, "~", format!("{:width$} = {status}", "status")));
     }
-    hidden(lines, Field::ALL.len() - change.field_changes.len(), "attribute");
+    hidden(
+        lines,
+        Field::ALL.len() - change.field_changes.len(),
+        "attribute",
+    );
 }
 
 fn hidden(lines: &mut Vec<Line>, count: usize, noun: &str) {
     if count > 0 {
         let plural = if count == 1 { "" } else { "s" };
-        lines.push(Line::at(1, "", format!("# ({count} unchanged {noun}{plural} hidden)")));
+        lines.push(Line::at(
+            1,
+            "",
+            format!("# ({count} unchanged {noun}{plural} hidden)"),
+        ));
     }
 }
 
@@ -164,14 +219,22 @@ fn hidden(lines: &mut Vec<Line>, count: usize, noun: &str) {
 fn field_lines(lines: &mut Vec<Line>, changes: &[FieldChange], width: usize) {
     for change in changes {
         let name = change.field.as_str();
-        let forces = if change.forces_replacement { " # forces replacement" } else { "" };
+        let forces = if change.forces_replacement {
+            " # forces replacement"
+        } else {
+            ""
+        };
         if change.field == Field::Tags {
             tag_lines(lines, change, width);
         } else if change.field == Field::Description && is_long(change) {
             text_diff(lines, change, width);
         } else {
             let (before, after) = (show(&change.before), show(&change.after));
-            lines.push(Line::at(1, "~", format!("{name:width$} = {before} -> {after}{forces}")));
+            lines.push(Line::at(
+                1,
+                "~",
+                format!("{name:width$} = {before} -> {after}{forces}"),
+            ));
         }
     }
 }
@@ -185,7 +248,12 @@ fn is_long(change: &FieldChange) -> bool {
 
 fn tag_lines(lines: &mut Vec<Line>, change: &FieldChange, width: usize) {
     lines.push(Line::at(1, "~", format!("{:width$} = {{", "tags")));
-    let key_width = change.tags.iter().map(|t| t.key.len() + 2).max().unwrap_or(0);
+    let key_width = change
+        .tags
+        .iter()
+        .map(|t| t.key.len() + 2)
+        .max()
+        .unwrap_or(0);
     for tag in &change.tags {
         let key = Value::from(tag.key.as_str()).to_string();
         let text = |v: &Option<String>| quoted(v.as_deref());
@@ -201,7 +269,11 @@ fn tag_lines(lines: &mut Vec<Line>, change: &FieldChange, width: usize) {
     if total > touched {
         let count = total - touched;
         let plural = if count == 1 { "" } else { "s" };
-        lines.push(Line::at(2, "", format!("# ({count} unchanged element{plural} hidden)")));
+        lines.push(Line::at(
+            2,
+            "",
+            format!("# ({count} unchanged element{plural} hidden)"),
+        ));
     }
     lines.push(Line::at(1, "", "}"));
 }
@@ -210,7 +282,11 @@ fn tag_lines(lines: &mut Vec<Line>, change: &FieldChange, width: usize) {
 fn text_diff(lines: &mut Vec<Line>, change: &FieldChange, width: usize) {
     let before = change.before.as_str().unwrap_or("");
     let after = change.after.as_str().unwrap_or("");
-    lines.push(Line::at(1, "~", format!("{:width$} = <<-EOT", "description")));
+    lines.push(Line::at(
+        1,
+        "~",
+        format!("{:width$} = <<-EOT", "description"),
+    ));
     let diff = TextDiff::from_lines(before, after);
     for op in diff.iter_all_changes() {
         let mark = match op.tag() {
@@ -233,8 +309,16 @@ pub(crate) fn drift(drift: &Drift) -> Vec<Line> {
             Line::raw(format!("  # {address} has been deleted")),
             Line::at(0, "-", format!("image \"{key}\" {{")),
             Line::at(1, "-", format!("{:4} = {id}", "id")),
-            Line::at(1, "-", format!("name = {}", quoted(Some(&drift.before.name)))),
-            Line::at(1, "", format!("# ({} unchanged attributes hidden)", Field::ALL.len() - 1)),
+            Line::at(
+                1,
+                "-",
+                format!("name = {}", quoted(Some(&drift.before.name))),
+            ),
+            Line::at(
+                1,
+                "",
+                format!("# ({} unchanged attributes hidden)", Field::ALL.len() - 1),
+            ),
             Line::at(0, "", "}"),
         ];
     };
@@ -254,9 +338,17 @@ pub(crate) fn drift(drift: &Drift) -> Vec<Line> {
     field_lines(&mut lines, &drift.field_changes, width);
     if let Some(status) = &drift.status {
         let (b, a) = (quoted(Some(&status.before)), quoted(Some(&status.after)));
-        lines.push(Line::at(1, "~", format!("{:width$} = {b} -> {a}", "status")));
+        lines.push(Line::at(
+            1,
+            "~",
+            format!("{:width$} = {b} -> {a}", "status"),
+        ));
     }
-    hidden(&mut lines, Field::ALL.len() - drift.field_changes.len(), "attribute");
+    hidden(
+        &mut lines,
+        Field::ALL.len() - drift.field_changes.len(),
+        "attribute",
+    );
     lines.push(Line::at(0, "", "}"));
     lines
 }
@@ -267,7 +359,11 @@ pub(crate) fn recovery(recovery: &Recovery) -> String {
         PendingOperation::Create { token, .. } => format!("interrupted create (token {token})"),
         PendingOperation::Delete { image_id } => format!("interrupted delete of {image_id}"),
     };
-    let mut text = format!("{}: {what}: {}", recovery.address, outcome(&recovery.action));
+    let mut text = format!(
+        "{}: {what}: {}",
+        recovery.address,
+        outcome(&recovery.action)
+    );
     let completes = |action: &RecoveryAction| {
         matches!(
             action,
@@ -295,7 +391,10 @@ fn outcome(action: &RecoveryAction) -> String {
     match action {
         RecoveryAction::LookUp => "not refreshed: its image is looked up when applying".into(),
         RecoveryAction::Adopt { image_id, then } => {
-            format!("adopt image {image_id}, found by its token; then {}", outcome(then))
+            format!(
+                "adopt image {image_id}, found by its token; then {}",
+                outcome(then)
+            )
         }
         RecoveryAction::Drop => {
             "no image carries its token, so the create never reached IMS: drop the entry".into()
@@ -312,9 +411,9 @@ fn outcome(action: &RecoveryAction) -> String {
         RecoveryAction::Taint { image_id } => {
             format!("image {image_id} was killed: record it as tainted, to be replaced")
         }
-        RecoveryAction::DiscardFailedReplacement { image_id } => format!(
-            "replacement image {image_id} was killed: delete it and keep the current image"
-        ),
+        RecoveryAction::DiscardFailedReplacement { image_id } => {
+            format!("replacement image {image_id} was killed: delete it and keep the current image")
+        }
         RecoveryAction::Vanished { image_id } => {
             format!("image {image_id} no longer exists: drop the entry")
         }

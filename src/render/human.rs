@@ -131,7 +131,10 @@ pub(crate) fn summary_lines(plan: &Plan) -> Vec<Line> {
         }
     }
     for moved in &plan.moves {
-        lines.push(Line::raw(format!("  {} has moved to {}", moved.from, moved.to)));
+        lines.push(Line::raw(format!(
+            "  {} has moved to {}",
+            moved.from, moved.to
+        )));
     }
     lines.push(Line::raw(""));
     lines

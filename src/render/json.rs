@@ -113,7 +113,11 @@ fn resource_drift(drift: &Drift) -> Value {
     let id = Some(drift.image_id.as_str());
     let before_status = drift.status.as_ref().map(|s| s.before.as_str());
     let after_status = drift.status.as_ref().map(|s| s.after.as_str());
-    let actions = if drift.deleted() { ["delete"] } else { ["update"] };
+    let actions = if drift.deleted() {
+        ["delete"]
+    } else {
+        ["update"]
+    };
     json!({
         "address": drift.address,
         "image_id": drift.image_id,

@@ -64,7 +64,10 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
     let mut text = String::new();
     let counts = plan.counts();
     let title = if plan.mode == PlanMode::RefreshOnly {
-        format!("refresh-only, {} object(s) changed outside imsform", plan.drift.len())
+        format!(
+            "refresh-only, {} object(s) changed outside imsform",
+            plan.drift.len()
+        )
     } else if changes_images(plan) || !plan.moves.is_empty() {
         format!(
             "{} to add, {} to change, {} to destroy",
@@ -90,7 +93,11 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
             };
             let listed: Vec<String> = addresses[..keep].iter().map(|a| format!("`{a}`")).collect();
             let more = addresses.len() - keep;
-            let rest = if more > 0 { format!(" … and {more} more") } else { String::new() };
+            let rest = if more > 0 {
+                format!(" … and {more} more")
+            } else {
+                String::new()
+            };
             text.push_str(&format!(
                 "- **{} `{}` ({})**: {}{rest}\n",
                 heading(group),
@@ -126,7 +133,10 @@ fn heading(group: Group) -> String {
 fn document(plan: &Plan, head: &str, details: &[String], drift: &[String]) -> String {
     let mut text = head.to_owned();
     if !details.is_empty() {
-        text.push_str(&collapsible(&format!("Details ({})", plan_line(plan.counts())), details));
+        text.push_str(&collapsible(
+            &format!("Details ({})", plan_line(plan.counts())),
+            details,
+        ));
     }
     if !drift.is_empty() {
         let title = format!("Objects changed outside imsform ({})", plan.drift.len());
@@ -171,7 +181,11 @@ fn diff_line(line: &Line) -> String {
     };
     let blanked = " ".repeat(line.mark.len());
     let start = line.padding();
-    let rest = format!("{}{blanked}{}", &text[..start], &text[start + line.mark.len()..]);
+    let rest = format!(
+        "{}{blanked}{}",
+        &text[..start],
+        &text[start + line.mark.len()..]
+    );
     format!("{column}{}", &rest[1..])
 }
 
