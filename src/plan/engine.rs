@@ -150,6 +150,7 @@ fn create(address: &Address, spec: &ImageSpec, reason: Option<Reason>) -> Resour
         action: Action::Create,
         reason,
         prior_id: None,
+        prior_status: None,
         before: None,
         after: Some(spec.attrs.clone()),
         field_changes: Vec::new(),
@@ -163,10 +164,19 @@ fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ResourceCh
         action: Action::Delete,
         reason: Some(reason),
         prior_id: Some(record.id.clone()),
+        prior_status: status(input, record),
         before: Some(current(input, record)),
         after: None,
         field_changes: Vec::new(),
         moved_from: None,
+    }
+}
+
+/// The image's status: as refreshed, else as last observed.
+fn status(input: &Input<'_>, record: &ImageRecord) -> Option<String> {
+    match input.seen.flatten() {
+        Some(image) => Some(image.status.as_str().to_owned()),
+        None => record.observed.as_ref().map(|o| o.status.clone()),
     }
 }
 
@@ -237,6 +247,7 @@ fn update_or_replace(
         action,
         reason,
         prior_id: Some(record.id.clone()),
+        prior_status: status(input, record),
         before: Some(before),
         after: Some(after),
         field_changes,

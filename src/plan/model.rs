@@ -83,6 +83,9 @@ pub struct ResourceChange {
     /// that can drift. `None` for creates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<ImageAttrs>,
+    /// The image's status as refresh saw it (or the state last observed), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_status: Option<String>,
     /// The attributes after apply. `None` for destroys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<ImageAttrs>,

@@ -194,7 +194,8 @@ fn changed(lines: &mut Vec<Line>, change: &ResourceChange) {
     }
     field_lines(lines, &change.field_changes, width);
     if replace {
-        let status = "\"active\" -> (known after apply)";
+        let status = quoted(change.prior_status.as_deref());
+        let status = format!("{status} -> (known after apply)");
         lines.push(Line::at(1, "~", format!("{:width$} = {status}", "status")));
     }
     hidden(

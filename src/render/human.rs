@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use super::blocks::{self, Line};
-use super::{Group, NO_CHANGES, changes_images, plan_line, summary};
-use crate::plan::{Plan, PlanMode};
+use super::{NO_CHANGES, changes_images, plan_line, summary};
+use crate::plan::{Plan, PlanMode, ResourceChange};
 
 /// Writes `plan` for a terminal or a log.
 pub fn write_plan(out: &mut impl Write, plan: &Plan, color: bool) -> io::Result<()> {
@@ -39,7 +39,7 @@ pub(crate) fn plan_lines(plan: &Plan) -> Vec<Line> {
     lines.extend(summary_lines(plan));
     lines.push(Line::raw("imsform will perform the following actions:"));
     lines.push(Line::raw(""));
-    lines.extend(detail_lines(plan));
+    lines.extend(detail_lines(plan.changes.iter()));
     lines.push(Line::raw(plan_line(plan.counts())));
     lines
 }
@@ -58,13 +58,12 @@ pub(crate) fn drift_section(plan: &Plan) -> Vec<Line> {
         Line::raw(""),
     ];
     lines.extend(drift_lines(plan));
-    let closing = if plan.mode == PlanMode::RefreshOnly {
-        "Applying this refresh-only plan records these changes in the state."
-    } else {
-        "Unless the manifests were changed to match, applying this plan undoes these changes."
-    };
-    lines.push(Line::raw(closing));
-    lines.push(Line::raw(""));
+    if plan.mode != PlanMode::RefreshOnly {
+        lines.push(Line::raw(
+            "Unless the manifests were changed to match, applying this plan undoes these changes.",
+        ));
+        lines.push(Line::raw(""));
+    }
     lines
 }
 
@@ -117,14 +116,9 @@ fn legend(plan: &Plan) -> Vec<Line> {
 pub(crate) fn summary_lines(plan: &Plan) -> Vec<Line> {
     let mut lines = vec![Line::raw("Summary:")];
     for (group, addresses) in summary(plan) {
-        lines.push(Line::raw(format!(
-            "  {} ({}):",
-            capitalised(group),
-            addresses.len()
-        )));
         for address in addresses {
             lines.push(Line {
-                depth: Some(1),
+                depth: Some(0),
                 mark: group.symbol(),
                 text: address.to_string(),
             });
@@ -132,7 +126,7 @@ pub(crate) fn summary_lines(plan: &Plan) -> Vec<Line> {
     }
     for moved in &plan.moves {
         lines.push(Line::raw(format!(
-            "  {} has moved to {}",
+            "    {} has moved to {}",
             moved.from, moved.to
         )));
     }
@@ -140,18 +134,10 @@ pub(crate) fn summary_lines(plan: &Plan) -> Vec<Line> {
     lines
 }
 
-fn capitalised(group: Group) -> String {
-    let heading = group.heading();
-    let mut chars = heading.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_uppercase().chain(chars).collect()
-    })
-}
-
-/// The blocks of every change, by address.
-pub(crate) fn detail_lines(plan: &Plan) -> Vec<Line> {
+/// The blocks of `changes`, in the order given.
+pub(crate) fn detail_lines<'a>(changes: impl Iterator<Item = &'a ResourceChange>) -> Vec<Line> {
     let mut lines = Vec::new();
-    for change in &plan.changes {
+    for change in changes {
         let block = blocks::change(change);
         if !block.is_empty() {
             lines.extend(block);

@@ -74,7 +74,10 @@ fn object(attrs: &ImageAttrs, id: Option<&str>, status: Option<&str>) -> Value {
 fn resource_change(change: &ResourceChange) -> Value {
     let creates = matches!(change.action, Action::Create | Action::Replace { .. });
     let id = change.prior_id.as_deref();
-    let before = change.before.as_ref().map(|b| object(b, id, None));
+    let before = change
+        .before
+        .as_ref()
+        .map(|b| object(b, id, change.prior_status.as_deref()));
     let after = change.after.as_ref().map(|a| {
         if creates {
             object(a, None, None)

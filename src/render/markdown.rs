@@ -2,7 +2,8 @@
 //! the counts, a warning when anything is destroyed or replaced, the summary of addresses, the
 //! details in a `diff` block inside `<details>`, drift in its own `<details>`.
 //!
-//! A size limit is honoured by cutting the middle of the details (and of the drift) with a
+//! The details list destroys and replaces first, then the other changes by address. A size
+//! limit is honoured by cutting the middle of the details (and of the drift) with a
 //! "… N lines omitted …" marker, never the summary. Only when the summary alone is over the
 //! limit are the create and update groups shortened; destroys and replaces are always listed.
 
@@ -26,17 +27,28 @@ pub fn write_plan(out: &mut impl Write, plan: &Plan, limit: usize) -> io::Result
 
 /// The markdown of `plan`.
 pub fn render(plan: &Plan, limit: usize) -> String {
-    let details = diff_text(&human::detail_lines(plan));
+    // Destroys and replaces first, so that a cut middle spares them.
+    let mut ordered: Vec<_> = plan.changes.iter().collect();
+    ordered.sort_by_key(|c| {
+        (
+            Group::of(c.action).is_none_or(|g| !g.destructive()),
+            &c.address,
+        )
+    });
+    let details = diff_text(&human::detail_lines(ordered.into_iter()));
     let drift = diff_text(&human::drift_lines(plan));
     let mut head = head(plan, None);
     let full = document(plan, &head, &details, &drift);
     if full.chars().count() <= limit {
         return full;
     }
-    let mut fixed = document(plan, &head, &[], &[]).chars().count() + 2 * MARKER_ROOM;
+    // The document without the diff lines, but with their wrappers.
+    let (details_frame, drift_frame) = (frame(&details), frame(&drift));
+    let skeleton = |head: &str| document(plan, head, &details_frame, &drift_frame);
+    let mut fixed = skeleton(&head).chars().count() + 2 * MARKER_ROOM;
     if fixed > limit {
         head = head_short(plan);
-        fixed = document(plan, &head, &[], &[]).chars().count() + 2 * MARKER_ROOM;
+        fixed = skeleton(&head).chars().count() + 2 * MARKER_ROOM;
     }
     let available = limit.saturating_sub(fixed);
     let drift_len = text_len(&drift);
@@ -45,6 +57,15 @@ pub fn render(plan: &Plan, limit: usize) -> String {
     let details = cut_middle(details, details_budget);
     let drift = cut_middle(drift, drift_budget);
     document(plan, &head, &details, &drift)
+}
+
+/// One empty line standing for non-empty `lines`, so that the skeleton keeps their wrapper.
+fn frame(lines: &[String]) -> Vec<String> {
+    if lines.is_empty() {
+        Vec::new()
+    } else {
+        vec![String::new()]
+    }
 }
 
 fn head_short(plan: &Plan) -> String {
@@ -110,6 +131,9 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
     }
     for moved in &plan.moves {
         text.push_str(&format!("- `{}` has moved to `{}`\n", moved.from, moved.to));
+    }
+    if !plan.moves.is_empty() {
+        text.push('\n');
     }
     if !plan.recovery.is_empty() {
         text.push_str("**Interrupted operations** (resolved before anything else):\n\n");
