@@ -42,12 +42,16 @@ pub(super) fn diff_attrs(
     fields: impl Iterator<Item = Field>,
 ) -> Vec<FieldChange> {
     fields
+        .filter(|&field| differs(before, after, field))
         .filter_map(|field| {
             let tags = if field == Field::Tags {
                 diff_tags(&before.tags, &after.tags)
             } else {
                 Vec::new()
             };
+            if field == Field::Tags && tags.is_empty() {
+                return None; // only the reserved token tag differs
+            }
             let (b, a) = (field_value(before, field), field_value(after, field));
             (b != a).then(|| FieldChange {
                 field,
@@ -58,6 +62,22 @@ pub(super) fn diff_attrs(
             })
         })
         .collect()
+}
+
+/// Whether `field` differs, compared natively (plans of thousands of images compare every
+/// field of every image; building JSON values is kept for the few that differ).
+fn differs(before: &ImageAttrs, after: &ImageAttrs, field: Field) -> bool {
+    match field {
+        Field::Name => before.name != after.name,
+        Field::ImageUrl => before.image_url != after.image_url,
+        Field::OsVersion => before.os_version != after.os_version,
+        Field::DiskFormat => before.disk_format != after.disk_format,
+        Field::MinDisk => before.min_disk != after.min_disk,
+        Field::MinRam => before.min_ram != after.min_ram,
+        Field::Description => before.description != after.description,
+        Field::Tags => before.tags != after.tags,
+        Field::Protected => before.protected != after.protected,
+    }
 }
 
 /// Tag keys added, removed or changed. The reserved token tag never appears.

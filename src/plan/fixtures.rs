@@ -1,5 +1,6 @@
-//! Builders of plan inputs for the engine's tests: manifests, state records and remote images
-//! made directly from the model types. Test-only.
+//! Builders of plan inputs for the engine's tests, the rendering snapshots and the bench:
+//! manifests, state records and remote images made directly from the model types. Test-only
+//! (`#[cfg(test)]` here; included by path from tests/plan_render.rs and benches/plan.rs).
 
 use std::collections::BTreeMap;
 
@@ -7,7 +8,7 @@ use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{
     Address, DiskFormat, ImageAttrs, ImageSpec, Lifecycle, Location, Manifests, Moved,
 };
-use crate::plan::RemoteView;
+use crate::plan::{Action, Plan, PlanError, PlanOptions, Reason, RemoteView, ResourceChange, plan};
 use crate::state::{ImageRecord, Observed, PendingEntry, PendingOperation, State};
 
 pub fn addr(key: &str) -> Address {
@@ -147,4 +148,37 @@ pub fn view_of(state: &State) -> RemoteView {
             .collect(),
         by_token: BTreeMap::new(),
     }
+}
+
+/// Plans one image `web`: state record `img-1` with `applied`, cloud reporting `seen` (None: no
+/// refresh), manifests asking for `wanted`.
+pub fn one(applied: ImageAttrs, seen: Option<ImageAttrs>, wanted: ImageAttrs) -> ResourceChange {
+    let state = state([("web", record("img-1", applied))]);
+    let view = seen.map(|a| RemoteView {
+        images: BTreeMap::from([("img-1".into(), remote("img-1", &a, ImageStatus::Active))]),
+        by_token: BTreeMap::new(),
+    });
+    let plan = plan(
+        &manifests([spec("web", wanted)]),
+        Some(&state),
+        view.as_ref(),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(plan.changes.len(), 1);
+    plan.changes.into_iter().next().unwrap()
+}
+
+/// One edit of a test's attributes.
+pub type Edit = fn(&mut ImageAttrs);
+
+pub fn run(desired: &Manifests, state: &State, options: &PlanOptions) -> Result<Plan, PlanError> {
+    plan(desired, Some(state), Some(&view_of(state)), options)
+}
+
+pub fn actions(plan: &Plan) -> Vec<(String, Action, Option<Reason>)> {
+    plan.changes
+        .iter()
+        .map(|c| (c.address.key().to_owned(), c.action, c.reason))
+        .collect()
 }

@@ -31,6 +31,8 @@ pub use refresh::{RemoteView, refresh};
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
+mod options_tests;
+#[cfg(test)]
 mod recovery_tests;
 #[cfg(test)]
 mod tests;

@@ -194,7 +194,12 @@ impl SavedPlan {
             }
             None => return Err(malformed("no format_version".into())),
         }
-        serde_json::from_value(value).map_err(|e| malformed(e.to_string()))
+        let saved: SavedPlan =
+            serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+        if saved.prior_state != saved.plan.prior_state {
+            return Err(malformed("prior_state disagrees with the plan's".into()));
+        }
+        Ok(saved)
     }
 }
 

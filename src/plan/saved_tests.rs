@@ -55,6 +55,13 @@ fn malformed_truncated_and_foreign_files_are_clear_errors() {
         "{error}"
     );
     value["format_version"] = 1.into();
+    value["prior_state"] = serde_json::json!({"lineage": "edited", "serial": 1});
+    let error = SavedPlan::from_slice(path, &serde_json::to_vec(&value).unwrap()).unwrap_err();
+    assert!(
+        error.to_string().contains("prior_state disagrees"),
+        "{error}"
+    );
+    value["prior_state"] = Value::Null;
     value["plan"]["changes"] = "nonsense".into();
     let error = SavedPlan::from_slice(path, &serde_json::to_vec(&value).unwrap()).unwrap_err();
     assert!(matches!(error, SavedPlanError::Malformed { .. }), "{error}");

@@ -8,8 +8,7 @@ use similar::{ChangeTag, TextDiff};
 
 use super::Group;
 use crate::manifest::model::{Field, ImageAttrs};
-use crate::plan::{Action, Drift, FieldChange, Reason, Recovery, RecoveryAction, ResourceChange};
-use crate::state::PendingOperation;
+use crate::plan::{Action, Drift, FieldChange, Reason, ResourceChange};
 
 /// One output line. `depth: None` prints `text` as is; otherwise the mark is right-aligned in a
 /// column of width `4 * depth + 3` (Terraform's layout), then a space and the text.
@@ -352,82 +351,4 @@ pub(crate) fn drift(drift: &Drift) -> Vec<Line> {
     );
     lines.push(Line::at(0, "", "}"));
     lines
-}
-
-/// One sentence saying what recovering a journal entry will do.
-pub(crate) fn recovery(recovery: &Recovery) -> String {
-    let what = match &recovery.operation {
-        PendingOperation::Create { token, .. } => format!("interrupted create (token {token})"),
-        PendingOperation::Delete { image_id } => format!("interrupted delete of {image_id}"),
-    };
-    let mut text = format!(
-        "{}: {what}: {}",
-        recovery.address,
-        outcome(&recovery.action)
-    );
-    let completes = |action: &RecoveryAction| {
-        matches!(
-            action,
-            RecoveryAction::ResumeRegister { .. }
-                | RecoveryAction::Wait { .. }
-                | RecoveryAction::Done { .. }
-        )
-    };
-    let finished = match &recovery.action {
-        RecoveryAction::Adopt { then, .. } => completes(then),
-        action => completes(action),
-    };
-    if let PendingOperation::Create {
-        replaces: Some(old),
-        ..
-    } = &recovery.operation
-        && finished
-    {
-        text.push_str(&format!("; then delete the replaced image {old}"));
-    }
-    text
-}
-
-fn outcome(action: &RecoveryAction) -> String {
-    match action {
-        RecoveryAction::LookUp => "not refreshed: its image is looked up when applying".into(),
-        RecoveryAction::Adopt { image_id, then } => {
-            format!(
-                "adopt image {image_id}, found by its token; then {}",
-                outcome(then)
-            )
-        }
-        RecoveryAction::Drop => {
-            "no image carries its token, so the create never reached IMS: drop the entry".into()
-        }
-        RecoveryAction::ResumeRegister { image_id } => {
-            format!("image {image_id} is queued: register its image file again")
-        }
-        RecoveryAction::Wait { image_id } => {
-            format!("image {image_id} is saving: wait for its registration to finish")
-        }
-        RecoveryAction::Done { image_id } => {
-            format!("image {image_id} is active: record it in the state")
-        }
-        RecoveryAction::Taint { image_id } => {
-            format!("image {image_id} was killed: record it as tainted, to be replaced")
-        }
-        RecoveryAction::DiscardFailedReplacement { image_id } => {
-            format!("replacement image {image_id} was killed: delete it and keep the current image")
-        }
-        RecoveryAction::Vanished { image_id } => {
-            format!("image {image_id} no longer exists: drop the entry")
-        }
-        RecoveryAction::Delete { image_id } => {
-            format!("delete image {image_id} (the old half of a replace)")
-        }
-        RecoveryAction::AlreadyDeleted { image_id } => {
-            format!("image {image_id} is already gone: drop the entry")
-        }
-        RecoveryAction::Ambiguous { image_ids } => format!(
-            "several images carry its token ({}): imsform will not guess; delete the extra \
-             images by hand",
-            image_ids.join(", ")
-        ),
-    }
 }

@@ -89,7 +89,10 @@ pub(crate) fn recovery_section(plan: &Plan) -> Vec<Line> {
         Line::raw(""),
     ];
     for recovery in &plan.recovery {
-        lines.push(Line::raw(format!("  - {}", blocks::recovery(recovery))));
+        lines.push(Line::raw(format!(
+            "  - {}",
+            super::recovery::sentence(recovery)
+        )));
     }
     lines.push(Line::raw(""));
     lines
@@ -97,11 +100,15 @@ pub(crate) fn recovery_section(plan: &Plan) -> Vec<Line> {
 
 /// The legend of the symbols this plan uses.
 fn legend(plan: &Plan) -> Vec<Line> {
+    let groups = summary(plan);
+    if groups.is_empty() {
+        return Vec::new();
+    }
     let mut lines = vec![Line::raw(
         "imsform used the manifests, the state and the cloud to make this plan. Actions are \
          shown with these symbols:",
     )];
-    for (group, _) in summary(plan) {
+    for (group, _) in groups {
         lines.push(Line {
             depth: Some(0),
             mark: group.symbol(),

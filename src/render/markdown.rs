@@ -138,7 +138,7 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
     if !plan.recovery.is_empty() {
         text.push_str("**Interrupted operations** (resolved before anything else):\n\n");
         for recovery in &plan.recovery {
-            text.push_str(&format!("- {}\n", super::blocks::recovery(recovery)));
+            text.push_str(&format!("- {}\n", super::recovery::sentence(recovery)));
         }
         text.push('\n');
     }

@@ -10,6 +10,7 @@ mod blocks;
 pub mod human;
 pub mod json;
 pub mod markdown;
+mod recovery;
 
 use crate::manifest::model::{Address, ReplaceOrder};
 use crate::plan::{Action, Counts, Plan};
