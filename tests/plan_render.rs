@@ -21,6 +21,11 @@ fn make(desired: &Manifests, state: &State, view: &RemoteView, options: &PlanOpt
     plan::plan(desired, Some(state), Some(view), options).unwrap()
 }
 
+/// The plan of `desired` against `state`, refreshed with a cloud that matches the state.
+fn plan_of(desired: &Manifests, state: &State) -> Plan {
+    make(desired, state, &view_of(state), &PlanOptions::default())
+}
+
 /// Human (plain and the colour switch), markdown and JSON, in one snapshot.
 fn render_all(plan: &Plan) -> String {
     let mut human = Vec::new();
@@ -102,12 +107,7 @@ fn update_in_place() {
         a.tags.insert("env".into(), "prod".into());
     });
     let state = state([("web", record("img-web", applied))]);
-    let plan = make(
-        &manifests([spec("web", wanted)]),
-        &state,
-        &view_of(&state),
-        &PlanOptions::default(),
-    );
+    let plan = plan_of(&manifests([spec("web", wanted)]), &state);
     insta::assert_snapshot!(render_all(&plan));
 }
 
@@ -117,12 +117,7 @@ fn replace_create_before_destroy() {
     let wanted = with("web", |a| {
         a.image_url = "images:web/disk-2026.11.qcow2".into()
     });
-    let plan = make(
-        &manifests([spec("web", wanted)]),
-        &state,
-        &view_of(&state),
-        &PlanOptions::default(),
-    );
+    let plan = plan_of(&manifests([spec("web", wanted)]), &state);
     insta::assert_snapshot!(render_all(&plan));
 }
 
@@ -138,12 +133,7 @@ fn replace_destroy_before_create() {
         }),
     );
     wanted.lifecycle.replace_order = ReplaceOrder::DestroyBeforeCreate;
-    let plan = make(
-        &manifests([wanted]),
-        &state,
-        &view_of(&state),
-        &PlanOptions::default(),
-    );
+    let plan = plan_of(&manifests([wanted]), &state);
     insta::assert_snapshot!(render_all(&plan));
 }
 
@@ -153,24 +143,14 @@ fn destroy() {
         ("old", record("img-old", attrs("old"))),
         ("web", record("img-web", attrs("web"))),
     ]);
-    let plan = make(
-        &manifests([spec("web", attrs("web"))]),
-        &state,
-        &view_of(&state),
-        &PlanOptions::default(),
-    );
+    let plan = plan_of(&manifests([spec("web", attrs("web"))]), &state);
     insta::assert_snapshot!(render_all(&plan));
 }
 
 #[test]
 fn no_changes() {
     let state = state([("web", record("img-web", attrs("web")))]);
-    let plan = make(
-        &manifests([spec("web", attrs("web"))]),
-        &state,
-        &view_of(&state),
-        &PlanOptions::default(),
-    );
+    let plan = plan_of(&manifests([spec("web", attrs("web"))]), &state);
     assert!(!plan.has_changes());
     insta::assert_snapshot!(render_all(&plan));
 }
@@ -282,7 +262,7 @@ fn moved_and_tainted() {
     let state = state([("old-name", record("img-1", attrs("web"))), ("t", tainted)]);
     let mut desired = manifests([spec("web", attrs("web")), spec("t", attrs("t"))]);
     desired.moved = vec![moved("old-name", "web")];
-    let plan = make(&desired, &state, &view_of(&state), &PlanOptions::default());
+    let plan = plan_of(&desired, &state);
     insta::assert_snapshot!(render_all(&plan));
 }
 
@@ -308,7 +288,7 @@ fn every_action_at_once() {
         dbc,
         spec("same", attrs("same")),
     ]);
-    let plan = make(&desired, &state, &view_of(&state), &PlanOptions::default());
+    let plan = plan_of(&desired, &state);
     insta::assert_snapshot!(render_all(&plan));
 }
 
@@ -325,7 +305,7 @@ fn big_plan() -> Plan {
             spec(k, with(k, |a| a.min_ram = 4096))
         }
     }));
-    make(&desired, &state, &view_of(&state), &PlanOptions::default())
+    plan_of(&desired, &state)
 }
 
 #[test]

@@ -49,14 +49,10 @@ pub(crate) fn drift_section(plan: &Plan) -> Vec<Line> {
     if plan.drift.is_empty() {
         return Vec::new();
     }
-    let mut lines = vec![
-        Line::raw("Objects changed outside imsform"),
-        Line::raw(""),
-        Line::raw(
-            "imsform detected the following changes made outside imsform since the last apply:",
-        ),
-        Line::raw(""),
-    ];
+    let mut lines = section(
+        "Objects changed outside imsform",
+        "imsform detected the following changes made outside imsform since the last apply:",
+    );
     lines.extend(drift_lines(plan));
     if plan.mode != PlanMode::RefreshOnly {
         lines.push(Line::raw(
@@ -65,6 +61,16 @@ pub(crate) fn drift_section(plan: &Plan) -> Vec<Line> {
         lines.push(Line::raw(""));
     }
     lines
+}
+
+/// A section's title and introduction.
+fn section(title: &str, intro: &str) -> Vec<Line> {
+    vec![
+        Line::raw(title),
+        Line::raw(""),
+        Line::raw(intro),
+        Line::raw(""),
+    ]
 }
 
 /// The drift blocks alone.
@@ -82,12 +88,10 @@ pub(crate) fn recovery_section(plan: &Plan) -> Vec<Line> {
     if plan.recovery.is_empty() {
         return Vec::new();
     }
-    let mut lines = vec![
-        Line::raw("Interrupted operations"),
-        Line::raw(""),
-        Line::raw("Before anything else, imsform will resolve the journal of an interrupted run:"),
-        Line::raw(""),
-    ];
+    let mut lines = section(
+        "Interrupted operations",
+        "Before anything else, imsform will resolve the journal of an interrupted run:",
+    );
     for recovery in &plan.recovery {
         lines.push(Line::raw(format!(
             "  - {}",

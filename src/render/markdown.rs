@@ -237,3 +237,42 @@ fn cut_middle(lines: Vec<String>, budget: usize) -> Vec<String> {
     kept.extend_from_slice(&lines[tail_start..]);
     kept
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_middle_keeps_both_ends_within_the_budget_and_counts_what_it_omits() {
+        let lines: Vec<String> = (0..100).map(|i| format!("line {i:03}")).collect();
+        let kept = cut_middle(lines.clone(), 200);
+        assert_eq!(kept.first().map(String::as_str), Some("line 000"));
+        assert_eq!(kept.last().map(String::as_str), Some("line 099"));
+        let marker = kept.iter().find(|l| l.contains("omitted")).unwrap();
+        let omitted: usize = marker.split(' ').nth(1).unwrap().parse().unwrap();
+        assert_eq!(kept.len() - 1 + omitted, 100);
+        assert!(text_len(&kept) <= 200 + MARKER_ROOM);
+        assert_eq!(cut_middle(lines.clone(), 10_000), lines);
+    }
+
+    #[test]
+    fn the_fence_outgrows_backticks_in_the_content() {
+        let text = collapsible("t", &["a ```` b".to_owned()]);
+        assert!(text.contains("\n`````diff\n"), "{text}");
+        assert!(collapsible("t", &["plain".to_owned()]).contains("\n```diff\n"));
+    }
+
+    #[test]
+    fn diff_lines_move_the_mark_to_column_zero() {
+        let line = |depth, mark: &'static str| Line {
+            depth: Some(depth),
+            mark,
+            text: "x".into(),
+        };
+        assert_eq!(diff_line(&line(1, "~")), "!       x");
+        assert_eq!(diff_line(&line(1, "+")), "+       x");
+        assert_eq!(diff_line(&line(0, "-/+")), "!   x");
+        assert_eq!(diff_line(&line(0, "-")), "-   x");
+        assert_eq!(diff_line(&line(1, "")), "        x");
+    }
+}
