@@ -131,17 +131,40 @@ fn diff_one(input: &Input<'_>, problems: &mut Vec<Problem>) -> Option<ResourceCh
         }
         (Some(spec), Some(record)) => update_or_replace(input, spec, record, problems),
     };
-    if let (Some(spec), Some(reason)) = (input.spec, change.reason) {
-        let destructive = matches!(change.action, Action::Delete | Action::Replace { .. });
-        if destructive && spec.lifecycle.prevent_destroy {
-            problems.push(Problem::PreventDestroy {
-                address: input.address.clone(),
-                replace: change.action != Action::Delete,
-                reason,
-            });
-        }
-    }
+    refuse_deletion(input, &change, problems);
     Some(change)
+}
+
+/// Records why a plan that deletes or replaces an image must not be made: the manifest's
+/// `prevent_destroy`, or an image IMS itself refuses to delete (protected).
+fn refuse_deletion(input: &Input<'_>, change: &ResourceChange, problems: &mut Vec<Problem>) {
+    let destructive = matches!(change.action, Action::Delete | Action::Replace { .. });
+    let (true, Some(reason), Some(record)) = (destructive, change.reason, input.record) else {
+        return;
+    };
+    let address = || input.address.clone();
+    let replace = change.action != Action::Delete;
+    if input.spec.is_some_and(|s| s.lifecycle.prevent_destroy) {
+        let address = address();
+        problems.push(Problem::PreventDestroy {
+            address,
+            replace,
+            reason,
+        });
+    }
+    // The cloud's word when refreshed: unprotecting by hand is the documented way out.
+    let protected = match input.seen.flatten() {
+        Some(image) => image.protected,
+        None => record.attributes.protected,
+    };
+    if protected {
+        let address = address();
+        problems.push(Problem::ProtectedImage {
+            address,
+            replace,
+            reason,
+        });
+    }
 }
 
 fn create(address: &Address, spec: &ImageSpec, reason: Option<Reason>) -> ResourceChange {

@@ -29,7 +29,7 @@ pub use model::*;
 pub use refresh::{RemoteView, refresh};
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod options_tests;
 #[cfg(test)]

@@ -377,6 +377,18 @@ pub enum Problem {
         before: bool,
         after: bool,
     },
+    #[error(
+        "{address} is protected, and IMS refuses to delete a protected image (IMG.0028), but the \
+         plan would {verb} it because {reason}; unprotect the image by hand in the console, then \
+         plan again",
+        verb = if *replace { "replace" } else { "destroy" },
+        reason = reason.explain()
+    )]
+    ProtectedImage {
+        address: Address,
+        replace: bool,
+        reason: Reason,
+    },
     #[error("moved from {from} to {to} conflicts: {detail}")]
     MovedConflict {
         from: Address,

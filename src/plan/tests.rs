@@ -407,3 +407,35 @@ fn prevent_destroy_refuses_replace_and_destroy_naming_the_address_and_reason() {
     let plan = run(&manifests([]), &state, &PlanOptions::default()).unwrap();
     assert_eq!(plan.changes[0].action, Action::Delete);
 }
+
+#[test]
+fn protected_images_are_never_planned_for_deletion() {
+    let mut guarded = attrs("web");
+    guarded.protected = true;
+    let state = state([("web", record("img-1", guarded.clone()))]);
+    let mut wanted = guarded.clone();
+    wanted.min_disk = 80;
+    let error = run(
+        &manifests([spec("web", wanted.clone())]),
+        &state,
+        &PlanOptions::default(),
+    )
+    .unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("images.web is protected"), "{text}");
+    assert!(
+        text.contains("would replace it because a field that forces"),
+        "{text}"
+    );
+    let error = run(&manifests([]), &state, &PlanOptions::default()).unwrap_err();
+    assert!(error.to_string().contains("would destroy it"), "{error}");
+    // Unprotected by hand: the refreshed view decides, and the replacement is planned.
+    let mut view = view_of(&state);
+    view.images.get_mut("img-1").unwrap().protected = false;
+    let desired = manifests([spec("web", wanted)]);
+    let plan = plan(&desired, Some(&state), Some(&view), &PlanOptions::default()).unwrap();
+    assert_eq!(
+        plan.changes[0].reason,
+        Some(Reason::ReplaceBecauseCannotUpdate)
+    );
+}

@@ -200,3 +200,43 @@ pub(crate) fn plain(line: &Line) -> String {
     let pad = " ".repeat(line.padding());
     format!("{pad}{} {}", line.mark, line.text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::*;
+    use crate::plan::{PlanOptions, RemoteView};
+
+    fn rendered(color: bool) -> String {
+        let mut wanted = attrs("web");
+        wanted.min_disk = 80;
+        let state = state([("web", record("img-1", attrs("web")))]);
+        let desired = manifests([spec("web", wanted), spec("new", attrs("new"))]);
+        let view: RemoteView = view_of(&state);
+        let plan = crate::plan::plan(&desired, Some(&state), Some(&view), &PlanOptions::default());
+        let mut out = Vec::new();
+        write_plan(&mut out, &plan.unwrap(), color).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn colour_marks_symbols_and_headers_only_when_asked() {
+        let plain = rendered(false);
+        let colored = rendered(true);
+        assert!(!plain.contains('\x1b'));
+        assert!(
+            colored.contains("  \x1b[32m+\x1b[0m image \"new\" {"),
+            "{colored}"
+        );
+        assert!(colored.contains("\x1b[32m+\x1b[0m/\x1b[31m-\x1b[0m image \"web\" {"));
+        assert!(colored.contains("\x1b[1m  # images.web must be replaced\x1b[0m"));
+        // Without the escapes, the coloured text is the plain text.
+        let stripped = colored
+            .replace("\x1b[32m", "")
+            .replace("\x1b[31m", "")
+            .replace("\x1b[33m", "")
+            .replace("\x1b[1m", "")
+            .replace("\x1b[0m", "");
+        assert_eq!(stripped, plain);
+    }
+}
