@@ -34,20 +34,15 @@ pub fn plan(
     let moves =
         apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused { problems })?;
     let moved_from: BTreeMap<&Address, &Address> = moves.iter().map(|m| (&m.to, &m.from)).collect();
-    for address in &options.replace {
-        if !desired.images.contains_key(address) && !records.contains_key(address) {
-            return Err(PlanError::UnknownReplaceAddress {
-                address: address.clone(),
-            });
-        }
+    if let Some(address) = options
+        .replace
+        .iter()
+        .find(|a| !desired.images.contains_key(a) && !records.contains_key(a))
+    {
+        let address = address.clone();
+        return Err(PlanError::UnknownReplaceAddress { address });
     }
-    let mode = if options.refresh_only {
-        PlanMode::RefreshOnly
-    } else if options.destroy {
-        PlanMode::Destroy
-    } else {
-        PlanMode::Normal
-    };
+    let mode = options.mode();
     let addresses: BTreeSet<&Address> = desired.images.keys().chain(records.keys()).collect();
     let mut changes = Vec::new();
     let mut drift = Vec::new();

@@ -27,6 +27,19 @@ pub struct PlanOptions {
     pub refresh_only: bool,
 }
 
+impl PlanOptions {
+    /// The kind of plan these options ask for.
+    pub fn mode(&self) -> PlanMode {
+        if self.refresh_only {
+            PlanMode::RefreshOnly
+        } else if self.destroy {
+            PlanMode::Destroy
+        } else {
+            PlanMode::Normal
+        }
+    }
+}
+
 /// What kind of plan this is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
