@@ -15,6 +15,8 @@ pub enum Error {
     State(#[from] crate::state::StateError),
     #[error(transparent)]
     Cloud(#[from] crate::cloud::CloudError),
+    #[error(transparent)]
+    Emulator(#[from] crate::emulator::EmulatorError),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -171,6 +171,9 @@ pub enum StateCommand {
     Rm {
         /// The address to forget.
         address: String,
+        /// How long to wait for the state lock, e.g. `30s` (default: fail at once).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        lock_timeout: Option<std::time::Duration>,
     },
     /// Move an image's record to another address.
     Mv {
@@ -178,6 +181,9 @@ pub enum StateCommand {
         source: String,
         /// The new address.
         destination: String,
+        /// How long to wait for the state lock, e.g. `30s` (default: fail at once).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        lock_timeout: Option<std::time::Duration>,
     },
 }
 

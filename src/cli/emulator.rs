@@ -1,9 +1,79 @@
-//! `imsform emulator`: run the local IMS emulator in the foreground.
+//! `imsform emulator`: run the local IMS emulator in the foreground until Ctrl-C (or SIGTERM),
+//! then shut down gracefully.
+//!
+//! Once it accepts connections it prints exactly one JSON line on stdout with the endpoint and
+//! the credentials to use (generated when not given), so scripts can read it.
+
+use serde_json::json;
 
 use crate::cli::Outcome;
-use crate::cli::args::{EmulatorArgs, GlobalArgs};
+use crate::cli::args::{EmulatorArgs, GlobalArgs, PaginationStyle};
+use crate::emulator::{self, Emulator, Pagination};
 use crate::error::Error;
 
-pub async fn run(_global: &GlobalArgs, _args: EmulatorArgs) -> Result<Outcome, Error> {
-    Err(Error::NotImplemented("emulator"))
+fn pagination(style: PaginationStyle) -> Pagination {
+    match style {
+        PaginationStyle::PageInfo => Pagination::PageInfo,
+        PaginationStyle::Next => Pagination::Next,
+        PaginationStyle::None => Pagination::None,
+    }
+}
+
+pub async fn run(_global: &GlobalArgs, args: EmulatorArgs) -> Result<Outcome, Error> {
+    let listen = emulator::loopback_address(&args.listen)?;
+    let mut builder = Emulator::builder()
+        .listen(listen)
+        .region(&args.region)
+        .job_duration(args.job_duration)
+        .pagination(pagination(args.pagination));
+    if let (Some(access_key), Some(secret_key)) = (&args.access_key, &args.secret_key) {
+        builder = builder.credentials(access_key, secret_key);
+    }
+    if let Some(project_id) = &args.project_id {
+        builder = builder.project_id(project_id);
+    }
+    if let Some(data) = &args.data {
+        builder = builder.data_file(data);
+    }
+    let running = builder.start().await?;
+    // The one line scripts read: the secret key is printed on purpose, it is the emulator's own
+    // throwaway credential (or the one the caller passed in).
+    let fields = [
+        ("endpoint", running.uri()),
+        ("access_key", running.access_key().to_owned()),
+        ("secret_key", running.secret_key().to_owned()),
+        ("project_id", running.project_id().to_owned()),
+        ("region", running.region().to_owned()),
+    ];
+    // Built by hand to keep the documented key order (serde_json sorts object keys).
+    let line = fields
+        .iter()
+        .map(|(key, value)| format!("{}:{}", json!(key), json!(value)))
+        .collect::<Vec<_>>()
+        .join(",");
+    println!("{{{line}}}");
+    interrupted().await.map_err(|source| Error::Io {
+        context: "waiting for Ctrl-C".to_owned(),
+        source,
+    })?;
+    eprintln!("imsform emulator: shutting down");
+    running.shutdown().await;
+    Ok(Outcome::Success)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+async fn interrupted() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }

@@ -1,9 +1,155 @@
-//! `imsform show`: render a saved plan, or the state.
+//! `imsform show`: render a saved plan, or the state. Without a plan file it reads the state
+//! without a lock and prints it as text (Terraform's `show` shape) or, with `--json`, as the state
+//! file's JSON. The text rendering of state records lives here; `state show` reuses it.
+
+use std::io::{self, Write};
 
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, ShowArgs};
+use crate::cli::state::{state_path, stdout_error};
 use crate::error::Error;
+use crate::manifest::model::Address;
+use crate::state::{ImageRecord, PendingEntry, PendingOperation, State, StateError, Store, format};
 
-pub async fn run(_global: &GlobalArgs, _args: ShowArgs) -> Result<Outcome, Error> {
-    Err(Error::NotImplemented("show"))
+pub async fn run(global: &GlobalArgs, args: ShowArgs) -> Result<Outcome, Error> {
+    if args.plan_file.is_some() {
+        return Err(Error::NotImplemented("show PLANFILE"));
+    }
+    if args.markdown {
+        return Err(StateError::Invalid(
+            "--markdown renders a saved plan; show the state as text or with --json".to_owned(),
+        )
+        .into());
+    }
+    let state = Store::read(&state_path(global)?)?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let bytes = match &state {
+            Some(state) => format::serialize(state)?,
+            None => b"null\n".to_vec(),
+        };
+        out.write_all(&bytes).map_err(stdout_error)?;
+    } else {
+        write_state(&mut out, state.as_ref()).map_err(stdout_error)?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// The whole state as text.
+pub fn write_state(out: &mut impl Write, state: Option<&State>) -> io::Result<()> {
+    let Some(state) = state else {
+        return writeln!(out, "No state.");
+    };
+    if state.images.is_empty() {
+        writeln!(out, "The state holds no images.\n")?;
+    }
+    for (address, record) in &state.images {
+        write_record(out, address, record)?;
+        writeln!(out)?;
+    }
+    if !state.pending.is_empty() {
+        writeln!(
+            out,
+            "# Operations in flight (the next plan or apply resolves them):"
+        )?;
+        for entry in &state.pending {
+            write_pending(out, entry)?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "State: lineage {}, serial {}, written by imsform {}.",
+        state.lineage, state.serial, state.imsform_version
+    )
+}
+
+/// One record as text.
+pub fn write_record(
+    out: &mut impl Write,
+    address: &Address,
+    record: &ImageRecord,
+) -> io::Result<()> {
+    let attrs = &record.attributes;
+    writeln!(out, "# {address}:")?;
+    let line = |out: &mut dyn Write, name: &str, value: &dyn std::fmt::Display| {
+        writeln!(out, "    {name:<12}= {value}")
+    };
+    line(out, "id", &quoted(&record.id))?;
+    line(out, "name", &quoted(&attrs.name))?;
+    line(out, "image_url", &quoted(&attrs.image_url))?;
+    line(out, "os_version", &quoted(&attrs.os_version))?;
+    line(out, "disk_format", &quoted(attrs.disk_format.as_str()))?;
+    line(out, "min_disk", &attrs.min_disk)?;
+    line(out, "min_ram", &attrs.min_ram)?;
+    if let Some(description) = &attrs.description {
+        line(out, "description", &quoted(description))?;
+    }
+    line(out, "protected", &attrs.protected)?;
+    if attrs.tags.is_empty() {
+        line(out, "tags", &"{}")?;
+    } else {
+        line(out, "tags", &"{")?;
+        for (key, value) in &attrs.tags {
+            writeln!(out, "        {} = {}", quoted(key), quoted(value))?;
+        }
+        writeln!(out, "    }}")?;
+    }
+    if let Some(observed) = &record.observed {
+        let mut parts = vec![observed.status.clone()];
+        parts.extend(
+            observed
+                .checksum
+                .as_ref()
+                .map(|sum| format!("checksum {sum}")),
+        );
+        parts.extend(observed.size.map(|size| format!("size {size}")));
+        parts.extend(
+            observed
+                .updated_at
+                .as_ref()
+                .map(|at| format!("updated {at}")),
+        );
+        writeln!(out, "    # observed: {}", parts.join(", "))?;
+    }
+    if let Some(taint) = &record.tainted {
+        let code = taint
+            .code
+            .as_ref()
+            .map(|code| format!(" ({code})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "    # tainted, will be replaced: {}{code}",
+            taint.reason
+        )?;
+    }
+    Ok(())
+}
+
+fn write_pending(out: &mut impl Write, entry: &PendingEntry) -> io::Result<()> {
+    let what = match &entry.operation {
+        PendingOperation::Create {
+            token,
+            image_id,
+            job_id,
+            ..
+        } => {
+            let mut parts = vec![format!("token {token}")];
+            parts.extend(image_id.as_ref().map(|id| format!("image {id}")));
+            parts.extend(job_id.as_ref().map(|id| format!("job {id}")));
+            format!("create ({})", parts.join(", "))
+        }
+        PendingOperation::Delete { image_id } => format!("delete of image {image_id}"),
+    };
+    writeln!(
+        out,
+        "#   {}: {what}, started {}",
+        entry.address, entry.started_at
+    )
+}
+
+fn quoted(text: &str) -> String {
+    // JSON string syntax: escapes quotes and control characters unambiguously.
+    serde_json::Value::from(text).to_string()
 }

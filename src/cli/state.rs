@@ -1,9 +1,166 @@
-//! `imsform state`: list, show, rm and mv records of the state.
+//! `imsform state`: list, show, rm and mv records of the state. Orchestration only: the state
+//! module reads, locks and saves; rendering of a record lives in `show.rs`.
+//!
+//! `list` and `show` read without a lock; `rm` and `mv` lock, change one record and save. `rm`
+//! forgets an image without deleting it from the cloud. Both refuse an address with an
+//! operation in flight, since the next run's recovery would resolve it under the old address.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, StateCommand};
+use crate::cli::show::write_record;
 use crate::error::Error;
+use crate::manifest::model::Address;
+use crate::state::{LockOptions, State, StateError, Store};
 
-pub async fn run(_global: &GlobalArgs, _args: StateCommand) -> Result<Outcome, Error> {
-    Err(Error::NotImplemented("state"))
+pub async fn run(global: &GlobalArgs, command: StateCommand) -> Result<Outcome, Error> {
+    let path = state_path(global)?;
+    match command {
+        StateCommand::List => list(&path),
+        StateCommand::Show { address } => show(&path, &address),
+        StateCommand::Rm {
+            address,
+            lock_timeout,
+        } => {
+            let address = parse_address(&address)?;
+            let operation = move |state: &mut State| {
+                forget(state, &address)?;
+                Ok(format!(
+                    "Removed {address} from the state; the image itself is untouched."
+                ))
+            };
+            edit(path, "state rm", lock_timeout, operation).await
+        }
+        StateCommand::Mv {
+            source,
+            destination,
+            lock_timeout,
+        } => {
+            let source = parse_address(&source)?;
+            let destination = parse_address(&destination)?;
+            let operation = move |state: &mut State| {
+                rename(state, &source, &destination)?;
+                Ok(format!("Moved {source} to {destination}."))
+            };
+            edit(path, "state mv", lock_timeout, operation).await
+        }
+    }
+}
+
+/// The state file of this run.
+pub fn state_path(global: &GlobalArgs) -> Result<PathBuf, Error> {
+    // TODO(lead): use Config.state.path once config loading lands.
+    let cwd = std::env::current_dir().map_err(|source| Error::Io {
+        context: "cannot read the current directory".to_owned(),
+        source,
+    })?;
+    let dir = global
+        .chdir
+        .as_ref()
+        .map_or(cwd.clone(), |dir| cwd.join(dir));
+    Ok(dir.join("imsform.state.json"))
+}
+
+/// Runs blocking state work (waiting for the lock, fsync) off the async runtime's threads.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| StateError::Invalid(format!("the state task failed: {error}")))?
+}
+
+fn list(path: &Path) -> Result<Outcome, Error> {
+    let state = Store::read(path)?;
+    let mut out = std::io::stdout().lock();
+    for address in state.iter().flat_map(|state| state.images.keys()) {
+        writeln!(out, "{address}").map_err(stdout_error)?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn show(path: &Path, address: &str) -> Result<Outcome, Error> {
+    let address = parse_address(address)?;
+    let state = Store::read(path)?.ok_or_else(|| StateError::NoState {
+        path: path.to_owned(),
+    })?;
+    let record = state.images.get(&address).ok_or(StateError::NotInState {
+        address: address.clone(),
+    })?;
+    write_record(&mut std::io::stdout().lock(), &address, record).map_err(stdout_error)?;
+    Ok(Outcome::Success)
+}
+
+/// Locks, applies `change` to the state and saves it; prints the change's message on stderr.
+async fn edit(
+    path: PathBuf,
+    operation: &'static str,
+    timeout: Option<Duration>,
+    change: impl FnOnce(&mut State) -> Result<String, StateError> + Send + 'static,
+) -> Result<Outcome, Error> {
+    let message = blocking(move || {
+        let mut store = Store::open(&path, LockOptions { operation, timeout })?;
+        let mut state = store
+            .state()
+            .cloned()
+            .ok_or_else(|| StateError::NoState { path: path.clone() })?;
+        let message = change(&mut state)?;
+        store.save(&state)?;
+        Ok(message)
+    })
+    .await?;
+    eprintln!("{message}");
+    Ok(Outcome::Success)
+}
+
+fn forget(state: &mut State, address: &Address) -> Result<(), StateError> {
+    refuse_in_flight(state, address)?;
+    state
+        .images
+        .remove(address)
+        .map(drop)
+        .ok_or_else(|| StateError::NotInState {
+            address: address.clone(),
+        })
+}
+
+fn rename(state: &mut State, source: &Address, destination: &Address) -> Result<(), StateError> {
+    refuse_in_flight(state, source)?;
+    refuse_in_flight(state, destination)?;
+    if state.images.contains_key(destination) {
+        return Err(StateError::AlreadyInState {
+            address: destination.clone(),
+        });
+    }
+    let record = state
+        .images
+        .remove(source)
+        .ok_or_else(|| StateError::NotInState {
+            address: source.clone(),
+        })?;
+    state.images.insert(destination.clone(), record);
+    Ok(())
+}
+
+fn refuse_in_flight(state: &State, address: &Address) -> Result<(), StateError> {
+    if state.has_pending(address) {
+        return Err(StateError::OperationInFlight {
+            address: address.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn parse_address(text: &str) -> Result<Address, Error> {
+    Ok(Address::parse(text).map_err(StateError::Invalid)?)
+}
+
+pub(crate) fn stdout_error(source: std::io::Error) -> Error {
+    Error::Io {
+        context: "cannot write to stdout".to_owned(),
+        source,
+    }
 }

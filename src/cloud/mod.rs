@@ -1,13 +1,44 @@
 //! The IMS client: everything imsform says to IMS goes through here. Credentials, endpoints,
 //! signing, the one place that touches reqwest, retries, rate limiting, pagination and job
 //! polling. Plan and apply see only the [`CloudApi`] seam and the types below.
+//!
+//! - [`credentials`]: `HW_*` environment variables, secrets kept out of `Debug`;
+//! - [`endpoint`]: region defaults, overrides, the loopback-only rule for `http://`;
+//! - [`request`]: pure request builders and authentication headers (signing via [`crate::sign`]);
+//! - [`wire`]: lenient response parsing and the three pagination styles;
+//! - [`error`]: [`CloudError`] and the reading of every error-body family;
+//! - [`retry`]: the retry policy (documented there), pure and unit-tested;
+//! - [`ratelimit`]: the shared client-side token bucket;
+//! - [`client`]: [`Client`], the one place that touches reqwest; [`options`]: its settings;
+//! - `ops`: the typed operations ([`CloudApi`] for [`Client`]); `gone`: waiting out deletes;
+//! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick.
+
+pub mod client;
+pub mod credentials;
+pub mod endpoint;
+pub mod error;
+mod gone;
+pub mod jobs;
+mod ops;
+pub mod options;
+pub mod ratelimit;
+pub mod request;
+pub mod retry;
+pub mod wire;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use thiserror::Error;
+use tokio::time::Instant;
 
 use crate::manifest::model::DiskFormat;
+
+pub use client::Client;
+pub use credentials::Credentials;
+pub use error::CloudError;
+pub use jobs::{GoneWatch, JobOutcome, JobProgress, JobWatcher, WatchConfig, Watching};
+pub use options::{ClientOptions, Clock};
+pub use retry::RetryPolicy;
 
 /// `status` of an image.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -132,7 +163,9 @@ pub trait CloudApi: Send + Sync {
         &self,
         request: &CreateImage,
     ) -> impl Future<Output = Result<RemoteImage, CloudError>> + Send;
-    /// `PUT /v1/cloudimages/{id}/upload`; returns the job id.
+    /// `PUT /v1/cloudimages/{id}/upload`; returns the job id. A lost answer is
+    /// [`CloudError::OutcomeUnknown`], never re-sent: the image's status tells whether the
+    /// registration was taken (`saving`, `active`, `killed`) or not (`queued`).
     fn register(
         &self,
         image_id: &str,
@@ -155,11 +188,33 @@ pub trait CloudApi: Send + Sync {
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
     /// `DELETE /v2/images/{id}`; an image already gone is success. Does not wait.
     fn delete(&self, image_id: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
-}
-
-/// A failed exchange with the cloud.
-#[derive(Debug, Error)]
-pub enum CloudError {
-    #[error("{0}")]
-    Other(String),
+    /// The private images in `status`, all pages (`GET /v2/cloudimages?status=`): one request
+    /// reports every image in that status, e.g. all registrations in flight (`saving`). The
+    /// default filters [`CloudApi::list_private_images`]; [`Client`] asks the cloud to filter.
+    fn images_in_status(
+        &self,
+        status: &ImageStatus,
+    ) -> impl Future<Output = Result<Vec<RemoteImage>, CloudError>> + Send {
+        let status = status.clone();
+        async move {
+            let images = self.list_private_images().await?;
+            Ok(images.into_iter().filter(|i| i.status == status).collect())
+        }
+    }
+    /// The job with its progress (`GET /v1/cloudimages/job/{job_id}`); the default is
+    /// [`CloudApi::job`].
+    fn job_progress(&self, job_id: &str) -> impl Future<Output = Result<Job, CloudError>> + Send {
+        self.job(job_id)
+    }
+    /// Waits until none of `ids` is listed any more (deletion is asynchronous), polling the
+    /// list rather than each image, with intervals backing off from 1 s to 10 s;
+    /// [`CloudError::Timeout`] at `deadline`. For many parallel deletes, prefer
+    /// [`JobWatcher::watch_gone`], whose watches share one list per tick.
+    fn wait_gone(
+        &self,
+        ids: &[String],
+        deadline: Instant,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send {
+        gone::wait_gone(self, ids, deadline)
+    }
 }

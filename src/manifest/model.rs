@@ -69,7 +69,19 @@ pub fn is_valid_key(key: &str) -> bool {
 }
 
 /// The `disk_format` of the image metadata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DiskFormat {
     Zvhd2,
@@ -101,7 +113,7 @@ impl fmt::Display for DiskFormat {
 
 /// The attributes imsform manages on one image: what the manifest asks for, and what the state
 /// records as last applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ImageAttrs {
     pub name: String,
     /// `bucket:object` in OBS.

@@ -93,7 +93,7 @@ mod tests {
     }
 
     fn unused<T>() -> Result<T, CloudError> {
-        Err(CloudError::Other("refresh must not call this".into()))
+        Err(CloudError::Config("refresh must not call this".into()))
     }
 
     impl CloudApi for CountingCloud {

@@ -1,0 +1,11 @@
+//! The emulator over real loopback HTTP: every endpoint, error and fault, with requests signed
+//! by `imsform::sign::sign` exactly as the client signs them. One test binary; one module per
+//! area.
+
+mod admin;
+mod auth;
+mod faults;
+mod images;
+mod lifecycle;
+mod list;
+mod support;
