@@ -7,7 +7,6 @@
 //! since a plan made without one (terraform#24078), and when the configuration points at another
 //! cloud or project. It must not look at the manifests: a saved plan is applied without them.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -142,27 +141,16 @@ impl SavedPlan {
         }
     }
 
-    /// Writes the plan atomically (a temporary file in the same directory, fsync, rename),
-    /// readable by the owner only.
+    /// Writes the plan atomically, readable by the owner only (mode 0600), through the same
+    /// atomic replacement as the state ([`crate::state::atomic::write`]).
     pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
         let fail = |source| SavedPlanError::Write {
             path: path.to_owned(),
             source,
         };
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        // tempfile creates the file with mode 0600 on Unix.
-        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| fail(e.into()))?;
-        file.write_all(&bytes).map_err(fail)?;
-        file.write_all(b"\n").map_err(fail)?;
-        file.as_file().sync_all().map_err(fail)?;
-        file.persist(path).map_err(|e| fail(e.error))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(fail)
+        let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| fail(e.into()))?;
+        bytes.push(b'\n');
+        crate::state::atomic::write(path, &bytes).map_err(fail)
     }
 
     /// Reads a plan file.
