@@ -15,7 +15,9 @@ use crate::state::PendingOperation;
 /// The options of `plan`/`apply` that shape the plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlanOptions {
-    /// `--target`: globs matched against addresses; empty means every address.
+    /// `--target`: globs matched against addresses (`web-*` means `images.web-*`); empty means
+    /// every address. Targets and excludes narrow the changes and the drift; the recovery of the
+    /// journal and `moved` entries always apply in full.
     pub targets: Vec<String>,
     /// `--exclude`: globs matched against addresses.
     pub excludes: Vec<String>,
