@@ -80,7 +80,7 @@ fn view_with(state: &State, edit: impl FnOnce(&mut RemoteView)) -> RemoteView {
 #[test]
 fn create() {
     let wanted = with("web", |a| {
-        a.description = Some("Base image for the web tier".into());
+        a.description = Some("Base image for the web tier.\nRebuilt every night.".into());
         a.tags.insert("tier".into(), "web".into());
     });
     let plan = make(

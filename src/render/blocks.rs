@@ -137,6 +137,13 @@ fn whole(
         if value.is_null() {
             continue;
         }
+        if let Some(text) = value.as_str().filter(|t| t.contains('\n')) {
+            let name = field.as_str();
+            lines.push(Line::at(1, mark, format!("{name:width$} = <<-EOT")));
+            lines.extend(text.lines().map(|l| Line::at(2, mark, l)));
+            lines.push(Line::at(1, "", format!("EOT{tail}")));
+            continue;
+        }
         if let Value::Object(tags) = &value {
             lines.push(Line::at(1, mark, format!("{:width$} = {{", field.as_str())));
             let key_width = tags.keys().map(|k| k.len() + 2).max().unwrap_or(0);

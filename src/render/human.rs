@@ -108,10 +108,14 @@ fn legend(plan: &Plan) -> Vec<Line> {
     if groups.is_empty() {
         return Vec::new();
     }
-    let mut lines = vec![Line::raw(
-        "imsform used the manifests, the state and the cloud to make this plan. Actions are \
-         shown with these symbols:",
-    )];
+    let sources = if plan.refreshed {
+        "the manifests, the state and the cloud"
+    } else {
+        "the manifests and the state, without reading the cloud (--refresh=false),"
+    };
+    let mut lines = vec![Line::raw(format!(
+        "imsform used {sources} to make this plan. Actions are shown with these symbols:"
+    ))];
     for (group, _) in groups {
         lines.push(Line {
             depth: Some(0),
