@@ -17,6 +17,13 @@ pub enum Error {
     Cloud(#[from] crate::cloud::CloudError),
     #[error(transparent)]
     Emulator(#[from] crate::emulator::EmulatorError),
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    #[error(transparent)]
+    SavedPlan(#[from] crate::plan::saved::SavedPlanError),
+    /// A saved plan that no longer matches the state or the configuration.
+    #[error("the saved plan cannot be applied: {0}")]
+    StalePlan(#[from] crate::plan::saved::Stale),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -1,1 +1,38 @@
-//! The pure diff engine: (desired, state, remote view, options) -> a plan. No I/O.
+//! The pure diff engine: (desired, state, remote view, options) -> a [`Plan`]. No I/O here except
+//! in [`refresh`] (which only reads through the [`crate::cloud::CloudApi`] seam) and [`saved`]
+//! (the `-out` file).
+//!
+//! A [`Plan`] is everything the apply executor needs to carry it out exactly, also from a saved
+//! plan file: every change holds the prior image id, the attributes before and after, the
+//! field-level changes, the replace order and the reason. The executor's contract:
+//!
+//! 1. carry out [`Plan::recovery`] (the journal of an interrupted run) first;
+//! 2. accept [`Plan::drift`] into the state (the refreshed view, as Terraform persists its
+//!    refreshed state) and rename the addresses of [`Plan::moves`];
+//! 3. in [`PlanMode::RefreshOnly`] stop there; otherwise carry out [`Plan::changes`].
+//!
+//! Module map: `model` (the types), `engine` (per-address diff), `drift` (what changed outside
+//! imsform), `recovery` (pending journal entries), `select` (options: targets, moves),
+//! `refresh` (reading the cloud), `saved` (plan files).
+
+mod drift;
+mod engine;
+mod model;
+mod recovery;
+pub mod refresh;
+pub mod saved;
+mod select;
+
+pub(crate) use drift::field_value;
+pub use engine::plan;
+pub use model::*;
+pub use refresh::{RemoteView, refresh};
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod options_tests;
+#[cfg(test)]
+mod recovery_tests;
+#[cfg(test)]
+mod tests;

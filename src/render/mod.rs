@@ -1,2 +1,124 @@
-//! Renderings of plans and state: human text, markdown for pull requests, and JSON. Each writes
-//! to any `impl Write`; the caller decides colour.
+//! Renderings of plans: human text (Terraform's look), markdown for pull requests, and JSON.
+//! Each writes to any `impl Write`; the caller decides colour (terminal, `--no-color`,
+//! `NO_COLOR`). No decisions about the plan are made here: only presentation.
+//!
+//! `blocks` turns one change, drift or recovery into attribute lines shared by the human and
+//! markdown renderings; this file holds the vocabulary both use (symbols, the summary groups,
+//! the `Plan:` line).
+
+mod blocks;
+pub mod human;
+pub mod json;
+pub mod markdown;
+mod recovery;
+
+use crate::manifest::model::{Address, ReplaceOrder};
+use crate::plan::{Action, Counts, Plan};
+
+/// The line printed when nothing changes.
+pub const NO_CHANGES: &str = "No changes. Your images match the manifests.";
+
+/// The groups of the summary, in the order they are shown: destroys and replaces first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Group {
+    Delete,
+    DestroyBeforeCreate,
+    CreateBeforeDestroy,
+    Update,
+    Create,
+}
+
+impl Group {
+    pub(crate) const ALL: [Group; 5] = [
+        Group::Delete,
+        Group::DestroyBeforeCreate,
+        Group::CreateBeforeDestroy,
+        Group::Update,
+        Group::Create,
+    ];
+
+    pub(crate) fn of(action: Action) -> Option<Group> {
+        match action {
+            Action::NoOp => None,
+            Action::Create => Some(Group::Create),
+            Action::Update => Some(Group::Update),
+            Action::Replace {
+                order: ReplaceOrder::CreateBeforeDestroy,
+            } => Some(Group::CreateBeforeDestroy),
+            Action::Replace {
+                order: ReplaceOrder::DestroyBeforeCreate,
+            } => Some(Group::DestroyBeforeCreate),
+            Action::Delete => Some(Group::Delete),
+        }
+    }
+
+    /// Terraform's symbol.
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            Group::Delete => "-",
+            Group::DestroyBeforeCreate => "-/+",
+            Group::CreateBeforeDestroy => "+/-",
+            Group::Update => "~",
+            Group::Create => "+",
+        }
+    }
+
+    /// The legend's words.
+    pub(crate) fn legend(self) -> &'static str {
+        match self {
+            Group::Delete => "destroy",
+            Group::DestroyBeforeCreate => "destroy and then create replacement",
+            Group::CreateBeforeDestroy => "create replacement and then destroy",
+            Group::Update => "update in-place",
+            Group::Create => "create",
+        }
+    }
+
+    /// The summary's heading.
+    pub(crate) fn heading(self) -> &'static str {
+        match self {
+            Group::Delete => "destroy",
+            Group::DestroyBeforeCreate => "replace (destroy first)",
+            Group::CreateBeforeDestroy => "replace",
+            Group::Update => "update in-place",
+            Group::Create => "create",
+        }
+    }
+
+    pub(crate) fn destructive(self) -> bool {
+        matches!(
+            self,
+            Group::Delete | Group::DestroyBeforeCreate | Group::CreateBeforeDestroy
+        )
+    }
+}
+
+/// The addresses of each group that has any, in [`Group::ALL`] order, each sorted.
+pub(crate) fn summary(plan: &Plan) -> Vec<(Group, Vec<&Address>)> {
+    Group::ALL
+        .into_iter()
+        .filter_map(|group| {
+            let mut addresses: Vec<&Address> = plan
+                .changes
+                .iter()
+                .filter(|c| Group::of(c.action) == Some(group))
+                .map(|c| &c.address)
+                .collect();
+            addresses.sort();
+            (!addresses.is_empty()).then_some((group, addresses))
+        })
+        .collect()
+}
+
+/// `Plan: X to add, Y to change, Z to destroy.`
+pub(crate) fn plan_line(counts: Counts) -> String {
+    format!(
+        "Plan: {} to add, {} to change, {} to destroy.",
+        counts.add, counts.change, counts.destroy
+    )
+}
+
+/// Whether the plan would change any image (as opposed to only the state).
+pub(crate) fn changes_images(plan: &Plan) -> bool {
+    plan.changes.iter().any(|c| c.action != Action::NoOp)
+}

@@ -1,0 +1,291 @@
+//! The diff engine: for each address of the manifests and the state, the action that brings the
+//! cloud to the manifests, and the problems that forbid the plan. Pure and deterministic: the
+//! same inputs give the same plan, ordered by address.
+//!
+//! Create-time fields (image_url, os_version, disk_format, min_disk, protected) are compared with
+//! the state's record of what was applied, never with what the cloud reports (it rewrites
+//! disk_format). In-place fields are compared with the refreshed values.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::drift::{detect, diff_attrs, is_gone, refreshed};
+use super::model::{
+    Action, Plan, PlanError, PlanMode, PlanOptions, Problem, Reason, ResourceChange, StateRef,
+};
+use super::recovery::recover;
+use super::refresh::RemoteView;
+use super::select::{Selection, apply_moves};
+use crate::cloud::{ImageStatus, RemoteImage};
+use crate::manifest::model::{Address, Field, ImageAttrs, ImageSpec, Manifests};
+use crate::state::{ImageRecord, State};
+
+/// Plans the changes that bring the cloud to `desired`. `remote: None` trusts the state
+/// (`--refresh=false`).
+pub fn plan(
+    desired: &Manifests,
+    state: Option<&State>,
+    remote: Option<&RemoteView>,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let selection = Selection::new(options)?;
+    let mut records = state.map(|s| s.images.clone()).unwrap_or_default();
+    let pending = state.map_or(&[][..], |s| s.pending.as_slice());
+    let recovery = recover(pending, remote, &mut records);
+    let moves =
+        apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused { problems })?;
+    let moved_from: BTreeMap<&Address, &Address> = moves.iter().map(|m| (&m.to, &m.from)).collect();
+    if let Some(address) = options
+        .replace
+        .iter()
+        .find(|a| !desired.images.contains_key(a) && !records.contains_key(a))
+    {
+        let address = address.clone();
+        return Err(PlanError::UnknownReplaceAddress { address });
+    }
+    let mode = options.mode();
+    let addresses: BTreeSet<&Address> = desired.images.keys().chain(records.keys()).collect();
+    let mut changes = Vec::new();
+    let mut drift = Vec::new();
+    let mut problems = Vec::new();
+    for address in addresses.into_iter().filter(|a| selection.includes(a)) {
+        let spec = desired.images.get(address);
+        let record = records.get(address);
+        let seen = remote.map(|view| record.and_then(|r| view.image(&r.id)));
+        if let (Some(record), Some(seen)) = (record, seen) {
+            let ignore = spec.map(|s| &s.lifecycle.ignore_changes);
+            drift.extend(detect(
+                address,
+                record,
+                seen,
+                ignore.unwrap_or(&BTreeSet::new()),
+            ));
+        }
+        if mode == PlanMode::RefreshOnly {
+            continue;
+        }
+        let input = Input {
+            address,
+            spec,
+            record,
+            seen,
+            mode,
+            replace: options.replace.contains(address),
+        };
+        if let Some(mut change) = diff_one(&input, &mut problems) {
+            change.moved_from = moved_from.get(address).map(|a| (*a).clone());
+            changes.push(change);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(PlanError::Refused { problems });
+    }
+    Ok(Plan {
+        mode,
+        prior_state: state.map(|s| StateRef {
+            lineage: s.lineage.clone(),
+            serial: s.serial,
+        }),
+        refreshed: remote.is_some(),
+        changes,
+        drift,
+        recovery,
+        moves,
+    })
+}
+
+/// Everything known about one address.
+struct Input<'a> {
+    address: &'a Address,
+    spec: Option<&'a ImageSpec>,
+    record: Option<&'a ImageRecord>,
+    /// `None`: no refresh; `Some(None)`: refresh did not find the image.
+    seen: Option<Option<&'a RemoteImage>>,
+    mode: PlanMode,
+    replace: bool,
+}
+
+/// The change for one address, `None` when there is nothing to say about it (an image gone from
+/// both the manifests and the cloud: drift records that).
+fn diff_one(input: &Input<'_>, problems: &mut Vec<Problem>) -> Option<ResourceChange> {
+    let gone = input.seen.is_some_and(is_gone);
+    let change = match (input.spec, input.record) {
+        (None, None) => return None,
+        (_, Some(_)) if gone && (input.spec.is_none() || input.mode == PlanMode::Destroy) => {
+            return None;
+        }
+        (None, Some(record)) => delete(input, record, Reason::DeleteBecauseNoResourceConfig),
+        (Some(_), None) if input.mode == PlanMode::Destroy => return None,
+        (Some(spec), None) => create(input.address, spec, None),
+        (Some(spec), Some(_)) if gone => create(
+            input.address,
+            spec,
+            Some(Reason::RecreateBecauseDeletedOutside),
+        ),
+        (Some(_), Some(record)) if input.mode == PlanMode::Destroy => {
+            delete(input, record, Reason::DeleteByRequest)
+        }
+        (Some(spec), Some(record)) => update_or_replace(input, spec, record, problems),
+    };
+    refuse_deletion(input, &change, problems);
+    Some(change)
+}
+
+/// Records why a plan that deletes or replaces an image must not be made: the manifest's
+/// `prevent_destroy`, or an image IMS itself refuses to delete (protected).
+fn refuse_deletion(input: &Input<'_>, change: &ResourceChange, problems: &mut Vec<Problem>) {
+    let destructive = matches!(change.action, Action::Delete | Action::Replace { .. });
+    let (true, Some(reason), Some(record)) = (destructive, change.reason, input.record) else {
+        return;
+    };
+    let address = || input.address.clone();
+    let replace = change.action != Action::Delete;
+    if input.spec.is_some_and(|s| s.lifecycle.prevent_destroy) {
+        let address = address();
+        problems.push(Problem::PreventDestroy {
+            address,
+            replace,
+            reason,
+        });
+    }
+    // The cloud's word when refreshed: unprotecting by hand is the documented way out.
+    let protected = match input.seen.flatten() {
+        Some(image) => image.protected,
+        None => record.attributes.protected,
+    };
+    if protected {
+        let address = address();
+        problems.push(Problem::ProtectedImage {
+            address,
+            replace,
+            reason,
+        });
+    }
+}
+
+fn create(address: &Address, spec: &ImageSpec, reason: Option<Reason>) -> ResourceChange {
+    ResourceChange {
+        address: address.clone(),
+        action: Action::Create,
+        reason,
+        prior_id: None,
+        prior_status: None,
+        before: None,
+        after: Some(spec.attrs.clone()),
+        field_changes: Vec::new(),
+        moved_from: None,
+    }
+}
+
+fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ResourceChange {
+    ResourceChange {
+        address: input.address.clone(),
+        action: Action::Delete,
+        reason: Some(reason),
+        prior_id: Some(record.id.clone()),
+        prior_status: status(input, record),
+        before: Some(current(input, record)),
+        after: None,
+        field_changes: Vec::new(),
+        moved_from: None,
+    }
+}
+
+/// The image's status: as refreshed, else as last observed.
+fn status(input: &Input<'_>, record: &ImageRecord) -> Option<String> {
+    match input.seen.flatten() {
+        Some(image) => Some(image.status.as_str().to_owned()),
+        None => record.observed.as_ref().map(|o| o.status.clone()),
+    }
+}
+
+/// The record with the refreshed values of the fields that can drift (and are not ignored).
+fn current(input: &Input<'_>, record: &ImageRecord) -> ImageAttrs {
+    let empty = BTreeSet::new();
+    let ignore = input.spec.map_or(&empty, |s| &s.lifecycle.ignore_changes);
+    match input.seen.flatten() {
+        Some(image) => refreshed(&record.attributes, image, ignore),
+        None => record.attributes.clone(),
+    }
+}
+
+fn update_or_replace(
+    input: &Input<'_>,
+    spec: &ImageSpec,
+    record: &ImageRecord,
+    problems: &mut Vec<Problem>,
+) -> ResourceChange {
+    let before = current(input, record);
+    let ignore = &spec.lifecycle.ignore_changes;
+    let mut kept = spec.attrs.clone();
+    keep_ignored(&mut kept, &before, ignore);
+    let forced = diff_attrs(&before, &kept, Field::ALL.into_iter())
+        .iter()
+        .any(|c| c.forces_replacement);
+    let killed = match input.seen.flatten() {
+        Some(image) => image.status == ImageStatus::Killed,
+        None => record
+            .observed
+            .as_ref()
+            .is_some_and(|o| o.status == "killed"),
+    };
+    let reason = if input.replace {
+        Some(Reason::ReplaceByRequest)
+    } else if record.tainted.is_some() {
+        Some(Reason::ReplaceBecauseTainted)
+    } else if killed {
+        Some(Reason::ReplaceBecauseKilled)
+    } else if forced {
+        Some(Reason::ReplaceBecauseCannotUpdate)
+    } else {
+        None
+    };
+    // A replacement is a new creation: it takes every manifest value, ignored or not.
+    let after = if reason.is_some() {
+        spec.attrs.clone()
+    } else {
+        kept
+    };
+    let field_changes = diff_attrs(&before, &after, Field::ALL.into_iter());
+    let action = match reason {
+        Some(_) => Action::Replace {
+            order: spec.lifecycle.replace_order,
+        },
+        None if field_changes.is_empty() => Action::NoOp,
+        None => Action::Update,
+    };
+    if reason.is_none() && before.protected != after.protected {
+        problems.push(Problem::ProtectedChange {
+            address: input.address.clone(),
+            before: before.protected,
+            after: after.protected,
+        });
+    }
+    ResourceChange {
+        address: input.address.clone(),
+        action,
+        reason,
+        prior_id: Some(record.id.clone()),
+        prior_status: status(input, record),
+        before: Some(before),
+        after: Some(after),
+        field_changes,
+        moved_from: None,
+    }
+}
+
+/// Sets the ignored fields of `desired` to their current values.
+fn keep_ignored(desired: &mut ImageAttrs, current: &ImageAttrs, ignore: &BTreeSet<Field>) {
+    for field in ignore {
+        match field {
+            Field::Name => desired.name.clone_from(&current.name),
+            Field::ImageUrl => desired.image_url.clone_from(&current.image_url),
+            Field::OsVersion => desired.os_version.clone_from(&current.os_version),
+            Field::DiskFormat => desired.disk_format = current.disk_format,
+            Field::MinDisk => desired.min_disk = current.min_disk,
+            Field::MinRam => desired.min_ram = current.min_ram,
+            Field::Description => desired.description.clone_from(&current.description),
+            Field::Tags => desired.tags.clone_from(&current.tags),
+            Field::Protected => desired.protected = current.protected,
+        }
+    }
+}

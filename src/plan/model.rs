@@ -1,0 +1,418 @@
+//! The plan's types: what the engine produces, the renderers print, the saved-plan file holds and
+//! the apply executor carries out. Data only, plus small derived views (counts, the cloud calls
+//! an update needs); no diffing here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::cloud::AttrUpdate;
+use crate::manifest::model::{Address, Field, ImageAttrs, ReplaceOrder};
+use crate::state::PendingOperation;
+
+/// The options of `plan`/`apply` that shape the plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// `--target`: globs matched against addresses (`web-*` means `images.web-*`); empty means
+    /// every address. Targets and excludes narrow the changes and the drift; the recovery of the
+    /// journal and `moved` entries always apply in full.
+    pub targets: Vec<String>,
+    /// `--exclude`: globs matched against addresses.
+    pub excludes: Vec<String>,
+    /// `--replace ADDR`.
+    pub replace: Vec<Address>,
+    /// `--destroy`: destroy every managed image (in the selection).
+    pub destroy: bool,
+    /// `--refresh-only`: accept drift into the state; no cloud changes.
+    pub refresh_only: bool,
+}
+
+impl PlanOptions {
+    /// The kind of plan these options ask for.
+    pub fn mode(&self) -> PlanMode {
+        if self.refresh_only {
+            PlanMode::RefreshOnly
+        } else if self.destroy {
+            PlanMode::Destroy
+        } else {
+            PlanMode::Normal
+        }
+    }
+}
+
+/// What kind of plan this is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanMode {
+    #[default]
+    Normal,
+    Destroy,
+    RefreshOnly,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub mode: PlanMode,
+    /// The state's lineage and serial the plan was made from; `None` when there was no state.
+    pub prior_state: Option<StateRef>,
+    /// Whether the cloud was read (`--refresh=false` trusts the state).
+    pub refreshed: bool,
+    /// One entry per selected address, no-ops included, sorted by address.
+    pub changes: Vec<ResourceChange>,
+    /// Objects changed outside imsform, each listed once, sorted by address.
+    pub drift: Vec<Drift>,
+    /// What the recovery of the pending journal will do, in journal order.
+    pub recovery: Vec<Recovery>,
+    /// `moved` entries that rename a state address.
+    pub moves: Vec<Move>,
+}
+
+/// The state a plan was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateRef {
+    pub lineage: String,
+    pub serial: u64,
+}
+
+/// A renamed state address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    pub from: Address,
+    pub to: Address,
+}
+
+/// One address's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub address: Address,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    /// The image id the change starts from (`None` for creates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_id: Option<String>,
+    /// The image's attributes now: the state's record, with the refreshed values of the fields
+    /// that can drift. `None` for creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<ImageAttrs>,
+    /// The image's status as refresh saw it (or the state last observed), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_status: Option<String>,
+    /// The attributes after apply. `None` for destroys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<ImageAttrs>,
+    /// The fields that differ between `before` and `after` (empty for create, destroy, no-op).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub field_changes: Vec<FieldChange>,
+    /// The address this one was moved from, when a `moved` entry renamed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<Address>,
+}
+
+/// What happens to one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    Replace { order: ReplaceOrder },
+    Delete,
+}
+
+/// Why an action was chosen (Terraform's `action_reason` where one applies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The image was deleted outside imsform; the plan creates it again.
+    RecreateBecauseDeletedOutside,
+    /// A field that only a new image can take changed.
+    ReplaceBecauseCannotUpdate,
+    /// The state marks the image tainted (e.g. its registration failed).
+    ReplaceBecauseTainted,
+    /// The cloud reports the image `killed`.
+    ReplaceBecauseKilled,
+    /// `--replace ADDR`.
+    ReplaceByRequest,
+    /// The address is in the state but no longer in the manifests.
+    DeleteBecauseNoResourceConfig,
+    /// `--destroy`.
+    DeleteByRequest,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::RecreateBecauseDeletedOutside => "recreate_because_deleted_outside",
+            Reason::ReplaceBecauseCannotUpdate => "replace_because_cannot_update",
+            Reason::ReplaceBecauseTainted => "replace_because_tainted",
+            Reason::ReplaceBecauseKilled => "replace_because_killed",
+            Reason::ReplaceByRequest => "replace_by_request",
+            Reason::DeleteBecauseNoResourceConfig => "delete_because_no_resource_config",
+            Reason::DeleteByRequest => "delete_by_request",
+        }
+    }
+
+    /// A sentence for human readers.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Reason::RecreateBecauseDeletedOutside => "the image was deleted outside imsform",
+            Reason::ReplaceBecauseCannotUpdate => "a field that forces replacement changed",
+            Reason::ReplaceBecauseTainted => "the image is tainted",
+            Reason::ReplaceBecauseKilled => "the cloud reports the image as killed",
+            Reason::ReplaceByRequest => "of the --replace option",
+            Reason::DeleteBecauseNoResourceConfig => "the image is no longer in the manifests",
+            Reason::DeleteByRequest => "of the --destroy option",
+        }
+    }
+}
+
+/// One field that differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: Field,
+    pub before: Value,
+    pub after: Value,
+    /// The field is one only a new image can take.
+    pub forces_replacement: bool,
+    /// For `tags`: the keys added, removed or changed, by key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<TagChange>,
+}
+
+/// One tag key that differs. `before: None` means added, `after: None` removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagChange {
+    pub key: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// An object changed outside imsform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drift {
+    pub address: Address,
+    pub image_id: String,
+    /// The state's record.
+    pub before: ImageAttrs,
+    /// The record with the refreshed values; `None` when the image is gone.
+    pub after: Option<ImageAttrs>,
+    /// The fields that differ (empty when the image is gone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub field_changes: Vec<FieldChange>,
+    /// The status before and after, when it changed to one that matters (`killed`, `deleted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusChange>,
+}
+
+impl Drift {
+    /// Whether the image no longer exists.
+    pub fn deleted(&self) -> bool {
+        self.after.is_none()
+    }
+}
+
+/// A status change seen by refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub before: String,
+    pub after: String,
+}
+
+/// What the recovery of one pending journal entry will do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovery {
+    pub address: Address,
+    /// The journal entry, as written.
+    pub operation: PendingOperation,
+    pub action: RecoveryAction,
+}
+
+/// The outcome of recovering one pending entry (design.md section 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RecoveryAction {
+    /// No refresh: the token or the image is looked up when applying.
+    LookUp,
+    /// One image carries the create's token: adopt it, then continue with `then`.
+    Adopt {
+        image_id: String,
+        then: Box<RecoveryAction>,
+    },
+    /// No image carries the token: the create never reached IMS; drop the entry.
+    Drop,
+    /// The image is `queued`: register the image file again.
+    ResumeRegister { image_id: String },
+    /// The image is `saving`: wait for the registration to finish.
+    Wait { image_id: String },
+    /// The image is `active`: record it at the address.
+    Done { image_id: String },
+    /// The image is `killed`: record it tainted (the plan replaces it).
+    Taint { image_id: String },
+    /// The new half of a replace was killed: delete it, keep the old image at the address.
+    DiscardFailedReplacement { image_id: String },
+    /// The create's image is gone: drop the entry.
+    Vanished { image_id: String },
+    /// Delete the image (e.g. the old half of a replace).
+    Delete { image_id: String },
+    /// The image to delete is already gone: drop the entry.
+    AlreadyDeleted { image_id: String },
+    /// Several images carry the token (should never happen): refuse to guess.
+    Ambiguous { image_ids: Vec<String> },
+}
+
+/// Counts for `Plan: X to add, Y to change, Z to destroy.`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    /// Whether applying would change anything (cloud or state): `--detailed-exitcode` exits 2.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+            || !self.drift.is_empty()
+            || !self.recovery.is_empty()
+            || !self.moves.is_empty()
+    }
+
+    /// The counts of the `Plan:` line.
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for change in &self.changes {
+            match change.action {
+                Action::NoOp => {}
+                Action::Create => counts.add += 1,
+                Action::Update => counts.change += 1,
+                Action::Replace { .. } => {
+                    counts.add += 1;
+                    counts.destroy += 1;
+                }
+                Action::Delete => counts.destroy += 1,
+            }
+        }
+        counts
+    }
+
+    /// Whether any image is destroyed or replaced.
+    pub fn destroys_anything(&self) -> bool {
+        self.changes
+            .iter()
+            .any(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
+    }
+}
+
+impl ResourceChange {
+    /// The `PATCH` operations an update needs (name, min_ram, description), in field order.
+    pub fn attr_updates(&self) -> Vec<AttrUpdate> {
+        let Some(after) = &self.after else {
+            return Vec::new();
+        };
+        let changed = |field| self.field_changes.iter().any(|c| c.field == field);
+        let mut updates = Vec::new();
+        if changed(Field::Name) {
+            updates.push(AttrUpdate::Name(after.name.clone()));
+        }
+        if changed(Field::MinRam) {
+            updates.push(AttrUpdate::MinRam(after.min_ram));
+        }
+        if changed(Field::Description) {
+            updates.push(AttrUpdate::Description(after.description.clone()));
+        }
+        updates
+    }
+
+    /// The tags to add or overwrite and the keys to remove: only those that differ.
+    pub fn tag_updates(&self) -> (BTreeMap<String, String>, Vec<String>) {
+        let mut set = BTreeMap::new();
+        let mut remove = Vec::new();
+        for change in self.field_changes.iter().filter(|c| c.field == Field::Tags) {
+            for tag in &change.tags {
+                match &tag.after {
+                    Some(value) => {
+                        set.insert(tag.key.clone(), value.clone());
+                    }
+                    None => remove.push(tag.key.clone()),
+                }
+            }
+        }
+        (set, remove)
+    }
+
+    /// Whether the change forces replacement because of `field`.
+    pub fn forces(&self, field: Field) -> bool {
+        self.field_changes
+            .iter()
+            .any(|c| c.field == field && c.forces_replacement)
+    }
+}
+
+/// A plan that must not be made.
+#[derive(Debug, Error)]
+pub enum PlanError {
+    #[error("invalid {option} pattern `{pattern}`: {message}")]
+    InvalidPattern {
+        option: &'static str,
+        pattern: String,
+        message: String,
+    },
+    #[error("--replace {address}: the address is neither in the manifests nor in the state")]
+    UnknownReplaceAddress { address: Address },
+    #[error("{}", render_problems(problems))]
+    Refused { problems: Vec<Problem> },
+}
+
+/// One reason a plan is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Problem {
+    #[error(
+        "{address} has lifecycle.prevent_destroy set, but the plan would {verb} it because \
+         {reason}; remove prevent_destroy from the manifest to allow it, or narrow the plan with \
+         --target/--exclude",
+        verb = if *replace { "replace" } else { "destroy" },
+        reason = reason.explain()
+    )]
+    PreventDestroy {
+        address: Address,
+        replace: bool,
+        reason: Reason,
+    },
+    #[error(
+        "{address}: `protected` changes from {before} to {after}, but IMS has no supported update \
+         for it; change the image's protection by hand in the console, then run with \
+         --replace {address} to create a new image with the manifest's value"
+    )]
+    ProtectedChange {
+        address: Address,
+        before: bool,
+        after: bool,
+    },
+    #[error(
+        "{address} is protected, and IMS refuses to delete a protected image (IMG.0028), but the \
+         plan would {verb} it because {reason}; unprotect the image by hand in the console, then \
+         plan again",
+        verb = if *replace { "replace" } else { "destroy" },
+        reason = reason.explain()
+    )]
+    ProtectedImage {
+        address: Address,
+        replace: bool,
+        reason: Reason,
+    },
+    #[error("moved from {from} to {to} conflicts: {detail}")]
+    MovedConflict {
+        from: Address,
+        to: Address,
+        detail: String,
+    },
+}
+
+fn render_problems(problems: &[Problem]) -> String {
+    let lines: Vec<String> = problems.iter().map(|p| format!("- {p}")).collect();
+    format!("the plan cannot be made:\n{}", lines.join("\n"))
+}

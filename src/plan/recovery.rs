@@ -1,0 +1,156 @@
+//! What the recovery of the pending journal (design.md section 6) will do, and the state it will
+//! leave: the engine diffs the manifests against the records as they will be after recovery.
+//! Pure; the executor carries the [`Recovery`] list out.
+//!
+//! Without a refresh nothing can be known about entries without an image id
+//! ([`RecoveryAction::LookUp`]); the state is left as it is for them, so the executor must treat
+//! a plan as stale when the lookup then adopts an image at an address the plan creates.
+
+use std::collections::BTreeMap;
+
+use super::model::{Recovery, RecoveryAction};
+use super::refresh::RemoteView;
+use crate::cloud::{ImageStatus, RemoteImage};
+use crate::manifest::model::{Address, ImageAttrs};
+use crate::state::{ImageRecord, Observed, PendingEntry, PendingOperation, Taint};
+
+/// Plans the recovery of every entry and updates `records` to what recovery leaves.
+pub(super) fn recover(
+    pending: &[PendingEntry],
+    remote: Option<&RemoteView>,
+    records: &mut BTreeMap<Address, ImageRecord>,
+) -> Vec<Recovery> {
+    pending
+        .iter()
+        .map(|entry| {
+            let action = match &entry.operation {
+                PendingOperation::Create {
+                    token,
+                    attributes,
+                    image_id,
+                    replaces,
+                    ..
+                } => {
+                    let created = Created {
+                        address: &entry.address,
+                        attributes,
+                        replaces: replaces.is_some(),
+                    };
+                    recover_create(&created, token, image_id.as_deref(), remote, records)
+                }
+                PendingOperation::Delete { image_id } => recover_delete(image_id, remote),
+            };
+            Recovery {
+                address: entry.address.clone(),
+                operation: entry.operation.clone(),
+                action,
+            }
+        })
+        .collect()
+}
+
+/// The parts of a pending create that decide what recovery leaves at its address.
+struct Created<'a> {
+    address: &'a Address,
+    attributes: &'a ImageAttrs,
+    replaces: bool,
+}
+
+fn recover_create(
+    created: &Created<'_>,
+    token: &str,
+    image_id: Option<&str>,
+    remote: Option<&RemoteView>,
+    records: &mut BTreeMap<Address, ImageRecord>,
+) -> RecoveryAction {
+    let Some(view) = remote else {
+        if let Some(id) = image_id {
+            // Trusting the state: assume the create will complete.
+            records.insert(created.address.clone(), record(created, id, None, None));
+        }
+        return RecoveryAction::LookUp;
+    };
+    if let Some(id) = image_id {
+        return by_status(created, id, view.image(id), records);
+    }
+    match view.by_token.get(token).map(Vec::as_slice) {
+        None | Some([]) => RecoveryAction::Drop,
+        Some([image]) => RecoveryAction::Adopt {
+            image_id: image.id.clone(),
+            then: Box::new(by_status(created, &image.id, Some(image), records)),
+        },
+        Some(images) => RecoveryAction::Ambiguous {
+            image_ids: images.iter().map(|i| i.id.clone()).collect(),
+        },
+    }
+}
+
+/// Resumes from the image's real status.
+fn by_status(
+    created: &Created<'_>,
+    id: &str,
+    image: Option<&RemoteImage>,
+    records: &mut BTreeMap<Address, ImageRecord>,
+) -> RecoveryAction {
+    let image_id = id.to_owned();
+    let Some(image) = image.filter(|i| i.status != ImageStatus::Deleted) else {
+        return RecoveryAction::Vanished { image_id };
+    };
+    let action = match image.status {
+        ImageStatus::Queued => RecoveryAction::ResumeRegister { image_id },
+        ImageStatus::Killed if created.replaces => {
+            return RecoveryAction::DiscardFailedReplacement { image_id };
+        }
+        ImageStatus::Killed => {
+            let taint = Taint {
+                code: None,
+                reason: "the image was killed while an interrupted run registered it".into(),
+            };
+            records.insert(
+                created.address.clone(),
+                record(created, id, Some(image), Some(taint)),
+            );
+            return RecoveryAction::Taint { image_id };
+        }
+        ImageStatus::Active => RecoveryAction::Done { image_id },
+        _ => RecoveryAction::Wait { image_id },
+    };
+    records.insert(
+        created.address.clone(),
+        record(created, id, Some(image), None),
+    );
+    action
+}
+
+fn record(
+    created: &Created<'_>,
+    id: &str,
+    image: Option<&RemoteImage>,
+    tainted: Option<Taint>,
+) -> ImageRecord {
+    ImageRecord {
+        id: id.to_owned(),
+        attributes: created.attributes.clone(),
+        observed: image.map(|i| Observed {
+            status: i.status.as_str().to_owned(),
+            checksum: i.checksum.clone(),
+            size: i.size,
+            updated_at: i.updated_at.clone(),
+        }),
+        tainted,
+    }
+}
+
+fn recover_delete(image_id: &str, remote: Option<&RemoteView>) -> RecoveryAction {
+    let image_id = image_id.to_owned();
+    match remote {
+        Some(view)
+            if view
+                .image(&image_id)
+                .is_none_or(|i| i.status == ImageStatus::Deleted) =>
+        {
+            RecoveryAction::AlreadyDeleted { image_id }
+        }
+        _ => RecoveryAction::Delete { image_id },
+    }
+}

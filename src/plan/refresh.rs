@@ -1,0 +1,201 @@
+//! Refresh: read what the cloud holds for the state's images in a handful of requests. One
+//! `list_private_images` (the client walks every page), plus one `find_by_tag` per pending create
+//! that has no image id yet. Never one request per image. Reads only; the plan stays pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::cloud::{CloudApi, CloudError, RemoteImage};
+use crate::manifest::model::TOKEN_TAG;
+use crate::state::{PendingOperation, State};
+
+/// What refresh saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteView {
+    /// The listed images the state refers to (records and journal entries), by id. An id of the
+    /// state missing here was not found in the cloud.
+    pub images: BTreeMap<String, RemoteImage>,
+    /// For pending creates without an image id: the images carrying the create's token, by
+    /// token (an empty list: none).
+    pub by_token: BTreeMap<String, Vec<RemoteImage>>,
+}
+
+impl RemoteView {
+    /// The image with `id` as refresh saw it, listed or found by its token.
+    pub fn image(&self, id: &str) -> Option<&RemoteImage> {
+        self.images
+            .get(id)
+            .or_else(|| self.by_token.values().flatten().find(|i| i.id == id))
+    }
+}
+
+/// Reads the cloud for `state`. Without a state, nothing is read.
+pub async fn refresh(
+    cloud: &impl CloudApi,
+    state: Option<&State>,
+) -> Result<RemoteView, CloudError> {
+    let Some(state) = state else {
+        return Ok(RemoteView::default());
+    };
+    let mut wanted: BTreeSet<&str> = state.images.values().map(|r| r.id.as_str()).collect();
+    let mut tokens = Vec::new();
+    for entry in &state.pending {
+        match &entry.operation {
+            PendingOperation::Create {
+                image_id: Some(id),
+                replaces,
+                ..
+            } => {
+                wanted.insert(id);
+                wanted.extend(replaces.as_deref());
+            }
+            PendingOperation::Create {
+                token, replaces, ..
+            } => {
+                tokens.push(token.as_str());
+                wanted.extend(replaces.as_deref());
+            }
+            PendingOperation::Delete { image_id } => {
+                wanted.insert(image_id);
+            }
+        }
+    }
+    let mut view = RemoteView::default();
+    if !wanted.is_empty() {
+        for image in cloud.list_private_images().await? {
+            if wanted.contains(image.id.as_str()) {
+                view.images.insert(image.id.clone(), image);
+            }
+        }
+    }
+    for token in tokens {
+        let found = cloud.find_by_tag(TOKEN_TAG, token).await?;
+        view.by_token.insert(token.to_owned(), found);
+    }
+    Ok(view)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::cloud::{AttrUpdate, CreateImage, ImageStatus, Job};
+    use crate::plan::fixtures::*;
+    use crate::state::PendingOperation;
+
+    /// A cloud holding `images`, counting the requests refresh makes.
+    #[derive(Default)]
+    struct CountingCloud {
+        images: Vec<RemoteImage>,
+        lists: AtomicUsize,
+        tag_lookups: AtomicUsize,
+    }
+
+    fn unused<T>() -> Result<T, CloudError> {
+        Err(CloudError::Config("refresh must not call this".into()))
+    }
+
+    impl CloudApi for CountingCloud {
+        async fn list_private_images(&self) -> Result<Vec<RemoteImage>, CloudError> {
+            self.lists.fetch_add(1, Ordering::SeqCst);
+            Ok(self.images.clone())
+        }
+        async fn find_by_tag(
+            &self,
+            key: &str,
+            value: &str,
+        ) -> Result<Vec<RemoteImage>, CloudError> {
+            self.tag_lookups.fetch_add(1, Ordering::SeqCst);
+            let hit = |i: &&RemoteImage| i.tags.get(key).map(String::as_str) == Some(value);
+            Ok(self.images.iter().filter(hit).cloned().collect())
+        }
+        async fn get_image(&self, _: &str) -> Result<Option<RemoteImage>, CloudError> {
+            unused()
+        }
+        async fn create_metadata(&self, _: &CreateImage) -> Result<RemoteImage, CloudError> {
+            unused()
+        }
+        async fn register(&self, _: &str, _: &str) -> Result<String, CloudError> {
+            unused()
+        }
+        async fn job(&self, _: &str) -> Result<Job, CloudError> {
+            unused()
+        }
+        async fn update(&self, _: &str, _: &[AttrUpdate]) -> Result<RemoteImage, CloudError> {
+            unused()
+        }
+        async fn update_tags(
+            &self,
+            _: &str,
+            _: &BTreeMap<String, String>,
+            _: &[String],
+        ) -> Result<(), CloudError> {
+            unused()
+        }
+        async fn delete(&self, _: &str) -> Result<(), CloudError> {
+            unused()
+        }
+    }
+
+    fn cloud_with(count: usize) -> CountingCloud {
+        let images = (0..count)
+            .map(|i| {
+                remote(
+                    &format!("img-{i}"),
+                    &attrs(&format!("k{i}")),
+                    ImageStatus::Active,
+                )
+            })
+            .collect();
+        CountingCloud {
+            images,
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn one_list_for_any_number_of_images_and_only_what_the_state_names() {
+        let cloud = cloud_with(500);
+        let state = state((0..300).map(|i| {
+            let key: &'static str = Box::leak(format!("k{i}").into_boxed_str());
+            (key, record(&format!("img-{i}"), attrs(key)))
+        }));
+        let view = refresh(&cloud, Some(&state)).await.unwrap();
+        assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
+        assert_eq!(cloud.tag_lookups.load(Ordering::SeqCst), 0);
+        assert_eq!(view.images.len(), 300);
+        assert!(view.images.contains_key("img-299") && !view.images.contains_key("img-300"));
+    }
+
+    #[tokio::test]
+    async fn token_lookups_only_for_pending_creates_without_an_id() {
+        let cloud = cloud_with(3);
+        let mut state = state([("k0", record("img-0", attrs("k0")))]);
+        state.pending = vec![
+            pending_create("a", "tok-img-1", None),
+            pending_create("b", "tok-none", None),
+            pending_create("c", "tok-c", Some("img-2")),
+            pending(
+                "d",
+                PendingOperation::Delete {
+                    image_id: "img-gone".into(),
+                },
+            ),
+        ];
+        let view = refresh(&cloud, Some(&state)).await.unwrap();
+        assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
+        assert_eq!(cloud.tag_lookups.load(Ordering::SeqCst), 2);
+        assert_eq!(view.by_token["tok-img-1"].len(), 1);
+        assert!(view.by_token["tok-none"].is_empty());
+        let ids: Vec<_> = view.images.keys().map(String::as_str).collect();
+        assert_eq!(ids, ["img-0", "img-2"]);
+    }
+
+    #[tokio::test]
+    async fn without_state_nothing_is_read() {
+        let cloud = cloud_with(3);
+        assert_eq!(refresh(&cloud, None).await.unwrap(), RemoteView::default());
+        assert_eq!(cloud.lists.load(Ordering::SeqCst), 0);
+    }
+}

@@ -1,0 +1,278 @@
+//! The markdown rendering of a plan, for pull-request comments and job summaries: a title with
+//! the counts, a warning when anything is destroyed or replaced, the summary of addresses, the
+//! details in a `diff` block inside `<details>`, drift in its own `<details>`.
+//!
+//! The details list destroys and replaces first, then the other changes by address. A size
+//! limit is honoured by cutting the middle of the details (and of the drift) with a
+//! "… N lines omitted …" marker, never the summary. Only when the summary alone is over the
+//! limit are the create and update groups shortened; destroys and replaces are always listed.
+
+use std::io::{self, Write};
+
+use super::blocks::Line;
+use super::human::{self, plain};
+use super::{Group, NO_CHANGES, changes_images, plan_line, summary};
+use crate::plan::{Plan, PlanMode};
+
+/// GitHub's comment limit is 65,536 characters; leave room for what CI adds.
+pub const DEFAULT_LIMIT: usize = 60_000;
+
+/// Addresses kept per create/update group when the summary has to be shortened.
+const SHORT_GROUP: usize = 20;
+
+/// Writes `plan` as markdown of at most about `limit` characters.
+pub fn write_plan(out: &mut impl Write, plan: &Plan, limit: usize) -> io::Result<()> {
+    out.write_all(render(plan, limit).as_bytes())
+}
+
+/// The markdown of `plan`.
+pub fn render(plan: &Plan, limit: usize) -> String {
+    // Destroys and replaces first, so that a cut middle spares them.
+    let mut ordered: Vec<_> = plan.changes.iter().collect();
+    ordered.sort_by_key(|c| {
+        (
+            Group::of(c.action).is_none_or(|g| !g.destructive()),
+            &c.address,
+        )
+    });
+    let details = diff_text(&human::detail_lines(ordered.into_iter()));
+    let drift = diff_text(&human::drift_lines(plan));
+    let mut head = head(plan, None);
+    let full = document(plan, &head, &details, &drift);
+    if full.chars().count() <= limit {
+        return full;
+    }
+    // The document without the diff lines, but with their wrappers.
+    let (details_frame, drift_frame) = (frame(&details), frame(&drift));
+    let skeleton = |head: &str| document(plan, head, &details_frame, &drift_frame);
+    let mut fixed = skeleton(&head).chars().count() + 2 * MARKER_ROOM;
+    if fixed > limit {
+        head = head_short(plan);
+        fixed = skeleton(&head).chars().count() + 2 * MARKER_ROOM;
+    }
+    let available = limit.saturating_sub(fixed);
+    let drift_len = text_len(&drift);
+    let drift_budget = drift_len.min(available / 3);
+    let details_budget = available - drift_budget;
+    let details = cut_middle(details, details_budget);
+    let drift = cut_middle(drift, drift_budget);
+    document(plan, &head, &details, &drift)
+}
+
+/// One empty line standing for non-empty `lines`, so that the skeleton keeps their wrapper.
+fn frame(lines: &[String]) -> Vec<String> {
+    if lines.is_empty() {
+        Vec::new()
+    } else {
+        vec![String::new()]
+    }
+}
+
+fn head_short(plan: &Plan) -> String {
+    head(plan, Some(SHORT_GROUP))
+}
+
+/// Room kept for a marker line and the newlines around it.
+const MARKER_ROOM: usize = 48;
+
+fn text_len(lines: &[String]) -> usize {
+    lines.iter().map(|l| l.chars().count() + 1).sum()
+}
+
+/// The title, banner, summary and recovery. `short`: list at most that many addresses of the
+/// create and update groups.
+fn head(plan: &Plan, short: Option<usize>) -> String {
+    let mut text = String::new();
+    let counts = plan.counts();
+    let title = if plan.mode == PlanMode::RefreshOnly {
+        format!(
+            "refresh-only, {} object(s) changed outside imsform",
+            plan.drift.len()
+        )
+    } else if changes_images(plan) || !plan.moves.is_empty() {
+        format!(
+            "{} to add, {} to change, {} to destroy",
+            counts.add, counts.change, counts.destroy
+        )
+    } else {
+        "no changes".to_owned()
+    };
+    text.push_str(&format!("### imsform plan: {title}\n\n"));
+    if plan.destroys_anything() {
+        text.push_str(&format!(
+            "> [!WARNING]\n> This plan destroys {} image(s), replacements included. Review the \
+             addresses below before approving.\n\n",
+            counts.destroy
+        ));
+    }
+    let groups = summary(plan);
+    if !groups.is_empty() {
+        for (group, addresses) in groups {
+            let keep = match short {
+                Some(n) if !group.destructive() => n.min(addresses.len()),
+                _ => addresses.len(),
+            };
+            let listed: Vec<String> = addresses[..keep].iter().map(|a| format!("`{a}`")).collect();
+            let more = addresses.len() - keep;
+            let rest = if more > 0 {
+                format!(" … and {more} more")
+            } else {
+                String::new()
+            };
+            text.push_str(&format!(
+                "- **{} `{}` ({})**: {}{rest}\n",
+                heading(group),
+                group.symbol(),
+                addresses.len(),
+                listed.join(", ")
+            ));
+        }
+        text.push('\n');
+    }
+    for moved in &plan.moves {
+        text.push_str(&format!("- `{}` has moved to `{}`\n", moved.from, moved.to));
+    }
+    if !plan.moves.is_empty() {
+        text.push('\n');
+    }
+    if !plan.recovery.is_empty() {
+        text.push_str("**Interrupted operations** (resolved before anything else):\n\n");
+        for recovery in &plan.recovery {
+            text.push_str(&format!("- {}\n", super::recovery::sentence(recovery)));
+        }
+        text.push('\n');
+    }
+    text
+}
+
+fn heading(group: Group) -> String {
+    let mut heading = group.heading().to_owned();
+    if let Some(first) = heading.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    heading
+}
+
+/// Puts the pieces together.
+fn document(plan: &Plan, head: &str, details: &[String], drift: &[String]) -> String {
+    let mut text = head.to_owned();
+    if !details.is_empty() {
+        text.push_str(&collapsible(
+            &format!("Details ({})", plan_line(plan.counts())),
+            details,
+        ));
+    }
+    if !drift.is_empty() {
+        let title = format!("Objects changed outside imsform ({})", plan.drift.len());
+        text.push_str(&collapsible(&title, drift));
+    }
+    if plan.mode != PlanMode::RefreshOnly && !changes_images(plan) && plan.moves.is_empty() {
+        text.push_str(NO_CHANGES);
+        text.push('\n');
+    }
+    text
+}
+
+fn collapsible(title: &str, lines: &[String]) -> String {
+    let longest_run = lines.iter().map(|l| backtick_run(l)).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run.max(2) + 1);
+    format!(
+        "<details><summary>{title}</summary>\n\n{fence}diff\n{}\n{fence}\n\n</details>\n\n",
+        lines.join("\n")
+    )
+}
+
+fn backtick_run(line: &str) -> usize {
+    line.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// Lines in diff form: the mark moves to column 0 (`~` and replacements become `!`), so GitHub
+/// colours them.
+fn diff_text(lines: &[Line]) -> Vec<String> {
+    let mut out: Vec<String> = lines.iter().map(diff_line).collect();
+    while out.last().is_some_and(String::is_empty) {
+        out.pop();
+    }
+    out
+}
+
+fn diff_line(line: &Line) -> String {
+    let text = plain(line);
+    let column = match line.mark {
+        "" => return text,
+        "+" | "-" => line.mark,
+        _ => "!",
+    };
+    let blanked = " ".repeat(line.mark.len());
+    let start = line.padding();
+    let rest = format!(
+        "{}{blanked}{}",
+        &text[..start],
+        &text[start + line.mark.len()..]
+    );
+    format!("{column}{}", &rest[1..])
+}
+
+/// Keeps the head and the tail of `lines` within `budget` characters, with a marker between.
+fn cut_middle(lines: Vec<String>, budget: usize) -> Vec<String> {
+    if text_len(&lines) <= budget {
+        return lines;
+    }
+    let half = budget / 2;
+    let mut head_end = 0;
+    let mut used = 0;
+    while head_end < lines.len() && used + lines[head_end].chars().count() < half {
+        used += lines[head_end].chars().count() + 1;
+        head_end += 1;
+    }
+    let mut tail_start = lines.len();
+    used = 0;
+    while tail_start > head_end && used + lines[tail_start - 1].chars().count() < half {
+        used += lines[tail_start - 1].chars().count() + 1;
+        tail_start -= 1;
+    }
+    let omitted = tail_start - head_end;
+    let mut kept: Vec<String> = lines[..head_end].to_vec();
+    kept.push(format!("… {omitted} lines omitted …"));
+    kept.extend_from_slice(&lines[tail_start..]);
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_middle_keeps_both_ends_within_the_budget_and_counts_what_it_omits() {
+        let lines: Vec<String> = (0..100).map(|i| format!("line {i:03}")).collect();
+        let kept = cut_middle(lines.clone(), 200);
+        assert_eq!(kept.first().map(String::as_str), Some("line 000"));
+        assert_eq!(kept.last().map(String::as_str), Some("line 099"));
+        let marker = kept.iter().find(|l| l.contains("omitted")).unwrap();
+        let omitted: usize = marker.split(' ').nth(1).unwrap().parse().unwrap();
+        assert_eq!(kept.len() - 1 + omitted, 100);
+        assert!(text_len(&kept) <= 200 + MARKER_ROOM);
+        assert_eq!(cut_middle(lines.clone(), 10_000), lines);
+    }
+
+    #[test]
+    fn the_fence_outgrows_backticks_in_the_content() {
+        let text = collapsible("t", &["a ```` b".to_owned()]);
+        assert!(text.contains("\n`````diff\n"), "{text}");
+        assert!(collapsible("t", &["plain".to_owned()]).contains("\n```diff\n"));
+    }
+
+    #[test]
+    fn diff_lines_move_the_mark_to_column_zero() {
+        let line = |depth, mark: &'static str| Line {
+            depth: Some(depth),
+            mark,
+            text: "x".into(),
+        };
+        assert_eq!(diff_line(&line(1, "~")), "!       x");
+        assert_eq!(diff_line(&line(1, "+")), "+       x");
+        assert_eq!(diff_line(&line(0, "-/+")), "!   x");
+        assert_eq!(diff_line(&line(0, "-")), "-   x");
+        assert_eq!(diff_line(&line(1, "")), "        x");
+    }
+}

@@ -1,0 +1,83 @@
+//! The sentences that say what the recovery of each pending journal entry will do, shared by
+//! the human and markdown renderings. Wording only; the decisions are the plan's.
+
+use crate::plan::{Recovery, RecoveryAction};
+use crate::state::PendingOperation;
+
+/// One sentence saying what recovering a journal entry will do.
+pub(crate) fn sentence(recovery: &Recovery) -> String {
+    let what = match &recovery.operation {
+        PendingOperation::Create { token, .. } => format!("interrupted create (token {token})"),
+        PendingOperation::Delete { image_id } => format!("interrupted delete of {image_id}"),
+    };
+    let mut text = format!(
+        "{}: {what}: {}",
+        recovery.address,
+        outcome(&recovery.action)
+    );
+    let completes = |action: &RecoveryAction| {
+        matches!(
+            action,
+            RecoveryAction::ResumeRegister { .. }
+                | RecoveryAction::Wait { .. }
+                | RecoveryAction::Done { .. }
+        )
+    };
+    let finished = match &recovery.action {
+        RecoveryAction::Adopt { then, .. } => completes(then),
+        action => completes(action),
+    };
+    if let PendingOperation::Create {
+        replaces: Some(old),
+        ..
+    } = &recovery.operation
+        && finished
+    {
+        text.push_str(&format!("; then delete the replaced image {old}"));
+    }
+    text
+}
+
+fn outcome(action: &RecoveryAction) -> String {
+    match action {
+        RecoveryAction::LookUp => "not refreshed: its image is looked up when applying".into(),
+        RecoveryAction::Adopt { image_id, then } => {
+            format!(
+                "adopt image {image_id}, found by its token; then {}",
+                outcome(then)
+            )
+        }
+        RecoveryAction::Drop => {
+            "no image carries its token, so the create never reached IMS: drop the entry".into()
+        }
+        RecoveryAction::ResumeRegister { image_id } => {
+            format!("image {image_id} is queued: register its image file again")
+        }
+        RecoveryAction::Wait { image_id } => {
+            format!("image {image_id} is saving: wait for its registration to finish")
+        }
+        RecoveryAction::Done { image_id } => {
+            format!("image {image_id} is active: record it in the state")
+        }
+        RecoveryAction::Taint { image_id } => {
+            format!("image {image_id} was killed: record it as tainted, to be replaced")
+        }
+        RecoveryAction::DiscardFailedReplacement { image_id } => {
+            format!("replacement image {image_id} was killed: delete it and keep the current image")
+        }
+        RecoveryAction::Vanished { image_id } => {
+            format!("image {image_id} no longer exists: drop the entry")
+        }
+        RecoveryAction::Delete { image_id } => {
+            format!("delete image {image_id} (the old half of a replace)")
+        }
+        RecoveryAction::AlreadyDeleted { image_id } => {
+            format!("image {image_id} is already gone: drop the entry")
+        }
+        RecoveryAction::Ambiguous { image_ids } => format!(
+            "several images carry its token ({}): imsform will not guess; delete the extra \
+             images by hand",
+            image_ids.join(", ")
+        ),
+    }
+}
