@@ -11,6 +11,7 @@
 //! - [`cli`]: argument parsing, `imsform.toml`, one orchestrating file per subcommand.
 //! - [`manifest`]: YAML manifests, validation with file:line:col diagnostics, the validated model.
 //! - [`state`]: the state file, its lock, atomic saves, the backup and the pending journal.
+//! - [`atomic_file`]: atomic file replacement, for the state, saved plans and the emulator.
 //! - [`ims`]: IMS limits and value sets shared by validation and the emulator.
 //! - [`sign`]: SDK-HMAC-SHA256 request signing, shared by the client and the emulator.
 //! - [`cloud`]: the IMS client: credentials, transport, retries, pagination, job polling, and
@@ -21,6 +22,7 @@
 //! - [`emulator`]: a faithful local IMS over real HTTP, for tests and for the local cloud.
 
 pub mod apply;
+pub mod atomic_file;
 pub mod cli;
 pub mod cloud;
 pub mod emulator;

@@ -6,7 +6,6 @@
 //! jobs restart when loaded and images whose delete was pending are dropped. Owns only files.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -93,24 +92,10 @@ pub fn load(path: &Path) -> Result<Option<Persisted>, EmulatorError> {
     Ok(Some(persisted))
 }
 
-/// Writes `text` to `path` atomically: temp file in the same directory, fsync, rename.
-pub fn write_atomic(path: &Path, text: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(text)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|error| error.error)?;
-    // Make the rename itself durable.
-    std::fs::File::open(dir)?.sync_all()
-}
-
 /// Writes `world` to `path` atomically, as pretty JSON.
 pub fn save(path: &Path, world: &Persisted) -> std::io::Result<()> {
     let text = serde_json::to_vec_pretty(world).map_err(std::io::Error::other)?;
-    write_atomic(path, &text)
+    crate::atomic_file::write(path, &text)
 }
 
 /// Writes snapshots in generation order, off the async threads.
@@ -161,16 +146,6 @@ impl Saver {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_write_replaces_the_file_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("world.json");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
 
     #[test]
     fn a_missing_file_loads_as_none_and_garbage_is_an_error() {

@@ -142,7 +142,7 @@ impl SavedPlan {
     }
 
     /// Writes the plan atomically, readable by the owner only (mode 0600), through the same
-    /// atomic replacement as the state ([`crate::state::atomic::write`]).
+    /// atomic replacement as the state ([`crate::atomic_file::write`]).
     pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
         let fail = |source| SavedPlanError::Write {
             path: path.to_owned(),
@@ -150,7 +150,7 @@ impl SavedPlan {
         };
         let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| fail(e.into()))?;
         bytes.push(b'\n');
-        crate::state::atomic::write(path, &bytes).map_err(fail)
+        crate::atomic_file::write(path, &bytes).map_err(fail)
     }
 
     /// Reads a plan file.

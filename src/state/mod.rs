@@ -11,7 +11,6 @@
 //! - [`atomic`]: temp file, fsync, rename, fsync of the directory; mode 0600.
 //! - [`schema`]: `schema/state.schema.json`, generated from these types.
 
-pub mod atomic;
 pub mod format;
 pub mod lock;
 pub mod schema;

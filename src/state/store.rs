@@ -16,7 +16,7 @@
 //! - **Refusal before anything is written.** A state that does not parse, is empty, truncated,
 //!   holds a key twice, comes from a newer format or fails the backup check below makes `open`
 //!   and `read` fail; no store exists, so nothing can overwrite the file.
-//! - **Atomic writes, mode 0600** ([`super::atomic`]): the file always holds a complete state.
+//! - **Atomic writes, mode 0600** ([`crate::atomic_file`]): the file always holds a complete state.
 //! - **Backup of the state as read.** Before the run's first write, the exact bytes read at
 //!   `open` are written (atomically) to `imsform.state.json.backup`, once per store. A run that
 //!   never writes leaves the previous backup alone; so does a run that started without a state.
@@ -51,7 +51,8 @@ use std::path::{Path, PathBuf};
 
 use super::format::{self, Parsed};
 use super::lock::{self, LockGuard, LockInfo, LockOptions};
-use super::{FORMAT_VERSION, IMSFORM_VERSION, State, StateError, atomic, sibling};
+use super::{FORMAT_VERSION, IMSFORM_VERSION, State, StateError, sibling};
+use crate::atomic_file;
 
 /// An open, locked state file.
 #[derive(Debug)]
@@ -74,7 +75,7 @@ impl Store {
     /// `spawn_blocking` from async code.
     pub fn open(path: &Path, lock: LockOptions<'_>) -> Result<Store, StateError> {
         let guard = lock::acquire(path, &lock)?;
-        atomic::remove_stale_temps(path).map_err(|source| StateError::Io {
+        atomic_file::remove_stale_temps(path).map_err(|source| StateError::Io {
             action: "remove temporary files next to",
             path: path.to_owned(),
             source,
@@ -150,7 +151,7 @@ impl Store {
         let bytes = format::serialize(&next)?;
         self.check_unchanged_on_disk()?;
         self.write_backups()?;
-        atomic::write(&self.path, &bytes).map_err(|source| self.io("write", source))?;
+        atomic_file::write(&self.path, &bytes).map_err(|source| self.io("write", source))?;
         self.on_disk = Some(bytes);
         self.current = Some(next);
         Ok(())
@@ -174,12 +175,12 @@ impl Store {
         }
         if let Some(bytes) = &self.read_bytes {
             let backup = sibling(&self.path, ".backup");
-            atomic::write(&backup, bytes)
+            atomic_file::write(&backup, bytes)
                 .map_err(|source| self.io("write the backup of", source))?;
             if let Some(version) = self.migrated_from {
                 let original = sibling(&self.path, &format!(".format-{version}.backup"));
                 if !original.exists() {
-                    atomic::write(&original, bytes)
+                    atomic_file::write(&original, bytes)
                         .map_err(|source| self.io("write the pre-migration backup of", source))?;
                 }
             }
