@@ -92,7 +92,9 @@ fn a_saved_plan_is_private_and_shown_in_three_formats() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains(" apply plan.json\n"), "{}", run.stdout);
+    let full = dir.file("plan.json");
+    let command = format!(" -C {} apply {}\n", dir.path().display(), full.display());
+    assert!(run.stdout.contains(&command), "{}", run.stdout);
     let mode = std::fs::metadata(dir.file("plan.json"))
         .unwrap()
         .permissions()
