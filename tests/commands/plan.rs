@@ -2,6 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
+use imsform::state::{LockOptions, Store};
 use serde_json::Value;
 
 use crate::support::{Cloud, Dir, LOCAL_TOML, MANIFESTS};
@@ -219,4 +220,57 @@ fn drift_is_shown_and_refresh_false_does_not_read_the_cloud() {
     assert_eq!(json["resource_drift"], serde_json::json!([]));
     assert_eq!(addresses(&json, "no-op"), ["images.web"]);
     assert_eq!(dir.state().unwrap(), state, "plan changed the state");
+}
+
+#[test]
+fn refresh_only_plans_show_only_drift() {
+    let cloud = Cloud::start();
+    let dir = cloud.dir(MANIFESTS);
+    let id = cloud.create_active("web", &[("team", "platform")]);
+    assert_eq!(cloud.run(&dir, &["import", "images.web", &id]).code, 0);
+    cloud.rename(&id, "web-renamed");
+    let run = cloud.run(
+        &dir,
+        &["plan", "--refresh-only", "--detailed-exitcode", "--json"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let json = plan_json(&run.stdout);
+    assert_eq!(json["mode"], "refresh_only");
+    assert_eq!(json["resource_drift"][0]["address"], "images.web");
+    assert!(addresses(&json, "create").is_empty(), "{json:#}");
+    assert!(addresses(&json, "update").is_empty(), "{json:#}");
+}
+
+#[test]
+fn plan_refuses_while_another_run_holds_the_state_lock() {
+    let dir = Dir::local();
+    let options = LockOptions {
+        operation: "test",
+        timeout: None,
+    };
+    let held = Store::open(&dir.file("imsform.state.json"), options).unwrap();
+    let run = dir.run(&["plan"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("the state is locked by"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("\"test\""), "{}", run.stderr);
+    drop(held);
+    assert_eq!(dir.run(&["plan", "--lock-timeout", "5s"]).code, 0);
+}
+
+#[test]
+fn insecure_is_warned_about() {
+    let cloud = Cloud::start();
+    let dir = Dir::new(&format!("{}insecure = true\n", cloud.toml()), MANIFESTS);
+    let run = cloud.run(&dir, &["plan"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("TLS certificates are not verified"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(cloud.emulator.secret_key()));
 }
