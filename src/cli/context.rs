@@ -113,6 +113,7 @@ pub async fn connect(config: &Config) -> Result<Connection, Error> {
         credentials,
         ClientOptions::from_apply(&config.apply),
     )?;
+    tracing::info!(endpoint = %endpoints.ims.base, region = %config.cloud.region, "cloud");
     Ok(Connection {
         client: Arc::new(client),
         watch: WatchConfig::default(),
@@ -139,6 +140,7 @@ async fn connect_local(config: &Config) -> Result<Connection, Error> {
         .start()
         .await?;
     eprintln!("{LOCAL_NOTICE}");
+    tracing::info!(endpoint = %emulator.uri(), "the local cloud is serving");
     let cloud = CloudConfig {
         region: config.cloud.region.clone(),
         project_id: Some(LOCAL_PROJECT_ID.to_owned()),
@@ -208,11 +210,28 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
     .await?;
     let connection = connect(&config).await?;
     let remote = if request.run.refresh {
-        Some(plan::refresh(connection.client.as_ref(), store.state()).await?)
+        let started = std::time::Instant::now();
+        let view = plan::refresh(connection.client.as_ref(), store.state()).await?;
+        tracing::info!(
+            images = view.images.len(),
+            requests = connection.client.requests_sent(),
+            elapsed = ?started.elapsed(),
+            "read the cloud"
+        );
+        Some(view)
     } else {
+        tracing::info!("--refresh=false: planning from the state alone");
         None
     };
     let plan = plan::plan(&loaded.manifests, store.state(), remote.as_ref(), &options)?;
+    let counts = plan.counts();
+    tracing::info!(
+        add = counts.add,
+        change = counts.change,
+        destroy = counts.destroy,
+        drift = plan.drift.len(),
+        "planned"
+    );
     let parallelism = request.run.parallelism.unwrap_or(config.apply.parallelism);
     Ok(Session {
         config,
@@ -292,6 +311,26 @@ pub fn plan_options(run: &RunArgs, refresh_only: bool) -> Result<PlanOptions, Er
         destroy: run.destroy,
         refresh_only,
     })
+}
+
+/// Sends imsform's own logs to stderr: warnings by default, `-v` info, `-vv` debug, `-vvv`
+/// trace. Other crates (HTTP internals, which could show headers) stay silent. A second call
+/// does nothing.
+pub fn init_logging(global: &GlobalArgs) {
+    let level = match global.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+            "imsform={level}"
+        )))
+        .with_writer(std::io::stderr)
+        .with_ansi(stderr_color(global))
+        .with_target(false)
+        .try_init();
 }
 
 /// Colour on stdout: only on a terminal, and never with `--no-color` or `NO_COLOR`.

@@ -61,6 +61,13 @@ fn json_is_alone_on_stdout_and_matches_the_schema() {
     assert_eq!(json["lineage"], Value::Null);
     assert_eq!(json["refreshed"], true);
     assert!(run.stderr.contains(NOTICE));
+    let verbose = dir.run(&["plan", "--json", "-v"]);
+    assert_eq!(verbose.stdout, run.stdout, "logs leaked into stdout");
+    assert!(
+        verbose.stderr.contains("INFO planned add=2"),
+        "{}",
+        verbose.stderr
+    );
 }
 
 #[test]
