@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::args::{GlobalArgs, RunArgs};
-use crate::cli::config::{CloudConfig, Config, process_env, working_dir};
+use crate::cli::config::{CloudConfig, Config, MAX_PARALLELISM, process_env, working_dir};
 use crate::cli::state::blocking;
 use crate::cli::validate::stderr_color;
 use crate::cloud::endpoint::Endpoints;
@@ -232,7 +232,7 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         drift = plan.drift.len(),
         "planned"
     );
-    let parallelism = request.run.parallelism.unwrap_or(config.apply.parallelism);
+    let parallelism = parallelism(request.run, &config)?;
     Ok(Session {
         config,
         store,
@@ -292,6 +292,17 @@ fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) -> Result<(), Erro
         context: "cannot write the diagnostics".to_owned(),
         source,
     })
+}
+
+/// `--parallelism N` (1 to [`MAX_PARALLELISM`]), else `[apply] parallelism`.
+pub fn parallelism(run: &RunArgs, config: &Config) -> Result<usize, Error> {
+    match run.parallelism {
+        None => Ok(config.apply.parallelism),
+        Some(n) if u64::try_from(n).is_ok_and(|n| (1..=MAX_PARALLELISM).contains(&n)) => Ok(n),
+        Some(n) => Err(Error::Usage(format!(
+            "--parallelism {n}: must be between 1 and {MAX_PARALLELISM}"
+        ))),
+    }
 }
 
 /// The plan options of the shared flags; `--replace` addresses are checked here.
@@ -365,6 +376,22 @@ mod tests {
         };
         let error = plan_options(&bad, true).unwrap_err().to_string();
         assert!(error.contains("--replace web"), "{error}");
+    }
+
+    #[test]
+    fn parallelism_comes_from_the_flag_or_the_file_within_bounds() {
+        let dir = std::path::Path::new("/tmp");
+        let config = Config::from_toml("[apply]\nparallelism = 7\n", dir, dir, &|_| None).unwrap();
+        let with = |n| RunArgs {
+            parallelism: n,
+            ..RunArgs::default()
+        };
+        assert_eq!(parallelism(&with(None), &config).unwrap(), 7);
+        assert_eq!(parallelism(&with(Some(3)), &config).unwrap(), 3);
+        for bad in [0, 1001] {
+            let error = parallelism(&with(Some(bad)), &config).unwrap_err();
+            assert!(error.to_string().contains("between 1 and 1000"), "{error}");
+        }
     }
 
     #[tokio::test]
