@@ -1,0 +1,248 @@
+//! The pipeline `plan`, `apply`, `refresh` and `import` share, so no command repeats it:
+//! configuration, manifests (diagnostics printed on stderr), the state opened under its lock,
+//! the connection to the cloud (`connect.rs`: the real one, or the local cloud of design.md
+//! section 8), refresh and the plan. Also the colour decision for stdout and logging.
+//!
+//! It decides nothing about the plan (that is `plan::plan`) and prints nothing on stdout: the
+//! commands own their output. Notices (the local cloud, `insecure`) go to stderr.
+
+mod connect;
+
+pub use connect::{
+    Connection, LOCAL_ACCESS_KEY, LOCAL_DATA_FILE, LOCAL_DELETE_LINGER, LOCAL_JOB_DURATION,
+    LOCAL_NOTICE, LOCAL_PROJECT_ID, LOCAL_SECRET_KEY, connect,
+};
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::args::{GlobalArgs, RunArgs};
+use crate::cli::config::{Config, MAX_PARALLELISM, process_env, working_dir};
+use crate::cli::state::blocking;
+use crate::cli::validate::stderr_color;
+use crate::error::Error;
+use crate::manifest::diagnostic::render_all;
+use crate::manifest::model::Address;
+use crate::manifest::{self, Diagnostic, Loaded, ManifestError};
+use crate::plan::{self, Plan, PlanOptions, RemoteView};
+use crate::state::{LockOptions, Store};
+
+/// What a command asks of [`prepare`].
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// Manifest files or directories (none: the working directory).
+    pub paths: &'a [PathBuf],
+    pub run: &'a RunArgs,
+    /// The operation named in the lock's holder info, e.g. `"plan"`.
+    pub operation: &'static str,
+    /// `--refresh-only`.
+    pub refresh_only: bool,
+}
+
+/// Everything a command needs after planning. The state stays locked while it lives.
+#[derive(Debug)]
+pub struct Session {
+    pub config: Config,
+    pub store: Store,
+    pub connection: Connection,
+    pub loaded: Loaded,
+    /// What refresh saw; `None` with `--refresh=false`.
+    pub remote: Option<RemoteView>,
+    pub plan: Plan,
+    /// `--parallelism`, else `[apply] parallelism`.
+    pub parallelism: usize,
+}
+
+/// Loads, locks, connects, refreshes and plans.
+pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Session, Error> {
+    let options = plan_options(request.run, request.refresh_only)?;
+    let (config, loaded, store) = open(
+        global,
+        request.paths,
+        request.operation,
+        request.run.lock_timeout,
+    )
+    .await?;
+    let connection = connect(&config).await?;
+    let remote = if request.run.refresh {
+        let started = std::time::Instant::now();
+        let view = plan::refresh(connection.client.as_ref(), store.state()).await?;
+        tracing::info!(
+            images = view.images.len(),
+            requests = connection.client.requests_sent(),
+            elapsed = ?started.elapsed(),
+            "read the cloud"
+        );
+        Some(view)
+    } else {
+        tracing::info!("--refresh=false: planning from the state alone");
+        None
+    };
+    let plan = plan::plan(&loaded.manifests, store.state(), remote.as_ref(), &options)?;
+    let counts = plan.counts();
+    tracing::info!(
+        add = counts.add,
+        change = counts.change,
+        destroy = counts.destroy,
+        drift = plan.drift.len(),
+        "planned"
+    );
+    let parallelism = parallelism(request.run, &config)?;
+    Ok(Session {
+        config,
+        store,
+        connection,
+        loaded,
+        remote,
+        plan,
+        parallelism,
+    })
+}
+
+/// The first half of [`prepare`], for commands that do not plan (`import`): the
+/// configuration, the manifests (diagnostics printed on stderr) and the state under its lock.
+pub async fn open(
+    global: &GlobalArgs,
+    paths: &[PathBuf],
+    operation: &'static str,
+    lock_timeout: Option<Duration>,
+) -> Result<(Config, Loaded, Store), Error> {
+    let config = Config::load(&working_dir(global), &process_env)?;
+    let loaded = load_manifests(global, paths, &config.dir)?;
+    let path = config.state.path.clone();
+    let store = blocking(move || {
+        Ok(Store::open(
+            &path,
+            LockOptions {
+                operation,
+                timeout: lock_timeout,
+            },
+        )?)
+    })
+    .await?;
+    Ok((config, loaded, store))
+}
+
+/// Loads the manifests, printing warnings, or every diagnostic on failure, on stderr.
+pub fn load_manifests(global: &GlobalArgs, paths: &[PathBuf], dir: &Path) -> Result<Loaded, Error> {
+    let color = stderr_color(global);
+    match manifest::load(paths, dir) {
+        Ok(loaded) => {
+            print_diagnostics(&loaded.warnings, color)?;
+            Ok(loaded)
+        }
+        Err(error) => {
+            let ManifestError::Invalid { diagnostics, .. } = &error;
+            print_diagnostics(diagnostics, color)?;
+            Err(error.into())
+        }
+    }
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) -> Result<(), Error> {
+    if diagnostics.is_empty() {
+        return Ok(());
+    }
+    render_all(diagnostics, &mut std::io::stderr().lock(), color).map_err(|source| Error::Io {
+        context: "cannot write the diagnostics".to_owned(),
+        source,
+    })
+}
+
+/// `--parallelism N` (1 to [`MAX_PARALLELISM`]), else `[apply] parallelism`.
+pub fn parallelism(run: &RunArgs, config: &Config) -> Result<usize, Error> {
+    match run.parallelism {
+        None => Ok(config.apply.parallelism),
+        Some(n) if u64::try_from(n).is_ok_and(|n| (1..=MAX_PARALLELISM).contains(&n)) => Ok(n),
+        Some(n) => Err(Error::Usage(format!(
+            "--parallelism {n}: must be between 1 and {MAX_PARALLELISM}"
+        ))),
+    }
+}
+
+/// The plan options of the shared flags; `--replace` addresses are checked here.
+pub fn plan_options(run: &RunArgs, refresh_only: bool) -> Result<PlanOptions, Error> {
+    let replace = run
+        .replaces
+        .iter()
+        .map(|text| {
+            Address::parse(text)
+                .map_err(|message| Error::Usage(format!("--replace {text}: {message}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PlanOptions {
+        targets: run.targets.clone(),
+        excludes: run.excludes.clone(),
+        replace,
+        destroy: run.destroy,
+        refresh_only,
+    })
+}
+
+/// Sends imsform's own logs to stderr: warnings by default, `-v` info, `-vv` debug, `-vvv`
+/// trace. Other crates (HTTP internals, which could show headers) stay silent. A second call
+/// does nothing.
+pub fn init_logging(global: &GlobalArgs) {
+    let level = match global.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+            "imsform={level}"
+        )))
+        .with_writer(std::io::stderr)
+        .with_ansi(stderr_color(global))
+        .with_target(false)
+        .try_init();
+}
+
+/// Colour on stdout: only on a terminal, and never with `--no-color` or `NO_COLOR`.
+pub fn stdout_color(global: &GlobalArgs) -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    !global.no_color && !no_color && std::io::stdout().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_addresses_are_parsed_and_bad_ones_named() {
+        let run = RunArgs {
+            replaces: vec!["images.web".into()],
+            targets: vec!["web-*".into()],
+            destroy: true,
+            ..RunArgs::default()
+        };
+        let options = plan_options(&run, false).unwrap();
+        assert_eq!(options.replace, vec![Address::from_key("web")]);
+        assert_eq!(options.targets, vec!["web-*".to_owned()]);
+        assert!(options.destroy && !options.refresh_only);
+        let bad = RunArgs {
+            replaces: vec!["web".into()],
+            ..RunArgs::default()
+        };
+        let error = plan_options(&bad, true).unwrap_err().to_string();
+        assert!(error.contains("--replace web"), "{error}");
+    }
+
+    #[test]
+    fn parallelism_comes_from_the_flag_or_the_file_within_bounds() {
+        let dir = std::path::Path::new("/tmp");
+        let config = Config::from_toml("[apply]\nparallelism = 7\n", dir, dir, &|_| None).unwrap();
+        let with = |n| RunArgs {
+            parallelism: n,
+            ..RunArgs::default()
+        };
+        assert_eq!(parallelism(&with(None), &config).unwrap(), 7);
+        assert_eq!(parallelism(&with(Some(3)), &config).unwrap(), 3);
+        for bad in [0, 1001] {
+            let error = parallelism(&with(Some(bad)), &config).unwrap_err();
+            assert!(error.to_string().contains("between 1 and 1000"), "{error}");
+        }
+    }
+}
