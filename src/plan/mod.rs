@@ -26,6 +26,7 @@ mod select;
 pub(crate) use drift::field_value;
 pub use engine::plan;
 pub use model::*;
+pub(crate) use recovery::recover;
 pub use refresh::{RemoteView, refresh};
 
 #[cfg(test)]
