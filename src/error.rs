@@ -7,6 +7,9 @@ use thiserror::Error;
 pub enum Error {
     #[error("`imsform {0}` is not implemented yet")]
     NotImplemented(&'static str),
+    /// Flags or arguments that cannot be used together or do not parse.
+    #[error("{0}")]
+    Usage(String),
     #[error(transparent)]
     Config(#[from] crate::cli::config::ConfigError),
     #[error(transparent)]
