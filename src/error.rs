@@ -25,6 +25,8 @@ pub enum Error {
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),
     #[error(transparent)]
+    Import(#[from] crate::cli::import::ImportError),
+    #[error(transparent)]
     SavedPlan(#[from] crate::plan::saved::SavedPlanError),
     /// A saved plan that no longer matches the state or the configuration.
     #[error("the saved plan cannot be applied: {0}")]
