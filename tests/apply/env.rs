@@ -71,7 +71,12 @@ impl TestEnv {
     /// Runs and asserts the exit code, returning stdout.
     pub async fn ok(&self, args: &[&str], code: i32) -> String {
         let output = self.run(args).await;
-        assert_eq!(output.status.code(), Some(code), "imsform {args:?}\n{}", text(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "imsform {args:?}\n{}",
+            text(&output)
+        );
         String::from_utf8(output.stdout).unwrap()
     }
 
@@ -115,7 +120,8 @@ impl TestEnv {
         let mut sorted = state_ids.clone();
         sorted.sort();
         assert_eq!(sorted, live_ids, "state and cloud disagree: {live:#?}");
-        let mut live_names: Vec<&str> = live.values().map(|i| i["name"].as_str().unwrap()).collect();
+        let mut live_names: Vec<&str> =
+            live.values().map(|i| i["name"].as_str().unwrap()).collect();
         live_names.sort_unstable();
         let mut wanted = names.to_vec();
         wanted.sort_unstable();
@@ -146,4 +152,3 @@ pub fn image(key: &str, name: &str, extra: &str) -> String {
 pub fn manifest(images: &[String]) -> String {
     format!("images:\n{}", images.concat())
 }
-

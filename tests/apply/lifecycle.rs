@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use imsform::cli::config::CloudConfig;
-use imsform::cloud::{AttrUpdate, CloudApi, Client, ClientOptions, Credentials};
+use imsform::cloud::{AttrUpdate, Client, ClientOptions, CloudApi, Credentials};
 
 use crate::env::{TestEnv, image, manifest, text};
 
@@ -33,17 +33,24 @@ async fn every_action_converges_to_no_changes() {
     let env = TestEnv::new().await;
     // Create, with a description (set after the registration) and tags.
     env.manifest(&manifest(&[
-        image("web", "web", "    description: the web tier\n    tags: { tier: web, team: a }\n"),
+        image(
+            "web",
+            "web",
+            "    description: the web tier\n    tags: { tier: web, team: a }\n",
+        ),
         image("db", "db", DBC),
         image("cache", "cache", ""),
     ]));
     let out = env.apply_converges().await;
-    assert!(out.contains("Resources: 3 added, 0 changed, 0 destroyed."), "{out}");
+    assert!(
+        out.contains("Resources: 3 added, 0 changed, 0 destroyed."),
+        "{out}"
+    );
     env.assert_cloud_matches(&["web", "db", "cache"]);
     let state = env.state();
     let web_id = state.images[&address("web")].id.clone();
     let web = &env.live_images()[&web_id];
-    assert_eq!(web["description"], "the web tier", "{web}");
+    assert_eq!(web["__description"], "the web tier", "{web}");
 
     // Update in place: name, description, min_ram, tags (one changed, one removed, one added).
     env.manifest(&manifest(&[
@@ -63,22 +70,32 @@ async fn every_action_converges_to_no_changes() {
     let web = &env.live_images()[&web_id];
     assert_eq!(web["name"], "web-2");
     assert_eq!(web["min_ram"], 2048);
-    assert_eq!(web["description"], "the new web tier");
+    assert_eq!(web["__description"], "the new web tier");
     let tags = tags_of(web);
     assert_eq!(tags.get("tier").map(String::as_str), Some("frontend"));
     assert_eq!(tags.get("owner").map(String::as_str), Some("ops"));
     assert!(!tags.contains_key("team"), "{tags:?}");
-    assert!(tags.contains_key("imsform-token"), "the token tag is never touched: {tags:?}");
+    assert!(
+        tags.contains_key("imsform-token"),
+        "the token tag is never touched: {tags:?}"
+    );
     let updates: u64 = stat(&env, "PATCH");
     assert!(updates >= 1);
 
     // Replace in both orders: web (create_before_destroy) and db (destroy_before_create).
     let db_id = state.images[&address("db")].id.clone();
     env.manifest(&manifest(&[
-        image("web", "web-2", "    description: the new web tier\n    min_ram: 2048\n    \
-               tags: { tier: frontend, owner: ops }\n    min_disk: 50\n")
-            .replace("    min_disk: 40\n", ""),
-        image("db", "db", DBC).replace("os_version: Ubuntu 22.04 server 64bit", "os_version: Debian GNU/Linux 12.0.0 64bit"),
+        image(
+            "web",
+            "web-2",
+            "    description: the new web tier\n    min_ram: 2048\n    \
+               tags: { tier: frontend, owner: ops }\n    min_disk: 50\n",
+        )
+        .replace("    min_disk: 40\n", ""),
+        image("db", "db", DBC).replace(
+            "os_version: Ubuntu 22.04 server 64bit",
+            "os_version: Debian GNU/Linux 12.0.0 64bit",
+        ),
         image("cache", "cache", ""),
     ]));
     let out = env.apply_converges().await;
@@ -91,8 +108,12 @@ async fn every_action_converges_to_no_changes() {
     // Moved: cache -> store, same image.
     let cache_id = state.images[&address("cache")].id.clone();
     let moved = env.path().join("images.yaml");
-    let yaml = std::fs::read_to_string(&moved).unwrap().replace("  cache:\n", "  store:\n");
-    env.manifest(&format!("{yaml}moved:\n  - {{ from: images.cache, to: images.store }}\n"));
+    let yaml = std::fs::read_to_string(&moved)
+        .unwrap()
+        .replace("  cache:\n", "  store:\n");
+    env.manifest(&format!(
+        "{yaml}moved:\n  - {{ from: images.cache, to: images.store }}\n"
+    ));
     let out = env.apply_converges().await;
     assert!(out.contains("0 added, 0 changed, 0 destroyed."), "{out}");
     assert_eq!(env.state().images[&address("store")].id, cache_id);
@@ -113,11 +134,19 @@ async fn every_action_converges_to_no_changes() {
     // and apply puts the manifest's name back.
     let store_id = env.state().images[&address("store")].id.clone();
     let cloud = client(&env);
-    cloud.update(&store_id, &[AttrUpdate::Name("renamed".into())]).await.unwrap();
+    cloud
+        .update(&store_id, &[AttrUpdate::Name("renamed".into())])
+        .await
+        .unwrap();
     let out = env.ok(&["refresh"], 0).await;
     assert!(out.contains("renamed"), "{out}");
-    assert_eq!(env.state().images[&address("store")].attributes.name, "renamed");
-    let plan = env.ok(&["plan", "--refresh-only", "--detailed-exitcode"], 0).await;
+    assert_eq!(
+        env.state().images[&address("store")].attributes.name,
+        "renamed"
+    );
+    let plan = env
+        .ok(&["plan", "--refresh-only", "--detailed-exitcode"], 0)
+        .await;
     assert!(plan.contains("No changes."), "{plan}");
     let out = env.apply_converges().await;
     assert!(out.contains("0 added, 1 changed, 0 destroyed."), "{out}");
@@ -145,7 +174,10 @@ async fn a_saved_plan_is_applied_exactly_or_refused_when_stale() {
     // The manifests change after the plan: the saved plan still creates only `web`.
     env.manifest(&manifest(&[image("web", "web", ""), image("db", "db", "")]));
     let out = env.ok(&["apply", "first.plan"], 0).await;
-    assert!(out.contains("Resources: 1 added, 0 changed, 0 destroyed."), "{out}");
+    assert!(
+        out.contains("Resources: 1 added, 0 changed, 0 destroyed."),
+        "{out}"
+    );
     env.assert_cloud_matches(&["web"]);
     // The second plan was made from "no state"; a state exists now.
     let before = std::fs::read(env.path().join("imsform.state.json")).unwrap();
