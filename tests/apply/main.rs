@@ -3,7 +3,7 @@
 //! the real one does). One binary: the lifecycle of every action, saved plans and refusals,
 //! fault injection, and the crash test.
 
-// mod crash;
+mod crash;
 mod env;
 // mod faults;
 mod lifecycle;
