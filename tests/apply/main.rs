@@ -5,5 +5,5 @@
 
 mod crash;
 mod env;
-// mod faults;
+mod faults;
 mod lifecycle;
