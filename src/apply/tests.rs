@@ -57,7 +57,7 @@ impl Rig {
         let mut yaml = String::from("images:\n");
         for key in keys {
             yaml.push_str(&format!(
-                "  {key}:\n    name: {key}\n    image_url: b:{key}.qcow2\n    \
+                "  {key}:\n    name: {key}\n    image_url: bucket:{key}.qcow2\n    \
                  os_version: Ubuntu 22.04 server 64bit\n    min_disk: 40\n"
             ));
         }
@@ -177,7 +177,7 @@ async fn an_interrupt_stops_at_a_saved_point_and_the_next_run_resumes() {
 async fn interrupted_create(rig: &Rig, key: &str) -> (String, String) {
     let token = ulid::Ulid::new().to_string();
     let manifests = rig.manifests(&[key]);
-    let attributes = manifests.images.values().next().unwrap().attributes.clone();
+    let attributes = manifests.images.values().next().unwrap().attrs.clone();
     let request = CreateImage {
         name: attributes.name.clone(),
         os_version: attributes.os_version.clone(),
