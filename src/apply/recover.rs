@@ -206,8 +206,13 @@ async fn recover_one<C: CloudApi>(
                 attributes: (**attributes).clone(),
                 replaces: replaces.clone(),
             };
+            let assumed = match (looked_up, image_id) {
+                (false, _) => Assumed::AsPlanned,
+                (true, None) => Assumed::Nothing,
+                (true, Some(_)) => Assumed::Record,
+            };
             let known = Known {
-                looked_up: looked_up && image_id.is_none(),
+                assumed,
                 job_id: job_id.clone(),
             };
             create_entry(ctx, &image, token, &action, &known).await
@@ -215,10 +220,20 @@ async fn recover_one<C: CloudApi>(
     }
 }
 
-/// What the journal entry knew.
+/// What the plan assumed the recovery would leave at the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Assumed {
+    /// A refreshed plan: exactly what its recovery action says.
+    AsPlanned,
+    /// No refresh, no image id: nothing at the address (the plan creates it).
+    Nothing,
+    /// No refresh, an image id: a healthy record at the address.
+    Record,
+}
+
+/// What the journal entry knew and the plan assumed.
 struct Known {
-    /// The plan had no image id: it assumed nothing at the address.
-    looked_up: bool,
+    assumed: Assumed,
     job_id: Option<String>,
 }
 
@@ -280,7 +295,7 @@ async fn delete_entry<C: CloudApi>(
     }
     Ok(
         match delete::delete_journaled(ctx, address, image_id).await? {
-            Gone::Gone => Ended::Settled,
+            Gone::Deleted => Ended::Settled,
             Gone::Refused(why) | Gone::Failed(why) => Ended::Unsettled {
                 why,
                 stopped: false,
@@ -338,8 +353,8 @@ async fn create_entry<C: CloudApi>(
         }
         RecoveryAction::Vanished { .. } => {
             create::drop_entry(ctx, token).await?;
-            return Ok(if known.looked_up {
-                Ended::Settled
+            return Ok(if known.assumed == Assumed::Record {
+                Ended::Diverged(format!("image {id} disappeared"))
             } else {
                 Ended::Settled
             });
@@ -347,9 +362,11 @@ async fn create_entry<C: CloudApi>(
         other => return Ok(Ended::Diverged(format!("unexpected recovery {other:?}"))),
     };
     Ok(match step {
-        Step::Done(_) if known.looked_up => Ended::Completed(image.attributes.clone()),
+        Step::Done(_) if known.assumed == Assumed::Nothing => {
+            Ended::Completed(image.attributes.clone())
+        }
         Step::Done(_) => Ended::Settled,
-        Step::Tainted(_) if expected_taint && !known.looked_up => Ended::Settled,
+        Step::Tainted(_) if expected_taint && known.assumed == Assumed::AsPlanned => Ended::Settled,
         Step::Tainted(why) => Ended::Diverged(why),
         Step::Failed(why) => Ended::Unsettled {
             why,

@@ -17,7 +17,7 @@ const DBC: &str = "    lifecycle: { replace_order: destroy_before_create }\n";
 /// Two generations of manifests; each transition creates, updates, replaces (both orders) and
 /// destroys.
 fn generation(which: usize) -> (String, Vec<&'static str>) {
-    if which % 2 == 0 {
+    if which.is_multiple_of(2) {
         let yaml = manifest(&[
             image(
                 "a",
