@@ -38,6 +38,15 @@ impl Recovered {
         if self.fulfils(change) {
             return None;
         }
+        if self.completed.contains_key(&change.address) {
+            // The plan (made without refresh) did not know this image: acting on the address
+            // now could orphan it.
+            return Some(
+                "the recovery completed an interrupted create the plan did not know of; plan \
+                 again"
+                    .into(),
+            );
+        }
         self.invalid.get(&change.address).cloned()
     }
 
