@@ -8,7 +8,7 @@
 //! gets no change this run; a create the plan expected to make and the lookup found already made
 //! with the same attributes is not made twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -94,12 +94,18 @@ pub(crate) async fn run_all<C: CloudApi + 'static>(
     let semaphore = Arc::new(Semaphore::new(ctx.options.parallelism.max(1)));
     let refresh_only = plan.mode == PlanMode::RefreshOnly;
     let mut tasks = JoinSet::new();
+    let mut task_ids = HashMap::new();
     for (address, recoveries) in by_address {
         let Ok(permit) = semaphore.clone().acquire_owned().await else {
             break;
         };
+        if ctx.shutdown.is_requested() {
+            // The journal keeps what was not recovered; the run ends after this phase.
+            break;
+        }
+        let key = address.clone();
         let ctx = ctx.clone();
-        tasks.spawn(async move {
+        let handle = tasks.spawn(async move {
             let _permit = permit;
             let mut ended = Vec::new();
             for recovery in &recoveries {
@@ -112,11 +118,27 @@ pub(crate) async fn run_all<C: CloudApi + 'static>(
             }
             (address, ended)
         });
+        task_ids.insert(handle.id(), key);
     }
     let mut recovered = Recovered::default();
     while let Some(joined) = tasks.join_next().await {
-        let Ok((address, ended)) = joined else {
-            continue;
+        let (address, ended) = match joined {
+            Ok(done) => done,
+            Err(error) => {
+                // A panicking task is a bug; its entries stay in the journal and its address
+                // gets no change this run.
+                let Some(address) = task_ids.get(&error.id()) else {
+                    continue;
+                };
+                let why = format!("internal error: {error}");
+                (
+                    address.clone(),
+                    vec![Ok(Ended::Unsettled {
+                        why,
+                        stopped: false,
+                    })],
+                )
+            }
         };
         for end in ended {
             note(&mut recovered, report, ctx, &address, end?);
@@ -370,19 +392,27 @@ async fn create_entry<C: CloudApi>(
         }
         other => return Ok(Ended::Diverged(format!("unexpected recovery {other:?}"))),
     };
-    Ok(match step {
-        Step::Done(_) if known.assumed == Assumed::Nothing => {
-            Ended::Completed(image.attributes.clone())
-        }
+    Ok(judge(
+        step,
+        known.assumed,
+        expected_taint,
+        &image.attributes,
+    ))
+}
+
+/// Whether a resumed create ended as the plan assumed.
+fn judge(step: Step, assumed: Assumed, expected_taint: bool, attributes: &ImageAttrs) -> Ended {
+    match step {
+        Step::Done(_) if assumed == Assumed::Nothing => Ended::Completed(attributes.clone()),
         Step::Done(_) => Ended::Settled,
-        Step::Tainted(_) if expected_taint && known.assumed == Assumed::AsPlanned => Ended::Settled,
+        Step::Tainted(_) if expected_taint && assumed == Assumed::AsPlanned => Ended::Settled,
         Step::Tainted(why) => Ended::Diverged(why),
         Step::Failed(why) => Ended::Unsettled {
             why,
             stopped: false,
         },
         Step::Stopped(why) => Ended::Unsettled { why, stopped: true },
-    })
+    }
 }
 
 fn image_id_of(action: &RecoveryAction) -> Option<&str> {
