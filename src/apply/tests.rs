@@ -261,3 +261,28 @@ async fn an_ambiguous_journal_is_refused_before_anything_is_touched() {
     assert_eq!(before, after);
     assert_eq!(rig.live(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_was_lost_is_adopted_by_its_token_not_sent_again() {
+    let rig = rig(Duration::from_millis(100)).await;
+    let drop_create = BTreeMap::from([("POST /v2/images".to_owned(), 1)]);
+    let faults = crate::emulator::Faults {
+        drop_routes: drop_create,
+        ..Default::default()
+    };
+    rig.emulator.set_faults(faults);
+    let (plan, store) = rig.plan(&["web"], true).await;
+    let (report, store) = rig.execute(&plan, store, Shutdown::never()).await;
+    assert!(report.success(), "{report:?}");
+    assert_eq!(rig.live(), 1);
+    let stats = rig.emulator.stats();
+    assert_eq!(
+        stats.get("POST /v2/images"),
+        Some(&1),
+        "never re-sent: {stats:?}"
+    );
+    let state = store.state().unwrap();
+    assert!(state.pending.is_empty());
+    let id = &state.images.values().next().unwrap().id;
+    assert_eq!(rig.emulator.images()[0]["id"].as_str(), Some(id.as_str()));
+}
