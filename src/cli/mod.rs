@@ -56,6 +56,7 @@ pub fn exit_code(result: Result<Outcome, Error>) -> ExitCode {
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> Result<Outcome, Error> {
     let global = &cli.global;
+    context::init_logging(global);
     match cli.command {
         Command::Validate(args) => validate::run(global, args).await,
         Command::Plan(args) => plan::run(global, args).await,
