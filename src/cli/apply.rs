@@ -32,7 +32,7 @@ const PROMPT: &str =
     "Do you want to perform these actions? Only 'yes' will be accepted to approve.";
 
 pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> Result<Outcome, Error> {
-    if let Some(plan_file) = plan_file(&args.paths) {
+    if let Some(plan_file) = plan_file(&working_dir(global), &args.paths) {
         return apply_saved(global, &args, &plan_file).await;
     }
     let request = Request {
@@ -69,14 +69,16 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> Result<Outcome, Error>
     carry_out(&run, &session.plan, session.store, session.connection).await
 }
 
-/// One argument that is a file and not a manifest: a saved plan.
-fn plan_file(paths: &[PathBuf]) -> Option<PathBuf> {
+/// One argument that is a file and not a manifest: a saved plan. Relative to the working
+/// directory (`-C DIR`), as `plan -out` and `show PLANFILE` resolve it.
+fn plan_file(dir: &Path, paths: &[PathBuf]) -> Option<PathBuf> {
     let [path] = paths else { return None };
     let manifest = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml")
     );
-    (!manifest && path.is_file()).then(|| path.clone())
+    let path = dir.join(path);
+    (!manifest && path.is_file()).then_some(path)
 }
 
 async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Result<Outcome, Error> {

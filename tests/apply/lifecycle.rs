@@ -173,7 +173,15 @@ async fn a_saved_plan_is_applied_exactly_or_refused_when_stale() {
     env.ok(&["plan", "-out", "second.plan"], 0).await;
     // The manifests change after the plan: the saved plan still creates only `web`.
     env.manifest(&manifest(&[image("web", "web", ""), image("db", "db", "")]));
-    let out = env.ok(&["apply", "first.plan"], 0).await;
+    // Run from elsewhere with `-C`: the plan file is found relative to the working directory.
+    let dir = env.path().to_str().unwrap().to_owned();
+    let mut command = env.command(&["-C", &dir, "apply", "first.plan"]);
+    command.current_dir(env.path().parent().unwrap());
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         out.contains("Resources: 1 added, 0 changed, 0 destroyed."),
         "{out}"
