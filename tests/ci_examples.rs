@@ -2,6 +2,7 @@
 //! command line their shell steps run parses with the real command line (a flag that does not
 //! exist fails this test), and each pipeline has the three jobs the README promises (plan on a
 //! pull request, apply of the saved plan after merge, scheduled drift detection).
+//! Also the rest of the surface scripts rely on: `imsform completions SHELL`.
 //! This file reads the examples; it does not run CI or contact any cloud.
 
 use std::path::{Path, PathBuf};
@@ -287,4 +288,36 @@ fn the_example_repository_holds_no_credentials_or_run_leftovers() {
     }
     let config = std::fs::read_to_string(example("imsform.toml")).unwrap();
     assert!(!config.contains("access_key") && !config.contains("secret_key"));
+}
+
+#[test]
+fn completions_name_every_subcommand_for_each_shell() {
+    use clap::CommandFactory;
+    let subcommands: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|command| command.get_name().to_owned())
+        .collect();
+    assert!(subcommands.len() >= 10, "{subcommands:?}");
+    for shell in ["bash", "zsh", "fish"] {
+        let output = assert_cmd::Command::cargo_bin("imsform")
+            .unwrap()
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        assert!(output.stderr.is_empty(), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        assert!(script.len() > 1000, "{shell}: {} bytes", script.len());
+        let flags = ["detailed-exitcode", "auto-approve", "lock-timeout"];
+        for name in subcommands.iter().map(String::as_str).chain(flags) {
+            assert!(script.contains(name), "{shell}: no {name}");
+        }
+    }
+    let output = assert_cmd::Command::cargo_bin("imsform")
+        .unwrap()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid value 'tcsh'"));
 }
