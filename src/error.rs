@@ -7,6 +7,9 @@ use thiserror::Error;
 pub enum Error {
     #[error("`imsform {0}` is not implemented yet")]
     NotImplemented(&'static str),
+    /// Flags or arguments that cannot be used together or do not parse.
+    #[error("{0}")]
+    Usage(String),
     #[error(transparent)]
     Config(#[from] crate::cli::config::ConfigError),
     #[error(transparent)]
@@ -19,6 +22,8 @@ pub enum Error {
     Emulator(#[from] crate::emulator::EmulatorError),
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),
+    #[error(transparent)]
+    Import(#[from] crate::cli::import::ImportError),
     #[error(transparent)]
     SavedPlan(#[from] crate::plan::saved::SavedPlanError),
     /// A saved plan that no longer matches the state or the configuration.

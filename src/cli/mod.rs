@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod args;
 pub mod config;
+pub mod context;
 pub mod emulator;
 pub mod force_unlock;
 pub mod import;

@@ -1,19 +1,27 @@
-//! `imsform show`: render a saved plan, or the state. Without a plan file it reads the state
-//! without a lock and prints it as text (Terraform's `show` shape) or, with `--json`, as the state
-//! file's JSON. The text rendering of state records lives here; `state show` reuses it.
+//! `imsform show`: render a saved plan, or the state. With a plan file it prints the plan as
+//! `plan` would have (human text, `--json` or `--markdown`), reading neither the state nor the
+//! cloud; a relative plan path is taken from the working directory (`-C DIR`). Without a plan
+//! file it reads the state without a lock and prints it as text (Terraform's `show` shape) or,
+//! with `--json`, as the state file's JSON. The text rendering of state records lives here;
+//! `state show` reuses it.
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, ShowArgs};
+use crate::cli::config::working_dir;
+use crate::cli::context::stdout_color;
 use crate::cli::state::{state_path, stdout_error};
 use crate::error::Error;
 use crate::manifest::model::Address;
+use crate::plan::saved::SavedPlan;
+use crate::render::{human, json, markdown};
 use crate::state::{ImageRecord, PendingEntry, PendingOperation, State, StateError, Store, format};
 
 pub async fn run(global: &GlobalArgs, args: ShowArgs) -> Result<Outcome, Error> {
-    if args.plan_file.is_some() {
-        return Err(Error::NotImplemented("show PLANFILE"));
+    if let Some(plan_file) = &args.plan_file {
+        return show_plan(global, plan_file, &args);
     }
     if args.markdown {
         return Err(StateError::Invalid(
@@ -32,6 +40,21 @@ pub async fn run(global: &GlobalArgs, args: ShowArgs) -> Result<Outcome, Error> 
     } else {
         write_state(&mut out, state.as_ref()).map_err(stdout_error)?;
     }
+    Ok(Outcome::Success)
+}
+
+/// Renders a saved plan on stdout.
+fn show_plan(global: &GlobalArgs, plan_file: &Path, args: &ShowArgs) -> Result<Outcome, Error> {
+    let saved = SavedPlan::read(&working_dir(global).join(plan_file))?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        json::write_plan(&mut out, &saved.plan)
+    } else if args.markdown {
+        markdown::write_plan(&mut out, &saved.plan, markdown::DEFAULT_LIMIT)
+    } else {
+        human::write_plan(&mut out, &saved.plan, stdout_color(global))
+    }
+    .map_err(stdout_error)?;
     Ok(Outcome::Success)
 }
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::model::{Drift, FieldChange, StatusChange, TagChange};
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, ChangeKind, Field, ImageAttrs, TOKEN_TAG};
-use crate::state::ImageRecord;
+use crate::state::{ImageRecord, Observed};
 
 /// One attribute's value, as plans show it.
 pub(crate) fn field_value(attrs: &ImageAttrs, field: Field) -> Value {
@@ -100,7 +100,7 @@ fn diff_tags(
 }
 
 /// `record` with the cloud's values of the fields that can drift, except the ignored ones.
-pub(super) fn refreshed(
+pub(crate) fn refreshed(
     record: &ImageAttrs,
     remote: &RemoteImage,
     ignore: &BTreeSet<Field>,
@@ -125,6 +125,16 @@ pub(super) fn refreshed(
             .collect();
     }
     attrs
+}
+
+/// What the state records as observed of `image`.
+pub fn observed(image: &RemoteImage) -> Observed {
+    Observed {
+        status: image.status.as_str().to_owned(),
+        checksum: image.checksum.clone(),
+        size: image.size,
+        updated_at: image.updated_at.clone(),
+    }
 }
 
 /// Whether the cloud's view means the image is gone.

@@ -23,7 +23,8 @@ pub mod refresh;
 pub mod saved;
 mod select;
 
-pub(crate) use drift::field_value;
+pub use drift::observed;
+pub(crate) use drift::{field_value, refreshed};
 pub use engine::plan;
 pub use model::*;
 pub use refresh::{RemoteView, refresh};

@@ -8,11 +8,12 @@
 
 use std::collections::BTreeMap;
 
+use super::drift::observed;
 use super::model::{Recovery, RecoveryAction};
 use super::refresh::RemoteView;
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, ImageAttrs};
-use crate::state::{ImageRecord, Observed, PendingEntry, PendingOperation, Taint};
+use crate::state::{ImageRecord, PendingEntry, PendingOperation, Taint};
 
 /// Plans the recovery of every entry and updates `records` to what recovery leaves.
 pub(super) fn recover(
@@ -131,12 +132,7 @@ fn record(
     ImageRecord {
         id: id.to_owned(),
         attributes: created.attributes.clone(),
-        observed: image.map(|i| Observed {
-            status: i.status.as_str().to_owned(),
-            checksum: i.checksum.clone(),
-            size: i.size,
-            updated_at: i.updated_at.clone(),
-        }),
+        observed: image.map(observed),
         tainted,
     }
 }
