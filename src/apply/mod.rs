@@ -1,1 +1,347 @@
-//! The executor behind `imsform apply`: the journal, bounded concurrency, progress, interrupts.
+//! The executor behind `imsform apply`: carries out a [`Plan`] against the cloud, journaling every
+//! step in the state. It owns the crash-safety protocol, bounded and per-address exclusive
+//! concurrency, progress events and interrupts. It must not diff (that is [`crate::plan`]), print
+//! (progress goes to a [`ProgressSink`]) or parse arguments (that is `cli/apply.rs`).
+//!
+//! # Flow ([`execute`])
+//!
+//! 1. Refuse the plan if any recovery is [`RecoveryAction::Ambiguous`] (several images carry one
+//!    create's token): nothing is touched.
+//! 2. Carry out [`Plan::recovery`] (`recover.rs`), one task per address, entries of an address in
+//!    journal order. [`RecoveryAction::LookUp`] (a plan made without refresh) is resolved against
+//!    the cloud first with the plan's own rules.
+//! 3. Rename the addresses of [`Plan::moves`] and accept [`Plan::drift`] into the state, in one save.
+//! 4. Stop there for a refresh-only plan; otherwise carry out [`Plan::changes`] (`change.rs`), at
+//!    most `parallelism` addresses at once, each address in exactly one task.
+//!
+//! # The create protocol (design.md section 6, `create.rs`)
+//!
+//! 1. A pending `Create` entry (address, a fresh 26-character ULID token, the attributes,
+//!    `started_at`) is **saved before any call**.
+//! 2. `POST /v2/images` with the reserved tag `imsform-token=<token>`; the id is saved.
+//! 3. `PUT /v1/cloudimages/{id}/upload`; the job id is saved.
+//! 4. The [`JobWatcher`] waits for the job (one list request per tick for every job in flight).
+//!    On success the description (which create cannot set) is applied, the image is recorded at
+//!    the address and the entry dropped, in one save. On failure the image is recorded tainted
+//!    with the job's error code and reason (the next plan replaces it); the failed new half of a
+//!    replace is deleted instead and the old image stays.
+//!
+//! A create answered [`CloudError::OutcomeUnknown`] is never re-sent blindly. It is resolved by
+//! the token: an image carrying it is adopted. **Retry rule:** when no image carries the token,
+//! the lookup is repeated after `create_settle`; only when it is still absent both times is the
+//! entry dropped and the create retried, once, under a **new** token (a new entry saved first).
+//! A second unknown outcome whose token is absent both times drops the entry and fails the
+//! address; the next plan creates it again. Residual risk, documented: a create request that IMS
+//! takes in more than `create_settle` after its answer was lost would leave an image carrying an
+//! orphaned `imsform-token` tag; it can never become a second image *at an address*.
+//!
+//! A register answered `OutcomeUnknown` is resolved by the image's status: `queued` means it
+//! was not taken (sent again, once); otherwise the image is waited for by its status.
+//!
+//! # Replace and delete
+//!
+//! - create_before_destroy: the new image is created fully (its entry names the image it
+//!   `replaces`), then **one save** points the address at the new id and journals a `Delete` of
+//!   the old id; the old image is deleted and waited for until gone, then the entry is dropped.
+//! - destroy_before_create, destroy: one save removes the record and journals the `Delete`; the
+//!   image is deleted and waited for until gone, then the entry is dropped. A delete IMS refuses
+//!   outright (4xx) puts the record back and drops the entry in one save.
+//!
+//! # Guarantees
+//!
+//! - Every completed step is saved before the next call ([`writer::StateWriter`], a single task
+//!   owning the [`Store`]); a crash at any point leaves a journal the next plan resolves.
+//! - Never two operations on one address at once; never more than `parallelism` addresses.
+//! - A failed address does not stop the others; the [`Report`] lists it.
+//! - Interrupts ([`Shutdown`]): no new address starts; in-flight steps finish their call and its
+//!   save; waits (jobs, deletes) are abandoned at a saved point and resumed by the next apply.
+//! - A save that fails stops the run ([`ApplyError::State`]): nothing is done that cannot be
+//!   written down.
+
+mod change;
+mod create;
+mod delete;
+mod progress;
+mod recover;
+mod register;
+mod shutdown;
+mod writer;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+pub use progress::{Event, Phase, PlainProgress, ProgressSink, Silent, TermProgress};
+pub use shutdown::{Shutdown, ShutdownTrigger};
+
+use crate::cloud::{CloudApi, JobWatcher, WatchConfig};
+use crate::manifest::model::Address;
+use crate::plan::{Action, Plan, PlanMode, RecoveryAction};
+use crate::state::{StateError, Store};
+use writer::StateWriter;
+
+/// How the executor runs.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// At most this many addresses at once (at least 1).
+    pub parallelism: usize,
+    /// How long one registration job (or one delete) may take.
+    pub job_timeout: Duration,
+    /// How the job watcher polls.
+    pub watch: WatchConfig,
+    /// The wait between the two token lookups after a create's answer was lost.
+    pub create_settle: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> ApplyOptions {
+        ApplyOptions {
+            parallelism: 10,
+            job_timeout: Duration::from_secs(30 * 60),
+            watch: WatchConfig::default(),
+            create_settle: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    /// Addresses that failed, with the reason, sorted by address.
+    pub failures: Vec<(Address, String)>,
+    /// Addresses whose work was stopped by an interrupt, with where it stopped.
+    pub stopped: Vec<(Address, String)>,
+    /// Addresses of the plan that were not started because of an interrupt.
+    pub not_started: Vec<Address>,
+    /// A shutdown was requested during the run.
+    pub interrupted: bool,
+}
+
+impl Report {
+    /// Whether the run did everything it was asked to.
+    pub fn success(&self) -> bool {
+        self.failures.is_empty() && !self.interrupted
+    }
+}
+
+/// Why an apply could not run at all (per-address failures go into the [`Report`]).
+#[derive(Debug, Error)]
+pub enum ApplyError {
+    #[error(
+        "refusing to apply: several images carry the token of the interrupted create of \
+         {address} ({}); delete the extra images by hand, then plan again",
+        image_ids.join(", ")
+    )]
+    Ambiguous {
+        address: Address,
+        image_ids: Vec<String>,
+    },
+    #[error("cannot save the state; the apply stopped: {0}")]
+    State(Arc<StateError>),
+    #[error("the state writer stopped unexpectedly")]
+    WriterGone,
+}
+
+/// How one address's work ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Done; the counts it adds to the report.
+    Done {
+        added: usize,
+        changed: usize,
+        destroyed: usize,
+    },
+    Failed(String),
+    /// Stopped at a saved point by an interrupt.
+    Stopped(String),
+}
+
+impl Outcome {
+    pub(crate) fn none() -> Outcome {
+        Outcome::Done {
+            added: 0,
+            changed: 0,
+            destroyed: 0,
+        }
+    }
+}
+
+/// Everything a task needs; shared behind an `Arc`.
+pub(crate) struct Ctx<C> {
+    pub cloud: Arc<C>,
+    pub watcher: JobWatcher,
+    pub state: StateWriter,
+    pub progress: Arc<dyn ProgressSink>,
+    pub shutdown: Shutdown,
+    pub options: ApplyOptions,
+}
+
+/// Carries out `plan` (see the module docs). `store` must hold the state the plan was made from;
+/// it is returned (still locked) with the report so that the caller decides when to unlock.
+pub async fn execute<C: CloudApi + 'static>(
+    plan: &Plan,
+    store: Store,
+    cloud: Arc<C>,
+    options: ApplyOptions,
+    progress: Arc<dyn ProgressSink>,
+    shutdown: Shutdown,
+) -> Result<(Report, Store), ApplyError> {
+    refuse_ambiguous(plan)?;
+    let (state, writer_task) = writer::spawn(store);
+    let ctx = Arc::new(Ctx {
+        watcher: JobWatcher::spawn(cloud.clone(), options.watch),
+        cloud,
+        state,
+        progress,
+        shutdown,
+        options,
+    });
+    let run = run_phases(plan, &ctx).await;
+    drop(ctx);
+    let store = writer_task.await.map_err(|_| ApplyError::WriterGone)?;
+    let mut report = run?;
+    report.failures.sort();
+    report.stopped.sort();
+    Ok((report, store))
+}
+
+fn refuse_ambiguous(plan: &Plan) -> Result<(), ApplyError> {
+    for recovery in &plan.recovery {
+        if let RecoveryAction::Ambiguous { image_ids } = &recovery.action {
+            return Err(ApplyError::Ambiguous {
+                address: recovery.address.clone(),
+                image_ids: image_ids.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn run_phases<C: CloudApi + 'static>(
+    plan: &Plan,
+    ctx: &Arc<Ctx<C>>,
+) -> Result<Report, ApplyError> {
+    let mut report = Report::default();
+    let recovered = recover::run_all(plan, ctx, &mut report).await?;
+    if ctx.shutdown.is_requested() {
+        report.interrupted = true;
+        report.not_started = plan.changes.iter().map(|c| c.address.clone()).collect();
+        return Ok(report);
+    }
+    change::accept_moves_and_drift(plan, ctx).await?;
+    if plan.mode == PlanMode::RefreshOnly {
+        return Ok(report);
+    }
+    run_changes(plan, ctx, &recovered, &mut report).await?;
+    report.interrupted |= ctx.shutdown.is_requested();
+    Ok(report)
+}
+
+/// Runs the plan's changes, `parallelism` addresses at once.
+async fn run_changes<C: CloudApi + 'static>(
+    plan: &Plan,
+    ctx: &Arc<Ctx<C>>,
+    recovered: &recover::Recovered,
+    report: &mut Report,
+) -> Result<(), ApplyError> {
+    let semaphore = Arc::new(Semaphore::new(ctx.options.parallelism.max(1)));
+    let mut tasks: JoinSet<(Address, Result<Outcome, ApplyError>)> = JoinSet::new();
+    let pending: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    let mut started = BTreeSet::new();
+    let mut ids = HashMap::new();
+    for change in &pending {
+        if let Some(reason) = recovered.invalidates(change) {
+            report.failures.push((change.address.clone(), reason));
+            continue;
+        }
+        if recovered.fulfils(change) {
+            report.added += 1;
+            continue;
+        }
+        let permit = tokio::select! {
+            permit = semaphore.clone().acquire_owned() => permit,
+            () = ctx.shutdown.requested() => break,
+        };
+        // The semaphore is never closed, so acquiring only fails if it were.
+        let Ok(permit) = permit else { break };
+        if ctx.shutdown.is_requested() {
+            break;
+        }
+        started.insert(change.address.clone());
+        let address = change.address.clone();
+        let (ctx, change) = (ctx.clone(), (*change).clone());
+        let handle = tasks.spawn(async move {
+            let _permit = permit;
+            let address = change.address.clone();
+            (address, change::run(&ctx, &change).await)
+        });
+        ids.insert(handle.id(), address);
+        while let Some(done) = tasks.try_join_next() {
+            collect(done, &ids, report)?;
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        collect(done, &ids, report)?;
+    }
+    report.not_started = pending
+        .iter()
+        .filter(|c| !started.contains(&c.address))
+        .filter(|c| !report.failures.iter().any(|(a, _)| a == &c.address))
+        .filter(|c| !recovered.fulfils(c))
+        .map(|c| c.address.clone())
+        .collect();
+    Ok(())
+}
+
+type Joined = Result<(Address, Result<Outcome, ApplyError>), tokio::task::JoinError>;
+
+/// Adds one finished task to the report; a state failure stops the run.
+fn collect(
+    done: Joined,
+    ids: &HashMap<tokio::task::Id, Address>,
+    report: &mut Report,
+) -> Result<(), ApplyError> {
+    match done {
+        Ok((address, outcome)) => add(report, address, outcome?),
+        Err(error) => {
+            // A panicking task is a bug; report it without losing the others. Its journal
+            // entry, if any, stays for the next apply to resolve.
+            if let Some(address) = ids.get(&error.id()) {
+                report
+                    .failures
+                    .push((address.clone(), format!("internal error: {error}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn add(report: &mut Report, address: Address, outcome: Outcome) {
+    match outcome {
+        Outcome::Done {
+            added,
+            changed,
+            destroyed,
+        } => {
+            report.added += added;
+            report.changed += changed;
+            report.destroyed += destroyed;
+        }
+        Outcome::Failed(reason) => report.failures.push((address, reason)),
+        Outcome::Stopped(reason) => {
+            report.interrupted = true;
+            report.stopped.push((address, reason));
+        }
+    }
+}

@@ -27,6 +27,7 @@ pub use drift::observed;
 pub(crate) use drift::{field_value, refreshed};
 pub use engine::plan;
 pub use model::*;
+pub(crate) use recovery::recover;
 pub use refresh::{RemoteView, refresh};
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::manifest::model::{Address, ImageAttrs};
 use crate::state::{ImageRecord, PendingEntry, PendingOperation, Taint};
 
 /// Plans the recovery of every entry and updates `records` to what recovery leaves.
-pub(super) fn recover(
+pub(crate) fn recover(
     pending: &[PendingEntry],
     remote: Option<&RemoteView>,
     records: &mut BTreeMap<Address, ImageRecord>,

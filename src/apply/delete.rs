@@ -1,0 +1,108 @@
+//! Deleting an image whose `Delete` journal entry is already saved: the call, the wait until the
+//! image leaves the list (through the shared [`crate::cloud::JobWatcher`]), and dropping the
+//! entry. Must not decide what happens to the address's record; callers do.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::create::{self, phase};
+use super::progress::Phase;
+use super::{ApplyError, Ctx};
+use crate::cloud::CloudApi;
+use crate::manifest::model::Address;
+use crate::state::{PendingEntry, PendingOperation, State};
+
+/// How a journaled delete ended.
+#[derive(Debug)]
+pub(crate) enum Gone {
+    /// Deleted, waited out and the entry dropped.
+    Gone,
+    /// IMS refused the delete outright (a 4xx such as IMG.0028, protected); the entry stays.
+    Refused(String),
+    /// A transient failure or a timeout; the entry stays and the next apply retries.
+    Failed(String),
+    /// Interrupted at a saved point; the entry stays.
+    Stopped(String),
+}
+
+/// Journals the delete of `image_id` for `address` (with whatever else `also` changes, in the
+/// same save).
+pub(crate) async fn journal<C, R: Send + 'static>(
+    ctx: &Arc<Ctx<C>>,
+    address: &Address,
+    image_id: &str,
+    also: impl FnOnce(&mut State) -> R + Send + 'static,
+) -> Result<R, ApplyError> {
+    let entry = PendingEntry {
+        address: address.clone(),
+        operation: PendingOperation::Delete {
+            image_id: image_id.to_owned(),
+        },
+        started_at: create::now(),
+    };
+    ctx.state
+        .edit(move |state| {
+            let returned = also(state);
+            state.pending.push(entry);
+            returned
+        })
+        .await
+}
+
+/// Deletes `image_id` (journaled for `address`), waits until it is gone, drops the entry.
+pub(crate) async fn delete_journaled<C: CloudApi>(
+    ctx: &Arc<Ctx<C>>,
+    address: &Address,
+    image_id: &str,
+) -> Result<Gone, ApplyError> {
+    if ctx.shutdown.is_requested() {
+        return Ok(Gone::Stopped(format!(
+            "interrupted before deleting image {image_id}; the next apply deletes it"
+        )));
+    }
+    phase(ctx, address, Phase::Deleting);
+    if let Err(error) = ctx.cloud.delete(image_id).await {
+        let message = format!("deleting image {image_id}: {error}");
+        return Ok(if create::definitive(&error) {
+            Gone::Refused(message)
+        } else {
+            Gone::Failed(format!("{message}; the next apply retries"))
+        });
+    }
+    phase(ctx, address, Phase::WaitingGone);
+    let deadline = Instant::now() + ctx.options.job_timeout;
+    let watch = ctx.watcher.watch_gone(image_id, deadline);
+    tokio::select! {
+        result = watch.wait() => if let Err(error) = result {
+            return Ok(Gone::Failed(format!(
+                "waiting for image {image_id} to disappear: {error}; the next apply checks again"
+            )));
+        },
+        () = ctx.shutdown.requested() => return Ok(Gone::Stopped(format!(
+            "interrupted while image {image_id} was being deleted; the next apply checks it"
+        ))),
+    }
+    drop_entry(ctx, address, image_id).await?;
+    Ok(Gone::Gone)
+}
+
+/// Drops the `Delete` entry of `image_id` for `address`.
+pub(crate) async fn drop_entry<C>(
+    ctx: &Arc<Ctx<C>>,
+    address: &Address,
+    image_id: &str,
+) -> Result<(), ApplyError> {
+    let (address, id) = (address.clone(), image_id.to_owned());
+    ctx.state
+        .edit(move |state| {
+            state
+                .pending
+                .retain(|e| !(e.address == address && is_delete(&e.operation, &id)));
+        })
+        .await
+}
+
+fn is_delete(operation: &PendingOperation, id: &str) -> bool {
+    matches!(operation, PendingOperation::Delete { image_id } if image_id == id)
+}

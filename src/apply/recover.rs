@@ -1,0 +1,372 @@
+//! Carrying out [`Plan::recovery`]: finishing or undoing the journal of an interrupted run, at
+//! each image's real status. Entries of one address run in journal order in one task; addresses
+//! run in parallel. A [`RecoveryAction::LookUp`] (plan made without refresh) is first resolved
+//! against the cloud with the plan's own rules ([`crate::plan::recover`]).
+//!
+//! What it tells the scheduler ([`Recovered`]): an address whose recovery did not end as the plan
+//! assumed (still in flight, failed, or found otherwise than a plan without refresh expected)
+//! gets no change this run; a create the plan expected to make and the lookup found already made
+//! with the same attributes is not made twice.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::create::{self, NewImage, entry_mut, phase};
+use super::delete::{self, Gone};
+use super::progress::{Event, Phase};
+use super::register::{self, Journaled, Step};
+use super::{ApplyError, Ctx, Report};
+use crate::cloud::{CloudApi, CloudError};
+use crate::manifest::model::{Address, ImageAttrs, TOKEN_TAG};
+use crate::plan::{Action, Plan, PlanMode, Recovery, RecoveryAction, RemoteView, ResourceChange};
+use crate::state::{PendingEntry, PendingOperation};
+
+/// What recovery means for the plan's changes.
+#[derive(Debug, Default)]
+pub(crate) struct Recovered {
+    /// Addresses whose change must not run, with why.
+    invalid: BTreeMap<Address, String>,
+    /// Addresses where a looked-up create was found and completed, with its attributes.
+    completed: BTreeMap<Address, ImageAttrs>,
+}
+
+impl Recovered {
+    pub(crate) fn invalidates(&self, change: &ResourceChange) -> Option<String> {
+        if self.fulfils(change) {
+            return None;
+        }
+        self.invalid.get(&change.address).cloned()
+    }
+
+    /// The change is a create the recovery already made exactly.
+    pub(crate) fn fulfils(&self, change: &ResourceChange) -> bool {
+        change.action == Action::Create
+            && self.completed.get(&change.address) == change.after.as_ref()
+    }
+}
+
+/// How one entry's recovery ended.
+enum Ended {
+    /// The state is now what the plan assumed.
+    Settled,
+    /// A looked-up create was found and completed.
+    Completed(ImageAttrs),
+    /// Not what the plan assumed (the reason); the address's change is refused.
+    Diverged(String),
+    /// Still in flight (the entry stays); `stopped` when an interrupt stopped it.
+    Unsettled { why: String, stopped: bool },
+    /// Left for the next apply (refresh-only needs no cloud writes).
+    Left,
+}
+
+/// Runs every recovery, `parallelism` addresses at once.
+pub(crate) async fn run_all<C: CloudApi + 'static>(
+    plan: &Plan,
+    ctx: &Arc<Ctx<C>>,
+    report: &mut Report,
+) -> Result<Recovered, ApplyError> {
+    let mut by_address: BTreeMap<Address, Vec<Recovery>> = BTreeMap::new();
+    for recovery in &plan.recovery {
+        by_address
+            .entry(recovery.address.clone())
+            .or_default()
+            .push(recovery.clone());
+    }
+    let total = by_address.len()
+        + plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp)
+            .count();
+    ctx.progress.event(Event::Begin { total });
+    let semaphore = Arc::new(Semaphore::new(ctx.options.parallelism.max(1)));
+    let refresh_only = plan.mode == PlanMode::RefreshOnly;
+    let mut tasks = JoinSet::new();
+    for (address, recoveries) in by_address {
+        let Ok(permit) = semaphore.clone().acquire_owned().await else {
+            break;
+        };
+        let ctx = ctx.clone();
+        tasks.spawn(async move {
+            let _permit = permit;
+            let mut ended = Vec::new();
+            for recovery in &recoveries {
+                let end = recover_one(&ctx, recovery, refresh_only).await;
+                let stop = !matches!(end, Ok(Ended::Settled | Ended::Completed(_)));
+                ended.push(end);
+                if stop {
+                    break;
+                }
+            }
+            (address, ended)
+        });
+    }
+    let mut recovered = Recovered::default();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((address, ended)) = joined else {
+            continue;
+        };
+        for end in ended {
+            note(&mut recovered, report, ctx, &address, end?);
+        }
+    }
+    Ok(recovered)
+}
+
+fn note<C>(
+    recovered: &mut Recovered,
+    report: &mut Report,
+    ctx: &Ctx<C>,
+    address: &Address,
+    end: Ended,
+) {
+    let (ok, summary) = match end {
+        Ended::Settled => (true, "interrupted operation recovered".to_owned()),
+        Ended::Left => (
+            true,
+            "interrupted operation left for the next apply".to_owned(),
+        ),
+        Ended::Completed(attrs) => {
+            recovered.completed.insert(address.clone(), attrs);
+            (true, "interrupted create found and completed".to_owned())
+        }
+        Ended::Diverged(why) => {
+            recovered
+                .invalid
+                .insert(address.clone(), format!("{why}; plan again"));
+            (false, why)
+        }
+        Ended::Unsettled { why, stopped } => {
+            let refused = format!(
+                "not changed: the recovery of an interrupted operation did not finish ({why})"
+            );
+            recovered.invalid.insert(address.clone(), refused);
+            if stopped {
+                report.interrupted = true;
+                report.stopped.push((address.clone(), why.clone()));
+            } else {
+                report.failures.push((address.clone(), why.clone()));
+            }
+            (false, why)
+        }
+    };
+    let address = address.clone();
+    ctx.progress.event(Event::Finish {
+        address,
+        ok,
+        summary,
+    });
+}
+
+async fn recover_one<C: CloudApi>(
+    ctx: &Arc<Ctx<C>>,
+    recovery: &Recovery,
+    refresh_only: bool,
+) -> Result<Ended, ApplyError> {
+    let entry = PendingEntry {
+        address: recovery.address.clone(),
+        operation: recovery.operation.clone(),
+        started_at: String::new(),
+    };
+    let looked_up = recovery.action == RecoveryAction::LookUp;
+    let action = if looked_up {
+        match resolve(ctx.cloud.as_ref(), &entry).await {
+            Ok(action) => action,
+            Err(error) => {
+                let why = format!("looking up the interrupted operation: {error}");
+                return Ok(Ended::Unsettled {
+                    why,
+                    stopped: false,
+                });
+            }
+        }
+    } else {
+        recovery.action.clone()
+    };
+    if refresh_only && writes_to_cloud(&action) {
+        return Ok(Ended::Left);
+    }
+    phase(ctx, &entry.address, Phase::Recovering);
+    match &entry.operation {
+        PendingOperation::Delete { image_id } => {
+            delete_entry(ctx, &entry.address, image_id, &action).await
+        }
+        PendingOperation::Create {
+            token,
+            attributes,
+            image_id,
+            job_id,
+            replaces,
+        } => {
+            let image = NewImage {
+                address: entry.address.clone(),
+                attributes: (**attributes).clone(),
+                replaces: replaces.clone(),
+            };
+            let known = Known {
+                looked_up: looked_up && image_id.is_none(),
+                job_id: job_id.clone(),
+            };
+            create_entry(ctx, &image, token, &action, &known).await
+        }
+    }
+}
+
+/// What the journal entry knew.
+struct Known {
+    /// The plan had no image id: it assumed nothing at the address.
+    looked_up: bool,
+    job_id: Option<String>,
+}
+
+fn writes_to_cloud(action: &RecoveryAction) -> bool {
+    match action {
+        RecoveryAction::Adopt { then, .. } => writes_to_cloud(then),
+        RecoveryAction::Drop
+        | RecoveryAction::Vanished { .. }
+        | RecoveryAction::AlreadyDeleted { .. }
+        | RecoveryAction::Taint { .. } => false,
+        _ => true,
+    }
+}
+
+/// The plan's rules applied to what the cloud holds now for one entry.
+async fn resolve<C: CloudApi>(
+    cloud: &C,
+    entry: &PendingEntry,
+) -> Result<RecoveryAction, CloudError> {
+    let mut view = RemoteView::default();
+    match &entry.operation {
+        PendingOperation::Create {
+            token,
+            image_id: None,
+            ..
+        } => {
+            let found = cloud.find_by_tag(TOKEN_TAG, token).await?;
+            view.by_token.insert(token.clone(), found);
+        }
+        PendingOperation::Create {
+            image_id: Some(id), ..
+        }
+        | PendingOperation::Delete { image_id: id } => {
+            if let Some(image) = cloud.get_image(id).await? {
+                view.images.insert(id.clone(), image);
+            }
+        }
+    }
+    let resolved = crate::plan::recover(
+        std::slice::from_ref(entry),
+        Some(&view),
+        &mut BTreeMap::new(),
+    );
+    Ok(resolved
+        .into_iter()
+        .next()
+        .map_or(RecoveryAction::LookUp, |r| r.action))
+}
+
+async fn delete_entry<C: CloudApi>(
+    ctx: &Arc<Ctx<C>>,
+    address: &Address,
+    image_id: &str,
+    action: &RecoveryAction,
+) -> Result<Ended, ApplyError> {
+    if matches!(action, RecoveryAction::AlreadyDeleted { .. }) {
+        delete::drop_entry(ctx, address, image_id).await?;
+        return Ok(Ended::Settled);
+    }
+    Ok(
+        match delete::delete_journaled(ctx, address, image_id).await? {
+            Gone::Gone => Ended::Settled,
+            Gone::Refused(why) | Gone::Failed(why) => Ended::Unsettled {
+                why,
+                stopped: false,
+            },
+            Gone::Stopped(why) => Ended::Unsettled { why, stopped: true },
+        },
+    )
+}
+
+async fn create_entry<C: CloudApi>(
+    ctx: &Arc<Ctx<C>>,
+    image: &NewImage,
+    token: &str,
+    action: &RecoveryAction,
+    known: &Known,
+) -> Result<Ended, ApplyError> {
+    let (id, then) = match action {
+        RecoveryAction::Adopt { image_id, then } => {
+            let (key, id) = (token.to_owned(), image_id.clone());
+            ctx.state
+                .edit(move |state| {
+                    if let Some(PendingOperation::Create { image_id, .. }) = entry_mut(state, &key)
+                    {
+                        *image_id = Some(id);
+                    }
+                })
+                .await?;
+            (image_id.as_str(), then.as_ref())
+        }
+        RecoveryAction::Drop => {
+            create::drop_entry(ctx, token).await?;
+            return Ok(Ended::Settled);
+        }
+        other => match image_id_of(other) {
+            Some(id) => (id, other),
+            None => return Ok(Ended::Diverged(format!("unexpected recovery {other:?}"))),
+        },
+    };
+    let at = Journaled {
+        image,
+        token,
+        image_id: id,
+    };
+    let expected_taint = matches!(
+        then,
+        RecoveryAction::Taint { .. } | RecoveryAction::DiscardFailedReplacement { .. }
+    );
+    let step = match then {
+        RecoveryAction::ResumeRegister { .. } => register::register(ctx, at).await?,
+        RecoveryAction::Wait { .. } => register::wait(ctx, at, known.job_id.clone()).await?,
+        RecoveryAction::Done { .. } => register::finish(ctx, at, None).await?,
+        RecoveryAction::Taint { .. } | RecoveryAction::DiscardFailedReplacement { .. } => {
+            let reason = "the image was killed while an interrupted run registered it".to_owned();
+            register::fail_image(ctx, at, None, reason).await?
+        }
+        RecoveryAction::Vanished { .. } => {
+            create::drop_entry(ctx, token).await?;
+            return Ok(if known.looked_up {
+                Ended::Settled
+            } else {
+                Ended::Settled
+            });
+        }
+        other => return Ok(Ended::Diverged(format!("unexpected recovery {other:?}"))),
+    };
+    Ok(match step {
+        Step::Done(_) if known.looked_up => Ended::Completed(image.attributes.clone()),
+        Step::Done(_) => Ended::Settled,
+        Step::Tainted(_) if expected_taint && !known.looked_up => Ended::Settled,
+        Step::Tainted(why) => Ended::Diverged(why),
+        Step::Failed(why) => Ended::Unsettled {
+            why,
+            stopped: false,
+        },
+        Step::Stopped(why) => Ended::Unsettled { why, stopped: true },
+    })
+}
+
+fn image_id_of(action: &RecoveryAction) -> Option<&str> {
+    match action {
+        RecoveryAction::ResumeRegister { image_id }
+        | RecoveryAction::Wait { image_id }
+        | RecoveryAction::Done { image_id }
+        | RecoveryAction::Taint { image_id }
+        | RecoveryAction::DiscardFailedReplacement { image_id }
+        | RecoveryAction::Vanished { image_id } => Some(image_id),
+        _ => None,
+    }
+}
