@@ -3,7 +3,8 @@
 //!
 //! Refused, before anything is written: an address that is not in the manifests, one already in
 //! the state or with an operation in flight, an image id the state already binds (to a record or
-//! a journal entry), an id that is not a private image of the project, and an image that is not
+//! a journal entry, also by the token tag of a create whose answer was lost), an id that is not
+//! a private image of the project, and an image that is not
 //! `active` (a `queued` image has no file, a `saving` one is still being registered, a `killed`
 //! one is broken).
 //!
@@ -25,7 +26,7 @@ use crate::cli::context;
 use crate::cli::state::{blocking, stdout_error};
 use crate::cloud::{CloudApi, ImageStatus, RemoteImage};
 use crate::error::Error;
-use crate::manifest::model::{Address, ImageAttrs, ImageSpec};
+use crate::manifest::model::{Address, ImageAttrs, ImageSpec, TOKEN_TAG};
 use crate::plan::{observed, refreshed};
 use crate::state::{ImageRecord, PendingOperation, State, StateError};
 
@@ -72,7 +73,9 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Outcome, Error
     let connection = context::connect(&config).await?;
     let image = read_image(&connection, &args.image_id).await;
     connection.close().await;
-    let record = imported_record(spec, &image?);
+    let image = image?;
+    check_token(&state, &image)?;
+    let record = imported_record(spec, &image);
     let name = record.attributes.name.clone();
     state.images.insert(address.clone(), record);
     blocking(move || Ok(store.save(&state)?)).await?;
@@ -114,6 +117,24 @@ fn check_state(state: &State, address: &Address, image_id: &str) -> Result<(), E
         }
     }
     Ok(())
+}
+
+/// Refuses the image of a create in flight whose answer was lost: it carries the entry's token
+/// and the next run's recovery adopts it under the entry's address.
+fn check_token(state: &State, image: &RemoteImage) -> Result<(), ImportError> {
+    let Some(token) = image.tags.get(TOKEN_TAG) else {
+        return Ok(());
+    };
+    let entry = state.pending.iter().find(
+        |entry| matches!(&entry.operation, PendingOperation::Create { token: t, .. } if t == token),
+    );
+    match entry {
+        Some(entry) => Err(ImportError::AlreadyBound {
+            image_id: image.id.clone(),
+            address: entry.address.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The image, if it is an active private image of the project.
@@ -258,28 +279,29 @@ mod tests {
         );
     }
 
+    fn remote(id: &str) -> RemoteImage {
+        RemoteImage {
+            id: id.into(),
+            name: "web".into(),
+            status: ImageStatus::Active,
+            tags: BTreeMap::new(),
+            os_version: None,
+            disk_format: None,
+            min_disk: 40,
+            min_ram: 0,
+            description: None,
+            protected: false,
+            checksum: None,
+            size: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
     #[test]
     fn an_image_bound_anywhere_in_the_state_is_refused() {
         let mut state = State::new("lineage".into());
-        let record = imported_record(
-            &spec(),
-            &RemoteImage {
-                id: "img-1".into(),
-                name: "web".into(),
-                status: ImageStatus::Active,
-                tags: BTreeMap::new(),
-                os_version: None,
-                disk_format: None,
-                min_disk: 40,
-                min_ram: 0,
-                description: None,
-                protected: false,
-                checksum: None,
-                size: None,
-                created_at: None,
-                updated_at: None,
-            },
-        );
+        let record = imported_record(&spec(), &remote("img-1"));
         state.images.insert(Address::from_key("old"), record);
         let web = Address::from_key("web");
         let error = check_state(&state, &web, "img-1").unwrap_err().to_string();
@@ -301,5 +323,21 @@ mod tests {
         assert!(error.contains("already managed as images.db"), "{error}");
         let error = check_state(&state, &Address::from_key("db"), "x").unwrap_err();
         assert!(error.to_string().contains("in flight"), "{error}");
+        state.pending.push(crate::state::PendingEntry {
+            address: Address::from_key("cache"),
+            operation: PendingOperation::Create {
+                token: "T".repeat(26),
+                attributes: Box::new(spec().attrs),
+                image_id: None,
+                job_id: None,
+                replaces: None,
+            },
+            started_at: "2026-11-22T10:00:00Z".into(),
+        });
+        let mut found = remote("img-5");
+        assert!(check_token(&state, &found).is_ok());
+        found.tags.insert(TOKEN_TAG.into(), "T".repeat(26));
+        let error = check_token(&state, &found).unwrap_err().to_string();
+        assert!(error.contains("already managed as images.cache"), "{error}");
     }
 }

@@ -79,8 +79,12 @@ async fn report(
         })?;
     }
     if let Some(path) = &args.out {
-        save(session, &dir.join(path)).await?;
-        let lines = saved_lines(global.chdir.as_deref(), path);
+        let full = dir.join(path);
+        save(session, &full).await?;
+        // With -C, the command names the file by its absolute path: right however the reader's
+        // shell and apply resolve a relative one.
+        let command_path = if global.chdir.is_some() { &full } else { path };
+        let lines = saved_lines(global.chdir.as_deref(), path, command_path);
         if stdout == Stdout::Human {
             out.write_all(lines.as_bytes()).map_err(stdout_error)?;
         } else {
@@ -106,7 +110,7 @@ async fn save(session: &Session, path: &Path) -> Result<(), Error> {
 }
 
 /// Terraform's closing words after `-out`; `chdir` is `-C DIR`, repeated in the command.
-fn saved_lines(chdir: Option<&Path>, path: &Path) -> String {
+fn saved_lines(chdir: Option<&Path>, path: &Path, command_path: &Path) -> String {
     let chdir = chdir
         .map(|dir| format!("-C {} ", shell_word(dir)))
         .unwrap_or_default();
@@ -114,7 +118,7 @@ fn saved_lines(chdir: Option<&Path>, path: &Path) -> String {
         "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    imsform \
          {chdir}apply {}\n",
         path.display(),
-        shell_word(path)
+        shell_word(command_path)
     )
 }
 
@@ -135,14 +139,18 @@ mod tests {
 
     #[test]
     fn the_apply_command_is_quoted_for_a_shell_when_needed() {
-        let plain = saved_lines(None, Path::new("plan.json"));
+        let plain = saved_lines(None, Path::new("plan.json"), Path::new("plan.json"));
         assert!(
             plain.ends_with("\n    imsform apply plan.json\n"),
             "{plain}"
         );
-        let odd = saved_lines(Some(Path::new("my dir")), Path::new("my plan's.json"));
+        let odd = saved_lines(
+            Some(Path::new("my dir")),
+            Path::new("my plan's.json"),
+            Path::new("/abs/my dir/my plan's.json"),
+        );
         assert!(
-            odd.ends_with("imsform -C 'my dir' apply 'my plan'\\''s.json'\n"),
+            odd.ends_with("imsform -C 'my dir' apply '/abs/my dir/my plan'\\''s.json'\n"),
             "{odd}"
         );
     }

@@ -144,7 +144,10 @@ fn whole(
             lines.push(Line::at(1, "", format!("EOT{tail}")));
             continue;
         }
-        if let Value::Object(tags) = &value {
+        // An empty map falls through to one line: `tags = {}`.
+        if let Value::Object(tags) = &value
+            && !tags.is_empty()
+        {
             lines.push(Line::at(1, mark, format!("{:width$} = {{", field.as_str())));
             let key_width = tags.keys().map(|k| k.len() + 2).max().unwrap_or(0);
             for (key, val) in tags {

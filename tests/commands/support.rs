@@ -1,0 +1,257 @@
+//! The small DSL of the command tests: a temp working directory with manifests ([`Dir`]), the
+//! real `imsform` binary run in it, and an emulator started in the test on port 0 ([`Cloud`]),
+//! with a client of the library to change its world behind imsform's back.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use imsform::cli::config::CloudConfig;
+use imsform::cloud::{
+    AttrUpdate, Client, ClientOptions, CloudApi, CreateImage, Credentials, ImageStatus,
+};
+use imsform::emulator::Emulator;
+use imsform::manifest::model::DiskFormat;
+
+/// Two images, `web` and `db`.
+pub const MANIFESTS: &str = "\
+images:
+  web:
+    name: web
+    image_url: bucket:web.qcow2
+    os_version: Ubuntu 22.04 server 64bit
+    min_disk: 40
+    tags: { team: platform }
+  db:
+    name: db
+    image_url: bucket:db.qcow2
+    os_version: Ubuntu 22.04 server 64bit
+    min_disk: 40
+";
+
+pub const LOCAL_TOML: &str = "[cloud]\nlocal = true\n";
+
+/// What a finished run printed.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A temporary working directory.
+pub struct Dir {
+    pub temp: tempfile::TempDir,
+}
+
+impl Dir {
+    /// A directory with `imsform.toml` and `images.yaml`.
+    pub fn new(toml: &str, manifests: &str) -> Dir {
+        let dir = Dir {
+            temp: tempfile::tempdir().unwrap(),
+        };
+        dir.write("imsform.toml", toml);
+        dir.write("images.yaml", manifests);
+        dir
+    }
+
+    /// The local cloud with [`MANIFESTS`].
+    pub fn local() -> Dir {
+        Dir::new(LOCAL_TOML, MANIFESTS)
+    }
+
+    /// A copy of `examples/<name>`.
+    pub fn example(name: &str) -> Dir {
+        let dir = Dir {
+            temp: tempfile::tempdir().unwrap(),
+        };
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name);
+        for entry in std::fs::read_dir(source).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+            }
+        }
+        dir
+    }
+
+    pub fn path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.file(name), text).unwrap();
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.file(name)).unwrap()
+    }
+
+    /// The state file's bytes, if there is one.
+    pub fn state(&self) -> Option<Vec<u8>> {
+        std::fs::read(self.file("imsform.state.json")).ok()
+    }
+
+    pub fn state_json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.state().expect("a state")).unwrap()
+    }
+
+    /// `imsform -C DIR ARGS…` with no `HW_*` variable and no `NO_COLOR` from the outside.
+    pub fn command(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut command = assert_cmd::Command::cargo_bin("imsform").unwrap();
+        for name in [
+            "HW_ACCESS_KEY",
+            "HW_SECRET_KEY",
+            "HW_SECURITY_TOKEN",
+            "HW_AUTH_TOKEN",
+            "HW_PROJECT_ID",
+            "HW_REGION_NAME",
+            "NO_COLOR",
+        ] {
+            command.env_remove(name);
+        }
+        command.arg("-C").arg(self.path()).args(args);
+        command.timeout(Duration::from_secs(60));
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        finish(&mut self.command(args))
+    }
+}
+
+pub fn finish(command: &mut assert_cmd::Command) -> Run {
+    let output = command.output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// An emulator served by this test's own runtime, and a library client of it.
+pub struct Cloud {
+    pub emulator: Emulator,
+    client: Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Cloud {
+    pub fn start() -> Cloud {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let emulator = runtime.block_on(async {
+            Emulator::builder()
+                .job_duration(Duration::from_millis(100))
+                .delete_linger(Duration::from_millis(50))
+                .start()
+                .await
+                .unwrap()
+        });
+        let config = CloudConfig {
+            region: emulator.region().to_owned(),
+            project_id: Some(emulator.project_id().to_owned()),
+            endpoint: Some(emulator.uri()),
+            iam_endpoint: Some(emulator.uri()),
+            local: false,
+            insecure: false,
+        };
+        let credentials = Credentials::AkSk {
+            access_key: emulator.access_key().to_owned(),
+            secret_key: emulator.secret_key().to_owned(),
+            security_token: None,
+        };
+        let client = Client::new(&config, credentials, ClientOptions::default()).unwrap();
+        Cloud {
+            emulator,
+            client,
+            runtime,
+        }
+    }
+
+    /// `imsform.toml` pointing at this emulator.
+    pub fn toml(&self) -> String {
+        let uri = self.emulator.uri();
+        format!(
+            "[cloud]\nregion = \"{}\"\nendpoint = \"{uri}\"\niam_endpoint = \"{uri}\"\n",
+            self.emulator.region()
+        )
+    }
+
+    /// A directory whose configuration points at this emulator.
+    pub fn dir(&self, manifests: &str) -> Dir {
+        Dir::new(&self.toml(), manifests)
+    }
+
+    /// `imsform -C DIR ARGS…` with this emulator's credentials in the environment.
+    pub fn run(&self, dir: &Dir, args: &[&str]) -> Run {
+        let mut command = dir.command(args);
+        command
+            .env("HW_ACCESS_KEY", self.emulator.access_key())
+            .env("HW_SECRET_KEY", self.emulator.secret_key())
+            .env("HW_PROJECT_ID", self.emulator.project_id());
+        finish(&mut command)
+    }
+
+    /// Creates an image's metadata only: it stays `queued`.
+    pub fn create_queued(&self, name: &str, tags: &[(&str, &str)]) -> String {
+        let create = CreateImage {
+            name: name.to_owned(),
+            os_version: "Ubuntu 22.04 server 64bit".to_owned(),
+            disk_format: DiskFormat::Qcow2,
+            min_disk: 40,
+            min_ram: 0,
+            protected: false,
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+        };
+        let image = self
+            .runtime
+            .block_on(self.client.create_metadata(&create))
+            .unwrap();
+        image.id
+    }
+
+    /// Creates and registers an image, and waits until it is `active`.
+    pub fn create_active(&self, name: &str, tags: &[(&str, &str)]) -> String {
+        let id = self.create_queued(name, tags);
+        self.runtime.block_on(async {
+            self.client
+                .register(&id, "bucket:legacy.qcow2")
+                .await
+                .unwrap();
+            for _ in 0..100 {
+                let image = self.client.get_image(&id).await.unwrap().unwrap();
+                if image.status == ImageStatus::Active {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("image {id} never became active");
+        });
+        id
+    }
+
+    /// Renames an image behind imsform's back.
+    pub fn rename(&self, id: &str, name: &str) {
+        self.runtime
+            .block_on(self.client.update(id, &[AttrUpdate::Name(name.to_owned())]))
+            .unwrap();
+    }
+
+    /// How many requests of `route` (e.g. `"GET /v2/cloudimages"`) the emulator served.
+    pub fn served(&self, route: &str) -> u64 {
+        self.emulator.stats().get(route).copied().unwrap_or(0)
+    }
+}
