@@ -19,6 +19,8 @@ pub enum Error {
     #[error(transparent)]
     Cloud(#[from] crate::cloud::CloudError),
     #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
+    #[error(transparent)]
     Emulator(#[from] crate::emulator::EmulatorError),
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),

@@ -147,6 +147,12 @@ pub enum ApplyError {
     State(Arc<StateError>),
     #[error("the state writer stopped unexpectedly")]
     WriterGone,
+    /// Some addresses failed or were interrupted (listed on stderr by the CLI).
+    #[error(
+        "the apply did not complete: {failed} address(es) failed{}",
+        if *interrupted { "; it was interrupted" } else { "" }
+    )]
+    Incomplete { failed: usize, interrupted: bool },
 }
 
 /// How one address's work ended.

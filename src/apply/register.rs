@@ -2,6 +2,8 @@
 //! the image (or taint it). Also the entry points recovery uses to resume a journaled create at
 //! the image's real status. Must not create images (that is `create.rs`).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,28 +36,31 @@ pub(crate) struct Journaled<'a> {
     pub image_id: &'a str,
 }
 
-/// Continues a create whose image exists, from its real status.
-pub(crate) async fn resume<C: CloudApi>(
-    ctx: &Arc<Ctx<C>>,
-    image: &NewImage,
-    token: &str,
-    seen: &RemoteImage,
-) -> Result<Step, ApplyError> {
-    let at = Journaled {
-        image,
-        token,
-        image_id: &seen.id,
-    };
-    match &seen.status {
-        ImageStatus::Queued => register(ctx, at).await,
-        ImageStatus::Active => finish(ctx, at, Some(seen)).await,
-        ImageStatus::Killed => {
-            let reason = "the cloud reports the image killed".to_owned();
-            fail_image(ctx, at, None, reason).await
+/// Continues a create whose image exists, from its real status. Boxed: the steps it leads to
+/// may come back here once they learn the image's status.
+pub(crate) fn resume<'a, C: CloudApi>(
+    ctx: &'a Arc<Ctx<C>>,
+    image: &'a NewImage,
+    token: &'a str,
+    seen: &'a RemoteImage,
+) -> Pin<Box<dyn Future<Output = Result<Step, ApplyError>> + Send + 'a>> {
+    Box::pin(async move {
+        let at = Journaled {
+            image,
+            token,
+            image_id: &seen.id,
+        };
+        match &seen.status {
+            ImageStatus::Queued => register(ctx, at).await,
+            ImageStatus::Active => finish(ctx, at, Some(seen)).await,
+            ImageStatus::Killed => {
+                let reason = "the cloud reports the image killed".to_owned();
+                fail_image(ctx, at, None, reason).await
+            }
+            ImageStatus::Deleted => vanished(ctx, at).await,
+            _ => wait(ctx, at, None).await,
         }
-        ImageStatus::Deleted => vanished(ctx, at).await,
-        _ => wait(ctx, at, None).await,
-    }
+    })
 }
 
 /// Step 3: register the image file and save the job id, then wait.
@@ -129,12 +134,16 @@ pub(crate) async fn wait<C: CloudApi>(
     let mut progress = watching.progress.clone();
     let outcome = watching.outcome();
     tokio::pin!(outcome);
+    let mut shown = None;
     let outcome = loop {
         tokio::select! {
             outcome = &mut outcome => break outcome,
             Ok(()) = progress.changed() => {
-                let percent = progress.borrow().percent.map(|p| p * 100.0);
-                phase(ctx, &at.image.address, Phase::Waiting { percent });
+                let percent = progress.borrow().percent.map(|p| (p * 100.0).round());
+                if percent != shown {
+                    shown = percent;
+                    phase(ctx, &at.image.address, Phase::Waiting { percent });
+                }
             }
             () = ctx.shutdown.requested() => return Ok(Step::Stopped(format!(
                 "interrupted while waiting for registration job {job_id}; the next apply \
@@ -173,7 +182,7 @@ async fn wait_by_status<C: CloudApi>(
         };
         match seen.status {
             ImageStatus::Saving | ImageStatus::Other(_) => {}
-            _ => return Box::pin(resume(ctx, at.image, at.token, &seen)).await,
+            _ => return resume(ctx, at.image, at.token, &seen).await,
         }
         if Instant::now() >= deadline {
             return Ok(Step::Failed(format!(

@@ -1,9 +1,226 @@
-//! `imsform apply`: carry out a saved plan, or plan, confirm and apply.
+//! `imsform apply`: carry out a saved plan exactly, or plan, show, confirm and apply. Orchestration
+//! only: the pipeline is `cli::context`, the executor `crate::apply`, the plan file `plan::saved`.
+//!
+//! - `apply PLANFILE` (one argument that is a file and not a `.yaml`/`.yml` manifest): read the
+//!   plan, lock the state, refuse a stale plan (`check_fresh`) with the state untouched, execute.
+//! - `apply [PATH…]`: plan (as `imsform plan`), print it, stop with exit 0 if nothing changes,
+//!   ask for `yes` on a terminal (or take `--auto-approve`), execute. Without a terminal on stdin
+//!   and without `--auto-approve` it refuses before touching anything.
+//!
+//! Signals while executing: the first SIGINT/SIGTERM stops starting new work and lets in-flight
+//! steps reach a saved point; a second exits at once (every state write is atomic and journaled).
 
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::apply::{
+    self, ApplyError, ApplyOptions, PlainProgress, ProgressSink, Report, Shutdown, TermProgress,
+};
 use crate::cli::Outcome;
 use crate::cli::args::{ApplyArgs, GlobalArgs};
+use crate::cli::config::{Config, process_env, working_dir};
+use crate::cli::context::{self, Connection, Request};
+use crate::cli::state::{blocking, stdout_error};
 use crate::error::Error;
+use crate::plan::Plan;
+use crate::plan::saved::{SavedPlan, check_fresh};
+use crate::render::human;
+use crate::state::{LockOptions, Store};
 
-pub async fn run(_global: &GlobalArgs, _args: ApplyArgs) -> Result<Outcome, Error> {
-    Err(Error::NotImplemented("apply"))
+const PROMPT: &str =
+    "Do you want to perform these actions? Only 'yes' will be accepted to approve.";
+
+pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> Result<Outcome, Error> {
+    if let Some(plan_file) = plan_file(&args.paths) {
+        return apply_saved(global, &args, &plan_file).await;
+    }
+    let request = Request {
+        paths: &args.paths,
+        run: &args.run,
+        operation: "apply",
+        refresh_only: args.refresh_only,
+    };
+    if !args.auto_approve && !io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "stdin is not a terminal, so the plan cannot be confirmed: pass --auto-approve, or \
+             apply a reviewed plan file (`imsform plan -out FILE`, then `imsform apply FILE`)"
+                .into(),
+        ));
+    }
+    let session = context::prepare(global, request).await?;
+    print_plan(global, &session.plan)?;
+    if !session.plan.has_changes() {
+        drop(session.store);
+        session.connection.close().await;
+        return Ok(Outcome::Success);
+    }
+    if !args.auto_approve && !confirm()? {
+        drop(session.store);
+        session.connection.close().await;
+        return Err(Error::Usage(
+            "apply cancelled: the plan was not approved".into(),
+        ));
+    }
+    let run = Run {
+        config: &session.config,
+        parallelism: session.parallelism,
+    };
+    carry_out(&run, &session.plan, session.store, session.connection).await
+}
+
+/// One argument that is a file and not a manifest: a saved plan.
+fn plan_file(paths: &[PathBuf]) -> Option<PathBuf> {
+    let [path] = paths else { return None };
+    let manifest = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    (!manifest && path.is_file()).then(|| path.clone())
+}
+
+async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Result<Outcome, Error> {
+    let config = Config::load(&working_dir(global), &process_env)?;
+    let saved = SavedPlan::read(path)?;
+    let state_path = config.state.path.clone();
+    let timeout = args.run.lock_timeout;
+    let store = blocking(move || {
+        let lock = LockOptions {
+            operation: "apply",
+            timeout,
+        };
+        Ok(Store::open(&state_path, lock)?)
+    })
+    .await?;
+    let connection = context::connect(&config).await?;
+    let fresh = match connection.config_digest().await {
+        Ok(digest) => check_fresh(&saved, store.state(), &digest).map_err(Error::from),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = fresh {
+        drop(store);
+        connection.close().await;
+        return Err(error);
+    }
+    let run = Run {
+        config: &config,
+        parallelism: args.run.parallelism.unwrap_or(config.apply.parallelism),
+    };
+    carry_out(&run, &saved.plan, store, connection).await
+}
+
+fn print_plan(global: &GlobalArgs, plan: &Plan) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    human::write_plan(&mut out, plan, context::stdout_color(global)).map_err(stdout_error)?;
+    out.flush().map_err(stdout_error)
+}
+
+/// Asks on stderr, reads one line from stdin.
+fn confirm() -> Result<bool, Error> {
+    let mut err = io::stderr().lock();
+    let io_error = |source| Error::Io {
+        context: "cannot ask for confirmation".into(),
+        source,
+    };
+    write!(err, "\n{PROMPT}\n  Enter a value: ").map_err(io_error)?;
+    err.flush().map_err(io_error)?;
+    let mut answer = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(io_error)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// What the executor needs from the command's configuration.
+pub(crate) struct Run<'a> {
+    pub config: &'a Config,
+    pub parallelism: usize,
+}
+
+/// Executes `plan` with signal handling and progress on stderr, prints the summary, and
+/// releases the lock. Shared with `imsform refresh`.
+pub(crate) async fn carry_out(
+    run: &Run<'_>,
+    plan: &Plan,
+    store: Store,
+    connection: Connection,
+) -> Result<Outcome, Error> {
+    let (trigger, shutdown) = Shutdown::new();
+    let signals = tokio::spawn(watch_signals(trigger));
+    let progress: Arc<dyn ProgressSink> = if io::stderr().is_terminal() {
+        Arc::new(TermProgress::new())
+    } else {
+        Arc::new(PlainProgress::new(Box::new(io::stderr())))
+    };
+    let options = ApplyOptions {
+        parallelism: run.parallelism.max(1),
+        job_timeout: run.config.apply.job_timeout,
+        watch: connection.watch,
+        ..ApplyOptions::default()
+    };
+    let cloud = connection.client.clone();
+    let result = apply::execute(plan, store, cloud, options, progress, shutdown).await;
+    signals.abort();
+    let result = result.map(|(report, store)| {
+        drop(store);
+        report
+    });
+    connection.close().await;
+    let report = result?;
+    summarize(&report)
+}
+
+fn summarize(report: &Report) -> Result<Outcome, Error> {
+    let counts = format!(
+        "Resources: {} added, {} changed, {} destroyed.",
+        report.added, report.changed, report.destroyed
+    );
+    if report.success() {
+        let mut out = io::stdout().lock();
+        writeln!(out, "\nApply complete! {counts}").map_err(stdout_error)?;
+        return Ok(Outcome::Success);
+    }
+    let mut err = io::stderr().lock();
+    for (address, why) in &report.failures {
+        let _ = writeln!(err, "Error: {address}: {why}");
+    }
+    for (address, why) in &report.stopped {
+        let _ = writeln!(err, "Stopped: {address}: {why}");
+    }
+    for address in &report.not_started {
+        let _ = writeln!(err, "Not started: {address}");
+    }
+    let _ = writeln!(err, "\nApply incomplete. {counts}");
+    Err(ApplyError::Incomplete {
+        failed: report.failures.len(),
+        interrupted: report.interrupted,
+    }
+    .into())
+}
+
+/// First SIGINT/SIGTERM: request the shutdown. Second: exit at once.
+async fn watch_signals(trigger: apply::ShutdownTrigger) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    trigger.request();
+    eprintln!(
+        "\nInterrupt received: no new work starts; in-flight steps finish and are saved. \
+         Interrupt again to exit at once."
+    );
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    eprintln!("Second interrupt: exiting now. The state journal lets the next apply resume.");
+    std::process::exit(1);
 }

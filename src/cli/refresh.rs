@@ -1,9 +1,35 @@
-//! `imsform refresh`: accept drift into the state without touching the cloud.
+//! `imsform refresh`: accept drift into the state without touching the cloud's images, like
+//! `terraform apply -refresh-only -auto-approve`: a refresh-only plan, printed, then carried out
+//! without a prompt. Orchestration only.
 
 use crate::cli::Outcome;
+use crate::cli::apply::{Run, carry_out};
 use crate::cli::args::{GlobalArgs, RefreshArgs};
+use crate::cli::context::{self, Request};
+use crate::cli::state::stdout_error;
 use crate::error::Error;
+use crate::render::human;
 
-pub async fn run(_global: &GlobalArgs, _args: RefreshArgs) -> Result<Outcome, Error> {
-    Err(Error::NotImplemented("refresh"))
+pub async fn run(global: &GlobalArgs, args: RefreshArgs) -> Result<Outcome, Error> {
+    let request = Request {
+        paths: &args.paths,
+        run: &args.run,
+        operation: "refresh",
+        refresh_only: true,
+    };
+    let session = context::prepare(global, request).await?;
+    let mut out = std::io::stdout().lock();
+    human::write_plan(&mut out, &session.plan, context::stdout_color(global))
+        .map_err(stdout_error)?;
+    drop(out);
+    if !session.plan.has_changes() {
+        drop(session.store);
+        session.connection.close().await;
+        return Ok(Outcome::Success);
+    }
+    let run = Run {
+        config: &session.config,
+        parallelism: session.parallelism,
+    };
+    carry_out(&run, &session.plan, session.store, session.connection).await
 }

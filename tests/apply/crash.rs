@@ -1,0 +1,187 @@
+//! The crash test: `imsform apply` killed with SIGKILL at random moments spread over a whole
+//! apply (creates, updates, replaces in both orders, destroys), then applied again until it
+//! converges. After each run the state must parse and the cloud must hold exactly the desired
+//! images: no orphan, no duplicate. `IMSFORM_CRASH_RUNS` sets the number of runs (default 50),
+//! spread over `IMSFORM_CRASH_WORKERS` independent directories and emulators (default 4).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use imsform::state::Store;
+use rand::Rng;
+
+use crate::env::{TestEnv, image, manifest};
+
+const DBC: &str = "    lifecycle: { replace_order: destroy_before_create }\n";
+
+/// Two generations of manifests; each transition creates, updates, replaces (both orders) and
+/// destroys.
+fn generation(which: usize) -> (String, Vec<&'static str>) {
+    if which % 2 == 0 {
+        let yaml = manifest(&[
+            image(
+                "a",
+                "alpha",
+                "    description: first\n    tags: { v: one }\n",
+            ),
+            image("b", "bravo", ""),
+            image("c", "charlie", DBC),
+            image("d", "delta", ""),
+        ]);
+        (yaml, vec!["alpha", "bravo", "charlie", "delta"])
+    } else {
+        let yaml = manifest(&[
+            image(
+                "a",
+                "alpha-2",
+                "    description: second\n    tags: { v: two, w: x }\n",
+            ),
+            image("b", "bravo", "").replace("min_disk: 40", "min_disk: 60"),
+            image("c", "charlie", DBC)
+                .replace("Ubuntu 22.04 server 64bit", "Debian GNU/Linux 12.0.0 64bit"),
+            image("e", "echo", ""),
+        ]);
+        (yaml, vec!["alpha-2", "bravo", "charlie", "echo"])
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    runs: usize,
+    orphans: usize,
+    duplicates: usize,
+    invalid_states: usize,
+    unconverged: usize,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.runs += other.runs;
+        self.orphans += other.orphans;
+        self.duplicates += other.duplicates;
+        self.invalid_states += other.invalid_states;
+        self.unconverged += other.unconverged;
+    }
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_any_moment_never_orphans_or_duplicates() {
+    let runs = env_number("IMSFORM_CRASH_RUNS", 50);
+    let workers = env_number("IMSFORM_CRASH_WORKERS", 4).clamp(1, runs.max(1));
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..workers {
+        let share = runs / workers + usize::from(worker < runs % workers);
+        tasks.spawn(crash_worker(share));
+    }
+    let mut tally = Tally::default();
+    while let Some(done) = tasks.join_next().await {
+        tally.add(done.unwrap());
+    }
+    println!(
+        "crash test: runs {} / orphans {} / duplicates {} / invalid states {} / unconverged {}",
+        tally.runs, tally.orphans, tally.duplicates, tally.invalid_states, tally.unconverged
+    );
+    assert_eq!(tally.runs, runs);
+    assert_eq!(
+        (
+            tally.orphans,
+            tally.duplicates,
+            tally.invalid_states,
+            tally.unconverged
+        ),
+        (0, 0, 0, 0)
+    );
+}
+
+/// `runs` kill-and-recover cycles in one directory and emulator.
+async fn crash_worker(runs: usize) -> Tally {
+    let env = TestEnv::new().await;
+    // Warm-up: both transitions once, uninterrupted, to learn how long an apply takes.
+    let mut typical = Duration::ZERO;
+    for which in 0..2 {
+        env.manifest(&generation(which).0);
+        let started = Instant::now();
+        env.apply_converges().await;
+        typical = typical.max(started.elapsed());
+    }
+    let mut tally = Tally::default();
+    for run in 0..runs {
+        let (yaml, names) = generation(run);
+        env.manifest(&yaml);
+        let delay = rand::rng().random_range(Duration::ZERO..=typical);
+        kill_after(&env, delay).await;
+        tally.add(check_run(&env, &names).await);
+    }
+    tally
+}
+
+async fn kill_after(env: &TestEnv, delay: Duration) {
+    let mut child = env
+        .command(&["apply", "--auto-approve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(delay).await;
+    // SIGKILL: no handler, no cleanup, the lock released by the kernel.
+    let _ = child.kill();
+    tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// Recovers by applying again, then counts what is wrong.
+async fn check_run(env: &TestEnv, names: &[&str]) -> Tally {
+    let mut tally = Tally {
+        runs: 1,
+        ..Tally::default()
+    };
+    let state_path = env.path().join("imsform.state.json");
+    if Store::read(&state_path).is_err() {
+        tally.invalid_states += 1;
+        return tally;
+    }
+    let mut converged = false;
+    for _ in 0..5 {
+        let apply = env.run(&["apply", "--auto-approve"]).await;
+        let plan = env.run(&["plan", "--detailed-exitcode"]).await;
+        if apply.status.success() && plan.status.code() == Some(0) {
+            converged = true;
+            break;
+        }
+    }
+    let Ok(Some(state)) = Store::read(&state_path) else {
+        tally.invalid_states += 1;
+        return tally;
+    };
+    let live = env.live_images();
+    let known: Vec<&String> = state.images.values().map(|r| &r.id).collect();
+    tally.orphans = live.keys().filter(|id| !known.contains(id)).count();
+    let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
+    for image in live.values() {
+        *by_name
+            .entry(image["name"].as_str().unwrap_or(""))
+            .or_default() += 1;
+    }
+    tally.duplicates = by_name.values().filter(|n| **n > 1).map(|n| n - 1).sum();
+    let mut live_names: Vec<&str> = by_name.keys().copied().collect();
+    live_names.sort_unstable();
+    let mut wanted = names.to_vec();
+    wanted.sort_unstable();
+    if !converged || live_names != wanted || !state.pending.is_empty() {
+        eprintln!(
+            "unconverged: {live_names:?} vs {wanted:?}, pending {:?}",
+            state.pending
+        );
+        tally.unconverged += 1;
+    }
+    tally
+}
