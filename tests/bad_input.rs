@@ -243,6 +243,8 @@ fn real_plan() -> (Dir, String) {
 }
 
 /// Every command that reads a plan file.
+/// `apply` is given the plan's absolute path: `apply plan.json` with `-C DIR` looks for the
+/// file in the process's directory, not in DIR (reported; `show` resolves it in DIR).
 const PLAN_COMMANDS: [&[&str]; 3] = [
     &["show", "plan.json"],
     &["show", "plan.json", "--json"],
@@ -257,6 +259,8 @@ fn assert_plan_refused(case: &str, dir: &Dir, bytes: &[u8], expected: &[&str]) {
     for args in PLAN_COMMANDS {
         dir.assert_refused(case, args, &expected);
     }
+    let plan = dir.path().join("plan.json");
+    dir.assert_refused(case, &["apply", plan.to_str().unwrap()], &expected);
 }
 
 #[test]
@@ -301,4 +305,36 @@ fn cut_key(text: &str, key: &str) -> String {
         .expect("the key is at the top level");
     let before = text[..at].trim_end().trim_end_matches(',');
     format!("{before}\n}}\n")
+}
+
+#[test]
+fn valid_but_stale_plans_are_refused_by_apply() {
+    let (dir, plan) = real_plan();
+    assert!(plan.contains("\"prior_state\": null"));
+    let plan_file = dir.path().join("plan.json");
+    let apply = ["apply", plan_file.to_str().unwrap()];
+    // Another configuration: another cloud identity.
+    dir.write(
+        "imsform.toml",
+        "[cloud]\nlocal = true\nregion = \"cn-east-3\"\n",
+    );
+    dir.assert_refused("other-cloud", &apply, &["made for another cloud"]);
+    dir.write("imsform.toml", LOCAL_CONFIG);
+    // A state appeared after a plan made without one.
+    dir.write(STATE, std::fs::read(VALID_STATE).unwrap());
+    dir.assert_refused("state-appeared", &apply, &["made without a state"]);
+    // A plan made from a state, after that state moved on.
+    let (dir, _) = real_plan();
+    let plan_file = dir.path().join("plan.json");
+    let apply = ["apply", plan_file.to_str().unwrap()];
+    assert_eq!(dir.run(&apply).status.code(), Some(0));
+    dir.write(
+        "images.yaml",
+        VALID_MANIFEST.replace("min_disk: 20", "min_disk: 30"),
+    );
+    let output = dir.run(&["plan", "-out", "plan.json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let state = std::fs::read_to_string(dir.path().join(STATE)).unwrap();
+    dir.write(STATE, state.replacen("\"serial\": ", "\"serial\": 1", 1));
+    dir.assert_refused("serial-moved", &apply, &["state serial", "again"]);
 }
