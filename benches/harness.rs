@@ -7,20 +7,14 @@
 //! CPU of parsing and planning alone: benches/validate.rs and benches/plan.rs; listing alone:
 //! benches/list.rs; apply throughput: benches/apply.rs.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use imsform::cli::config::CloudConfig;
-use imsform::cloud::{Client, ClientOptions, CloudApi, CreateImage, Credentials};
 use imsform::emulator::{Emulator, Faults};
-use imsform::manifest::model::DiskFormat;
 
 const SPAWNS: usize = 50;
-const IN_FLIGHT: usize = 32;
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -81,44 +75,34 @@ fn run_measured(mut command: Command) -> (std::process::Output, Duration, u64) {
     (output, wall, reader.join().unwrap_or(0))
 }
 
-fn image(index: usize) -> CreateImage {
-    CreateImage {
-        name: format!("img-{index:05}"),
-        os_version: "Ubuntu 22.04 server 64bit".into(),
-        disk_format: DiskFormat::Qcow2,
-        min_disk: 40,
-        min_ram: 0,
-        protected: false,
-        tags: BTreeMap::from([("team".to_owned(), "platform".to_owned())]),
-    }
+/// An emulator world file of `count` active images (ids `00000000-…-<index>`), so the
+/// emulator starts already holding them.
+fn write_world(path: &Path, count: usize) {
+    let images: Vec<serde_json::Value> = (0..count)
+        .map(|index| {
+            serde_json::json!({
+                "id": image_id(index), "name": format!("img-{index:05}"), "status": "active",
+                "protected": false, "container_format": "bare", "disk_format": "qcow2",
+                "min_disk": 40, "min_ram": 0, "os_version": "Ubuntu 22.04 server 64bit",
+                "created_at": "2026-11-01T00:00:00Z", "updated_at": "2026-11-01T00:00:00Z",
+                "active_at": "2026-11-01T00:00:00Z", "tags": {"team": "platform"}
+            })
+        })
+        .collect();
+    let world = serde_json::json!({"version": 1, "images": images, "jobs": []});
+    std::fs::write(path, serde_json::to_vec(&world).expect("world")).expect("world file");
 }
 
-/// Creates `count` images through the client (bounded concurrency).
-async fn seed(cloud: &Arc<Client>, count: usize) {
-    let mut tasks = tokio::task::JoinSet::new();
-    for index in 0..count {
-        if tasks.len() >= IN_FLIGHT
-            && let Some(done) = tasks.join_next().await
-        {
-            let done: Result<_, imsform::cloud::CloudError> = done.expect("task");
-            done.expect("create");
-        }
-        let cloud = cloud.clone();
-        tasks.spawn(async move { cloud.create_metadata(&image(index)).await.map(|_| ()) });
-    }
-    while let Some(done) = tasks.join_next().await {
-        done.expect("task").expect("create");
-    }
+fn image_id(index: usize) -> String {
+    format!("00000000-0000-4000-8000-{index:012}")
 }
 
-/// A manifest and a state that manage every image of the emulator.
-fn write_workspace(dir: &Path, emulator: &Emulator) {
+/// A manifest and a state that manage the `count` images of [`write_world`].
+fn write_workspace(dir: &Path, emulator: &Emulator, count: usize) {
     let mut manifest = String::from("images:\n");
     let mut records = serde_json::Map::new();
-    for image in emulator.images() {
-        let (Some(id), Some(name)) = (image["id"].as_str(), image["name"].as_str()) else {
-            continue;
-        };
+    for index in 0..count {
+        let (id, name) = (image_id(index), format!("img-{index:05}"));
         let _ = write!(
             manifest,
             "  {name}:\n    name: {name}\n    image_url: bench:{name}.qcow2\n    \
@@ -193,38 +177,22 @@ async fn main() {
     startup();
     let count = setting("IMSFORM_BENCH_IMAGES", 10_000) as usize;
     let latency = setting("IMSFORM_BENCH_LATENCY_MS", 50);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let world = dir.path().join("world.json");
+    write_world(&world, count);
     let emulator = Emulator::builder()
         .image_quota(count + 1)
+        .data_file(&world)
         .start()
         .await
         .expect("emulator");
-    let config = CloudConfig {
-        region: emulator.region().to_owned(),
-        project_id: Some(emulator.project_id().to_owned()),
-        endpoint: Some(emulator.uri()),
-        iam_endpoint: Some(emulator.uri()),
-        local: false,
-        insecure: false,
-    };
-    let credentials = Credentials::AkSk {
-        access_key: emulator.access_key().to_owned(),
-        secret_key: emulator.secret_key().to_owned(),
-        security_token: None,
-    };
-    let options = ClientOptions {
-        requests_per_second: 0,
-        ..ClientOptions::default()
-    };
-    let cloud = Arc::new(Client::new(&config, credentials, options).expect("client"));
-    let started = Instant::now();
-    seed(&cloud, count).await;
-    println!("seeded {count} images in {:.2?}", started.elapsed());
-    let dir = tempfile::tempdir().expect("temp dir");
-    write_workspace(dir.path(), &emulator);
-    plan_once(dir.path(), &emulator, "no added latency").await;
+    let workspace = dir.path().join("workspace");
+    std::fs::create_dir(&workspace).expect("workspace");
+    write_workspace(&workspace, &emulator, count);
+    plan_once(&workspace, &emulator, "no added latency").await;
     emulator.set_faults(Faults {
         latency_ms: latency,
         ..Faults::default()
     });
-    plan_once(dir.path(), &emulator, &format!("{latency} ms per request")).await;
+    plan_once(&workspace, &emulator, &format!("{latency} ms per request")).await;
 }
