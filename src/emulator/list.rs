@@ -196,10 +196,10 @@ pub fn exercise_query(raw: &str, images: Vec<Value>) {
             Err(_) => return,
         }
     }
-    if let Ok((page, _)) = query.page(kept) {
-        if let Some(last) = page.last().and_then(|image| image["id"].as_str()) {
-            query.next_query(last);
-        }
+    if let Ok((page, _)) = query.page(kept)
+        && let Some(last) = page.last().and_then(|image| image["id"].as_str())
+    {
+        query.next_query(last);
     }
 }
 
