@@ -306,6 +306,7 @@ impl Reader<'_> {
 }
 
 mod build;
+pub use build::MAX_PARALLELISM;
 
 #[cfg(test)]
 mod tests;

@@ -1,174 +1,32 @@
 //! The pipeline `plan`, `apply`, `refresh` and `import` share, so no command repeats it:
 //! configuration, manifests (diagnostics printed on stderr), the state opened under its lock,
-//! the connection to the cloud (the real one, or the local cloud of design.md section 8),
-//! refresh and the plan. Also the colour decision for stdout and the cloud identity that saved
-//! plans are bound to.
+//! the connection to the cloud (`connect.rs`: the real one, or the local cloud of design.md
+//! section 8), refresh and the plan. Also the colour decision for stdout and logging.
 //!
 //! It decides nothing about the plan (that is `plan::plan`) and prints nothing on stdout: the
 //! commands own their output. Notices (the local cloud, `insecure`) go to stderr.
-//!
-//! The local cloud is the emulator started in this process on `127.0.0.1:0`, reached over real
-//! loopback HTTP by an ordinary [`Client`]. Its world lives in `<dir>/.imsform/local-cloud.json`.
-//! Its credentials and project id are fixed: the emulator persists images, not credentials, and
-//! an image belongs to the project id it was created in, so a random id per run would orphan
-//! the world. The credentials protect nothing (loopback only, a throwaway world); they exist so
-//! that every request is signed and checked exactly as against the real cloud.
+
+mod connect;
+
+pub use connect::{
+    Connection, LOCAL_ACCESS_KEY, LOCAL_DATA_FILE, LOCAL_DELETE_LINGER, LOCAL_JOB_DURATION,
+    LOCAL_NOTICE, LOCAL_PROJECT_ID, LOCAL_SECRET_KEY, connect,
+};
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::args::{GlobalArgs, RunArgs};
-use crate::cli::config::{CloudConfig, Config, process_env, working_dir};
+use crate::cli::config::{Config, MAX_PARALLELISM, process_env, working_dir};
 use crate::cli::state::blocking;
 use crate::cli::validate::stderr_color;
-use crate::cloud::endpoint::Endpoints;
-use crate::cloud::{Client, ClientOptions, Credentials, WatchConfig};
-use crate::emulator::Emulator;
 use crate::error::Error;
 use crate::manifest::diagnostic::render_all;
 use crate::manifest::model::Address;
 use crate::manifest::{self, Diagnostic, Loaded, ManifestError};
-use crate::plan::saved::config_digest;
 use crate::plan::{self, Plan, PlanOptions, RemoteView};
 use crate::state::{LockOptions, Store};
-
-/// The local cloud's world, relative to the working directory.
-pub const LOCAL_DATA_FILE: &str = ".imsform/local-cloud.json";
-/// The local cloud's fixed access key (not a secret: see the module docs).
-pub const LOCAL_ACCESS_KEY: &str = "IMSFORMLOCALCLOUDAK0";
-/// The local cloud's fixed secret key (not a secret: see the module docs).
-pub const LOCAL_SECRET_KEY: &str = "imsform-local-cloud-throwaway-secret-key";
-/// The local cloud's fixed project id.
-pub const LOCAL_PROJECT_ID: &str = "10ca1c10d0000000000000000000000a";
-/// How long a registration job takes on the local cloud.
-pub const LOCAL_JOB_DURATION: Duration = Duration::from_millis(400);
-/// How long a deleted image stays listed on the local cloud.
-pub const LOCAL_DELETE_LINGER: Duration = Duration::from_millis(200);
-
-/// The one line printed on stderr when the local cloud is used.
-pub const LOCAL_NOTICE: &str = "Using the local cloud (.imsform/local-cloud.json): no account \
-                                needed, nothing leaves this machine.";
-
-/// A connection to the cloud for one run.
-pub struct Connection {
-    pub client: Arc<Client>,
-    /// The job-poll cadence for this cloud (fast on the local cloud).
-    pub watch: WatchConfig,
-    /// The in-process emulator of the local cloud, kept alive for the run.
-    pub local: Option<Emulator>,
-    /// What names this cloud in the saved plans' digest: the IMS endpoint, or `local:<dir>`.
-    endpoint_marker: String,
-}
-
-impl std::fmt::Debug for Connection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection")
-            .field("client", &self.client)
-            .field("watch", &self.watch)
-            .field("local", &self.local.as_ref().map(Emulator::uri))
-            .field("endpoint_marker", &self.endpoint_marker)
-            .finish()
-    }
-}
-
-impl Connection {
-    /// The digest of the cloud identity (region, project id, endpoint) saved plans are bound
-    /// to. May ask IAM for the project id when it is not configured.
-    pub async fn config_digest(&self) -> Result<String, Error> {
-        let project_id = self.client.project_id().await?;
-        Ok(config_digest(
-            &self.client.region,
-            project_id,
-            &self.endpoint_marker,
-        ))
-    }
-
-    /// Stops the local cloud, if any, after its in-flight requests (its world is saved before
-    /// each answer, so this only tidies up).
-    pub async fn close(self) {
-        if let Some(local) = self.local {
-            local.shutdown().await;
-        }
-    }
-}
-
-/// Connects to the cloud `config` names: the local cloud with `[cloud] local = true`, else the
-/// configured one with credentials from the environment.
-pub async fn connect(config: &Config) -> Result<Connection, Error> {
-    if config.cloud.local {
-        return connect_local(config).await;
-    }
-    let credentials = Credentials::from_env(&process_env)?;
-    if config.cloud.insecure {
-        eprintln!(
-            "Warning: TLS certificates are not verified (`[cloud] insecure = true`); use this \
-             only with a test rig."
-        );
-    }
-    let endpoints = Endpoints::from_config(&config.cloud)?;
-    let client = Client::new(
-        &config.cloud,
-        credentials,
-        ClientOptions::from_apply(&config.apply),
-    )?;
-    Ok(Connection {
-        client: Arc::new(client),
-        watch: WatchConfig::default(),
-        local: None,
-        endpoint_marker: format!("{}{}", endpoints.ims.base, endpoints.ims.path_prefix),
-    })
-}
-
-async fn connect_local(config: &Config) -> Result<Connection, Error> {
-    let data_file = config.dir.join(LOCAL_DATA_FILE);
-    if let Some(parent) = data_file.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-            context: format!("cannot create {}", parent.display()),
-            source,
-        })?;
-    }
-    let emulator = Emulator::builder()
-        .credentials(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY)
-        .project_id(LOCAL_PROJECT_ID)
-        .region(&config.cloud.region)
-        .job_duration(LOCAL_JOB_DURATION)
-        .delete_linger(LOCAL_DELETE_LINGER)
-        .data_file(&data_file)
-        .start()
-        .await?;
-    eprintln!("{LOCAL_NOTICE}");
-    let cloud = CloudConfig {
-        region: config.cloud.region.clone(),
-        project_id: Some(LOCAL_PROJECT_ID.to_owned()),
-        endpoint: Some(emulator.uri()),
-        iam_endpoint: Some(emulator.uri()),
-        local: true,
-        insecure: false,
-    };
-    let credentials = Credentials::AkSk {
-        access_key: LOCAL_ACCESS_KEY.to_owned(),
-        secret_key: LOCAL_SECRET_KEY.to_owned(),
-        security_token: None,
-    };
-    let client = Client::new(
-        &cloud,
-        credentials,
-        ClientOptions::from_apply(&config.apply),
-    )?;
-    Ok(Connection {
-        client: Arc::new(client),
-        watch: WatchConfig {
-            min_interval: Duration::from_millis(100),
-            max_interval: Duration::from_millis(500),
-            progress_every: Some(Duration::from_secs(1)),
-        },
-        local: Some(emulator),
-        // The port changes every run; the directory names this local cloud.
-        endpoint_marker: format!("local:{}", config.dir.display()),
-    })
-}
 
 /// What a command asks of [`prepare`].
 #[derive(Debug, Clone, Copy)]
@@ -208,12 +66,29 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
     .await?;
     let connection = connect(&config).await?;
     let remote = if request.run.refresh {
-        Some(plan::refresh(connection.client.as_ref(), store.state()).await?)
+        let started = std::time::Instant::now();
+        let view = plan::refresh(connection.client.as_ref(), store.state()).await?;
+        tracing::info!(
+            images = view.images.len(),
+            requests = connection.client.requests_sent(),
+            elapsed = ?started.elapsed(),
+            "read the cloud"
+        );
+        Some(view)
     } else {
+        tracing::info!("--refresh=false: planning from the state alone");
         None
     };
     let plan = plan::plan(&loaded.manifests, store.state(), remote.as_ref(), &options)?;
-    let parallelism = request.run.parallelism.unwrap_or(config.apply.parallelism);
+    let counts = plan.counts();
+    tracing::info!(
+        add = counts.add,
+        change = counts.change,
+        destroy = counts.destroy,
+        drift = plan.drift.len(),
+        "planned"
+    );
+    let parallelism = parallelism(request.run, &config)?;
     Ok(Session {
         config,
         store,
@@ -275,6 +150,17 @@ fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) -> Result<(), Erro
     })
 }
 
+/// `--parallelism N` (1 to [`MAX_PARALLELISM`]), else `[apply] parallelism`.
+pub fn parallelism(run: &RunArgs, config: &Config) -> Result<usize, Error> {
+    match run.parallelism {
+        None => Ok(config.apply.parallelism),
+        Some(n) if u64::try_from(n).is_ok_and(|n| (1..=MAX_PARALLELISM).contains(&n)) => Ok(n),
+        Some(n) => Err(Error::Usage(format!(
+            "--parallelism {n}: must be between 1 and {MAX_PARALLELISM}"
+        ))),
+    }
+}
+
 /// The plan options of the shared flags; `--replace` addresses are checked here.
 pub fn plan_options(run: &RunArgs, refresh_only: bool) -> Result<PlanOptions, Error> {
     let replace = run
@@ -294,6 +180,26 @@ pub fn plan_options(run: &RunArgs, refresh_only: bool) -> Result<PlanOptions, Er
     })
 }
 
+/// Sends imsform's own logs to stderr: warnings by default, `-v` info, `-vv` debug, `-vvv`
+/// trace. Other crates (HTTP internals, which could show headers) stay silent. A second call
+/// does nothing.
+pub fn init_logging(global: &GlobalArgs) {
+    let level = match global.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+            "imsform={level}"
+        )))
+        .with_writer(std::io::stderr)
+        .with_ansi(stderr_color(global))
+        .with_target(false)
+        .try_init();
+}
+
 /// Colour on stdout: only on a terminal, and never with `--no-color` or `NO_COLOR`.
 pub fn stdout_color(global: &GlobalArgs) -> bool {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
@@ -302,11 +208,7 @@ pub fn stdout_color(global: &GlobalArgs) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::cloud::{CloudApi, CreateImage};
-    use crate::manifest::model::DiskFormat;
 
     #[test]
     fn replace_addresses_are_parsed_and_bad_ones_named() {
@@ -328,37 +230,19 @@ mod tests {
         assert!(error.contains("--replace web"), "{error}");
     }
 
-    #[tokio::test]
-    async fn the_local_cloud_keeps_its_world_and_identity_across_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::from_toml(
-            "[cloud]\nlocal = true\n",
-            &dir.path().join("imsform.toml"),
-            dir.path(),
-            &|_| None,
-        )
-        .unwrap();
-        let first = connect(&config).await.unwrap();
-        assert!(dir.path().join(LOCAL_DATA_FILE).is_file());
-        let digest = first.config_digest().await.unwrap();
-        let create = CreateImage {
-            name: "kept".into(),
-            os_version: "Ubuntu 22.04 server 64bit".into(),
-            disk_format: DiskFormat::Qcow2,
-            min_disk: 40,
-            min_ram: 0,
-            protected: false,
-            tags: BTreeMap::new(),
+    #[test]
+    fn parallelism_comes_from_the_flag_or_the_file_within_bounds() {
+        let dir = std::path::Path::new("/tmp");
+        let config = Config::from_toml("[apply]\nparallelism = 7\n", dir, dir, &|_| None).unwrap();
+        let with = |n| RunArgs {
+            parallelism: n,
+            ..RunArgs::default()
         };
-        let created = first.client.create_metadata(&create).await.unwrap();
-        first.close().await;
-        let second = connect(&config).await.unwrap();
-        assert_eq!(second.config_digest().await.unwrap(), digest);
-        let listed = second.client.list_private_images().await.unwrap();
-        assert_eq!(
-            listed.iter().map(|i| &i.id).collect::<Vec<_>>(),
-            [&created.id]
-        );
-        second.close().await;
+        assert_eq!(parallelism(&with(None), &config).unwrap(), 7);
+        assert_eq!(parallelism(&with(Some(3)), &config).unwrap(), 3);
+        for bad in [0, 1001] {
+            let error = parallelism(&with(Some(bad)), &config).unwrap_err();
+            assert!(error.to_string().contains("between 1 and 1000"), "{error}");
+        }
     }
 }

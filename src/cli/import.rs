@@ -24,7 +24,7 @@ use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, ImportArgs};
 use crate::cli::context;
 use crate::cli::state::{blocking, stdout_error};
-use crate::cloud::{CloudApi, ImageStatus, RemoteImage};
+use crate::cloud::{ImageStatus, RemoteImage};
 use crate::error::Error;
 use crate::manifest::model::{Address, ImageAttrs, ImageSpec, TOKEN_TAG};
 use crate::plan::{observed, refreshed};
@@ -143,7 +143,12 @@ async fn read_image(
     image_id: &str,
 ) -> Result<RemoteImage, Error> {
     let client = &connection.client;
-    let Some(image) = client.get_image(image_id).await? else {
+    // `GET /v2/cloudimages?id=` with the private-image filters: a public, shared or other
+    // project's image with this id is not found.
+    let found = client
+        .list_all(&[("id".to_owned(), image_id.to_owned())])
+        .await?;
+    let Some(image) = found.into_iter().find(|image| image.id == image_id) else {
         return Err(ImportError::NoSuchImage {
             image_id: image_id.to_owned(),
             project_id: client.project_id().await?.to_owned(),

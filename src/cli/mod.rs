@@ -56,7 +56,7 @@ pub fn exit_code(result: Result<Outcome, Error>) -> ExitCode {
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> Result<Outcome, Error> {
     let global = &cli.global;
-    init_logging(global.verbose);
+    context::init_logging(global);
     match cli.command {
         Command::Validate(args) => validate::run(global, args).await,
         Command::Plan(args) => plan::run(global, args).await,
@@ -73,24 +73,4 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
             Ok(Outcome::Success)
         }
     }
-}
-
-/// `-v` logs imsform's own events at info, `-vv` at debug, `-vvv` everything (the HTTP stack
-/// included) at trace; on stderr, so stdout stays the plan. `RUST_LOG` overrides the filter.
-/// Nothing logs a credential: `Credentials` redacts itself and headers are never logged.
-fn init_logging(verbose: u8) {
-    let filter = match verbose {
-        0 => return,
-        1 => "imsform=info",
-        2 => "imsform=debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    // A second initialisation (tests running commands in one process) keeps the first.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
 }

@@ -153,9 +153,7 @@ pub trait CloudApi: Send + Sync {
         key: &str,
         value: &str,
     ) -> impl Future<Output = Result<Vec<RemoteImage>, CloudError>> + Send;
-    /// One private image of the project by id, `None` when there is none (`GET
-    /// /v2/cloudimages?id=` with the private-image filters: a public, shared or other project's
-    /// image is `None` too).
+    /// One image by id, `None` when it does not exist (`GET /v2/cloudimages?id=`).
     fn get_image(
         &self,
         image_id: &str,

@@ -181,7 +181,7 @@ impl CloudApi for Client {
     }
 
     async fn get_image(&self, image_id: &str) -> Result<Option<RemoteImage>, CloudError> {
-        let request = request::get_private_image(self.project_id().await?, image_id);
+        let request = request::get_image(image_id);
         let response = self.ims(&request, &[200]).await?;
         let body = response.json(request.operation)?;
         let page = wire::parse_page(&body, usize::MAX).ok_or_else(|| CloudError::Protocol {

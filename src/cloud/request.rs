@@ -123,16 +123,6 @@ pub fn get_image(image_id: &str) -> ApiRequest {
     request
 }
 
-/// `GET /v2/cloudimages?id={id}` restricted to the project's private images (the filters of
-/// [`list_images`]): a public, shared or foreign image with that id is not found.
-pub fn get_private_image(project_id: &str, image_id: &str) -> ApiRequest {
-    let mut request = get_image(image_id);
-    request
-        .query
-        .extend(pairs(&[("__imagetype", "private"), ("owner", project_id)]));
-    request
-}
-
 /// `POST /v2/images`: metadata only; expects 201. Not idempotent.
 pub fn create_metadata(create: &CreateImage) -> ApiRequest {
     let tags: Vec<String> = create

@@ -31,6 +31,7 @@ fn import_refuses_what_it_cannot_adopt_and_adopts_the_rest() {
     );
     refused(&["import", "images.web", &queued], "is queued, not active");
 
+    let before = cloud.emulator.requests().len();
     let run = cloud.run(&dir, &["import", "images.web", &legacy]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
@@ -54,6 +55,22 @@ fn import_refuses_what_it_cannot_adopt_and_adopts_the_rest() {
     );
     assert_eq!(record["observed"]["status"], "active");
     let saved = dir.state().unwrap();
+    let owner = format!("owner={}", cloud.emulator.project_id());
+    let reads: Vec<String> = cloud
+        .emulator
+        .requests()
+        .into_iter()
+        .skip(before)
+        .filter(|r| r.query.contains(&format!("id={legacy}")))
+        .map(|r| r.query)
+        .collect();
+    assert!(!reads.is_empty());
+    for query in reads {
+        assert!(
+            query.contains("__imagetype=private") && query.contains(&owner),
+            "import must read only the project's private images: {query}"
+        );
+    }
 
     let run = cloud.run(&dir, &["import", "images.web", &other]);
     assert!(

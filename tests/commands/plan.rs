@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use imsform::state::{LockOptions, Store};
 use serde_json::Value;
 
-use crate::support::{Cloud, Dir, LOCAL_TOML, MANIFESTS};
+use crate::support::{Cloud, Dir, LOCAL_TOML, MANIFESTS, TOKEN};
 
 const NOTICE: &str = "Using the local cloud (.imsform/local-cloud.json): no account needed, \
                       nothing leaves this machine.";
@@ -61,6 +61,13 @@ fn json_is_alone_on_stdout_and_matches_the_schema() {
     assert_eq!(json["lineage"], Value::Null);
     assert_eq!(json["refreshed"], true);
     assert!(run.stderr.contains(NOTICE));
+    let verbose = dir.run(&["plan", "--json", "-v"]);
+    assert_eq!(verbose.stdout, run.stdout, "logs leaked into stdout");
+    assert!(
+        verbose.stderr.contains("INFO planned add=2"),
+        "{}",
+        verbose.stderr
+    );
 }
 
 #[test]
@@ -273,4 +280,26 @@ fn insecure_is_warned_about() {
         run.stderr
     );
     assert!(!run.stderr.contains(cloud.emulator.secret_key()));
+}
+
+#[test]
+fn an_iam_token_is_enough_and_never_printed() {
+    let cloud = Cloud::start();
+    let dir = cloud.dir(MANIFESTS);
+    let id = cloud.create_active("web", &[("team", "platform")]);
+    let before = cloud.emulator.requests().len();
+    let run = cloud.run_with_token(&dir, &["import", "images.web", &id]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = cloud.run_with_token(&dir, &["-vvv", "plan"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let counts = "Plan: 1 to add, 0 to change, 0 to destroy.";
+    assert!(run.stdout.contains(counts), "{}", run.stdout);
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+    // Token requests are not signed: no X-Sdk-Date on any of imsform's requests.
+    let ours = &cloud.emulator.requests()[before..];
+    assert!(ours.len() >= 2, "{ours:?}");
+    for request in ours {
+        let signed = request.headers.iter().any(|(name, _)| name == "x-sdk-date");
+        assert!(!signed, "{request:?}");
+    }
 }

@@ -31,6 +31,9 @@ images:
 
 pub const LOCAL_TOML: &str = "[cloud]\nlocal = true\n";
 
+/// An IAM token the test emulator accepts (`X-Auth-Token`).
+pub const TOKEN: &str = "test-iam-token-0123456789";
+
 /// What a finished run printed.
 #[derive(Debug)]
 pub struct Run {
@@ -151,6 +154,7 @@ impl Cloud {
             .unwrap();
         let emulator = runtime.block_on(async {
             Emulator::builder()
+                .auth_token(TOKEN)
                 .job_duration(Duration::from_millis(100))
                 .delete_linger(Duration::from_millis(50))
                 .start()
@@ -198,6 +202,15 @@ impl Cloud {
         command
             .env("HW_ACCESS_KEY", self.emulator.access_key())
             .env("HW_SECRET_KEY", self.emulator.secret_key())
+            .env("HW_PROJECT_ID", self.emulator.project_id());
+        finish(&mut command)
+    }
+
+    /// `imsform -C DIR ARGS…` authenticated with an IAM token (`HW_AUTH_TOKEN`) instead.
+    pub fn run_with_token(&self, dir: &Dir, args: &[&str]) -> Run {
+        let mut command = dir.command(args);
+        command
+            .env("HW_AUTH_TOKEN", TOKEN)
             .env("HW_PROJECT_ID", self.emulator.project_id());
         finish(&mut command)
     }

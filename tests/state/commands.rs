@@ -138,7 +138,12 @@ fn show_with_a_plan_file_or_markdown_is_not_for_the_state() {
     let dir = Dir::with_fixture("valid.json");
     let stderr = stderr_of_failure(&dir, &["show", "plan.json"]);
     assert!(
-        stderr.contains("`imsform show PLANFILE` is not implemented yet"),
+        stderr.contains("cannot read the plan file") && stderr.contains("plan.json"),
+        "{stderr}"
+    );
+    let stderr = stderr_of_failure(&dir, &["show", "imsform.state.json"]);
+    assert!(
+        stderr.contains("is not a readable imsform plan"),
         "{stderr}"
     );
     let stderr = stderr_of_failure(&dir, &["show", "--markdown"]);

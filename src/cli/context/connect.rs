@@ -1,0 +1,200 @@
+//! The connection to the cloud of one run: the configured cloud with credentials from the
+//! environment, or the local cloud (design.md section 8). Part of `context.rs`.
+//!
+//! The local cloud is the emulator started in this process on `127.0.0.1:0`, reached over real
+//! loopback HTTP by an ordinary [`Client`]. Its world lives in `<dir>/.imsform/local-cloud.json`.
+//! Its credentials and project id are fixed: the emulator persists images, not credentials, and
+//! an image belongs to the project id it was created in, so a random id per run would orphan
+//! the world. The credentials protect nothing (loopback only, a throwaway world); they exist so
+//! that every request is signed and checked exactly as against the real cloud.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::config::{CloudConfig, Config, process_env};
+use crate::cloud::endpoint::Endpoints;
+use crate::cloud::{Client, ClientOptions, Credentials, WatchConfig};
+use crate::emulator::Emulator;
+use crate::error::Error;
+use crate::plan::saved::config_digest;
+
+/// The local cloud's world, relative to the working directory.
+pub const LOCAL_DATA_FILE: &str = ".imsform/local-cloud.json";
+/// The local cloud's fixed access key (not a secret: see the module docs).
+pub const LOCAL_ACCESS_KEY: &str = "IMSFORMLOCALCLOUDAK0";
+/// The local cloud's fixed secret key (not a secret: see the module docs).
+pub const LOCAL_SECRET_KEY: &str = "imsform-local-cloud-throwaway-secret-key";
+/// The local cloud's fixed project id.
+pub const LOCAL_PROJECT_ID: &str = "10ca1c10d0000000000000000000000a";
+/// How long a registration job takes on the local cloud.
+pub const LOCAL_JOB_DURATION: Duration = Duration::from_millis(400);
+/// How long a deleted image stays listed on the local cloud.
+pub const LOCAL_DELETE_LINGER: Duration = Duration::from_millis(200);
+
+/// The one line printed on stderr when the local cloud is used.
+pub const LOCAL_NOTICE: &str = "Using the local cloud (.imsform/local-cloud.json): no account \
+                                needed, nothing leaves this machine.";
+
+/// A connection to the cloud for one run.
+pub struct Connection {
+    pub client: Arc<Client>,
+    /// The job-poll cadence for this cloud (fast on the local cloud).
+    pub watch: WatchConfig,
+    /// The in-process emulator of the local cloud, kept alive for the run.
+    pub local: Option<Emulator>,
+    /// What names this cloud in the saved plans' digest: the IMS endpoint, or `local:<dir>`.
+    endpoint_marker: String,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("client", &self.client)
+            .field("watch", &self.watch)
+            .field("local", &self.local.as_ref().map(Emulator::uri))
+            .field("endpoint_marker", &self.endpoint_marker)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// The digest of the cloud identity (region, project id, endpoint) saved plans are bound
+    /// to. May ask IAM for the project id when it is not configured.
+    pub async fn config_digest(&self) -> Result<String, Error> {
+        let project_id = self.client.project_id().await?;
+        Ok(config_digest(
+            &self.client.region,
+            project_id,
+            &self.endpoint_marker,
+        ))
+    }
+
+    /// Stops the local cloud, if any, after its in-flight requests (its world is saved before
+    /// each answer, so this only tidies up).
+    pub async fn close(self) {
+        if let Some(local) = self.local {
+            local.shutdown().await;
+        }
+    }
+}
+
+/// Connects to the cloud `config` names: the local cloud with `[cloud] local = true`, else the
+/// configured one with credentials from the environment.
+pub async fn connect(config: &Config) -> Result<Connection, Error> {
+    if config.cloud.local {
+        return connect_local(config).await;
+    }
+    let credentials = Credentials::from_env(&process_env)?;
+    if config.cloud.insecure {
+        eprintln!(
+            "Warning: TLS certificates are not verified (`[cloud] insecure = true`); use this \
+             only with a test rig."
+        );
+    }
+    let endpoints = Endpoints::from_config(&config.cloud)?;
+    let client = Client::new(
+        &config.cloud,
+        credentials,
+        ClientOptions::from_apply(&config.apply),
+    )?;
+    tracing::info!(endpoint = %endpoints.ims.base, region = %config.cloud.region, "cloud");
+    Ok(Connection {
+        client: Arc::new(client),
+        watch: WatchConfig::default(),
+        local: None,
+        endpoint_marker: format!("{}{}", endpoints.ims.base, endpoints.ims.path_prefix),
+    })
+}
+
+async fn connect_local(config: &Config) -> Result<Connection, Error> {
+    let data_file = config.dir.join(LOCAL_DATA_FILE);
+    if let Some(parent) = data_file.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            context: format!("cannot create {}", parent.display()),
+            source,
+        })?;
+    }
+    let emulator = Emulator::builder()
+        .credentials(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY)
+        .project_id(LOCAL_PROJECT_ID)
+        .region(&config.cloud.region)
+        .job_duration(LOCAL_JOB_DURATION)
+        .delete_linger(LOCAL_DELETE_LINGER)
+        .data_file(&data_file)
+        .start()
+        .await?;
+    eprintln!("{LOCAL_NOTICE}");
+    tracing::info!(endpoint = %emulator.uri(), "the local cloud is serving");
+    let cloud = CloudConfig {
+        region: config.cloud.region.clone(),
+        project_id: Some(LOCAL_PROJECT_ID.to_owned()),
+        endpoint: Some(emulator.uri()),
+        iam_endpoint: Some(emulator.uri()),
+        local: true,
+        insecure: false,
+    };
+    let credentials = Credentials::AkSk {
+        access_key: LOCAL_ACCESS_KEY.to_owned(),
+        secret_key: LOCAL_SECRET_KEY.to_owned(),
+        security_token: None,
+    };
+    let client = Client::new(
+        &cloud,
+        credentials,
+        ClientOptions::from_apply(&config.apply),
+    )?;
+    Ok(Connection {
+        client: Arc::new(client),
+        watch: WatchConfig {
+            min_interval: Duration::from_millis(100),
+            max_interval: Duration::from_millis(500),
+            progress_every: Some(Duration::from_secs(1)),
+        },
+        local: Some(emulator),
+        // The port changes every run; the directory names this local cloud.
+        endpoint_marker: format!("local:{}", config.dir.display()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::cloud::{CloudApi, CreateImage};
+    use crate::manifest::model::DiskFormat;
+
+    #[tokio::test]
+    async fn the_local_cloud_keeps_its_world_and_identity_across_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_toml(
+            "[cloud]\nlocal = true\n",
+            &dir.path().join("imsform.toml"),
+            dir.path(),
+            &|_| None,
+        )
+        .unwrap();
+        let first = connect(&config).await.unwrap();
+        assert!(dir.path().join(LOCAL_DATA_FILE).is_file());
+        let digest = first.config_digest().await.unwrap();
+        let create = CreateImage {
+            name: "kept".into(),
+            os_version: "Ubuntu 22.04 server 64bit".into(),
+            disk_format: DiskFormat::Qcow2,
+            min_disk: 40,
+            min_ram: 0,
+            protected: false,
+            tags: BTreeMap::new(),
+        };
+        let created = first.client.create_metadata(&create).await.unwrap();
+        first.close().await;
+        let second = connect(&config).await.unwrap();
+        assert_eq!(second.config_digest().await.unwrap(), digest);
+        let listed = second.client.list_private_images().await.unwrap();
+        assert_eq!(
+            listed.iter().map(|i| &i.id).collect::<Vec<_>>(),
+            [&created.id]
+        );
+        second.close().await;
+    }
+}
