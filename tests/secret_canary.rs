@@ -131,7 +131,10 @@ fn workflow(dir: &Path, env: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
         ] {
             command.env_remove(name);
         }
-        command.envs(env.iter().copied()).env("RUST_LOG", "trace");
+        command
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "trace")
+            .env("NO_COLOR", "1");
         let output = command
             .arg("-vvv")
             .arg("-C")
@@ -206,10 +209,23 @@ async fn canary(
             "{expected} was not written: {names:?}"
         );
     }
-    let logged: usize = outputs.iter().map(|(_, bytes)| bytes.len()).sum();
+    let log_lines = outputs
+        .iter()
+        .flat_map(|(_, bytes)| {
+            String::from_utf8_lossy(bytes)
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter(|line| {
+            [" INFO ", " DEBUG ", " TRACE "]
+                .iter()
+                .any(|level| line.contains(level))
+        })
+        .count();
     assert!(
-        logged > 10_000,
-        "-vvv logged only {logged} bytes: is logging on?"
+        log_lines >= 10,
+        "-vvv logged {log_lines} lines: is logging on?"
     );
     for (label, haystack) in outputs.iter().chain(left.iter()) {
         let text = String::from_utf8_lossy(haystack);
