@@ -12,7 +12,8 @@ use libfuzzer_sys::fuzz_target;
 fn dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("imsform-fuzz-manifest-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("imsform-fuzz-manifest-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
         dir
     })

@@ -11,8 +11,12 @@ fuzz_target!(|data: &[u8]| {
     let path = Path::new("imsform.state.json");
     let _ = imsform::state::format::lineage_and_serial(data);
     if let Ok(parsed) = imsform::state::format::parse(path, data) {
-        let bytes = imsform::state::format::serialize(&parsed.state).expect("an accepted state serializes");
+        let bytes =
+            imsform::state::format::serialize(&parsed.state).expect("an accepted state serializes");
         let again = imsform::state::format::parse(path, &bytes).expect("a written state parses");
-        assert_eq!(again.state, parsed.state, "the state changed in a round trip");
+        assert_eq!(
+            again.state, parsed.state,
+            "the state changed in a round trip"
+        );
     }
 });
