@@ -159,8 +159,8 @@ fn commands_of(path: &Path) -> Vec<Cli> {
         .collect()
 }
 
-/// The three jobs every pipeline must have.
-fn assert_complete_pipeline(path: &Path) {
+/// The three jobs every pipeline must have, and the CI-specific texts `needles`.
+fn assert_complete_pipeline(path: &Path, needles: &[&str]) {
     let commands = commands_of(path);
     let plans: Vec<_> = commands
         .iter()
@@ -194,43 +194,32 @@ fn assert_complete_pipeline(path: &Path) {
         "{name}: no `validate`"
     );
     let text = std::fs::read_to_string(path).unwrap();
-    for secret in ["HW_ACCESS_KEY", "HW_SECRET_KEY"] {
-        assert!(text.contains(secret), "{name}: {secret} is not passed");
+    for needle in ["HW_ACCESS_KEY", "HW_SECRET_KEY", "<!-- imsform-plan -->"]
+        .iter()
+        .chain(needles)
+    {
+        assert!(text.contains(needle), "{name} lacks {needle:?}");
     }
 }
 
 #[test]
 fn the_github_workflow_runs_only_real_commands() {
-    let path = example(".github/workflows/imsform.yml");
-    assert_complete_pipeline(&path);
-    let text = std::fs::read_to_string(&path).unwrap();
-    for needle in [
+    let needles = [
         "secrets.HW_ACCESS_KEY",
         "secrets.HW_SECRET_KEY",
         "$GITHUB_STEP_SUMMARY",
-        "<!-- imsform-plan -->",
         "--method PATCH",
         "actions/upload-artifact",
         "imsform-plan-${{ github.event.pull_request.head.sha }}",
         "gh run download \"$run\" --name \"imsform-plan-$head\"",
-    ] {
-        assert!(text.contains(needle), "the workflow lacks {needle:?}");
-    }
+    ];
+    assert_complete_pipeline(&example(".github/workflows/imsform.yml"), &needles);
 }
 
 #[test]
 fn the_gitlab_pipeline_runs_only_real_commands() {
-    let path = example(".gitlab-ci.yml");
-    assert_complete_pipeline(&path);
-    let text = std::fs::read_to_string(&path).unwrap();
-    for needle in [
-        "<!-- imsform-plan -->",
-        "-X PUT",
-        "merge_request_event",
-        "/artifacts/plan.json",
-    ] {
-        assert!(text.contains(needle), "the pipeline lacks {needle:?}");
-    }
+    let needles = ["-X PUT", "merge_request_event", "/artifacts/plan.json"];
+    assert_complete_pipeline(&example(".gitlab-ci.yml"), &needles);
 }
 
 #[test]
