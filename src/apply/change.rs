@@ -113,12 +113,12 @@ async fn update<C: CloudApi>(
         }
     }
     let (set, remove) = change.tag_updates();
-    if !set.is_empty() || !remove.is_empty() {
-        if let Err(error) = ctx.cloud.update_tags(id, &set, &remove).await {
-            return Ok(Outcome::Failed(format!(
-                "updating the tags of image {id}: {error}"
-            )));
-        }
+    if (!set.is_empty() || !remove.is_empty())
+        && let Err(error) = ctx.cloud.update_tags(id, &set, &remove).await
+    {
+        return Ok(Outcome::Failed(format!(
+            "updating the tags of image {id}: {error}"
+        )));
     }
     let (address, id) = (change.address.clone(), id.to_owned());
     ctx.state
@@ -156,7 +156,7 @@ async fn replace_create_first<C: CloudApi>(
     match create::create(ctx, &image).await? {
         Step::Done(new) => Ok(
             match delete::delete_journaled(ctx, &change.address, old).await? {
-                Gone::Gone => Outcome::Done {
+                Gone::Deleted => Outcome::Done {
                     added: 1,
                     changed: 0,
                     destroyed: 1,
@@ -202,7 +202,7 @@ async fn destroy<C: CloudApi>(
     let key = address.clone();
     let removed = delete::journal(ctx, address, id, move |state| state.images.remove(&key)).await?;
     Ok(match delete::delete_journaled(ctx, address, id).await? {
-        Gone::Gone => Outcome::Done {
+        Gone::Deleted => Outcome::Done {
             added: 0,
             changed: 0,
             destroyed: 1,

@@ -24,7 +24,7 @@ pub(crate) struct NewImage {
 
 /// What a lookup by token found.
 enum Lookup {
-    Found(RemoteImage),
+    Found(Box<RemoteImage>),
     Absent,
     Several(Vec<String>),
 }
@@ -53,7 +53,7 @@ pub(crate) async fn create<C: CloudApi>(
             Err(error) => error,
         };
         match lookup(ctx, &token).await {
-            Ok(Lookup::Found(created)) => return adopt(ctx, image, &token, created).await,
+            Ok(Lookup::Found(created)) => return adopt(ctx, image, &token, *created).await,
             Ok(Lookup::Absent) => drop_entry(ctx, &token).await?,
             Ok(Lookup::Several(ids)) => {
                 return Ok(Step::Failed(format!(
@@ -113,7 +113,11 @@ async fn lookup<C: CloudApi>(ctx: &Arc<Ctx<C>>, token: &str) -> Result<Lookup, C
         match found.len() {
             0 if pass == 0 => tokio::time::sleep(ctx.options.create_settle).await,
             0 => return Ok(Lookup::Absent),
-            1 => return Ok(found.pop().map_or(Lookup::Absent, Lookup::Found)),
+            1 => {
+                return Ok(found
+                    .pop()
+                    .map_or(Lookup::Absent, |i| Lookup::Found(Box::new(i))));
+            }
             _ => return Ok(Lookup::Several(found.into_iter().map(|i| i.id).collect())),
         }
     }

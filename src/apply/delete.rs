@@ -17,7 +17,7 @@ use crate::state::{PendingEntry, PendingOperation, State};
 #[derive(Debug)]
 pub(crate) enum Gone {
     /// Deleted, waited out and the entry dropped.
-    Gone,
+    Deleted,
     /// IMS refused the delete outright (a 4xx such as IMG.0028, protected); the entry stays.
     Refused(String),
     /// A transient failure or a timeout; the entry stays and the next apply retries.
@@ -84,7 +84,7 @@ pub(crate) async fn delete_journaled<C: CloudApi>(
         ))),
     }
     drop_entry(ctx, address, image_id).await?;
-    Ok(Gone::Gone)
+    Ok(Gone::Deleted)
 }
 
 /// Drops the `Delete` entry of `image_id` for `address`.

@@ -67,6 +67,9 @@ mod register;
 mod shutdown;
 mod writer;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;

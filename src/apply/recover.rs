@@ -8,7 +8,7 @@
 //! gets no change this run; a create the plan expected to make and the lookup found already made
 //! with the same attributes is not made twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -37,6 +37,15 @@ impl Recovered {
     pub(crate) fn invalidates(&self, change: &ResourceChange) -> Option<String> {
         if self.fulfils(change) {
             return None;
+        }
+        if self.completed.contains_key(&change.address) {
+            // The plan (made without refresh) did not know this image: acting on the address
+            // now could orphan it.
+            return Some(
+                "the recovery completed an interrupted create the plan did not know of; plan \
+                 again"
+                    .into(),
+            );
         }
         self.invalid.get(&change.address).cloned()
     }
@@ -85,12 +94,18 @@ pub(crate) async fn run_all<C: CloudApi + 'static>(
     let semaphore = Arc::new(Semaphore::new(ctx.options.parallelism.max(1)));
     let refresh_only = plan.mode == PlanMode::RefreshOnly;
     let mut tasks = JoinSet::new();
+    let mut task_ids = HashMap::new();
     for (address, recoveries) in by_address {
         let Ok(permit) = semaphore.clone().acquire_owned().await else {
             break;
         };
+        if ctx.shutdown.is_requested() {
+            // The journal keeps what was not recovered; the run ends after this phase.
+            break;
+        }
+        let key = address.clone();
         let ctx = ctx.clone();
-        tasks.spawn(async move {
+        let handle = tasks.spawn(async move {
             let _permit = permit;
             let mut ended = Vec::new();
             for recovery in &recoveries {
@@ -103,11 +118,27 @@ pub(crate) async fn run_all<C: CloudApi + 'static>(
             }
             (address, ended)
         });
+        task_ids.insert(handle.id(), key);
     }
     let mut recovered = Recovered::default();
     while let Some(joined) = tasks.join_next().await {
-        let Ok((address, ended)) = joined else {
-            continue;
+        let (address, ended) = match joined {
+            Ok(done) => done,
+            Err(error) => {
+                // A panicking task is a bug; its entries stay in the journal and its address
+                // gets no change this run.
+                let Some(address) = task_ids.get(&error.id()) else {
+                    continue;
+                };
+                let why = format!("internal error: {error}");
+                (
+                    address.clone(),
+                    vec![Ok(Ended::Unsettled {
+                        why,
+                        stopped: false,
+                    })],
+                )
+            }
         };
         for end in ended {
             note(&mut recovered, report, ctx, &address, end?);
@@ -206,8 +237,13 @@ async fn recover_one<C: CloudApi>(
                 attributes: (**attributes).clone(),
                 replaces: replaces.clone(),
             };
+            let assumed = match (looked_up, image_id) {
+                (false, _) => Assumed::AsPlanned,
+                (true, None) => Assumed::Nothing,
+                (true, Some(_)) => Assumed::Record,
+            };
             let known = Known {
-                looked_up: looked_up && image_id.is_none(),
+                assumed,
                 job_id: job_id.clone(),
             };
             create_entry(ctx, &image, token, &action, &known).await
@@ -215,10 +251,20 @@ async fn recover_one<C: CloudApi>(
     }
 }
 
-/// What the journal entry knew.
+/// What the plan assumed the recovery would leave at the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Assumed {
+    /// A refreshed plan: exactly what its recovery action says.
+    AsPlanned,
+    /// No refresh, no image id: nothing at the address (the plan creates it).
+    Nothing,
+    /// No refresh, an image id: a healthy record at the address.
+    Record,
+}
+
+/// What the journal entry knew and the plan assumed.
 struct Known {
-    /// The plan had no image id: it assumed nothing at the address.
-    looked_up: bool,
+    assumed: Assumed,
     job_id: Option<String>,
 }
 
@@ -280,7 +326,7 @@ async fn delete_entry<C: CloudApi>(
     }
     Ok(
         match delete::delete_journaled(ctx, address, image_id).await? {
-            Gone::Gone => Ended::Settled,
+            Gone::Deleted => Ended::Settled,
             Gone::Refused(why) | Gone::Failed(why) => Ended::Unsettled {
                 why,
                 stopped: false,
@@ -338,25 +384,35 @@ async fn create_entry<C: CloudApi>(
         }
         RecoveryAction::Vanished { .. } => {
             create::drop_entry(ctx, token).await?;
-            return Ok(if known.looked_up {
-                Ended::Settled
+            return Ok(if known.assumed == Assumed::Record {
+                Ended::Diverged(format!("image {id} disappeared"))
             } else {
                 Ended::Settled
             });
         }
         other => return Ok(Ended::Diverged(format!("unexpected recovery {other:?}"))),
     };
-    Ok(match step {
-        Step::Done(_) if known.looked_up => Ended::Completed(image.attributes.clone()),
+    Ok(judge(
+        step,
+        known.assumed,
+        expected_taint,
+        &image.attributes,
+    ))
+}
+
+/// Whether a resumed create ended as the plan assumed.
+fn judge(step: Step, assumed: Assumed, expected_taint: bool, attributes: &ImageAttrs) -> Ended {
+    match step {
+        Step::Done(_) if assumed == Assumed::Nothing => Ended::Completed(attributes.clone()),
         Step::Done(_) => Ended::Settled,
-        Step::Tainted(_) if expected_taint && !known.looked_up => Ended::Settled,
+        Step::Tainted(_) if expected_taint && assumed == Assumed::AsPlanned => Ended::Settled,
         Step::Tainted(why) => Ended::Diverged(why),
         Step::Failed(why) => Ended::Unsettled {
             why,
             stopped: false,
         },
         Step::Stopped(why) => Ended::Unsettled { why, stopped: true },
-    })
+    }
 }
 
 fn image_id_of(action: &RecoveryAction) -> Option<&str> {

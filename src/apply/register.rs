@@ -298,7 +298,7 @@ pub(crate) async fn fail_image<C: CloudApi>(
             .await?;
         let failed = format!("the registration of replacement image {id} failed ({shown})");
         return Ok(match delete::delete_journaled(ctx, &address, &id).await? {
-            Gone::Gone => Step::Tainted(format!("{failed}; it was deleted, {old} stays")),
+            Gone::Deleted => Step::Tainted(format!("{failed}; it was deleted, {old} stays")),
             Gone::Refused(why) | Gone::Failed(why) => Step::Failed(format!("{failed}; {why}")),
             Gone::Stopped(why) => Step::Stopped(format!("{failed}; {why}")),
         });

@@ -17,7 +17,7 @@ const DBC: &str = "    lifecycle: { replace_order: destroy_before_create }\n";
 /// Two generations of manifests; each transition creates, updates, replaces (both orders) and
 /// destroys.
 fn generation(which: usize) -> (String, Vec<&'static str>) {
-    if which % 2 == 0 {
+    if which.is_multiple_of(2) {
         let yaml = manifest(&[
             image(
                 "a",
@@ -52,6 +52,8 @@ struct Tally {
     duplicates: usize,
     invalid_states: usize,
     unconverged: usize,
+    /// Kills that left operations in the journal (the moments the recovery must handle).
+    journaled: usize,
 }
 
 impl Tally {
@@ -61,6 +63,7 @@ impl Tally {
         self.duplicates += other.duplicates;
         self.invalid_states += other.invalid_states;
         self.unconverged += other.unconverged;
+        self.journaled += other.journaled;
     }
 }
 
@@ -85,8 +88,14 @@ async fn sigkill_at_any_moment_never_orphans_or_duplicates() {
         tally.add(done.unwrap());
     }
     println!(
-        "crash test: runs {} / orphans {} / duplicates {} / invalid states {} / unconverged {}",
-        tally.runs, tally.orphans, tally.duplicates, tally.invalid_states, tally.unconverged
+        "crash test: runs {} / orphans {} / duplicates {} / invalid states {} / unconverged {} \
+         ({} kills left a journal to recover)",
+        tally.runs,
+        tally.orphans,
+        tally.duplicates,
+        tally.invalid_states,
+        tally.unconverged,
+        tally.journaled
     );
     assert_eq!(tally.runs, runs);
     assert_eq!(
@@ -145,9 +154,14 @@ async fn check_run(env: &TestEnv, names: &[&str]) -> Tally {
         ..Tally::default()
     };
     let state_path = env.path().join("imsform.state.json");
-    if Store::read(&state_path).is_err() {
-        tally.invalid_states += 1;
-        return tally;
+    match Store::read(&state_path) {
+        Ok(state) => {
+            tally.journaled = usize::from(state.is_some_and(|s| !s.pending.is_empty()));
+        }
+        Err(_) => {
+            tally.invalid_states += 1;
+            return tally;
+        }
     }
     let mut converged = false;
     for _ in 0..5 {

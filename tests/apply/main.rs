@@ -6,4 +6,5 @@
 mod crash;
 mod env;
 mod faults;
+mod interrupt;
 mod lifecycle;
