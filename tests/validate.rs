@@ -73,6 +73,12 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        // Dot-files (`.gitlab-ci.yml`) are not manifests: discovery skips them too.
+        .filter(|path| {
+            !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     files.sort();
     files
@@ -81,7 +87,7 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn every_example_is_valid_for_the_binary_and_the_schema() {
     let validator = jsonschema::validator_for(&schema()).unwrap();
-    let examples = ["quickstart", "multi-file", "full"];
+    let examples = ["quickstart", "multi-file", "full", "ci"];
     for example in examples {
         let dir = root().join("examples").join(example);
         let (code, stdout, stderr) = validate(&root(), &["-C", dir.to_str().unwrap()]);

@@ -27,33 +27,33 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_color: bool,
 
-    /// Log to stderr (-v info, -vv debug, -vvv trace).
+    /// Log what happens to stderr (-v info, -vv debug, -vvv trace); secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load and check manifests: every problem with file:line:col; no network, no state.
+    /// Check the manifests: every problem with file:line:col; no state, no cloud.
     Validate(ValidateArgs),
-    /// Refresh, compare manifests with state and cloud, and print what would change.
+    /// Show what `apply` would change (reads the manifests, the state and the cloud).
     Plan(PlanArgs),
-    /// Apply a saved plan exactly, or plan, confirm and apply.
+    /// Apply a saved plan exactly (refused if stale), or plan, ask and apply.
     Apply(ApplyArgs),
-    /// Render a saved plan, or the state when no plan file is given.
+    /// Print a saved plan, or the state when no plan file is given.
     Show(ShowArgs),
-    /// Accept changes made outside imsform into the state without touching the cloud.
+    /// Record changes made outside imsform in the state; changes nothing in the cloud.
     Refresh(RefreshArgs),
-    /// Adopt an existing image under an address of the manifests.
+    /// Adopt an existing image: record IMAGE_ID under an address of the manifests.
     Import(ImportArgs),
-    /// Inspect and edit the state (rm forgets an image without deleting it).
+    /// Inspect and edit the state (`rm` forgets an image without deleting it).
     #[command(subcommand)]
     State(StateCommand),
     /// Remove a stale state lock after checking that its holder is gone.
     ForceUnlock(ForceUnlockArgs),
-    /// Run the local IMS emulator in the foreground.
+    /// Run a local IMS emulator for tests and demos (prints endpoint and credentials).
     Emulator(EmulatorArgs),
-    /// Print shell completions.
+    /// Print a shell completion script, e.g. `imsform completions bash > ~/.imsform.bash`.
     Completions(CompletionsArgs),
 }
 
@@ -78,14 +78,15 @@ pub struct RunArgs {
     /// Plan to destroy every managed image.
     #[arg(long)]
     pub destroy: bool,
-    /// Read the cloud before planning (`--refresh=false` trusts the state).
+    /// Read the cloud before planning (`--refresh=false` plans from the state alone).
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
           require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub refresh: bool,
     /// How many images to work on at once (default from imsform.toml, else 10).
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,
-    /// How long to wait for the state lock, e.g. `30s` (default: fail at once).
+    /// How long to wait while another run holds the state lock, e.g. `30s` (default: fail at
+    /// once).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<std::time::Duration>,
 }
@@ -115,26 +116,27 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A saved plan file, or manifest files and directories.
+    /// A saved plan file (from `plan -out`), or manifest files and directories (default: the
+    /// working directory).
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Only accept drift into the state.
+    /// Only accept drift into the state; change nothing in the cloud.
     #[arg(long)]
     pub refresh_only: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// A saved plan file; without one, the state is shown.
+    /// A saved plan file (from `plan -out`); without one, the state is shown.
     pub plan_file: Option<PathBuf>,
-    /// JSON on stdout.
+    /// Print JSON: the plan's JSON, or the state file's content.
     #[arg(long)]
     pub json: bool,
-    /// Markdown on stdout.
+    /// Print a saved plan as markdown, as for a pull request comment.
     #[arg(long, conflicts_with = "json")]
     pub markdown: bool,
 }
@@ -153,16 +155,16 @@ pub struct ImportArgs {
     pub address: String,
     /// The id of the existing private image.
     pub image_id: String,
-    /// How long to wait for the state lock.
+    /// How long to wait for the state lock, e.g. `30s` (default: fail at once).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
-    /// List the addresses in the state.
+    /// List the addresses recorded in the state.
     List,
-    /// Show one image's record.
+    /// Show one image's record in the state.
     Show {
         /// The address, e.g. `images.web`.
         address: String,
@@ -175,7 +177,7 @@ pub enum StateCommand {
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         lock_timeout: Option<std::time::Duration>,
     },
-    /// Move an image's record to another address.
+    /// Move an image's record to another address; the image itself is not touched.
     Mv {
         /// The current address.
         source: String,
@@ -205,25 +207,25 @@ pub enum PaginationStyle {
 
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
-    /// Address to listen on (loopback only).
+    /// IP:PORT to listen on (loopback addresses only).
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: String,
-    /// Persist the emulator's world in FILE.
+    /// Keep the emulator's images in FILE, so they survive a restart.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// Access key to accept (generated when absent).
+    /// The access key requests must be signed with (generated and printed when absent).
     #[arg(long, requires = "secret_key")]
     pub access_key: Option<String>,
-    /// Secret key for the access key (generated when absent).
+    /// The secret key of that access key (generated and printed when absent).
     #[arg(long, requires = "access_key")]
     pub secret_key: Option<String>,
     /// The project id (generated when absent).
     #[arg(long)]
     pub project_id: Option<String>,
-    /// The region name.
+    /// The region it answers as.
     #[arg(long, default_value = "cn-north-4")]
     pub region: String,
-    /// How long a registration job takes.
+    /// How long an image registration job takes, e.g. `500ms`.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub job_duration: std::time::Duration,
     /// The pagination style of `GET /v2/cloudimages`.
@@ -233,7 +235,7 @@ pub struct EmulatorArgs {
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
-    /// The shell.
+    /// The shell to complete for.
     pub shell: clap_complete::Shell,
 }
 

@@ -182,6 +182,27 @@ impl Query {
     }
 }
 
+/// Drives a raw query through parsing, filtering, paging and the next-page link, as
+/// `GET /v2/cloudimages` does; for the fuzz targets in `fuzz/` (a panic is the bug).
+pub fn exercise_query(raw: &str, images: Vec<Value>) {
+    let Ok(query) = Query::parse(raw, 500) else {
+        return;
+    };
+    let mut kept = Vec::new();
+    for image in images {
+        match query.matches(&image) {
+            Ok(true) => kept.push(image),
+            Ok(false) => {}
+            Err(_) => return,
+        }
+    }
+    if let Ok((page, _)) = query.page(kept)
+        && let Some(last) = page.last().and_then(|image| image["id"].as_str())
+    {
+        query.next_query(last);
+    }
+}
+
 fn compare_field(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x

@@ -44,6 +44,25 @@ pub use world::RecordedRequest;
 use config::Config;
 use world::Shared;
 
+/// The emulator's pure request parsers (query string, filters, paging, PATCH operations, tag
+/// strings, the `Authorization` header), driven by the fuzz targets in `fuzz/`. Not an API:
+/// it returns nothing; a panic is the bug a fuzzer looks for.
+#[doc(hidden)]
+pub fn exercise_request_parsers(
+    query: &str,
+    header: &str,
+    body: &[u8],
+    images: Vec<serde_json::Value>,
+) {
+    list::exercise_query(query, images);
+    update::exercise_patch(body);
+    let strings = header.split(',').map(str::to_owned).collect();
+    let _ = tags::parse_strings(strings);
+    let _ = crate::sign::parse_authorization(header);
+    let _ = crate::sign::canonical_query(&crate::sign::parse_query(query));
+    let _ = crate::sign::canonical_uri(header);
+}
+
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {

@@ -46,6 +46,13 @@ struct Change {
     value: Option<String>,
 }
 
+/// Parses a PATCH body's operations as the route does; for the fuzz targets in `fuzz/`.
+pub fn exercise_patch(body: &[u8]) {
+    if let Ok(items) = parse_body::<Vec<Value>>(body) {
+        items.iter().map(parse_change).for_each(drop);
+    }
+}
+
 fn parse_change(item: &Value) -> Result<Change, ApiError> {
     let malformed = || ApiError::bad("IMG.0001", "The patch operation is malformed.");
     let object = item.as_object().ok_or_else(malformed)?;

@@ -115,6 +115,10 @@ pub fn read(shown: &Path, path: &Path) -> Result<SourceFile, Diagnostic> {
         .at(Label::file(shown))
         .hint("split the manifests into several files, or pass only the manifest paths"));
     }
+    // A byte order mark may start a YAML stream; editors do not show it, so neither do we.
+    if bytes.starts_with("\u{feff}".as_bytes()) {
+        bytes.drain(..3);
+    }
     String::from_utf8(bytes)
         .map(|text| SourceFile::new(shown.to_path_buf(), text))
         .map_err(|error| not_utf8(shown, error))
@@ -193,6 +197,14 @@ fn precheck(file: &SourceFile) -> Result<(), Diagnostic> {
                 .hint("put each document in its own file"));
         }
         seen_content |= marker || (content(line) && !line.starts_with('%'));
+        // The YAML parser stops at a NUL as if the file ended there: what follows would be
+        // silently ignored.
+        if let Some(at) = line.find('\0') {
+            let column = line[..at].chars().count() + 1;
+            return Err(Diagnostic::error("the file holds a NUL byte")
+                .at(file.label(index + 1, column, 1))
+                .hint("a manifest is text: remove the NUL byte (was the file saved as UTF-16?)"));
+        }
         if indentation(line) > MAX_INDENT {
             return Err(Diagnostic::error(format!(
                 "nesting is too deep (more than {MAX_INDENT} columns of indentation)"
@@ -370,6 +382,22 @@ mod tests {
         assert!(problem.is_some(), "the duplicate is reported");
         let root = root.expect("and the file is still read, the last value winning");
         assert_eq!(root.get_scalar("a").map(|a| a.as_str()), Some("3"));
+    }
+
+    #[test]
+    fn a_nul_byte_is_refused_not_taken_as_the_end_of_the_file() {
+        let error = parsed("images:\n  web:\n    name: we\0b\n    min_disk: 40\n").unwrap_err();
+        assert_eq!(error.message, "the file holds a NUL byte");
+        assert_eq!(error.primary.unwrap().position(), "m.yaml:3:13");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("images.yaml");
+        std::fs::write(&path, "\u{feff}images: {}\n").unwrap();
+        let file = read(Path::new("images.yaml"), &path).unwrap();
+        assert_eq!(file.text, "images: {}\n");
     }
 
     #[test]

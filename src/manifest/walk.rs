@@ -233,7 +233,10 @@ impl<'a> Walker<'a> {
             .and_then(|value| u32::try_from(value).ok())
             .filter(|value| range.contains(value));
         if value.is_none() {
-            let bound = if *range.end() == u32::MAX {
+            let too_big = !scalar.as_str().trim_start().starts_with('-');
+            let bound = if *range.end() == u32::MAX && too_big {
+                format!("at most {}", range.end())
+            } else if *range.end() == u32::MAX {
                 format!("at least {}", range.start())
             } else {
                 format!("between {} and {}", range.start(), range.end())
@@ -386,6 +389,11 @@ mod tests {
         assert_eq!(
             walker.diagnostics[1].message,
             "x must be at least 0, not -1"
+        );
+        // Too big for a u32 is not "less than 0".
+        assert_eq!(
+            walker.diagnostics[2].message,
+            "x must be at most 4294967295, not 99999999999999"
         );
     }
 

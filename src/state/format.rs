@@ -40,7 +40,18 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed, StateError> {
         path: path.to_owned(),
         message,
     };
+    if let Some(encoding) = byte_order_mark(bytes) {
+        return Err(fail(format!(
+            "it starts with a {encoding} byte order mark; imsform writes UTF-8 without one (was \
+             the file re-saved by an editor?)"
+        )));
+    }
     serde_json::from_slice::<NoDuplicateKeys>(bytes).map_err(|error| fail(describe(&error)))?;
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(fail(
+            "the top level is not a JSON object; an imsform state is one `{ … }`".to_owned(),
+        ));
+    }
     let probe: VersionProbe =
         serde_json::from_slice(bytes).map_err(|error| fail(describe(&error)))?;
     let (state, migrated_from) = match probe.format_version {
@@ -156,6 +167,17 @@ fn check(state: &State) -> Result<(), String> {
     Ok(())
 }
 
+/// The encoding a byte order mark at the start of `bytes` announces, if any.
+fn byte_order_mark(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        Some("UTF-8")
+    } else if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        Some("UTF-16")
+    } else {
+        None
+    }
+}
+
 fn describe(error: &serde_json::Error) -> String {
     if error.is_eof() {
         format!(
@@ -224,6 +246,35 @@ impl<'de> Visitor<'de> for NoDuplicateKeysVisitor {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_top_level_other_than_an_object_is_named_plainly() {
+        for text in ["[]", " null\n", "42", "\"imsform\""] {
+            let error = super::parse(std::path::Path::new("s.json"), text.as_bytes()).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "s.json is not a valid imsform state: the top level is not a JSON object; an \
+                 imsform state is one `{ … }`",
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_named() {
+        for (bytes, encoding) in [
+            (&b"\xEF\xBB\xBF{}"[..], "UTF-8"),
+            (b"\xFF\xFE{\0}\0", "UTF-16"),
+        ] {
+            let error = super::parse(std::path::Path::new("s.json"), bytes).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("starts with a {encoding} byte order mark")),
+                "{error}"
+            );
+        }
+    }
+
     use super::*;
 
     fn parse_text(text: &str) -> Result<Parsed, String> {

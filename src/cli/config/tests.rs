@@ -219,5 +219,5 @@ fn every_example_configuration_loads() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 3);
+    assert_eq!(checked, 4);
 }
