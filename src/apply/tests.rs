@@ -27,19 +27,12 @@ async fn rig(job: Duration) -> Rig {
         .start()
         .await
         .unwrap();
-    let config = CloudConfig {
-        region: emulator.region().to_owned(),
-        project_id: Some(emulator.project_id().to_owned()),
-        endpoint: Some(emulator.uri()),
-        iam_endpoint: Some(emulator.uri()),
-        local: false,
-        insecure: false,
-    };
-    let credentials = Credentials::AkSk {
-        access_key: emulator.access_key().to_owned(),
-        secret_key: emulator.secret_key().to_owned(),
-        security_token: None,
-    };
+    let config = CloudConfig::at_endpoint(
+        &emulator.uri(),
+        emulator.region(),
+        Some(emulator.project_id()),
+    );
+    let credentials = Credentials::ak_sk(emulator.access_key(), emulator.secret_key());
     let options = ClientOptions {
         requests_per_second: 0,
         ..ClientOptions::default()

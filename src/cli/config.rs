@@ -53,6 +53,21 @@ pub struct CloudConfig {
     pub insecure: bool,
 }
 
+impl CloudConfig {
+    /// A cloud reached at one endpoint for both IMS and IAM: the local cloud, an emulator in a
+    /// test or a bench. `project_id: None` makes the client look it up through IAM.
+    pub fn at_endpoint(endpoint: &str, region: &str, project_id: Option<&str>) -> CloudConfig {
+        CloudConfig {
+            region: region.to_owned(),
+            project_id: project_id.map(str::to_owned),
+            endpoint: Some(endpoint.to_owned()),
+            iam_endpoint: Some(endpoint.to_owned()),
+            local: false,
+            insecure: false,
+        }
+    }
+}
+
 /// `[state]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateConfig {

@@ -29,6 +29,15 @@ pub enum Credentials {
 }
 
 impl Credentials {
+    /// Permanent AK/SK credentials.
+    pub fn ak_sk(access_key: &str, secret_key: &str) -> Credentials {
+        Credentials::AkSk {
+            access_key: access_key.to_owned(),
+            secret_key: secret_key.to_owned(),
+            security_token: None,
+        }
+    }
+
     /// Reads the credentials through `env` (inject `|name| std::env::var(name).ok()` in the
     /// binary). AK/SK wins over a token; empty values count as unset.
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, CloudError> {

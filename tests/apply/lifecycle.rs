@@ -10,19 +10,12 @@ use imsform::cloud::{AttrUpdate, Client, ClientOptions, CloudApi, Credentials};
 use crate::env::{TestEnv, image, manifest, text};
 
 fn client(env: &TestEnv) -> Client {
-    let config = CloudConfig {
-        region: env.emulator.region().to_owned(),
-        project_id: Some(env.emulator.project_id().to_owned()),
-        endpoint: Some(env.emulator.uri()),
-        iam_endpoint: Some(env.emulator.uri()),
-        local: false,
-        insecure: false,
-    };
-    let credentials = Credentials::AkSk {
-        access_key: env.emulator.access_key().to_owned(),
-        secret_key: env.emulator.secret_key().to_owned(),
-        security_token: None,
-    };
+    let config = CloudConfig::at_endpoint(
+        &env.emulator.uri(),
+        env.emulator.region(),
+        Some(env.emulator.project_id()),
+    );
+    let credentials = Credentials::ak_sk(env.emulator.access_key(), env.emulator.secret_key());
     Client::new(&config, credentials, ClientOptions::default()).unwrap()
 }
 

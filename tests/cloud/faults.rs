@@ -139,11 +139,7 @@ async fn a_lost_create_is_not_resent_and_is_found_by_its_token() {
 #[tokio::test]
 async fn a_wrong_secret_fails_clearly_after_exactly_one_request() {
     let emulator = start(Emulator::builder()).await;
-    let wrong = Credentials::AkSk {
-        access_key: emulator.access_key().to_owned(),
-        secret_key: "not-the-secret".to_owned(),
-        security_token: None,
-    };
+    let wrong = Credentials::ak_sk(emulator.access_key(), "not-the-secret");
     let cloud = Client::new(&config(&emulator, true), wrong, options()).unwrap();
     let err = cloud.list_private_images().await.unwrap_err();
     let text = err.to_string();

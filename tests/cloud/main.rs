@@ -23,14 +23,8 @@ pub const URL: &str = "my-bucket:images/web.qcow2";
 pub const OS: &str = "Ubuntu 22.04 server 64bit";
 
 pub fn config(emulator: &Emulator, project: bool) -> CloudConfig {
-    CloudConfig {
-        region: emulator.region().to_owned(),
-        project_id: project.then(|| emulator.project_id().to_owned()),
-        endpoint: Some(emulator.uri()),
-        iam_endpoint: Some(emulator.uri()),
-        local: false,
-        insecure: false,
-    }
+    let project_id = project.then(|| emulator.project_id());
+    CloudConfig::at_endpoint(&emulator.uri(), emulator.region(), project_id)
 }
 
 pub fn options() -> ClientOptions {
@@ -49,11 +43,7 @@ pub fn options() -> ClientOptions {
 }
 
 pub fn aksk(emulator: &Emulator) -> Credentials {
-    Credentials::AkSk {
-        access_key: emulator.access_key().to_owned(),
-        secret_key: emulator.secret_key().to_owned(),
-        security_token: None,
-    }
+    Credentials::ak_sk(emulator.access_key(), emulator.secret_key())
 }
 
 pub fn client(emulator: &Emulator) -> Client {

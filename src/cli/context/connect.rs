@@ -126,18 +126,14 @@ async fn connect_local(config: &Config) -> Result<Connection, Error> {
     eprintln!("{LOCAL_NOTICE}");
     tracing::info!(endpoint = %emulator.uri(), "the local cloud is serving");
     let cloud = CloudConfig {
-        region: config.cloud.region.clone(),
-        project_id: Some(LOCAL_PROJECT_ID.to_owned()),
-        endpoint: Some(emulator.uri()),
-        iam_endpoint: Some(emulator.uri()),
         local: true,
-        insecure: false,
+        ..CloudConfig::at_endpoint(
+            &emulator.uri(),
+            &config.cloud.region,
+            Some(LOCAL_PROJECT_ID),
+        )
     };
-    let credentials = Credentials::AkSk {
-        access_key: LOCAL_ACCESS_KEY.to_owned(),
-        secret_key: LOCAL_SECRET_KEY.to_owned(),
-        security_token: None,
-    };
+    let credentials = Credentials::ak_sk(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY);
     let client = Client::new(
         &cloud,
         credentials,
