@@ -2,7 +2,7 @@
 //! parallelism P, wall time against the bound ceil(N/P) x job duration (design.md section 7:
 //! within 1.3x), and requests per image from the emulator's statistics (target: about 3 besides
 //! the job polls' floor). Run with `cargo bench --bench apply`; `IMSFORM_BENCH_IMAGES` (default
-//! 200) and `IMSFORM_BENCH_JOB_MS` (default 1000) scale it. Prints figures; asserts nothing.
+//! 500) and `IMSFORM_BENCH_JOB_MS` (default 1000) scale it. Prints figures; asserts nothing.
 //!
 //! The job-poll cadence is scaled with the job duration: from a twentieth of a job up to a tenth
 //! (50-100 ms for 1 s jobs). Against real IMS, registration jobs take minutes and the default
@@ -107,7 +107,7 @@ async fn run(images: usize, parallelism: usize, job: Duration) {
 }
 
 fn main() {
-    let images = env_number("IMSFORM_BENCH_IMAGES", 200) as usize;
+    let images = env_number("IMSFORM_BENCH_IMAGES", 500) as usize;
     let job = Duration::from_millis(env_number("IMSFORM_BENCH_JOB_MS", 1000));
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     for parallelism in [10, 20] {
