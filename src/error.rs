@@ -5,8 +5,6 @@ use thiserror::Error;
 /// Every way a command can fail.
 #[derive(Debug, Error)]
 pub enum Error {
-    #[error("`imsform {0}` is not implemented yet")]
-    NotImplemented(&'static str),
     /// Flags or arguments that cannot be used together or do not parse.
     #[error("{0}")]
     Usage(String),
