@@ -142,7 +142,7 @@ fn imsform_commands(script: &str) -> Vec<Vec<String>> {
 
 /// Parses one argv with the real CLI, as the binary does (`-out` normalised).
 fn parse(argv: &[String]) -> Result<Cli, String> {
-    let args = imsform::cli::args::normalize(argv.iter().map(Into::into));
+    let args = imsform::cli::argv::normalize(argv.iter().map(Into::into));
     Cli::try_parse_from(args).map_err(|error| format!("{argv:?}: {error}"))
 }
 

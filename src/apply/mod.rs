@@ -78,7 +78,7 @@ use thiserror::Error;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-pub use progress::{Event, Phase, PlainProgress, ProgressSink, Silent, TermProgress};
+pub use progress::{Event, HEARTBEAT, Phase, PlainProgress, ProgressSink, Silent, TermProgress};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 
 use crate::cloud::{CloudApi, JobWatcher, WatchConfig};

@@ -1,10 +1,15 @@
 //! Progress of an apply: the events the executor emits and the sinks that show them on stderr
 //! (live lines on a terminal, plain timestamped lines otherwise). The executor never prints; the
 //! sinks never decide anything.
+//!
+//! Off a terminal (CI logs) a line is written for every event, and an address that stays in one
+//! phase gets a heartbeat line at least every [`HEARTBEAT`] (`images.web: still registering…
+//! [40s elapsed, 55%]`), as Terraform's "Still creating…": real registrations take minutes and
+//! some CI systems kill a job that prints nothing for ten.
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -40,6 +45,22 @@ impl Phase {
             Phase::Recovering => "recovering an interrupted operation".into(),
         }
     }
+
+    /// The heartbeat's words: `still registering… [40s elapsed, 55%]`.
+    fn still(&self, elapsed: Duration) -> String {
+        let verb = match self {
+            Phase::Creating => "creating",
+            Phase::Registering | Phase::Waiting { .. } => "registering",
+            Phase::Updating => "updating",
+            Phase::Deleting | Phase::WaitingGone => "deleting",
+            Phase::Recovering => "recovering",
+        };
+        let percent = match self {
+            Phase::Waiting { percent: Some(p) } => format!(", {p:.0}%"),
+            _ => String::new(),
+        };
+        format!("still {verb}… [{}s elapsed{percent}]", elapsed.as_secs())
+    }
 }
 
 /// What the executor reports.
@@ -74,29 +95,98 @@ impl ProgressSink for Silent {
     fn event(&self, _event: Event) {}
 }
 
-/// Plain timestamped lines, for logs and CI.
+/// How often, at most, an address in flight goes without a line off a terminal.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// An address in flight, for the plain sink.
+struct InFlight {
+    started: Instant,
+    phase: Option<Phase>,
+    /// When its last line was written.
+    shown: Instant,
+}
+
+/// Plain timestamped lines, for logs and CI, with a heartbeat for long phases.
 pub struct PlainProgress {
     out: Mutex<Box<dyn Write + Send>>,
-    started: Mutex<HashMap<Address, Instant>>,
+    in_flight: Mutex<HashMap<Address, InFlight>>,
 }
 
 impl PlainProgress {
+    /// A sink without a heartbeat (each event still writes its line).
     pub fn new(out: Box<dyn Write + Send>) -> PlainProgress {
         PlainProgress {
             out: Mutex::new(out),
-            started: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
         }
     }
 
-    fn elapsed(&self, address: &Address, finish: bool) -> Duration {
-        let Ok(mut started) = self.started.lock() else {
+    /// A sink whose addresses in flight get a heartbeat line every `every`, written by a
+    /// thread that ends when the sink is dropped.
+    pub fn with_heartbeat(out: Box<dyn Write + Send>, every: Duration) -> Arc<PlainProgress> {
+        let sink = Arc::new(PlainProgress::new(out));
+        let weak: Weak<PlainProgress> = Arc::downgrade(&sink);
+        let tick = every.min(Duration::from_secs(1));
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(tick);
+                let Some(sink) = weak.upgrade() else { return };
+                sink.heartbeat(Instant::now(), every);
+            }
+        });
+        sink
+    }
+
+    /// Writes a `still …` line for each address whose last line is at least `every` old at
+    /// `now`, in address order.
+    pub fn heartbeat(&self, now: Instant, every: Duration) {
+        let mut lines = Vec::new();
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            for (address, flight) in in_flight.iter_mut() {
+                let Some(phase) = &flight.phase else { continue };
+                if now.saturating_duration_since(flight.shown) >= every {
+                    flight.shown = now;
+                    let elapsed = now.saturating_duration_since(flight.started);
+                    lines.push(format!("{address}: {}", phase.still(elapsed)));
+                }
+            }
+        }
+        lines.sort();
+        for line in lines {
+            self.write(&line);
+        }
+    }
+
+    /// Records the event and returns how long its address has been in flight.
+    fn track(&self, address: &Address, phase: Option<&Phase>) -> Duration {
+        let Ok(mut in_flight) = self.in_flight.lock() else {
             return Duration::ZERO;
         };
-        let at = *started.entry(address.clone()).or_insert_with(Instant::now);
-        if finish {
-            started.remove(address);
+        let now = Instant::now();
+        let flight = in_flight.entry(address.clone()).or_insert(InFlight {
+            started: now,
+            phase: None,
+            shown: now,
+        });
+        let elapsed = now.saturating_duration_since(flight.started);
+        match phase {
+            Some(phase) => {
+                flight.phase = Some(phase.clone());
+                flight.shown = now;
+            }
+            None => {
+                in_flight.remove(address);
+            }
         }
-        at.elapsed()
+        elapsed
+    }
+
+    fn write(&self, line: &str) {
+        let stamp = chrono::Utc::now().format("%H:%M:%S");
+        if let Ok(mut out) = self.out.lock() {
+            let _ = writeln!(out, "{stamp} {line}");
+            let _ = out.flush();
+        }
     }
 }
 
@@ -105,7 +195,7 @@ impl ProgressSink for PlainProgress {
         let line = match event {
             Event::Begin { .. } => return,
             Event::Phase { address, phase } => {
-                let elapsed = self.elapsed(&address, false);
+                let elapsed = self.track(&address, Some(&phase));
                 format!(
                     "{address}: {} [{}s elapsed]",
                     phase.describe(),
@@ -115,14 +205,11 @@ impl ProgressSink for PlainProgress {
             Event::Finish {
                 address, summary, ..
             } => {
-                let elapsed = self.elapsed(&address, true);
+                let elapsed = self.track(&address, None);
                 format!("{address}: {summary} [{}s]", elapsed.as_secs())
             }
         };
-        let stamp = chrono::Utc::now().format("%H:%M:%S");
-        if let Ok(mut out) = self.out.lock() {
-            let _ = writeln!(out, "{stamp} {line}");
-        }
+        self.write(&line);
     }
 }
 
@@ -147,6 +234,9 @@ impl TermProgress {
             ProgressStyle::with_template("{bar:30} {pos}/{len} done [{elapsed}]")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
+        // Without a tick the bar redraws only on events, and its elapsed time stands still
+        // through a long registration.
+        overall.enable_steady_tick(Duration::from_secs(1));
         TermProgress {
             multi,
             overall,
@@ -249,5 +339,44 @@ mod tests {
             "{text}"
         );
         assert_eq!(lines[0].as_bytes()[2], b':', "{text}");
+    }
+
+    #[test]
+    fn heartbeats_name_each_address_still_in_flight_once_per_period() {
+        let buffer = Buffer::default();
+        let sink = PlainProgress::new(Box::new(buffer.clone()));
+        let every = Duration::from_secs(10);
+        for (key, phase) in [
+            (
+                "web",
+                Phase::Waiting {
+                    percent: Some(55.0),
+                },
+            ),
+            ("db", Phase::Deleting),
+            ("api", Phase::Creating),
+        ] {
+            let address = Address::from_key(key);
+            sink.event(Event::Phase { address, phase });
+        }
+        sink.event(Event::Finish {
+            address: Address::from_key("api"),
+            ok: true,
+            summary: "created".into(),
+        });
+        let start = Instant::now();
+        sink.heartbeat(start + Duration::from_secs(5), every);
+        sink.heartbeat(start + Duration::from_secs(41), every);
+        sink.heartbeat(start + Duration::from_secs(45), every);
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let beats: Vec<&str> = text.lines().skip(4).map(|line| &line[9..]).collect();
+        assert_eq!(
+            beats,
+            [
+                "images.db: still deleting… [41s elapsed]",
+                "images.web: still registering… [41s elapsed, 55%]",
+            ],
+            "{text}"
+        );
     }
 }

@@ -84,6 +84,7 @@ fn plan_file(dir: &Path, paths: &[PathBuf]) -> Option<PathBuf> {
 async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Result<Outcome, Error> {
     let config = Config::load(&working_dir(global), &process_env)?;
     let saved = SavedPlan::read(path)?;
+    context::preflight(&config)?;
     let state_path = config.state.path.clone();
     let timeout = args.run.lock_timeout;
     let store = blocking(move || {
@@ -153,7 +154,7 @@ pub(crate) async fn carry_out(
     let progress: Arc<dyn ProgressSink> = if io::stderr().is_terminal() {
         Arc::new(TermProgress::new())
     } else {
-        Arc::new(PlainProgress::new(Box::new(io::stderr())))
+        PlainProgress::with_heartbeat(Box::new(io::stderr()), apply::HEARTBEAT)
     };
     let options = ApplyOptions {
         parallelism: run.parallelism.max(1),

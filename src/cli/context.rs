@@ -10,7 +10,7 @@ mod connect;
 
 pub use connect::{
     Connection, LOCAL_ACCESS_KEY, LOCAL_DATA_FILE, LOCAL_DELETE_LINGER, LOCAL_JOB_DURATION,
-    LOCAL_NOTICE, LOCAL_PROJECT_ID, LOCAL_SECRET_KEY, connect,
+    LOCAL_NOTICE, LOCAL_PROJECT_ID, LOCAL_SECRET_KEY, connect, preflight,
 };
 
 use std::io::IsTerminal;
@@ -110,6 +110,7 @@ pub async fn open(
 ) -> Result<(Config, Loaded, Store), Error> {
     let config = Config::load(&working_dir(global), &process_env)?;
     let loaded = load_manifests(global, paths, &config.dir)?;
+    preflight(&config)?;
     let path = config.state.path.clone();
     let store = blocking(move || {
         Ok(Store::open(

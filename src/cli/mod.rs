@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod args;
+pub mod argv;
 pub mod config;
 pub mod context;
 pub mod emulator;
@@ -34,7 +35,7 @@ pub enum Outcome {
 /// Parses the command line; on `--help`, `--version` or a usage error, clap's text is printed and
 /// the exit code to use is returned instead.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, ExitCode> {
-    Cli::try_parse_from(args::normalize(args)).map_err(|error| {
+    Cli::try_parse_from(argv::normalize(args)).map_err(|error| {
         // clap prints help and version on stdout with exit 0, usage errors on stderr.
         let _ = error.print();
         ExitCode::from(if error.use_stderr() { 1 } else { 0 })

@@ -94,6 +94,10 @@ async fn edit(
     change: impl FnOnce(&mut State) -> Result<String, StateError> + Send + 'static,
 ) -> Result<Outcome, Error> {
     let message = blocking(move || {
+        // No state, nothing to edit: fail before the lock, which would leave its file behind.
+        if Store::read(&path)?.is_none() {
+            return Err(StateError::NoState { path }.into());
+        }
         let mut store = Store::open(&path, LockOptions { operation, timeout })?;
         let mut state = store
             .state()

@@ -173,7 +173,8 @@ impl Client {
                 Judged::Done(response) => return Ok(response),
                 Judged::Failed(error, verdict, retry_after) => (error, verdict, retry_after),
             };
-            match verdict {
+            let unit = rand::random::<f64>();
+            let delay = match verdict {
                 Verdict::Fail => return Err(error),
                 Verdict::OutcomeUnknown => {
                     return Err(CloudError::OutcomeUnknown {
@@ -181,21 +182,26 @@ impl Client {
                         detail: error.to_string(),
                     });
                 }
-                Verdict::Retry => {}
-            }
-            let delay = self.retry.next_delay(
-                attempts - 1,
-                start.elapsed(),
-                retry_after,
-                rand::random::<f64>(),
-            );
+                Verdict::Retry => {
+                    self.retry
+                        .next_delay(attempts - 1, start.elapsed(), retry_after, unit)
+                }
+                Verdict::RetryBriefly => {
+                    self.retry
+                        .next_connect_delay(attempts - 1, start.elapsed(), unit)
+                }
+            };
             let Some(delay) = delay else {
                 return Err(CloudError::BudgetExhausted {
                     attempts,
                     last: Box::new(error),
                 });
             };
-            tracing::debug!(operation = request.operation, attempts, ?delay, %error, "retrying");
+            tracing::info!(
+                "{}: attempt {attempts} failed, retrying in {}ms: {error}",
+                request.operation,
+                delay.as_millis()
+            );
             tokio::time::sleep(delay).await;
         }
     }
@@ -244,6 +250,11 @@ impl Client {
             Failure::Connect
         } else {
             Failure::Lost
+        };
+        let detail = if connect {
+            format!("{detail} ({})", super::error::connect_hint(&detail))
+        } else {
+            detail
         };
         let error = if timeout {
             CloudError::Timeout {
@@ -311,6 +322,7 @@ impl Client {
         let now = (self.clock)();
         let builder = self.build(request, project_id, now);
         self.sent.fetch_add(1, Ordering::Relaxed);
+        let sent_at = Instant::now();
         let result = async {
             let response = builder.send().await?;
             let status = response.status().as_u16();
@@ -327,6 +339,7 @@ impl Client {
             Ok::<_, reqwest::Error>((status, body, request_id, retry_after))
         }
         .await;
+        log_exchange(request, sent_at.elapsed(), &result);
         match result {
             Ok((status, body, request_id, retry_after)) => Attempt::Answered {
                 status,
@@ -339,6 +352,28 @@ impl Client {
                 timeout: err.is_timeout(),
                 detail: error_chain(&err),
             },
+        }
+    }
+}
+
+/// One line per attempt at `-vv`: method, path, status (or failure), duration and request id.
+/// Never a header: the signature and tokens live there.
+fn log_exchange<B, R>(
+    request: &ApiRequest,
+    took: Duration,
+    result: &Result<(u16, B, Option<String>, R), reqwest::Error>,
+) {
+    let (method, path, ms) = (request.method, &request.path, took.as_millis());
+    let query = request.query_string();
+    let sep = if query.is_empty() { "" } else { "?" };
+    match result {
+        Ok((status, _, request_id, _)) => {
+            let id = request_id.as_deref().unwrap_or("-");
+            tracing::debug!("{method} {path}{sep}{query} -> {status} in {ms}ms [request id {id}]");
+        }
+        Err(error) => {
+            let error = error_chain(error);
+            tracing::debug!("{method} {path}{sep}{query} -> failed in {ms}ms: {error}");
         }
     }
 }

@@ -154,6 +154,23 @@ impl ApiFailure {
     }
 }
 
+/// What a connection failure most likely means, from the transport's error chain.
+pub(crate) fn connect_hint(detail: &str) -> &'static str {
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("dns") || lower.contains("resolve") || lower.contains("name or service") {
+        "the host name does not resolve: check [cloud] endpoint and region"
+    } else if lower.contains("refused") {
+        "nothing accepts connections there: check [cloud] endpoint and that the service is up"
+    } else if ["tls", "certificate", "handshake", "corrupt message"]
+        .iter()
+        .any(|word| lower.contains(word))
+    {
+        "the TLS handshake failed: check that the endpoint speaks https, or its certificate"
+    } else {
+        "check [cloud] endpoint, the network and any proxy"
+    }
+}
+
 fn auth_hint(message: &str, token_auth: bool) -> String {
     let lower = message.to_ascii_lowercase();
     if token_auth {
@@ -167,6 +184,10 @@ fn auth_hint(message: &str, token_auth: bool) -> String {
         "the cloud does not know this access key: check HW_ACCESS_KEY".into()
     } else if lower.contains("security") && lower.contains("token") {
         "the cloud rejected the temporary credentials: HW_SECURITY_TOKEN is invalid or expired"
+            .into()
+    } else if lower.contains("project") {
+        "the cloud does not know this project: check HW_PROJECT_ID (or [cloud] project_id), or \
+         leave it unset so that imsform looks the project up for the region"
             .into()
     } else if lower.contains("limit") || lower.contains("forbidden") {
         "the access key is locked after repeated authentication failures: wait 5 minutes and \
@@ -287,6 +308,27 @@ mod tests {
         assert!(hint("signature expired, signature time:x", false).contains("clock"));
         assert!(hint("Get secretKey failed, ak not exist", false).contains("HW_ACCESS_KEY"));
         assert!(hint("decrypt token fail", true).contains("HW_AUTH_TOKEN"));
+        let project = hint("the project in X-Project-Id does not exist", false);
+        assert!(project.contains("HW_PROJECT_ID"), "{project}");
+        assert!(!project.contains("HW_SECRET_KEY"), "{project}");
+    }
+
+    #[test]
+    fn connection_failures_are_explained_by_cause() {
+        let refused =
+            "client error (Connect): tcp connect error: Connection refused (os error 111)";
+        assert!(connect_hint(refused).starts_with("nothing accepts connections"));
+        let dns = "client error (Connect): dns error: failed to lookup address information";
+        assert!(connect_hint(dns).starts_with("the host name does not resolve"));
+        let tls = "client error (Connect): received corrupt message of type InvalidContentType";
+        assert!(connect_hint(tls).starts_with("the TLS handshake failed"));
+        let other = "client error (Connect): operation timed out";
+        assert_eq!(
+            connect_hint(other),
+            "check [cloud] endpoint, the network and any proxy"
+        );
+        let handshake = "invalid peer certificate: UnknownIssuer";
+        assert!(connect_hint(handshake).starts_with("the TLS handshake failed"));
     }
 
     #[test]

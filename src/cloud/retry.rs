@@ -9,7 +9,10 @@
 //!     before it reached IMS, so even a create is safe to send again;
 //!   - `IMG.0060` (job flow control) and `IMG.0194` (too many concurrent imports): IMS refused
 //!     the request, nothing happened;
-//!   - connection failures (the request never left this machine);
+//!   - connection failures (refused, DNS, TLS handshake: the request never left this machine),
+//!     but only **briefly**: at most [`CONNECT_ATTEMPTS`] attempts within [`CONNECT_BUDGET`]
+//!     ([`Verdict::RetryBriefly`]). An endpoint that cannot be reached is almost always a wrong
+//!     address or a network down, which waiting minutes does not fix; a blip passes in seconds.
 //!   - HTTP 500/502/503/504 and answers lost in flight (timeouts, resets), **only for
 //!     idempotent requests** (reads, update, tag changes, delete). 500 is included because IMS
 //!     and the emulator's fault injection use it for transient internal errors.
@@ -26,6 +29,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+
+/// The most attempts of a request whose connection keeps failing.
+pub const CONNECT_ATTEMPTS: u32 = 4;
+
+/// The most time spent retrying a request whose connection keeps failing.
+pub const CONNECT_BUDGET: Duration = Duration::from_secs(10);
 
 /// Backoff and budget. Tests use small values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +75,8 @@ pub enum Failure<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Retry,
+    /// The endpoint could not be reached: retry a few times within [`CONNECT_BUDGET`].
+    RetryBriefly,
     Fail,
     OutcomeUnknown,
 }
@@ -78,7 +89,7 @@ pub fn classify(failure: Failure<'_>, idempotent: bool) -> Verdict {
         Verdict::OutcomeUnknown
     };
     match failure {
-        Failure::Connect => Verdict::Retry,
+        Failure::Connect => Verdict::RetryBriefly,
         Failure::Lost => unsure,
         Failure::Status { status: 401, .. } => Verdict::Fail,
         Failure::Status { status: 429, .. } => Verdict::Retry,
@@ -113,6 +124,24 @@ impl RetryPolicy {
         let jittered = ceiling.mul_f64(unit.clamp(0.0, 1.0));
         let delay = retry_after.map_or(jittered, |floor| jittered.max(floor));
         (elapsed.saturating_add(delay) <= self.budget).then_some(delay)
+    }
+
+    /// [`RetryPolicy::next_delay`] for a request that could not connect: `None` once
+    /// [`CONNECT_ATTEMPTS`] attempts were made or the wait would go past [`CONNECT_BUDGET`].
+    pub fn next_connect_delay(
+        &self,
+        attempt: u32,
+        elapsed: Duration,
+        unit: f64,
+    ) -> Option<Duration> {
+        if attempt + 1 >= CONNECT_ATTEMPTS {
+            return None;
+        }
+        let brief = RetryPolicy {
+            budget: self.budget.min(CONNECT_BUDGET),
+            ..*self
+        };
+        brief.next_delay(attempt, elapsed, None, unit)
     }
 }
 
@@ -154,7 +183,10 @@ mod tests {
                 classify(status(400, "IMG.0194"), idempotent),
                 Verdict::Retry
             );
-            assert_eq!(classify(Failure::Connect, idempotent), Verdict::Retry);
+            assert_eq!(
+                classify(Failure::Connect, idempotent),
+                Verdict::RetryBriefly
+            );
         }
     }
 
@@ -218,6 +250,33 @@ mod tests {
             policy
                 .next_delay(0, Duration::from_secs(293), floor, 0.1)
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn unreachable_endpoints_get_a_few_attempts_within_seconds() {
+        let policy = RetryPolicy::default();
+        let full = |attempt, elapsed| policy.next_connect_delay(attempt, elapsed, 0.999_999);
+        let mut elapsed = Duration::ZERO;
+        let mut attempt = 0;
+        while let Some(delay) = full(attempt, elapsed) {
+            elapsed += delay;
+            attempt += 1;
+        }
+        assert_eq!(attempt + 1, CONNECT_ATTEMPTS, "attempts made");
+        assert!(elapsed <= CONNECT_BUDGET, "{elapsed:?}");
+        assert_eq!(
+            full(1, Duration::from_secs(9)),
+            None,
+            "the wait would pass 10 s"
+        );
+        let small = RetryPolicy {
+            budget: Duration::from_millis(100),
+            ..policy
+        };
+        assert_eq!(
+            small.next_connect_delay(0, Duration::from_millis(99), 0.5),
+            None
         );
     }
 

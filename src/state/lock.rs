@@ -14,6 +14,8 @@
 //!   inodes of the same name.
 //! - Waiting (`timeout`) polls with exponential backoff (50 ms doubling to 1 s, with jitter) and
 //!   blocks the calling thread: from async code, call [`acquire`] through `spawn_blocking`.
+//!   When the lock is busy and the caller waits, one line on stderr says so and names the
+//!   holder (`Acquiring state lock…`), so that a waiting command is never silent.
 //!
 //! Caveats: `flock` on network file systems depends on the server; a holder on another host is
 //! named by `who` but its liveness cannot be checked from here.
@@ -112,6 +114,7 @@ pub fn acquire(state_path: &Path, options: &LockOptions<'_>) -> Result<LockGuard
     let file = open_lock_file(&path)?;
     let deadline = options.timeout.map(|timeout| Instant::now() + timeout);
     let mut delay = Duration::from_millis(50);
+    let mut announced = false;
     loop {
         match file.try_lock() {
             Ok(()) => return write_holder(file, &path, options.operation),
@@ -123,6 +126,10 @@ pub fn acquire(state_path: &Path, options: &LockOptions<'_>) -> Result<LockGuard
         let now = Instant::now();
         match deadline {
             Some(deadline) if now < deadline => {
+                if !announced {
+                    announced = true;
+                    announce_wait(&path, deadline - now);
+                }
                 let jitter = delay.mul_f64(rand::random::<f64>() * 0.25);
                 std::thread::sleep((delay + jitter).min(deadline - now));
                 delay = (delay * 2).min(Duration::from_secs(1));
@@ -135,6 +142,16 @@ pub fn acquire(state_path: &Path, options: &LockOptions<'_>) -> Result<LockGuard
             }
         }
     }
+}
+
+/// The one line a waiting command prints: the user learns who holds the lock and for how long
+/// this command waits. The state module prints nothing else; this wait is invisible otherwise.
+fn announce_wait(path: &Path, left: Duration) {
+    let left = humantime::format_duration(Duration::from_secs(left.as_secs_f64().round() as u64));
+    eprintln!(
+        "Acquiring state lock… held by {}; waiting up to {left}.",
+        current_holder(path)
+    );
 }
 
 /// Removes the holder info of lock `lock_id` after checking its holder is gone, and returns it.
@@ -248,10 +265,29 @@ fn this_host() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }
 
+/// `USER`, else `LOGNAME`, else this uid's name in `/etc/passwd` (containers and CI runners
+/// often set neither variable), else `uid<N>`.
 fn user_name() -> String {
+    let uid = rustix::process::getuid().as_raw();
     std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| format!("uid{}", rustix::process::getuid().as_raw()))
+        .ok()
+        .filter(|name| !name.is_empty())
+        .or_else(|| {
+            let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+            passwd_name(&passwd, uid)
+        })
+        .unwrap_or_else(|| format!("uid{uid}"))
+}
+
+/// The name of `uid` in `/etc/passwd` text (`name:password:uid:gid:…`).
+fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?.parse::<u32>().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_owned())
+    })
 }
 
 /// Whether a process with this pid exists on this host (`kill(pid, 0)`): EPERM means it exists
@@ -307,6 +343,15 @@ mod tests {
             "me@elsewhere".to_owned(),
             dead
         )));
+    }
+
+    #[test]
+    fn user_names_come_from_the_passwd_line_of_the_uid() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n# comment\nbad line\nana:x:1000:1000::/home/ana:/bin/sh\n";
+        assert_eq!(passwd_name(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(passwd_name(passwd, 1000).as_deref(), Some("ana"));
+        assert_eq!(passwd_name(passwd, 7), None);
+        assert_eq!(passwd_name("", 0), None);
     }
 
     #[test]

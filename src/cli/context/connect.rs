@@ -78,6 +78,16 @@ impl Connection {
     }
 }
 
+/// Checks, without sending anything, what [`connect`] would refuse (missing credentials, an
+/// unusable endpoint), so that a command fails on them before it takes the state lock.
+pub fn preflight(config: &Config) -> Result<(), Error> {
+    if !config.cloud.local {
+        Credentials::from_env(&process_env)?;
+        Endpoints::from_config(&config.cloud)?;
+    }
+    Ok(())
+}
+
 /// Connects to the cloud `config` names: the local cloud with `[cloud] local = true`, else the
 /// configured one with credentials from the environment.
 pub async fn connect(config: &Config) -> Result<Connection, Error> {
