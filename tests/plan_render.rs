@@ -309,7 +309,7 @@ fn big_plan() -> Plan {
 }
 
 #[test]
-fn a_5000_image_plan_is_cut_in_the_middle_within_the_markdown_limit() {
+fn a_5000_image_plan_is_cut_at_resource_boundaries_within_the_markdown_limit() {
     let plan = big_plan();
     assert_eq!(plan.counts().destroy, 10);
     let limit = imsform::render::markdown::DEFAULT_LIMIT;
@@ -327,7 +327,7 @@ fn a_5000_image_plan_is_cut_in_the_middle_within_the_markdown_limit() {
             "{i}"
         );
     }
-    assert!(markdown.contains(" lines omitted …"));
+    assert!(markdown.contains(" resource(s) omitted ("));
     // Destroys and replaces come first in the details, so the cut spares them.
     for i in (0..5000).filter(|i| i % 1000 == 7 || i % 1000 == 3) {
         assert!(
@@ -338,7 +338,12 @@ fn a_5000_image_plan_is_cut_in_the_middle_within_the_markdown_limit() {
     // The middle is cut: the first and last details are kept.
     assert!(markdown.contains("# images.img-00000 will be updated in-place"));
     assert!(markdown.contains("# images.img-04999 will be updated in-place"));
-    let cut_at = markdown.find(" lines omitted …").unwrap();
+    // The cut drops whole resources: a blank line before the marker, a resource header after.
+    let marker = markdown.find(" resource(s) omitted (").unwrap();
+    let cut_at = markdown[..marker].rfind('\n').unwrap() + 1;
+    assert!(markdown[..cut_at].ends_with("    }\n\n"), "cut inside a resource");
+    let after = markdown[cut_at..].lines().nth(2).unwrap();
+    assert!(after.starts_with("  # images.img-"), "{after}");
     insta::assert_snapshot!(format!(
         "{}\n[…]\n{}",
         &markdown[..details_at + 400],

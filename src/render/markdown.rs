@@ -3,8 +3,8 @@
 //! details in a `diff` block inside `<details>`, drift in its own `<details>`.
 //!
 //! The details list destroys and replaces first, then the other changes by address. A size
-//! limit is honoured by cutting the middle of the details (and of the drift) with a
-//! "… N lines omitted …" marker, never the summary. Only when the summary alone is over the
+//! limit is honoured by dropping whole resources from the middle of the details (and of the
+//! drift) with a "… N resource(s) omitted (M lines) …" marker, never the summary. Only when the summary alone is over the
 //! limit are the create and update groups shortened; destroys and replaces are always listed.
 
 use std::io::{self, Write};
@@ -213,46 +213,98 @@ fn diff_line(line: &Line) -> String {
     format!("{column}{}", &rest[1..])
 }
 
-/// Keeps the head and the tail of `lines` within `budget` characters, with a marker between.
+/// Keeps the first and the last resources of `lines` within `budget` characters, with a marker
+/// between. Only whole resources are dropped: a reader never sees attributes without the
+/// `# images.x will be …` line that says whose they are.
 fn cut_middle(lines: Vec<String>, budget: usize) -> Vec<String> {
     if text_len(&lines) <= budget {
         return lines;
     }
+    let blocks = resource_blocks(&lines);
     let half = budget / 2;
     let mut head_end = 0;
     let mut used = 0;
-    while head_end < lines.len() && used + lines[head_end].chars().count() < half {
-        used += lines[head_end].chars().count() + 1;
+    while head_end < blocks.len() && used + text_len(blocks[head_end]) <= half {
+        used += text_len(blocks[head_end]);
         head_end += 1;
     }
-    let mut tail_start = lines.len();
+    let mut tail_start = blocks.len();
     used = 0;
-    while tail_start > head_end && used + lines[tail_start - 1].chars().count() < half {
-        used += lines[tail_start - 1].chars().count() + 1;
+    while tail_start > head_end && used + text_len(blocks[tail_start - 1]) <= half {
+        used += text_len(blocks[tail_start - 1]);
         tail_start -= 1;
     }
-    let omitted = tail_start - head_end;
-    let mut kept: Vec<String> = lines[..head_end].to_vec();
-    kept.push(format!("… {omitted} lines omitted …"));
-    kept.extend_from_slice(&lines[tail_start..]);
+    let omitted = &blocks[head_end..tail_start];
+    let omitted_lines: usize = omitted.iter().map(|block| block.len()).sum();
+    let mut kept: Vec<String> = blocks[..head_end].concat();
+    kept.push(format!(
+        "… {} resource(s) omitted ({omitted_lines} lines) …",
+        omitted.len()
+    ));
+    kept.push(String::new());
+    kept.extend(blocks[tail_start..].concat());
+    while kept.last().is_some_and(String::is_empty) {
+        kept.pop();
+    }
     kept
+}
+
+/// `lines` split where each resource starts: a `# address …` line at the outer indentation,
+/// first or after an empty line. Each block keeps its trailing empty line.
+fn resource_blocks(lines: &[String]) -> Vec<&[String]> {
+    let starts = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("  # ") && (i == 0 || lines[i - 1].is_empty()));
+    let mut bounds: Vec<usize> = starts.collect();
+    if bounds.first() != Some(&0) {
+        bounds.insert(0, 0);
+    }
+    bounds.push(lines.len());
+    bounds.windows(2).map(|w| &lines[w[0]..w[1]]).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn resources(count: usize) -> Vec<String> {
+        let mut lines = Vec::new();
+        for i in 0..count {
+            lines.push(format!("  # images.r{i:03} will be created"));
+            lines.push(format!("+   image \"r{i:03}\" {{"));
+            lines.push("+       min_disk = 40".to_owned());
+            lines.push("    }".to_owned());
+            lines.push(String::new());
+        }
+        lines.pop();
+        lines
+    }
+
     #[test]
-    fn cut_middle_keeps_both_ends_within_the_budget_and_counts_what_it_omits() {
-        let lines: Vec<String> = (0..100).map(|i| format!("line {i:03}")).collect();
-        let kept = cut_middle(lines.clone(), 200);
-        assert_eq!(kept.first().map(String::as_str), Some("line 000"));
-        assert_eq!(kept.last().map(String::as_str), Some("line 099"));
-        let marker = kept.iter().find(|l| l.contains("omitted")).unwrap();
-        let omitted: usize = marker.split(' ').nth(1).unwrap().parse().unwrap();
-        assert_eq!(kept.len() - 1 + omitted, 100);
-        assert!(text_len(&kept) <= 200 + MARKER_ROOM);
+    fn cut_middle_drops_whole_resources_only_and_counts_them() {
+        let lines = resources(100);
+        let kept = cut_middle(lines.clone(), 1_000);
+        assert_eq!(kept.first().map(String::as_str), Some("  # images.r000 will be created"));
+        assert_eq!(kept.last().map(String::as_str), Some("    }"));
+        assert!(kept.iter().any(|l| l.contains("images.r099")));
+        let at = kept.iter().position(|l| l.contains("omitted")).unwrap();
+        assert!(kept[at - 1].is_empty(), "the cut follows a whole resource");
+        assert!(kept[at + 1].is_empty());
+        assert!(kept[at + 2].starts_with("  # images.r"), "{}", kept[at + 2]);
+        let marker: Vec<&str> = kept[at].split(' ').collect();
+        let resources: usize = marker[1].parse().unwrap();
+        let headers = kept.iter().filter(|l| l.starts_with("  # ")).count();
+        assert_eq!(headers + resources, 100);
+        assert!(text_len(&kept) <= 1_000 + MARKER_ROOM);
         assert_eq!(cut_middle(lines.clone(), 10_000), lines);
+    }
+
+    #[test]
+    fn a_resource_larger_than_half_the_budget_is_dropped_whole() {
+        let mut lines = resources(3);
+        lines.splice(2..2, (0..200).map(|i| format!("+       tag{i} = \"x\"")));
+        let kept = cut_middle(lines, 400);
+        assert!(!kept.iter().any(|l| l.contains("tag")), "{kept:?}");
+        assert!(kept.iter().any(|l| l.contains("1 resource(s) omitted (205 lines)")));
     }
 
     #[test]
