@@ -341,7 +341,10 @@ fn a_5000_image_plan_is_cut_at_resource_boundaries_within_the_markdown_limit() {
     // The cut drops whole resources: a blank line before the marker, a resource header after.
     let marker = markdown.find(" resource(s) omitted (").unwrap();
     let cut_at = markdown[..marker].rfind('\n').unwrap() + 1;
-    assert!(markdown[..cut_at].ends_with("    }\n\n"), "cut inside a resource");
+    assert!(
+        markdown[..cut_at].ends_with("    }\n\n"),
+        "cut inside a resource"
+    );
     let after = markdown[cut_at..].lines().nth(2).unwrap();
     assert!(after.starts_with("  # images.img-"), "{after}");
     insta::assert_snapshot!(format!(

@@ -70,15 +70,15 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> Result<Outcome, Error>
 }
 
 /// One argument that is a file and not a manifest: a saved plan. Relative to the working
-/// directory (`-C DIR`), as `plan -out` and `show PLANFILE` resolve it.
+/// directory (`-C DIR`), as `plan -out` and `show PLANFILE` resolve it. A missing path with an
+/// extension (`plan.json`) is a plan file too, so that its absence is reported as such.
 fn plan_file(dir: &Path, paths: &[PathBuf]) -> Option<PathBuf> {
     let [path] = paths else { return None };
-    let manifest = matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    );
+    let extension = path.extension().and_then(|e| e.to_str());
+    let manifest = matches!(extension, Some("yaml" | "yml"));
     let path = dir.join(path);
-    (!manifest && path.is_file()).then_some(path)
+    let missing_file = extension.is_some() && !path.exists();
+    (!manifest && (path.is_file() || missing_file)).then_some(path)
 }
 
 async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Result<Outcome, Error> {

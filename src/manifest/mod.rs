@@ -33,12 +33,8 @@ pub use source::{MAX_FILE_BYTES, MAX_INDENT};
 #[derive(Debug, Error)]
 pub enum ManifestError {
     /// At least one error diagnostic (all diagnostics, warnings included, in report order).
-    #[error("{}", summary(.diagnostics, *.files))]
-    Invalid {
-        diagnostics: Vec<Diagnostic>,
-        /// How many manifest files were read.
-        files: usize,
-    },
+    #[error("{}", summary(.diagnostics))]
+    Invalid { diagnostics: Vec<Diagnostic> },
 }
 
 impl ManifestError {
@@ -50,18 +46,26 @@ impl ManifestError {
     }
 }
 
-/// "2 errors and 1 warning in 3 files; the manifests are not valid".
-fn summary(diagnostics: &[Diagnostic], files: usize) -> String {
+/// "2 errors and 1 warning in 3 files; the manifests are not valid": the files are those the
+/// diagnostics point into (a duplicate points into two), not those read (a problem with no file, such as "no manifests
+/// found", names none).
+fn summary(diagnostics: &[Diagnostic]) -> String {
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     let mut text = plural(errors, "error");
     if warnings > 0 {
         text.push_str(&format!(" and {}", plural(warnings, "warning")));
     }
-    format!(
-        "{text} in {}; the manifests are not valid",
-        plural(files, "file")
-    )
+    let files: std::collections::BTreeSet<&Path> = diagnostics
+        .iter()
+        .flat_map(|d| [d.primary.as_deref(), d.secondary.as_deref()])
+        .flatten()
+        .map(|label| label.file.as_path())
+        .collect();
+    if !files.is_empty() {
+        text.push_str(&format!(" in {}", plural(files.len(), "file")));
+    }
+    format!("{text}; the manifests are not valid")
 }
 
 /// "1 file", "2 files".
@@ -106,10 +110,7 @@ pub fn load(paths: &[PathBuf], base_dir: &Path) -> Result<Loaded, ManifestError>
     }
     let manifests = assemble::assemble(documents, &mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
-        return Err(ManifestError::Invalid {
-            diagnostics,
-            files: found.len(),
-        });
+        return Err(ManifestError::Invalid { diagnostics });
     }
     Ok(Loaded {
         manifests,

@@ -313,7 +313,31 @@ fn scan_error(file: &SourceFile, mark: &Marker, info: &str) -> Diagnostic {
             .at(file.label_at(mark, 1))
             .hint("repeat the value, or put values shared by every image in `defaults`");
     }
+    if info.contains("tabs") || info.contains("a tab") {
+        if let Some(at) = indenting_tab(&file.text, mark.line()) {
+            return Diagnostic::error("a tab in the indentation: YAML indents with spaces only")
+                .at(file.label_at_byte(at, 1))
+                .hint("replace the tab with spaces (two per level, as in the examples)");
+        }
+    }
     Diagnostic::error(format!("invalid YAML: {info}")).at(scan_label(file, mark))
+}
+
+/// The byte offset of the first tab in the leading whitespace of line `from` (1-based) or a
+/// later line. The scanner reports a tab where it noticed it, often the end of the line
+/// before; the user needs the tab itself.
+fn indenting_tab(text: &str, from: usize) -> Option<usize> {
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        if index + 1 >= from {
+            let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+            if let Some(tab) = line[..indent].find('\t') {
+                return Some(offset + tab);
+            }
+        }
+        offset += line.len();
+    }
+    None
 }
 
 #[cfg(test)]
@@ -326,6 +350,35 @@ mod tests {
             (_, Some(problem)) => Err(problem),
             (None, None) => unreachable!("parse returns a root or a problem"),
         }
+    }
+
+    #[test]
+    fn tabs_are_found_where_they_indent() {
+        assert_eq!(indenting_tab("a:\n  b: 1\n\tc: 2\n", 2), Some(10));
+        assert_eq!(indenting_tab("a:\n  b: 1\n \tc: 2\n", 3), Some(11));
+        assert_eq!(
+            indenting_tab("a: x\ty\n", 1),
+            None,
+            "a tab inside a value indents nothing"
+        );
+        assert_eq!(
+            indenting_tab("\ta: 1\nb: 2\n", 2),
+            None,
+            "only from the reported line on"
+        );
+    }
+
+    #[test]
+    fn a_tab_is_reported_at_its_own_line_and_column() {
+        let text = "images:\n  web:\n    name: web\n\tmin_disk: 40\n";
+        let error = parsed(text).unwrap_err();
+        assert!(
+            error.message.contains("a tab in the indentation"),
+            "{error:?}"
+        );
+        let snippet = error.primary.as_deref().unwrap().snippet.as_ref().unwrap();
+        assert_eq!((snippet.line, snippet.column), (4, 1), "{error:?}");
+        assert!(error.hint.as_deref().unwrap().contains("spaces"));
     }
 
     #[test]

@@ -235,3 +235,23 @@ fn mangled_manifests_never_panic() {
         }
     }
 }
+
+#[test]
+fn the_summary_counts_the_files_the_errors_are_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let images: String = (0..10)
+        .map(|i| format!("  i{i}: {{ name: i{i}, min_disk: 0 }}\n"))
+        .collect();
+    write(dir.path(), "bad.yaml", &format!("images:\n{images}"));
+    write(dir.path(), "good.yaml", "defaults: { min_disk: 40 }\n");
+    let error = load(&[], dir.path()).unwrap_err();
+    let errors = error.diagnostics().len();
+    assert!(errors >= 10, "{errors}");
+    assert_eq!(
+        error.to_string(),
+        format!("{errors} errors in 1 file; the manifests are not valid")
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let error = load(&[], empty.path()).unwrap_err();
+    assert_eq!(error.to_string(), "1 error; the manifests are not valid");
+}

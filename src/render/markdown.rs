@@ -283,7 +283,10 @@ mod tests {
     fn cut_middle_drops_whole_resources_only_and_counts_them() {
         let lines = resources(100);
         let kept = cut_middle(lines.clone(), 1_000);
-        assert_eq!(kept.first().map(String::as_str), Some("  # images.r000 will be created"));
+        assert_eq!(
+            kept.first().map(String::as_str),
+            Some("  # images.r000 will be created")
+        );
         assert_eq!(kept.last().map(String::as_str), Some("    }"));
         assert!(kept.iter().any(|l| l.contains("images.r099")));
         let at = kept.iter().position(|l| l.contains("omitted")).unwrap();
@@ -304,7 +307,10 @@ mod tests {
         lines.splice(2..2, (0..200).map(|i| format!("+       tag{i} = \"x\"")));
         let kept = cut_middle(lines, 400);
         assert!(!kept.iter().any(|l| l.contains("tag")), "{kept:?}");
-        assert!(kept.iter().any(|l| l.contains("1 resource(s) omitted (205 lines)")));
+        assert!(
+            kept.iter()
+                .any(|l| l.contains("1 resource(s) omitted (205 lines)"))
+        );
     }
 
     #[test]
