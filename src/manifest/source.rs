@@ -313,12 +313,13 @@ fn scan_error(file: &SourceFile, mark: &Marker, info: &str) -> Diagnostic {
             .at(file.label_at(mark, 1))
             .hint("repeat the value, or put values shared by every image in `defaults`");
     }
-    if info.contains("tabs") || info.contains("a tab") {
-        if let Some(at) = indenting_tab(&file.text, mark.line()) {
-            return Diagnostic::error("a tab in the indentation: YAML indents with spaces only")
-                .at(file.label_at_byte(at, 1))
-                .hint("replace the tab with spaces (two per level, as in the examples)");
-        }
+    let tab = (info.contains("tabs") || info.contains("a tab"))
+        .then(|| indenting_tab(&file.text, mark.line()))
+        .flatten();
+    if let Some(at) = tab {
+        return Diagnostic::error("a tab in the indentation: YAML indents with spaces only")
+            .at(file.label_at_byte(at, 1))
+            .hint("replace the tab with spaces (two per level, as in the examples)");
     }
     Diagnostic::error(format!("invalid YAML: {info}")).at(scan_label(file, mark))
 }
