@@ -23,13 +23,18 @@ use crate::cli::config::{Config, process_env, working_dir};
 use crate::cli::context::{self, Connection, Request};
 use crate::cli::state::{blocking, stdout_error};
 use crate::error::Error;
-use crate::plan::Plan;
 use crate::plan::saved::{SavedPlan, check_fresh};
+use crate::plan::{Plan, PlanMode};
 use crate::render::human;
 use crate::state::{LockOptions, Store};
 
 const PROMPT: &str =
     "Do you want to perform these actions? Only 'yes' will be accepted to approve.";
+
+/// Terraform's destroy question, for `apply --destroy`.
+const DESTROY_PROMPT: &str = "Do you really want to destroy all managed images?\n  imsform will \
+    delete every image it manages in this plan from the cloud, as shown above.\n  There is no \
+    undo. Only 'yes' will be accepted to confirm.";
 
 pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> Result<Outcome, Error> {
     if let Some(plan_file) = plan_file(&working_dir(global), &args.paths) {
@@ -55,7 +60,15 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> Result<Outcome, Error>
         session.connection.close().await;
         return Ok(Outcome::Success);
     }
-    if !args.auto_approve && !confirm()? {
+    let destroy = session.plan.mode == PlanMode::Destroy;
+    if destroy && args.auto_approve {
+        eprintln!(
+            "Warning: --destroy: every managed image in this plan ({}) is deleted from the cloud.",
+            session.plan.counts().destroy
+        );
+    }
+    let prompt = if destroy { DESTROY_PROMPT } else { PROMPT };
+    if !args.auto_approve && !confirm(prompt)? {
         drop(session.store);
         session.connection.close().await;
         return Err(Error::Usage(
@@ -118,14 +131,14 @@ fn print_plan(global: &GlobalArgs, plan: &Plan) -> Result<(), Error> {
     out.flush().map_err(stdout_error)
 }
 
-/// Asks on stderr, reads one line from stdin.
-fn confirm() -> Result<bool, Error> {
+/// Asks `prompt` on stderr, reads one line from stdin.
+fn confirm(prompt: &str) -> Result<bool, Error> {
     let mut err = io::stderr().lock();
     let io_error = |source| Error::Io {
         context: "cannot ask for confirmation".into(),
         source,
     };
-    write!(err, "\n{PROMPT}\n  Enter a value: ").map_err(io_error)?;
+    write!(err, "\n{prompt}\n\n  Enter a value: ").map_err(io_error)?;
     err.flush().map_err(io_error)?;
     let mut answer = String::new();
     io::stdin()

@@ -85,6 +85,10 @@ pub struct RunArgs {
     /// Plan to destroy every managed image.
     #[arg(long)]
     pub destroy: bool,
+    /// With paths that leave out some manifests of the directory: also destroy the managed
+    /// images those paths do not list (without it they are left alone).
+    #[arg(long)]
+    pub destroy_unlisted: bool,
     /// Read the cloud before planning (`--refresh=false` plans from the state alone).
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
           require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]

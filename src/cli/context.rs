@@ -7,6 +7,7 @@
 //! commands own their output. Notices (the local cloud, `insecure`) go to stderr.
 
 mod connect;
+mod subset;
 
 pub use connect::{
     Connection, LOCAL_ACCESS_KEY, LOCAL_DATA_FILE, LOCAL_DELETE_LINGER, LOCAL_JOB_DURATION,
@@ -56,7 +57,7 @@ pub struct Session {
 
 /// Loads, locks, connects, refreshes and plans.
 pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Session, Error> {
-    let options = plan_options(request.run, request.refresh_only)?;
+    let mut options = plan_options(request.run, request.refresh_only)?;
     let (config, loaded, store) = open(
         global,
         request.paths,
@@ -64,6 +65,11 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         request.run.lock_timeout,
     )
     .await?;
+    let unlisted = subset::unlisted(request.paths, &config.dir, &loaded.manifests, store.state());
+    if let Some(unlisted) = unlisted {
+        let destroy = request.run.destroy_unlisted;
+        eprintln!("{}", subset::leave_alone(&unlisted, destroy, &mut options));
+    }
     let connection = connect(&config).await?;
     let remote = if request.run.refresh {
         let started = std::time::Instant::now();

@@ -185,6 +185,25 @@ fn read_all(found: &[(PathBuf, PathBuf)]) -> Vec<FileOutcome> {
     })
 }
 
+/// The manifest files of `base_dir` (what a run without paths would read) that `paths` leave
+/// out, as shown relative to `base_dir`. Empty when `paths` is empty or covers them all.
+pub fn left_out(paths: &[PathBuf], base_dir: &Path) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    let real = |path: &PathBuf| std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+    let given: std::collections::BTreeSet<PathBuf> = discover::discover(paths, base_dir)
+        .0
+        .iter()
+        .map(|(_, path)| real(path))
+        .collect();
+    let (all, _) = discover::discover(&[], base_dir);
+    all.into_iter()
+        .filter(|(_, path)| !given.contains(&real(path)))
+        .map(|(shown, _)| shown)
+        .collect()
+}
+
 fn shown_paths(paths: &[PathBuf]) -> String {
     if paths.is_empty() {
         return "the working directory".to_owned();

@@ -255,3 +255,23 @@ fn the_summary_counts_the_files_the_errors_are_in() {
     let error = load(&[], empty.path()).unwrap_err();
     assert_eq!(error.to_string(), "1 error; the manifests are not valid");
 }
+
+#[test]
+fn left_out_names_the_manifests_the_paths_do_not_cover() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.yaml", "images: {}\n");
+    write(dir.path(), "sub/b.yml", "images: {}\n");
+    write(dir.path(), "sub/c.yaml", "images: {}\n");
+    let left = |paths: &[&str]| {
+        let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+        left_out(&paths, dir.path())
+    };
+    assert_eq!(left(&[]), Vec::<PathBuf>::new());
+    assert_eq!(left(&["a.yaml", "sub"]), Vec::<PathBuf>::new());
+    let absolute = dir.path().join("sub/./b.yml").display().to_string();
+    assert_eq!(left(&["a.yaml", &absolute]), [PathBuf::from("sub/c.yaml")]);
+    assert_eq!(
+        left(&["sub/c.yaml"]),
+        [PathBuf::from("a.yaml"), PathBuf::from("sub/b.yml")]
+    );
+}

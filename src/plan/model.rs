@@ -384,8 +384,8 @@ pub enum Problem {
     },
     #[error(
         "{address}: `protected` changes from {before} to {after}, but IMS has no supported update \
-         for it; change the image's protection by hand in the console, then run with \
-         --replace {address} to create a new image with the manifest's value"
+         for it; {}",
+        protected_way_out(address, *after)
     )]
     ProtectedChange {
         address: Address,
@@ -395,7 +395,7 @@ pub enum Problem {
     #[error(
         "{address} is protected, and IMS refuses to delete a protected image (IMG.0028), but the \
          plan would {verb} it because {reason}; unprotect the image by hand in the console, then \
-         plan again",
+         plan again, or forget it with `imsform state rm {address}` (it stays in the cloud)",
         verb = if *replace { "replace" } else { "destroy" },
         reason = reason.explain()
     )]
@@ -410,6 +410,23 @@ pub enum Problem {
         to: Address,
         detail: String,
     },
+}
+
+/// A way out of a `protected` change that works: a protected image cannot be deleted, so
+/// `--replace` helps only when the current image is unprotected.
+fn protected_way_out(address: &Address, after: bool) -> String {
+    if after {
+        format!(
+            "run with --replace {address} to create a new, protected image in its place, or \
+             protect the image by hand in the console and plan again"
+        )
+    } else {
+        format!(
+            "unprotect the image by hand in the console and plan again (the refreshed image then \
+             matches), or forget it with `imsform state rm {address}` (it stays in the cloud) \
+             and apply to create a new one"
+        )
+    }
 }
 
 fn render_problems(problems: &[Problem]) -> String {

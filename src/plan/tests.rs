@@ -349,6 +349,19 @@ fn protected_changes_are_refused_unless_the_image_is_replaced() {
         "{text}"
     );
     assert!(text.contains("--replace images.web"), "{text}");
+    // Unprotecting: a protected image cannot be deleted, so --replace is no way out.
+    let mut protected = attrs("web");
+    protected.protected = true;
+    let unprotect = super::fixtures::state([("web", record("img-1", protected))]);
+    let error = run(
+        &manifests([spec("web", attrs("web"))]),
+        &unprotect,
+        &PlanOptions::default(),
+    );
+    let text = error.unwrap_err().to_string();
+    assert!(text.contains("unprotect the image by hand"), "{text}");
+    assert!(text.contains("imsform state rm images.web"), "{text}");
+    assert!(!text.contains("--replace"), "{text}");
     let options = PlanOptions {
         replace: vec![addr("web")],
         ..Default::default()
