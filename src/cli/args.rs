@@ -209,6 +209,7 @@ pub struct ForceUnlockArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PaginationStyle {
     /// `page_info.next_marker` when more pages remain (the default).
+    #[value(alias = "page_info")]
     PageInfo,
     /// A `next` link.
     Next,

@@ -63,18 +63,28 @@ impl Dir {
         Dir::new(LOCAL_TOML, MANIFESTS)
     }
 
-    /// A copy of `examples/<name>`.
+    /// A copy of the inputs of `examples/<name>`.
     pub fn example(name: &str) -> Dir {
-        let dir = Dir {
-            temp: tempfile::tempdir().unwrap(),
-        };
         let source = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("examples")
             .join(name);
+        Dir::inputs_of(&source)
+    }
+
+    /// A copy of the tracked inputs in `source`: its manifests and `imsform.toml`, never what
+    /// a run leaves there (`.imsform/`, the state, its lock and backups, saved plans), so that
+    /// running the README's commands in `examples/` changes no test.
+    pub fn inputs_of(source: &Path) -> Dir {
+        let dir = Dir {
+            temp: tempfile::tempdir().unwrap(),
+        };
         for entry in std::fs::read_dir(source).unwrap() {
             let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_file() {
-                std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let input = name == "imsform.toml"
+                || (!name.starts_with('.') && (name.ends_with(".yaml") || name.ends_with(".yml")));
+            if input && entry.file_type().unwrap().is_file() {
+                std::fs::copy(entry.path(), dir.path().join(&name)).unwrap();
             }
         }
         dir
