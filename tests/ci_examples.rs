@@ -140,7 +140,7 @@ fn imsform_commands(script: &str) -> Vec<Vec<String>> {
     commands
 }
 
-/// Parses one argv with the real CLI, as the binary does (`-out` normalised).
+/// Parses one argv with the real CLI, as the binary does (single-dash spellings normalised).
 fn parse(argv: &[String]) -> Result<Cli, String> {
     let args = imsform::cli::argv::normalize(argv.iter().map(Into::into));
     Cli::try_parse_from(args).map_err(|error| format!("{argv:?}: {error}"))
@@ -251,7 +251,7 @@ fn the_extractor_finds_commands_in_every_shell_position() {
 fn a_flag_that_does_not_exist_fails_the_check() {
     for bad in [
         "imsform plan --out-file plan.json",
-        "imsform plan -detailed-exitcode",
+        "imsform plan -detailed-exit-code",
         "imsform apply plan.json --yes",
         "imsform plna",
         "imsform show plan.json --json --markdown",

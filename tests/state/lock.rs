@@ -199,7 +199,10 @@ fn the_binary_names_the_holder_then_waits_with_lock_timeout() {
     dir.imsform(&["state", "rm", "images.web", "--lock-timeout", "20s"])
         .assert()
         .success()
-        .stderr("Removed images.web from the state; the image itself is untouched.\n");
+        .stderr(format!(
+            "Acquiring state lock… held by {info}; waiting up to 20s.\n\
+             Removed images.web from the state; the image itself is untouched.\n"
+        ));
     assert!(
         started.elapsed() > Duration::from_millis(200),
         "it waited for the holder"
