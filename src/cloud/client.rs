@@ -21,6 +21,7 @@ use super::options::{ClientOptions, Clock};
 use super::ratelimit::RateLimiter;
 use super::request::{self, ApiRequest, HeaderContext, Service};
 use super::retry::{self, Failure, RetryPolicy, Verdict};
+use super::transport_log::{error_chain, log_exchange};
 use crate::cli::config::CloudConfig;
 use crate::sign;
 
@@ -356,28 +357,6 @@ impl Client {
     }
 }
 
-/// One line per attempt at `-vv`: method, path, status (or failure), duration and request id.
-/// Never a header: the signature and tokens live there.
-fn log_exchange<B, R>(
-    request: &ApiRequest,
-    took: Duration,
-    result: &Result<(u16, B, Option<String>, R), reqwest::Error>,
-) {
-    let (method, path, ms) = (request.method, &request.path, took.as_millis());
-    let query = request.query_string();
-    let sep = if query.is_empty() { "" } else { "?" };
-    match result {
-        Ok((status, _, request_id, _)) => {
-            let id = request_id.as_deref().unwrap_or("-");
-            tracing::debug!("{method} {path}{sep}{query} -> {status} in {ms}ms [request id {id}]");
-        }
-        Err(error) => {
-            let error = error_chain(error);
-            tracing::debug!("{method} {path}{sep}{query} -> failed in {ms}ms: {error}");
-        }
-    }
-}
-
 /// A 2xx other than the expected one: for a create or register the cloud may have acted, so
 /// the outcome is unknown; for anything else the answer is unreadable.
 fn unexpected_success(request: &ApiRequest, status: u16, expect: &[u16]) -> CloudError {
@@ -411,16 +390,4 @@ fn header_map(headers: Vec<(String, String)>) -> HeaderMap {
         }
     }
     map
-}
-
-/// The error and its sources on one line (reqwest's top-level message alone is vague).
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -24,6 +24,7 @@ pub mod options;
 pub mod ratelimit;
 pub mod request;
 pub mod retry;
+mod transport_log;
 pub mod wire;
 
 use std::collections::BTreeMap;
