@@ -25,7 +25,8 @@ pub async fn run(_global: &GlobalArgs, args: EmulatorArgs) -> Result<Outcome, Er
         .listen(listen)
         .region(&args.region)
         .job_duration(args.job_duration)
-        .pagination(pagination(args.pagination));
+        .pagination(pagination(args.pagination))
+        .image_quota(args.image_quota);
     if let (Some(access_key), Some(secret_key)) = (&args.access_key, &args.secret_key) {
         builder = builder.credentials(access_key, secret_key);
     }

@@ -15,7 +15,7 @@ use crate::cli::context::stdout_color;
 use crate::cli::state::{state_path, stdout_error};
 use crate::error::Error;
 use crate::manifest::model::Address;
-use crate::plan::saved::SavedPlan;
+use crate::planfile::SavedPlan;
 use crate::render::{human, json, markdown};
 use crate::state::{ImageRecord, PendingEntry, PendingOperation, State, StateError, Store, format};
 

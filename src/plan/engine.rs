@@ -10,11 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::drift::{detect, diff_attrs, is_gone, refreshed};
 use super::model::{
-    Action, Plan, PlanError, PlanMode, PlanOptions, Problem, Reason, ResourceChange, StateRef,
+    Action, NameCollision, Plan, PlanError, PlanMode, PlanOptions, Problem, Reason, ResourceChange,
+    StateRef, Targeting,
 };
 use super::recovery::recover;
 use super::refresh::RemoteView;
-use super::select::{Selection, apply_moves};
+use super::select::{Selection, apply_moves, closest};
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, Field, ImageAttrs, ImageSpec, Manifests};
 use crate::state::{ImageRecord, State};
@@ -34,16 +35,15 @@ pub fn plan(
     let moves =
         apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused { problems })?;
     let moved_from: BTreeMap<&Address, &Address> = moves.iter().map(|m| (&m.to, &m.from)).collect();
-    if let Some(address) = options
-        .replace
-        .iter()
-        .find(|a| !desired.images.contains_key(a) && !records.contains_key(a))
-    {
-        let address = address.clone();
-        return Err(PlanError::UnknownReplaceAddress { address });
-    }
-    let mode = options.mode();
     let addresses: BTreeSet<&Address> = desired.images.keys().chain(records.keys()).collect();
+    if let Some(address) = options.replace.iter().find(|a| !addresses.contains(a)) {
+        return Err(PlanError::UnknownReplaceAddress {
+            address: address.clone(),
+            closest: closest(address.as_str(), addresses.iter().copied()),
+        });
+    }
+    selection.check_matches(&addresses)?;
+    let mode = options.mode();
     let mut changes = Vec::new();
     let mut drift = Vec::new();
     let mut problems = Vec::new();
@@ -79,6 +79,12 @@ pub fn plan(
     if !problems.is_empty() {
         return Err(PlanError::Refused { problems });
     }
+    let name_collisions = remote.map_or_else(Vec::new, |view| name_collisions(&changes, view));
+    let targeting =
+        (!options.targets.is_empty() || !options.excludes.is_empty()).then(|| Targeting {
+            targets: options.targets.clone(),
+            excludes: options.excludes.clone(),
+        });
     Ok(Plan {
         mode,
         prior_state: state.map(|s| StateRef {
@@ -90,7 +96,28 @@ pub fn plan(
         drift,
         recovery,
         moves,
+        targeting,
+        name_collisions,
+        timestamp: None,
     })
+}
+
+/// The plain creates whose name an image outside the state already has. Replacements are left
+/// out: their new image takes the name of the one it replaces on purpose.
+fn name_collisions(changes: &[ResourceChange], view: &RemoteView) -> Vec<NameCollision> {
+    changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .filter_map(|change| {
+            let name = &change.after.as_ref()?.name;
+            let ids = view.unmanaged_names.get(name)?;
+            Some(NameCollision {
+                address: change.address.clone(),
+                name: name.clone(),
+                image_ids: ids.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Everything known about one address.

@@ -1,6 +1,5 @@
 //! The pure diff engine: (desired, state, remote view, options) -> a [`Plan`]. No I/O here except
-//! in [`refresh`] (which only reads through the [`crate::cloud::CloudApi`] seam) and [`saved`]
-//! (the `-out` file).
+//! in [`refresh`] (which only reads through the [`crate::cloud::CloudApi`] seam).
 //!
 //! A [`Plan`] is everything the apply executor needs to carry it out exactly, also from a saved
 //! plan file: every change holds the prior image id, the attributes before and after, the
@@ -13,20 +12,22 @@
 //!
 //! Module map: `model` (the types), `engine` (per-address diff), `drift` (what changed outside
 //! imsform), `recovery` (pending journal entries), `select` (options: targets, moves),
-//! `refresh` (reading the cloud), `saved` (plan files).
+//! `refresh` (reading the cloud), `preflight` (quota and os_version checks of the creates).
+//! Saved plan files are `crate::planfile`: a rendering plus an envelope, below this module.
 
 mod drift;
 mod engine;
 mod model;
+mod preflight;
 mod recovery;
 pub mod refresh;
-pub mod saved;
 mod select;
 
 pub use drift::observed;
 pub(crate) use drift::{field_value, refreshed};
 pub use engine::plan;
 pub use model::*;
+pub use preflight::{CloudFacts, preflight};
 pub(crate) use recovery::recover;
 pub use refresh::{RemoteView, refresh};
 

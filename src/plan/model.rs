@@ -68,6 +68,33 @@ pub struct Plan {
     pub recovery: Vec<Recovery>,
     /// `moved` entries that rename a state address.
     pub moves: Vec<Move>,
+    /// `--target`/`--exclude` in effect: the plan may not hold every change the manifests ask
+    /// for (Terraform's "Resource targeting is in effect").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targeting: Option<Targeting>,
+    /// Planned creates whose name an image that imsform does not manage already has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name_collisions: Vec<NameCollision>,
+    /// When the plan was made (RFC 3339); set by the command, not by the pure engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+/// The `--target`/`--exclude` patterns a plan was narrowed with, as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Targeting {
+    pub targets: Vec<String>,
+    pub excludes: Vec<String>,
+}
+
+/// A planned create named like an image the project already holds outside the state: IMS
+/// allows it, but it is usually an image to adopt (`imsform import`) rather than to duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameCollision {
+    pub address: Address,
+    pub name: String,
+    /// The ids of the unmanaged images of that name, sorted.
+    pub image_ids: Vec<String>,
 }
 
 /// The state a plan was made from.
@@ -154,6 +181,21 @@ impl Reason {
             Reason::DeleteBecauseNoResourceConfig => "delete_because_no_resource_config",
             Reason::DeleteByRequest => "delete_by_request",
         }
+    }
+
+    /// The reason named `text` by [`Reason::as_str`].
+    pub fn parse(text: &str) -> Option<Reason> {
+        [
+            Reason::RecreateBecauseDeletedOutside,
+            Reason::ReplaceBecauseCannotUpdate,
+            Reason::ReplaceBecauseTainted,
+            Reason::ReplaceBecauseKilled,
+            Reason::ReplaceByRequest,
+            Reason::DeleteBecauseNoResourceConfig,
+            Reason::DeleteByRequest,
+        ]
+        .into_iter()
+        .find(|reason| reason.as_str() == text)
     }
 
     /// A sentence for human readers.
@@ -299,6 +341,13 @@ impl Plan {
         counts
     }
 
+    /// The changes that create an image: creates and replacements.
+    pub fn new_images(&self) -> impl Iterator<Item = &ResourceChange> {
+        self.changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Create | Action::Replace { .. }))
+    }
+
     /// Whether any image is destroyed or replaced.
     pub fn destroys_anything(&self) -> bool {
         self.changes
@@ -361,8 +410,23 @@ pub enum PlanError {
         pattern: String,
         message: String,
     },
-    #[error("--replace {address}: the address is neither in the manifests nor in the state")]
-    UnknownReplaceAddress { address: Address },
+    #[error(
+        "--replace {address}: the address is neither in the manifests nor in the state{}",
+        closest_hint(closest)
+    )]
+    UnknownReplaceAddress {
+        address: Address,
+        closest: Vec<Address>,
+    },
+    #[error(
+        "{option} {pattern} matches no address of the manifests or the state{}",
+        closest_hint(closest)
+    )]
+    NoMatch {
+        option: &'static str,
+        pattern: String,
+        closest: Vec<Address>,
+    },
     #[error("{}", render_problems(problems))]
     Refused { problems: Vec<Problem> },
 }
@@ -404,12 +468,42 @@ pub enum Problem {
         replace: bool,
         reason: Reason,
     },
+    #[error(
+        "the plan creates {needed} new images, but the project's private image quota is \
+         {quota} with {used} in use: {remain} remain, and IMS refuses the rest (IMG.0015). Delete \
+         unused images, ask for a higher quota, or narrow the plan with --target",
+        remain = quota.saturating_sub(*used)
+    )]
+    QuotaExceeded { needed: u64, used: u64, quota: u64 },
+    #[error(
+        "{address}: os_version \"{os_version}\" is not offered in this region; the closest \
+         valid names: {}",
+        quoted(closest)
+    )]
+    UnknownOsVersion {
+        address: Address,
+        os_version: String,
+        closest: Vec<String>,
+    },
     #[error("moved from {from} to {to} conflicts: {detail}")]
     MovedConflict {
         from: Address,
         to: Address,
         detail: String,
     },
+}
+
+fn quoted(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    quoted.join(", ")
+}
+
+fn closest_hint(closest: &[Address]) -> String {
+    if closest.is_empty() {
+        return "; there are no addresses at all".to_owned();
+    }
+    let names: Vec<&str> = closest.iter().map(Address::as_str).collect();
+    format!("; the closest: {}", names.join(", "))
 }
 
 fn render_problems(problems: &[Problem]) -> String {

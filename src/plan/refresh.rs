@@ -1,10 +1,14 @@
 //! Refresh: read what the cloud holds for the state's images in a handful of requests. One
 //! `list_private_images` (the client walks every page), plus one `find_by_tag` per pending create
 //! that has no image id yet. Never one request per image. Reads only; the plan stays pure.
+//!
+//! The list is read even without a state (a first plan): so that wrong credentials, region,
+//! project or endpoint fail the plan rather than the apply, and so that planned creates can be
+//! checked against the names of images that imsform does not manage.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::cloud::{CloudApi, CloudError, RemoteImage};
+use crate::cloud::{CloudApi, CloudError, ImageStatus, RemoteImage};
 use crate::manifest::model::TOKEN_TAG;
 use crate::state::{PendingOperation, State};
 
@@ -17,6 +21,8 @@ pub struct RemoteView {
     /// For pending creates without an image id: the images carrying the create's token, by
     /// token (an empty list: none).
     pub by_token: BTreeMap<String, Vec<RemoteImage>>,
+    /// The listed images the state does not refer to (deleted ones left out): their ids by name.
+    pub unmanaged_names: BTreeMap<String, Vec<String>>,
 }
 
 impl RemoteView {
@@ -28,14 +34,35 @@ impl RemoteView {
     }
 }
 
-/// Reads the cloud for `state`. Without a state, nothing is read.
+/// Reads the cloud for `state` (`None`: no state yet; the list is read all the same).
 pub async fn refresh(
     cloud: &impl CloudApi,
     state: Option<&State>,
 ) -> Result<RemoteView, CloudError> {
-    let Some(state) = state else {
-        return Ok(RemoteView::default());
-    };
+    let (wanted, tokens) = state.map(wanted).unwrap_or_default();
+    let mut view = RemoteView::default();
+    for image in cloud.list_private_images().await? {
+        if wanted.contains(image.id.as_str()) {
+            view.images.insert(image.id.clone(), image);
+        } else if image.status != ImageStatus::Deleted {
+            view.unmanaged_names
+                .entry(image.name)
+                .or_default()
+                .push(image.id);
+        }
+    }
+    for ids in view.unmanaged_names.values_mut() {
+        ids.sort();
+    }
+    for token in tokens {
+        let found = cloud.find_by_tag(TOKEN_TAG, token).await?;
+        view.by_token.insert(token.to_owned(), found);
+    }
+    Ok(view)
+}
+
+/// The image ids the state refers to, and the tokens of pending creates without an id.
+fn wanted(state: &State) -> (BTreeSet<&str>, Vec<&str>) {
     let mut wanted: BTreeSet<&str> = state.images.values().map(|r| r.id.as_str()).collect();
     let mut tokens = Vec::new();
     for entry in &state.pending {
@@ -59,19 +86,7 @@ pub async fn refresh(
             }
         }
     }
-    let mut view = RemoteView::default();
-    if !wanted.is_empty() {
-        for image in cloud.list_private_images().await? {
-            if wanted.contains(image.id.as_str()) {
-                view.images.insert(image.id.clone(), image);
-            }
-        }
-    }
-    for token in tokens {
-        let found = cloud.find_by_tag(TOKEN_TAG, token).await?;
-        view.by_token.insert(token.to_owned(), found);
-    }
-    Ok(view)
+    (wanted, tokens)
 }
 
 #[cfg(test)]
@@ -165,6 +180,7 @@ mod tests {
         assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
         assert_eq!(cloud.tag_lookups.load(Ordering::SeqCst), 0);
         assert_eq!(view.images.len(), 300);
+        assert_eq!(view.unmanaged_names.len(), 200);
         assert!(view.images.contains_key("img-299") && !view.images.contains_key("img-300"));
     }
 
@@ -193,9 +209,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn without_state_nothing_is_read() {
-        let cloud = cloud_with(3);
-        assert_eq!(refresh(&cloud, None).await.unwrap(), RemoteView::default());
-        assert_eq!(cloud.lists.load(Ordering::SeqCst), 0);
+    async fn without_state_the_list_is_read_once_and_every_name_is_unmanaged() {
+        let mut cloud = cloud_with(3);
+        cloud.images[1].name = cloud.images[0].name.clone();
+        cloud.images[2].status = ImageStatus::Deleted;
+        let view = refresh(&cloud, None).await.unwrap();
+        assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
+        assert!(view.images.is_empty());
+        let names: Vec<_> = view.unmanaged_names.iter().collect();
+        let name = &cloud.images[0].name;
+        assert_eq!(
+            names,
+            [(name, &vec!["img-0".to_owned(), "img-1".to_owned()])],
+            "deleted images are not names to collide with"
+        );
     }
 }

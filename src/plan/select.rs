@@ -13,7 +13,12 @@ use crate::state::ImageRecord;
 pub(super) struct Selection {
     targets: Option<GlobSet>,
     excludes: GlobSet,
+    /// Each pattern alone, with its option, to name the ones that match nothing.
+    patterns: Vec<(&'static str, String, GlobSet)>,
 }
+
+/// How many near addresses an error about an unknown address or pattern names.
+const CLOSEST: usize = 3;
 
 impl Selection {
     pub(super) fn new(options: &PlanOptions) -> Result<Selection, PlanError> {
@@ -23,7 +28,36 @@ impl Selection {
             Some(compile("--target", &options.targets)?)
         };
         let excludes = compile("--exclude", &options.excludes)?;
-        Ok(Selection { targets, excludes })
+        let mut patterns = Vec::new();
+        for (option, list) in [
+            ("--target", &options.targets),
+            ("--exclude", &options.excludes),
+        ] {
+            for pattern in list {
+                let set = compile(option, std::slice::from_ref(pattern))?;
+                patterns.push((option, pattern.clone(), set));
+            }
+        }
+        Ok(Selection {
+            targets,
+            excludes,
+            patterns,
+        })
+    }
+
+    /// Refuses a `--target` or `--exclude` pattern that matches none of `addresses`: a typo
+    /// would otherwise plan nothing (or everything) and say "No changes".
+    pub(super) fn check_matches(&self, addresses: &BTreeSet<&Address>) -> Result<(), PlanError> {
+        for (option, pattern, set) in &self.patterns {
+            if !addresses.iter().any(|a| set.is_match(a.as_str())) {
+                return Err(PlanError::NoMatch {
+                    option,
+                    pattern: pattern.clone(),
+                    closest: closest(pattern, addresses.iter().copied()),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Whether the plan looks at `address`.
@@ -31,6 +65,23 @@ impl Selection {
         let text = address.as_str();
         self.targets.as_ref().is_none_or(|set| set.is_match(text)) && !self.excludes.is_match(text)
     }
+}
+
+/// The addresses most like `text` (with or without the `images.` prefix), best first.
+pub(super) fn closest<'a>(
+    text: &str,
+    addresses: impl Iterator<Item = &'a Address>,
+) -> Vec<Address> {
+    let key = text.strip_prefix(Address::PREFIX).unwrap_or(text);
+    let mut scored: Vec<(f64, &Address)> = addresses
+        .map(|a| (strsim::normalized_damerau_levenshtein(key, a.key()), a))
+        .collect();
+    scored.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(y.1)));
+    scored
+        .into_iter()
+        .take(CLOSEST)
+        .map(|(_, a)| a.clone())
+        .collect()
 }
 
 /// Compiles globs; a pattern without the `images.` prefix gets it (`web-*` = `images.web-*`).

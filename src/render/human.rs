@@ -17,8 +17,20 @@ pub fn write_plan(out: &mut impl Write, plan: &Plan, color: bool) -> io::Result<
     Ok(())
 }
 
-/// The whole rendering as lines, without colour (markdown reuses the sections).
+/// The whole rendering as lines, without colour: the plan, then its warnings.
 pub(crate) fn plan_lines(plan: &Plan) -> Vec<Line> {
+    let mut lines = body_lines(plan);
+    for warning in super::warnings::of(plan) {
+        lines.push(Line::raw(""));
+        lines.push(Line::raw(format!("Warning: {}", warning.title)));
+        lines.push(Line::raw(""));
+        lines.extend(warning.lines.into_iter().map(Line::raw));
+    }
+    lines
+}
+
+/// The plan without its warnings (markdown reuses the sections).
+fn body_lines(plan: &Plan) -> Vec<Line> {
     let mut lines = Vec::new();
     lines.extend(drift_section(plan));
     lines.extend(recovery_section(plan));

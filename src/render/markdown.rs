@@ -98,6 +98,16 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
         "no changes".to_owned()
     };
     text.push_str(&format!("### imsform plan: {title}\n\n"));
+    for warning in super::warnings::of(plan) {
+        text.push_str(&format!("> [!WARNING]\n> **{}**\n", warning.title));
+        for line in &warning.lines {
+            match line.strip_prefix("    ") {
+                Some(command) => text.push_str(&format!(">\n> ```\n> {command}\n> ```\n")),
+                None => text.push_str(&format!("> {line}\n")),
+            }
+        }
+        text.push('\n');
+    }
     if plan.destroys_anything() {
         text.push_str(&format!(
             "> [!WARNING]\n> This plan destroys {} image(s), replacements included. Review the \

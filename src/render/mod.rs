@@ -11,6 +11,7 @@ pub mod human;
 pub mod json;
 pub mod markdown;
 mod recovery;
+mod warnings;
 
 use crate::manifest::model::{Address, ReplaceOrder};
 use crate::plan::{Action, Counts, Plan};

@@ -46,10 +46,47 @@ pub struct State {
     pub serial: u64,
     /// The imsform version that last wrote the state.
     pub imsform_version: String,
+    /// The cloud this state belongs to (design.md section 4); absent in states written before
+    /// imsform recorded it, which take the identity of their next write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
     pub images: BTreeMap<Address, ImageRecord>,
     /// The journal of operations in flight.
     #[serde(default)]
     pub pending: Vec<PendingEntry>,
+}
+
+/// The cloud a state belongs to. A command configured for another identity refuses the state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub kind: CloudKind,
+    pub region: String,
+    pub project_id: String,
+}
+
+/// Which kind of cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CloudKind {
+    /// The built-in local cloud (`[cloud] local = true`).
+    Local,
+    /// Huawei Cloud (or an endpoint configured to stand for it).
+    Cloud,
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            CloudKind::Local => "the local cloud",
+            CloudKind::Cloud => "the cloud",
+        };
+        write!(
+            f,
+            "{kind} (region {}, project {})",
+            self.region, self.project_id
+        )
+    }
 }
 
 /// One managed image.
@@ -132,6 +169,7 @@ impl State {
             lineage,
             serial: 0,
             imsform_version: IMSFORM_VERSION.to_owned(),
+            identity: None,
             images: BTreeMap::new(),
             pending: Vec::new(),
         }
@@ -142,6 +180,7 @@ impl State {
     pub fn same_content(&self, other: &State) -> bool {
         self.format_version == other.format_version
             && self.lineage == other.lineage
+            && self.identity == other.identity
             && self.images == other.images
             && self.pending == other.pending
     }
@@ -225,6 +264,17 @@ pub enum StateError {
         path: PathBuf,
         expected: String,
         found: String,
+    },
+    #[error(
+        "{} belongs to {state}, but the configuration points at {configured}: refusing to use \
+         it, nothing was changed. Run with the configuration the state was made with (check \
+         [cloud] in imsform.toml and HW_REGION_NAME / HW_PROJECT_ID left set in the environment)",
+        path.display()
+    )]
+    OtherIdentity {
+        path: PathBuf,
+        state: Box<Identity>,
+        configured: Box<Identity>,
     },
     #[error("refusing to save a state of lineage {found} over the state of lineage {expected}")]
     LineageChange { expected: String, found: String },

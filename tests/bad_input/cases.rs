@@ -605,11 +605,11 @@ pub const PLANS: [(&str, &[&str]); 16] = [
     ),
     (
         "kind-and-version-only.json",
-        &["is not a readable imsform plan (missing field `imsform_version`); it m"],
+        &["is not a readable imsform plan (missing field `plan_sha256`); it may be"],
     ),
     (
         "kind-only.json",
-        &["is not a readable imsform plan (no format_version); it may be truncate"],
+        &["is not a readable imsform plan (no planfile_version); it may be trunca"],
     ),
     (
         "manifest.json",
@@ -633,11 +633,11 @@ pub const PLANS: [(&str, &[&str]); 16] = [
     ),
     (
         "version-negative.json",
-        &["is not a readable imsform plan (no format_version); it may be truncate"],
+        &["is not a readable imsform plan (no planfile_version); it may be trunca"],
     ),
     (
         "version-zero.json",
-        &["is a plan of format 0, but this imsform reads format 1: make the plan "],
+        &["is a plan file of format 0, but this imsform reads format 2: make the "],
     ),
     (
         "whitespace.json",

@@ -16,7 +16,8 @@ use crate::cloud::endpoint::Endpoints;
 use crate::cloud::{Client, ClientOptions, Credentials, WatchConfig};
 use crate::emulator::Emulator;
 use crate::error::Error;
-use crate::plan::saved::config_digest;
+use crate::planfile::config_digest;
+use crate::state::{CloudKind, Identity};
 
 /// The local cloud's world, relative to the working directory.
 pub const LOCAL_DATA_FILE: &str = ".imsform/local-cloud.json";
@@ -30,6 +31,9 @@ pub const LOCAL_PROJECT_ID: &str = "10ca1c10d0000000000000000000000a";
 pub const LOCAL_JOB_DURATION: Duration = Duration::from_millis(400);
 /// How long a deleted image stays listed on the local cloud.
 pub const LOCAL_DELETE_LINGER: Duration = Duration::from_millis(200);
+
+/// The local cloud's private image quota: the emulator's default, as a new project has.
+pub const LOCAL_IMAGE_QUOTA: usize = 100;
 
 /// The one line printed on stderr when the local cloud is used.
 pub const LOCAL_NOTICE: &str = "Using the local cloud (.imsform/local-cloud.json): no account \
@@ -67,6 +71,21 @@ impl Connection {
             project_id,
             &self.endpoint_marker,
         ))
+    }
+
+    /// The identity states and saved plans are bound to. May ask IAM for the project id when
+    /// it is not configured; otherwise makes no request.
+    pub async fn identity(&self) -> Result<Identity, Error> {
+        let project_id = self.client.project_id().await?;
+        Ok(Identity {
+            kind: if self.local.is_some() {
+                CloudKind::Local
+            } else {
+                CloudKind::Cloud
+            },
+            region: self.client.region.clone(),
+            project_id: project_id.to_owned(),
+        })
     }
 
     /// Stops the local cloud, if any, after its in-flight requests (its world is saved before
@@ -119,6 +138,7 @@ async fn connect_local(config: &Config) -> Result<Connection, Error> {
         .project_id(LOCAL_PROJECT_ID)
         .region(&config.cloud.region)
         .job_duration(LOCAL_JOB_DURATION)
+        .image_quota(LOCAL_IMAGE_QUOTA)
         .delete_linger(LOCAL_DELETE_LINGER)
         .data_file(&data_file)
         .start()
