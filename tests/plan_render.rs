@@ -345,3 +345,26 @@ fn a_5000_image_plan_is_cut_in_the_middle_within_the_markdown_limit() {
         &markdown[cut_at - 300..cut_at + 400]
     ));
 }
+
+#[test]
+fn warnings_of_a_name_collision_and_of_targeting() {
+    let state = state([("db", record("img-db", attrs("db")))]);
+    let view = view_with(&state, |view| {
+        view.unmanaged_names.insert(
+            "web-image".into(),
+            vec!["img-by-hand-1".into(), "img-by-hand-2".into()],
+        );
+    });
+    let options = PlanOptions {
+        targets: vec!["web".into(), "api".into()],
+        excludes: vec!["db".into()],
+        ..PlanOptions::default()
+    };
+    let desired = manifests([
+        spec("web", attrs("web")),
+        spec("api", attrs("api")),
+        spec("db", attrs("db")),
+    ]);
+    let plan = make(&desired, &state, &view, &options);
+    insta::assert_snapshot!(render_all(&plan));
+}

@@ -71,7 +71,10 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Outcome, Error
     let mut state = store.state_or_new();
     check_state(&state, &address, &args.image_id)?;
     let connection = context::connect(&config).await?;
-    let image = read_image(&connection, &args.image_id).await;
+    let image = match context::bind_identity(&mut store, &connection).await {
+        Ok(()) => read_image(&connection, &args.image_id).await,
+        Err(error) => Err(error),
+    };
     connection.close().await;
     let image = image?;
     check_token(&state, &image)?;

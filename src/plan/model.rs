@@ -427,6 +427,11 @@ pub enum PlanError {
         pattern: String,
         closest: Vec<Address>,
     },
+    #[error(
+        "--target/--exclude leave no address of the manifests or the state to plan: check the \
+         patterns, or run without them"
+    )]
+    NothingSelected,
     #[error("{}", render_problems(problems))]
     Refused { problems: Vec<Problem> },
 }

@@ -45,8 +45,9 @@ impl Selection {
         })
     }
 
-    /// Refuses a `--target` or `--exclude` pattern that matches none of `addresses`: a typo
-    /// would otherwise plan nothing (or everything) and say "No changes".
+    /// Refuses a `--target` or `--exclude` pattern that matches none of `addresses`, and
+    /// patterns that together leave no address: a typo would otherwise plan nothing (or
+    /// everything) and say "No changes".
     pub(super) fn check_matches(&self, addresses: &BTreeSet<&Address>) -> Result<(), PlanError> {
         for (option, pattern, set) in &self.patterns {
             if !addresses.iter().any(|a| set.is_match(a.as_str())) {
@@ -56,6 +57,9 @@ impl Selection {
                     closest: closest(pattern, addresses.iter().copied()),
                 });
             }
+        }
+        if !self.patterns.is_empty() && !addresses.iter().any(|a| self.includes(a)) {
+            return Err(PlanError::NothingSelected);
         }
         Ok(())
     }

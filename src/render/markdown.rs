@@ -99,14 +99,7 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
     };
     text.push_str(&format!("### imsform plan: {title}\n\n"));
     for warning in super::warnings::of(plan) {
-        text.push_str(&format!("> [!WARNING]\n> **{}**\n", warning.title));
-        for line in &warning.lines {
-            match line.strip_prefix("    ") {
-                Some(command) => text.push_str(&format!(">\n> ```\n> {command}\n> ```\n")),
-                None => text.push_str(&format!("> {line}\n")),
-            }
-        }
-        text.push('\n');
+        text.push_str(&warning_banner(&warning));
     }
     if plan.destroys_anything() {
         text.push_str(&format!(
@@ -152,6 +145,26 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
         }
         text.push('\n');
     }
+    text
+}
+
+/// A warning as a GitHub alert; its indented lines (commands) in one code block.
+fn warning_banner(warning: &super::warnings::Warning) -> String {
+    let mut text = format!("> [!WARNING]\n> **{}**\n", warning.title);
+    let mut in_code = false;
+    for line in &warning.lines {
+        match (line.strip_prefix("    "), in_code) {
+            (Some(command), false) => text.push_str(&format!(">\n> ```\n> {command}\n")),
+            (Some(command), true) => text.push_str(&format!("> {command}\n")),
+            (None, true) => text.push_str(&format!("> ```\n> {line}\n")),
+            (None, false) => text.push_str(&format!("> {line}\n")),
+        }
+        in_code = line.starts_with("    ");
+    }
+    if in_code {
+        text.push_str("> ```\n");
+    }
+    text.push('\n');
     text
 }
 

@@ -32,9 +32,13 @@ pub(crate) fn of(plan: &Plan) -> Vec<Warning> {
     }
     for collision in &plan.name_collisions {
         let ids = collision.image_ids.join(", ");
+        let (count, that) = match collision.image_ids.len() {
+            1 => ("an image".to_owned(), "that image"),
+            n => (format!("{n} images"), "one of them"),
+        };
         let mut lines = vec![format!(
-            "{} will create an image named \"{}\", but the project already has an image of \
-             that name that imsform does not manage ({ids}). To manage that image instead of \
+            "{} will create an image named \"{}\", but the project already has {count} of \
+             that name that imsform does not manage ({ids}). To manage {that} instead of \
              creating another, run:",
             collision.address, collision.name
         )];
