@@ -95,6 +95,9 @@ pub struct RemoteImage {
     pub size: Option<u64>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    /// The OBS file the image was registered from, where IMS reports it (`__data_origin` =
+    /// `file,<bucket:object>`); `None` where it does not.
+    pub image_url: Option<String>,
 }
 
 /// `POST /v2/images`: the metadata of a new image.

@@ -106,6 +106,9 @@ pub fn parse_image(value: &Value) -> Option<RemoteImage> {
         size: number(value, "__image_size").or_else(|| number(value, "size")),
         created_at: text(value, "created_at"),
         updated_at: text(value, "updated_at"),
+        image_url: text(value, "__data_origin")
+            .and_then(|origin| origin.strip_prefix("file,").map(str::to_owned))
+            .filter(|url| !url.is_empty()),
     })
 }
 

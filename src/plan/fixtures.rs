@@ -130,6 +130,7 @@ pub fn remote(id: &str, attrs: &ImageAttrs, status: ImageStatus) -> RemoteImage 
         checksum: Some("abc".into()),
         size: Some(1 << 30),
         created_at: None,
+        image_url: Some(attrs.image_url.clone()),
         updated_at: None,
     }
 }

@@ -227,14 +227,17 @@ impl Cloud {
         image.id
     }
 
-    /// Creates and registers an image, and waits until it is `active`.
+    /// Creates and registers an image from `bucket:<name>.qcow2` (the file [`MANIFESTS`] names
+    /// for `web` and `db`), and waits until it is `active`.
     pub fn create_active(&self, name: &str, tags: &[(&str, &str)]) -> String {
+        self.create_active_from(name, tags, &format!("bucket:{name}.qcow2"))
+    }
+
+    /// Creates and registers an image from `image_url`, and waits until it is `active`.
+    pub fn create_active_from(&self, name: &str, tags: &[(&str, &str)], image_url: &str) -> String {
         let id = self.create_queued(name, tags);
         self.runtime.block_on(async {
-            self.client
-                .register(&id, "bucket:legacy.qcow2")
-                .await
-                .unwrap();
+            self.client.register(&id, image_url).await.unwrap();
             for _ in 0..100 {
                 let image = self.client.get_image(&id).await.unwrap().unwrap();
                 if image.status == ImageStatus::Active {
