@@ -9,13 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::drift::{detect, diff_attrs, is_gone, refreshed};
+use super::error::{PlanError, Problem};
 use super::model::{
-    Action, NameCollision, Plan, PlanError, PlanMode, PlanOptions, Problem, Reason, ResourceChange,
-    StateRef, Targeting,
+    Action, NameCollision, Plan, PlanMode, PlanOptions, Reason, ResourceChange, StateRef,
 };
 use super::recovery::recover;
 use super::refresh::RemoteView;
-use super::select::{Selection, apply_moves, closest};
+use super::select::{Selection, apply_moves};
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, Field, ImageAttrs, ImageSpec, Manifests};
 use crate::state::{ImageRecord, State};
@@ -36,13 +36,7 @@ pub fn plan(
         apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused { problems })?;
     let moved_from: BTreeMap<&Address, &Address> = moves.iter().map(|m| (&m.to, &m.from)).collect();
     let addresses: BTreeSet<&Address> = desired.images.keys().chain(records.keys()).collect();
-    if let Some(address) = options.replace.iter().find(|a| !addresses.contains(a)) {
-        return Err(PlanError::UnknownReplaceAddress {
-            address: address.clone(),
-            closest: closest(address.as_str(), addresses.iter().copied()),
-        });
-    }
-    selection.check_matches(&addresses)?;
+    selection.check_matches(&addresses, &options.replace)?;
     let mode = options.mode();
     let mut changes = Vec::new();
     let mut drift = Vec::new();
@@ -80,11 +74,6 @@ pub fn plan(
         return Err(PlanError::Refused { problems });
     }
     let name_collisions = remote.map_or_else(Vec::new, |view| name_collisions(&changes, view));
-    let targeting =
-        (!options.targets.is_empty() || !options.excludes.is_empty()).then(|| Targeting {
-            targets: options.targets.clone(),
-            excludes: options.excludes.clone(),
-        });
     Ok(Plan {
         mode,
         prior_state: state.map(|s| StateRef {
@@ -96,7 +85,7 @@ pub fn plan(
         drift,
         recovery,
         moves,
-        targeting,
+        targeting: options.targeting(),
         name_collisions,
         timestamp: None,
     })

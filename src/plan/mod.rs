@@ -10,13 +10,14 @@
 //!    refreshed state) and rename the addresses of [`Plan::moves`];
 //! 3. in [`PlanMode::RefreshOnly`] stop there; otherwise carry out [`Plan::changes`].
 //!
-//! Module map: `model` (the types), `engine` (per-address diff), `drift` (what changed outside
+//! Module map: `model` (the types), `error` (why a plan is refused), `engine` (per-address diff), `drift` (what changed outside
 //! imsform), `recovery` (pending journal entries), `select` (options: targets, moves),
 //! `refresh` (reading the cloud), `preflight` (quota and os_version checks of the creates).
 //! Saved plan files are `crate::planfile`: a rendering plus an envelope, below this module.
 
 mod drift;
 mod engine;
+mod error;
 mod model;
 mod preflight;
 mod recovery;
@@ -26,6 +27,7 @@ mod select;
 pub use drift::observed;
 pub(crate) use drift::{field_value, refreshed};
 pub use engine::plan;
+pub use error::{PlanError, Problem};
 pub use model::*;
 pub use preflight::{CloudFacts, preflight};
 pub(crate) use recovery::recover;

@@ -2,7 +2,8 @@
 //! per run (the private image quota and the region's os_versions). Pure: the command reads the
 //! facts, only when the plan creates images, and passes them in.
 
-use super::model::{Action, Plan, PlanError, Problem};
+use super::error::{PlanError, Problem};
+use super::model::{Action, Plan};
 
 /// What the cloud said before planning creates.
 #[derive(Debug, Clone, PartialEq, Eq)]

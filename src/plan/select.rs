@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use super::model::{Move, PlanError, PlanOptions, Problem};
+use super::error::{PlanError, Problem};
+use super::model::{Move, PlanOptions};
 use crate::manifest::model::{Address, Manifests};
 use crate::state::ImageRecord;
 
@@ -45,10 +46,20 @@ impl Selection {
         })
     }
 
-    /// Refuses a `--target` or `--exclude` pattern that matches none of `addresses`, and
-    /// patterns that together leave no address: a typo would otherwise plan nothing (or
+    /// Refuses a `--replace` address, or a `--target` or `--exclude` pattern, that matches none
+    /// of `addresses`, and patterns that together leave no address: a typo would otherwise plan nothing (or
     /// everything) and say "No changes".
-    pub(super) fn check_matches(&self, addresses: &BTreeSet<&Address>) -> Result<(), PlanError> {
+    pub(super) fn check_matches(
+        &self,
+        addresses: &BTreeSet<&Address>,
+        replace: &[Address],
+    ) -> Result<(), PlanError> {
+        if let Some(address) = replace.iter().find(|a| !addresses.contains(a)) {
+            return Err(PlanError::UnknownReplaceAddress {
+                address: address.clone(),
+                closest: closest(address.as_str(), addresses.iter().copied()),
+            });
+        }
         for (option, pattern, set) in &self.patterns {
             if !addresses.iter().any(|a| set.is_match(a.as_str())) {
                 return Err(PlanError::NoMatch {
@@ -72,10 +83,7 @@ impl Selection {
 }
 
 /// The addresses most like `text` (with or without the `images.` prefix), best first.
-pub(super) fn closest<'a>(
-    text: &str,
-    addresses: impl Iterator<Item = &'a Address>,
-) -> Vec<Address> {
+fn closest<'a>(text: &str, addresses: impl Iterator<Item = &'a Address>) -> Vec<Address> {
     let key = text.strip_prefix(Address::PREFIX).unwrap_or(text);
     let mut scored: Vec<(f64, &Address)> = addresses
         .map(|a| (strsim::normalized_damerau_levenshtein(key, a.key()), a))
