@@ -225,3 +225,38 @@ async fn a_data_file_is_created_at_start_and_an_unwritable_one_fails_the_start()
         .unwrap();
     assert!(error.to_string().contains("missing-dir"), "{error}");
 }
+
+#[test]
+fn the_cli_sets_the_image_quota() {
+    use std::io::BufRead;
+    let binary = assert_cmd::cargo::cargo_bin("imsform");
+    let mut child = std::process::Command::new(&binary)
+        .args(["emulator", "--listen", "127.0.0.1:0", "--image-quota", "7"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap();
+    let text = |key: &str| info[key].as_str().unwrap().to_owned();
+    let config = imsform::cli::config::CloudConfig::at_endpoint(
+        &text("endpoint"),
+        &text("region"),
+        Some(&text("project_id")),
+    );
+    let credentials = imsform::cloud::Credentials::ak_sk(&text("access_key"), &text("secret_key"));
+    let client = imsform::cloud::Client::new(
+        &config,
+        credentials,
+        imsform::cloud::ClientOptions::default(),
+    )
+    .unwrap();
+    let quota = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(client.quota());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(quota.unwrap(), (0, 7));
+}
