@@ -70,16 +70,16 @@ impl Rig {
 
     async fn plan(&self, keys: &[&str], refresh: bool) -> (Plan, Store) {
         let store = self.store();
+        let manifests = self.manifests(keys);
         let remote = if refresh {
             Some(
-                crate::plan::refresh(self.client.as_ref(), store.state())
+                crate::plan::refresh(self.client.as_ref(), store.state(), &manifests)
                     .await
                     .unwrap(),
             )
         } else {
             None
         };
-        let manifests = self.manifests(keys);
         let plan = crate::plan::plan(
             &manifests,
             store.state(),

@@ -68,7 +68,8 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
     bind_identity(&mut store, &connection).await?;
     let remote = if request.run.refresh {
         let started = std::time::Instant::now();
-        let view = plan::refresh(connection.client.as_ref(), store.state()).await?;
+        let view =
+            plan::refresh(connection.client.as_ref(), store.state(), &loaded.manifests).await?;
         tracing::info!(
             images = view.images.len(),
             requests = connection.client.requests_sent(),

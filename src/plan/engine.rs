@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::drift::{detect, diff_attrs, is_gone, refreshed};
 use super::error::{PlanError, Problem};
 use super::model::{
-    Action, NameCollision, Plan, PlanMode, PlanOptions, Reason, ResourceChange, StateRef,
+    Action, Drift, NameCollision, Plan, PlanMode, PlanOptions, Reason, ResourceChange, StateRef,
 };
 use super::recovery::recover;
 use super::refresh::RemoteView;
@@ -45,15 +45,7 @@ pub fn plan(
         let spec = desired.images.get(address);
         let record = records.get(address);
         let seen = remote.map(|view| record.and_then(|r| view.image(&r.id)));
-        if let (Some(record), Some(seen)) = (record, seen) {
-            let ignore = spec.map(|s| &s.lifecycle.ignore_changes);
-            drift.extend(detect(
-                address,
-                record,
-                seen,
-                ignore.unwrap_or(&BTreeSet::new()),
-            ));
-        }
+        drift.extend(drift_of(address, spec, record, seen));
         if mode == PlanMode::RefreshOnly {
             continue;
         }
@@ -89,6 +81,19 @@ pub fn plan(
         name_collisions,
         timestamp: None,
     })
+}
+
+/// What changed outside imsform for a managed image that refresh looked for.
+fn drift_of(
+    address: &Address,
+    spec: Option<&ImageSpec>,
+    record: Option<&ImageRecord>,
+    seen: Option<Option<&RemoteImage>>,
+) -> Option<Drift> {
+    let (record, seen) = (record?, seen?);
+    let empty = BTreeSet::new();
+    let ignore = spec.map_or(&empty, |s| &s.lifecycle.ignore_changes);
+    detect(address, record, seen, ignore)
 }
 
 /// The plain creates whose name an image outside the state already has. Replacements are left

@@ -4,12 +4,14 @@
 //!
 //! The list is read even without a state (a first plan): so that wrong credentials, region,
 //! project or endpoint fail the plan rather than the apply, and so that planned creates can be
-//! checked against the names of images that imsform does not manage.
+//! checked against the names of images that imsform does not manage. Of those, only the ones
+//! named like an image of the manifests are kept: memory follows the images handled, not the
+//! project's total.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cloud::{CloudApi, CloudError, ImageStatus, RemoteImage};
-use crate::manifest::model::TOKEN_TAG;
+use crate::manifest::model::{Manifests, TOKEN_TAG};
 use crate::state::{PendingOperation, State};
 
 /// What refresh saw.
@@ -21,7 +23,8 @@ pub struct RemoteView {
     /// For pending creates without an image id: the images carrying the create's token, by
     /// token (an empty list: none).
     pub by_token: BTreeMap<String, Vec<RemoteImage>>,
-    /// The listed images the state does not refer to (deleted ones left out): their ids by name.
+    /// The listed images the state does not refer to (deleted ones left out) whose name is one
+    /// the manifests ask for: their ids by name.
     pub unmanaged_names: BTreeMap<String, Vec<String>>,
 }
 
@@ -34,17 +37,24 @@ impl RemoteView {
     }
 }
 
-/// Reads the cloud for `state` (`None`: no state yet; the list is read all the same).
+/// Reads the cloud for `state` (`None`: no state yet; the list is read all the same), keeping
+/// the unmanaged images named like an image of `desired`.
 pub async fn refresh(
     cloud: &impl CloudApi,
     state: Option<&State>,
+    desired: &Manifests,
 ) -> Result<RemoteView, CloudError> {
+    let names: BTreeSet<&str> = desired
+        .images
+        .values()
+        .map(|s| s.attrs.name.as_str())
+        .collect();
     let (wanted, tokens) = state.map(wanted).unwrap_or_default();
     let mut view = RemoteView::default();
     for image in cloud.list_private_images().await? {
         if wanted.contains(image.id.as_str()) {
             view.images.insert(image.id.clone(), image);
-        } else if image.status != ImageStatus::Deleted {
+        } else if image.status != ImageStatus::Deleted && names.contains(image.name.as_str()) {
             view.unmanaged_names
                 .entry(image.name)
                 .or_default()
@@ -176,7 +186,8 @@ mod tests {
             let key: &'static str = Box::leak(format!("k{i}").into_boxed_str());
             (key, record(&format!("img-{i}"), attrs(key)))
         }));
-        let view = refresh(&cloud, Some(&state)).await.unwrap();
+        let desired = manifests((0..500).map(|i| spec(&format!("k{i}"), attrs(&format!("k{i}")))));
+        let view = refresh(&cloud, Some(&state), &desired).await.unwrap();
         assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
         assert_eq!(cloud.tag_lookups.load(Ordering::SeqCst), 0);
         assert_eq!(view.images.len(), 300);
@@ -199,7 +210,7 @@ mod tests {
                 },
             ),
         ];
-        let view = refresh(&cloud, Some(&state)).await.unwrap();
+        let view = refresh(&cloud, Some(&state), &manifests([])).await.unwrap();
         assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
         assert_eq!(cloud.tag_lookups.load(Ordering::SeqCst), 2);
         assert_eq!(view.by_token["tok-img-1"].len(), 1);
@@ -209,11 +220,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn without_state_the_list_is_read_once_and_every_name_is_unmanaged() {
-        let mut cloud = cloud_with(3);
+    async fn without_state_the_list_is_read_once_and_names_the_manifests_use_are_kept() {
+        let mut cloud = cloud_with(4);
         cloud.images[1].name = cloud.images[0].name.clone();
         cloud.images[2].status = ImageStatus::Deleted;
-        let view = refresh(&cloud, None).await.unwrap();
+        let desired = manifests(["k0", "k2"].map(|k| spec(k, attrs(k))));
+        let view = refresh(&cloud, None, &desired).await.unwrap();
         assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
         assert!(view.images.is_empty());
         let names: Vec<_> = view.unmanaged_names.iter().collect();
@@ -221,7 +233,7 @@ mod tests {
         assert_eq!(
             names,
             [(name, &vec!["img-0".to_owned(), "img-1".to_owned()])],
-            "deleted images are not names to collide with"
+            "deleted images, and names no manifest uses, are not kept"
         );
     }
 }
