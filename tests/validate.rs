@@ -121,9 +121,15 @@ fn every_example_is_valid_for_the_binary_and_the_schema() {
         "an example is not checked"
     );
     let (_, stdout, _) = validate(&root().join("examples/quickstart"), &[]);
-    assert_eq!(stdout, "Success! 3 images in 1 file are valid.\n");
+    assert_eq!(
+        stdout,
+        "Success! 3 images in 1 file are valid, and so is imsform.toml.\n"
+    );
     let (_, stdout, _) = validate(&root(), &["-C", "examples/multi-file"]);
-    assert_eq!(stdout, "Success! 3 images in 3 files are valid.\n");
+    assert_eq!(
+        stdout,
+        "Success! 3 images in 3 files are valid, and so is imsform.toml.\n"
+    );
 }
 
 fn keys(value: &Value) -> BTreeSet<String> {
