@@ -104,10 +104,12 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
     })
 }
 
-/// Refuses a state that belongs to another cloud, before any request to IMS (the project id
-/// is asked of IAM only when it is not configured), and binds a state without an identity to
-/// this one at its next write.
+/// Refuses a state that belongs to another cloud before any request (kind and region are
+/// compared before IAM is asked for a project id that is not configured), and binds a state
+/// without an identity to this one at its next write.
 pub async fn bind_identity(store: &mut Store, connection: &Connection) -> Result<(), Error> {
+    let (known, project_known) = connection.known_identity();
+    store.check_identity(&known, project_known)?;
     let identity = connection.identity().await?;
     Ok(store.bind_identity(identity)?)
 }

@@ -138,6 +138,11 @@ impl Client {
     }
 
     /// The project id: configured, or looked up once through IAM (`GET /v3/projects?name=`).
+    /// The project id when it is known without a request (configured, or already looked up).
+    pub fn known_project_id(&self) -> Option<&str> {
+        self.project_id.get().map(String::as_str)
+    }
+
     pub async fn project_id(&self) -> Result<&str, CloudError> {
         let id = self
             .project_id

@@ -129,17 +129,33 @@ impl Store {
     /// a state without an identity (new, or written before imsform recorded it) takes this one
     /// at its next write.
     pub fn bind_identity(&mut self, identity: Identity) -> Result<(), StateError> {
-        if let Some(recorded) = self.current.as_ref().and_then(|s| s.identity.as_ref())
-            && *recorded != identity
-        {
-            return Err(StateError::OtherIdentity {
-                path: self.path.clone(),
-                state: Box::new(recorded.clone()),
-                configured: Box::new(identity),
-            });
-        }
+        self.check_identity(&identity, true)?;
         self.identity = Some(identity);
         Ok(())
+    }
+
+    /// Refuses a state that belongs to another cloud than `configured`; the project ids are
+    /// compared only when `project_known` (before asking IAM for it, kind and region already
+    /// tell).
+    pub fn check_identity(
+        &self,
+        configured: &Identity,
+        project_known: bool,
+    ) -> Result<(), StateError> {
+        let Some(recorded) = self.current.as_ref().and_then(|s| s.identity.as_ref()) else {
+            return Ok(());
+        };
+        let same = recorded.kind == configured.kind
+            && recorded.region == configured.region
+            && (!project_known || recorded.project_id == configured.project_id);
+        if same {
+            return Ok(());
+        }
+        Err(StateError::OtherIdentity {
+            path: self.path.clone(),
+            state: Box::new(recorded.clone()),
+            configured: Box::new(configured.clone()),
+        })
     }
 
     /// Saves `state` atomically if its content changed (see the module docs for the contract).

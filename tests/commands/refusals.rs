@@ -124,6 +124,30 @@ fn a_state_of_another_identity_is_refused_before_any_request() {
     );
     assert_refused(&cloud, &dir, &was, &run, &[&ours, &theirs]);
     assert_eq!(cloud.total_requests(), requests, "import reached the cloud");
+    // Another region is refused before IAM is asked for a project id that is not configured.
+    let was = before(&cloud, &dir);
+    let requests = cloud.total_requests();
+    let toml = cloud.toml().replace(
+        &format!("region = \"{}\"", cloud.emulator.region()),
+        "region = \"ap-southeast-1\"",
+    );
+    dir.write("imsform.toml", &toml);
+    let mut command = dir.command(&["plan"]);
+    command
+        .env("HW_ACCESS_KEY", cloud.emulator.access_key())
+        .env("HW_SECRET_KEY", cloud.emulator.secret_key());
+    let run = crate::support::finish(&mut command);
+    assert_refused(
+        &cloud,
+        &dir,
+        &was,
+        &run,
+        &[
+            &ours,
+            "points at the cloud (region ap-southeast-1, project to be asked of IAM)",
+        ],
+    );
+    assert_eq!(cloud.total_requests(), requests, "IAM was asked");
     // The local cloud is another identity too.
     let was = before(&cloud, &dir);
     dir.write("imsform.toml", "[cloud]\nlocal = true\n");

@@ -77,7 +77,20 @@ impl Connection {
     /// it is not configured; otherwise makes no request.
     pub async fn identity(&self) -> Result<Identity, Error> {
         let project_id = self.client.project_id().await?;
-        Ok(Identity {
+        Ok(self.identity_with(project_id))
+    }
+
+    /// The identity as far as it is known without a request, and whether the project id is
+    /// (when it is not, it reads "to be asked of IAM").
+    pub fn known_identity(&self) -> (Identity, bool) {
+        match self.client.known_project_id() {
+            Some(project_id) => (self.identity_with(project_id), true),
+            None => (self.identity_with("to be asked of IAM"), false),
+        }
+    }
+
+    fn identity_with(&self, project_id: &str) -> Identity {
+        Identity {
             kind: if self.local.is_some() {
                 CloudKind::Local
             } else {
@@ -85,7 +98,7 @@ impl Connection {
             },
             region: self.client.region.clone(),
             project_id: project_id.to_owned(),
-        })
+        }
     }
 
     /// Stops the local cloud, if any, after its in-flight requests (its world is saved before
