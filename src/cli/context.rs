@@ -115,9 +115,11 @@ pub async fn bind_identity(store: &mut Store, connection: &Connection) -> Result
 }
 
 /// Checks a plan that creates images against the project's quota and the region's
-/// os_versions: one request each, only when the plan creates anything.
+/// os_versions: one request each, only when the plan creates anything and the cloud is read
+/// (`--refresh=false` reads nothing).
 async fn preflight(plan: &Plan, connection: &Connection) -> Result<(), Error> {
-    if plan.mode == plan::PlanMode::RefreshOnly || plan.new_images().next().is_none() {
+    let creates = plan.new_images().next().is_some();
+    if !plan.refreshed || plan.mode == plan::PlanMode::RefreshOnly || !creates {
         return Ok(());
     }
     let client = &connection.client;
