@@ -246,6 +246,11 @@ fn creates_beyond_the_quota_fail_the_plan_with_the_numbers() {
     assert_eq!(cloud.served("GET /v1/cloudimages/os_version"), 2);
     let run = cloud.run(&dir, &["plan", "--target", "web"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // --refresh=false reads nothing from the cloud, so it cannot check the quota either.
+    let requests = cloud.total_requests();
+    let run = cloud.run(&dir, &["plan", "--refresh=false"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(cloud.total_requests(), requests);
 }
 
 #[test]
