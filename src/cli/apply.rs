@@ -87,7 +87,7 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
     let saved = SavedPlan::read(path)?;
     let state_path = config.state.path.clone();
     let timeout = args.run.scope.lock_timeout;
-    let store = blocking(move || {
+    let mut store = blocking(move || {
         let lock = LockOptions {
             operation: "apply",
             timeout,
@@ -95,7 +95,6 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
         Ok(Store::open(&state_path, lock)?)
     })
     .await?;
-    let mut store = store;
     let connection = context::connect(&config).await?;
     let fresh = check_saved(&saved, &mut store, &connection).await;
     if let Err(error) = fresh {

@@ -1,7 +1,9 @@
 //! The pipeline `plan`, `apply`, `refresh` and `import` share, so no command repeats it:
 //! configuration, manifests (diagnostics printed on stderr), the state opened under its lock,
 //! the connection to the cloud (`connect.rs`: the real one, or the local cloud of design.md
-//! section 8), refresh and the plan. Also the colour decision for stdout and logging.
+//! section 8), the state's identity check (before any request), refresh, the plan and its
+//! preflight (quota and os_versions, when it creates images). Also the colour decision for
+//! stdout and logging.
 //!
 //! It decides nothing about the plan (that is `plan::plan`) and prints nothing on stdout: the
 //! commands own their output. Notices (the local cloud, `insecure`) go to stderr.
