@@ -210,8 +210,18 @@ fn refresh_never_forgets_managed_images_without_approval() {
         dir.state() == was.state,
         "refresh changed the state unasked"
     );
+    let run = cloud.run(&dir, &["apply", "--refresh-only"]);
+    assert_refused(&cloud, &dir, &was, &run, &["pass --auto-approve"]);
     let run = cloud.run(&dir, &["refresh", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "This refresh forgets 1 managed image(s) that the cloud no longer lists:\n  - \
+             images.web ({web})"
+        )),
+        "{}",
+        run.stderr
+    );
     let state = dir.state_json();
     assert!(state["images"].get("images.web").is_none());
     assert!(state["images"].get("images.db").is_some());
