@@ -80,9 +80,13 @@ pub fn write_state(out: &mut impl Write, state: Option<&State>) -> io::Result<()
         }
         writeln!(out)?;
     }
+    let cloud = state.identity.as_ref().map_or_else(
+        || "not recorded yet (the next write records it)".to_owned(),
+        ToString::to_string,
+    );
     writeln!(
         out,
-        "State: lineage {}, serial {}, written by imsform {}.",
+        "State: lineage {}, serial {}, written by imsform {}.\nCloud: {cloud}.",
         state.lineage, state.serial, state.imsform_version
     )
 }
