@@ -84,7 +84,7 @@ pub use shutdown::{Shutdown, ShutdownTrigger};
 use crate::cloud::{CloudApi, JobWatcher, WatchConfig};
 use crate::manifest::model::Address;
 use crate::plan::{Action, Plan, PlanMode, RecoveryAction};
-use crate::state::{StateError, Store};
+use crate::state::{PendingOperation, StateError, Store};
 use writer::StateWriter;
 
 /// How the executor runs.
@@ -125,12 +125,23 @@ pub struct Report {
     pub not_started: Vec<Address>,
     /// A shutdown was requested during the run.
     pub interrupted: bool,
+    /// Journal entries still pending when the run ended, with what they wait for (a run that
+    /// leaves any is not complete).
+    pub left: Vec<(Address, String)>,
 }
 
 impl Report {
-    /// Whether the run did everything it was asked to.
+    /// Whether the run did everything it was asked to and left nothing in the journal.
     pub fn success(&self) -> bool {
-        self.failures.is_empty() && !self.interrupted
+        self.failures.is_empty() && !self.interrupted && self.left.is_empty()
+    }
+
+    /// Whether `address` is already listed as failed or stopped.
+    fn lists(&self, address: &Address) -> bool {
+        self.failures
+            .iter()
+            .chain(&self.stopped)
+            .any(|(a, _)| a == address)
     }
 }
 
@@ -152,10 +163,19 @@ pub enum ApplyError {
     WriterGone,
     /// Some addresses failed or were interrupted (listed on stderr by the CLI).
     #[error(
-        "the apply did not complete: {failed} address(es) failed{}",
-        if *interrupted { "; it was interrupted" } else { "" }
+        "the apply did not complete: {failed} address(es) failed{}{}",
+        if *interrupted { "; it was interrupted" } else { "" },
+        if *left > 0 {
+            format!("; {left} operation(s) are left in the journal for the next apply")
+        } else {
+            String::new()
+        }
     )]
-    Incomplete { failed: usize, interrupted: bool },
+    Incomplete {
+        failed: usize,
+        interrupted: bool,
+        left: usize,
+    },
 }
 
 /// How one address's work ended.
@@ -216,9 +236,34 @@ pub async fn execute<C: CloudApi + 'static>(
     drop(ctx);
     let store = writer_task.await.map_err(|_| ApplyError::WriterGone)?;
     let mut report = run?;
+    if plan.mode != PlanMode::RefreshOnly {
+        report.left = left_in_journal(&store);
+    }
     report.failures.sort();
     report.stopped.sort();
     Ok((report, store))
+}
+
+/// What the journal still holds: the work the next apply has to finish.
+fn left_in_journal(store: &Store) -> Vec<(Address, String)> {
+    let pending = store.state().map_or(&[][..], |s| s.pending.as_slice());
+    pending
+        .iter()
+        .map(|entry| {
+            let what = match &entry.operation {
+                PendingOperation::Create {
+                    image_id: Some(id), ..
+                } => format!("the create of image {id} is not finished"),
+                PendingOperation::Create { token, .. } => {
+                    format!("the create with token {token} is not resolved")
+                }
+                PendingOperation::Delete { image_id } => {
+                    format!("image {image_id} is not deleted yet")
+                }
+            };
+            (entry.address.clone(), what)
+        })
+        .collect()
 }
 
 fn refuse_ambiguous(plan: &Plan) -> Result<(), ApplyError> {
@@ -241,7 +286,14 @@ async fn run_phases<C: CloudApi + 'static>(
     let recovered = recover::run_all(plan, ctx, &mut report).await?;
     if ctx.shutdown.is_requested() {
         report.interrupted = true;
-        report.not_started = plan.changes.iter().map(|c| c.address.clone()).collect();
+        // Only addresses with planned work, and none the recovery already lists.
+        report.not_started = plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp && !recovered.fulfils(c))
+            .filter(|c| !report.lists(&c.address))
+            .map(|c| c.address.clone())
+            .collect();
         return Ok(report);
     }
     change::accept_moves_and_drift(plan, ctx).await?;
@@ -271,11 +323,14 @@ async fn run_changes<C: CloudApi + 'static>(
     let mut ids = HashMap::new();
     for change in &pending {
         if let Some(reason) = recovered.invalidates(change) {
-            report.failures.push((change.address.clone(), reason));
+            // An address whose recovery failed is already listed once, with the cause.
+            if !report.lists(&change.address) {
+                report.failures.push((change.address.clone(), reason));
+            }
             continue;
         }
         if recovered.fulfils(change) {
-            report.added += 1;
+            // Counted by the recovery that made it.
             continue;
         }
         let permit = tokio::select! {
@@ -306,7 +361,7 @@ async fn run_changes<C: CloudApi + 'static>(
     report.not_started = pending
         .iter()
         .filter(|c| !started.contains(&c.address))
-        .filter(|c| !report.failures.iter().any(|(a, _)| a == &c.address))
+        .filter(|c| !report.lists(&c.address))
         .filter(|c| !recovered.fulfils(c))
         .map(|c| c.address.clone())
         .collect();

@@ -57,12 +57,26 @@ impl Recovered {
     }
 }
 
+/// The images one recovered entry added and destroyed, for the report's counts.
+#[derive(Debug, Clone, Copy, Default)]
+struct Work {
+    added: usize,
+    destroyed: usize,
+}
+
+impl Work {
+    const NONE: Work = Work {
+        added: 0,
+        destroyed: 0,
+    };
+}
+
 /// How one entry's recovery ended.
 enum Ended {
-    /// The state is now what the plan assumed.
-    Settled,
-    /// A looked-up create was found and completed.
-    Completed(ImageAttrs),
+    /// The state is now what the plan assumed, with what it took.
+    Settled(Work),
+    /// A looked-up create was found and completed (the replaced image, if any, deleted).
+    Completed(ImageAttrs, Work),
     /// Not what the plan assumed (the reason); the address's change is refused.
     Diverged(String),
     /// Still in flight (the entry stays); `stopped` when an interrupt stopped it.
@@ -110,7 +124,7 @@ pub(crate) async fn run_all<C: CloudApi + 'static>(
             let mut ended = Vec::new();
             for recovery in &recoveries {
                 let end = recover_one(&ctx, recovery, refresh_only).await;
-                let stop = !matches!(end, Ok(Ended::Settled | Ended::Completed(_)));
+                let stop = !matches!(end, Ok(Ended::Settled(_) | Ended::Completed(..)));
                 ended.push(end);
                 if stop {
                     break;
@@ -155,12 +169,16 @@ fn note<C>(
     end: Ended,
 ) {
     let (ok, summary) = match end {
-        Ended::Settled => (true, "interrupted operation recovered".to_owned()),
+        Ended::Settled(work) => {
+            count(report, work);
+            (true, "interrupted operation recovered".to_owned())
+        }
         Ended::Left => (
             true,
             "interrupted operation left for the next apply".to_owned(),
         ),
-        Ended::Completed(attrs) => {
+        Ended::Completed(attrs, work) => {
+            count(report, work);
             recovered.completed.insert(address.clone(), attrs);
             (true, "interrupted create found and completed".to_owned())
         }
@@ -190,6 +208,11 @@ fn note<C>(
         ok,
         summary,
     });
+}
+
+fn count(report: &mut Report, work: Work) {
+    report.added += work.added;
+    report.destroyed += work.destroyed;
 }
 
 async fn recover_one<C: CloudApi>(
@@ -322,18 +345,28 @@ async fn delete_entry<C: CloudApi>(
 ) -> Result<Ended, ApplyError> {
     if matches!(action, RecoveryAction::AlreadyDeleted { .. }) {
         delete::drop_entry(ctx, address, image_id).await?;
-        return Ok(Ended::Settled);
+        return Ok(Ended::Settled(Work::NONE));
     }
-    Ok(
-        match delete::delete_journaled(ctx, address, image_id).await? {
-            Gone::Deleted => Ended::Settled,
-            Gone::Refused(why) | Gone::Failed(why) => Ended::Unsettled {
-                why,
-                stopped: false,
-            },
-            Gone::Stopped(why) => Ended::Unsettled { why, stopped: true },
-        },
+    let work = Work {
+        added: 0,
+        destroyed: 1,
+    };
+    deleted(
+        delete::delete_journaled(ctx, address, image_id).await?,
+        work,
     )
+}
+
+/// How a journaled delete that was to finish `work` ended.
+fn deleted(gone: Gone, work: Work) -> Result<Ended, ApplyError> {
+    Ok(match gone {
+        Gone::Deleted => Ended::Settled(work),
+        Gone::Refused(why) | Gone::Failed(why) => Ended::Unsettled {
+            why,
+            stopped: false,
+        },
+        Gone::Stopped(why) => Ended::Unsettled { why, stopped: true },
+    })
 }
 
 async fn create_entry<C: CloudApi>(
@@ -358,7 +391,7 @@ async fn create_entry<C: CloudApi>(
         }
         RecoveryAction::Drop => {
             create::drop_entry(ctx, token).await?;
-            return Ok(Ended::Settled);
+            return Ok(Ended::Settled(Work::NONE));
         }
         other => match image_id_of(other) {
             Some(id) => (id, other),
@@ -387,25 +420,57 @@ async fn create_entry<C: CloudApi>(
             return Ok(if known.assumed == Assumed::Record {
                 Ended::Diverged(format!("image {id} disappeared"))
             } else {
-                Ended::Settled
+                Ended::Settled(Work::NONE)
             });
         }
         other => return Ok(Ended::Diverged(format!("unexpected recovery {other:?}"))),
     };
-    Ok(judge(
-        step,
-        known.assumed,
-        expected_taint,
-        &image.attributes,
-    ))
+    match (step, &image.replaces) {
+        // A create-before-destroy converges in this run: `finish` journaled the delete of the
+        // replaced image in the save that recorded the new one; carry it out now.
+        (Step::Done(_), Some(old)) => {
+            let work = Work {
+                added: 1,
+                destroyed: 1,
+            };
+            let gone = delete::delete_journaled(ctx, &image.address, old).await?;
+            match deleted(gone, work)? {
+                Ended::Settled(work) => Ok(judge_done(known.assumed, &image.attributes, work)),
+                unsettled => Ok(unsettled),
+            }
+        }
+        (step, _) => Ok(judge(step, known.assumed, expected_taint, image)),
+    }
+}
+
+/// A resumed create that ended recorded at its address, with what it took.
+fn judge_done(assumed: Assumed, attributes: &ImageAttrs, work: Work) -> Ended {
+    if assumed == Assumed::Nothing {
+        Ended::Completed(attributes.clone(), work)
+    } else {
+        Ended::Settled(work)
+    }
 }
 
 /// Whether a resumed create ended as the plan assumed.
-fn judge(step: Step, assumed: Assumed, expected_taint: bool, attributes: &ImageAttrs) -> Ended {
+fn judge(step: Step, assumed: Assumed, expected_taint: bool, image: &NewImage) -> Ended {
+    // The failed new half of a replace is deleted by `fail_image`: one image destroyed.
+    let discarded = Work {
+        added: 0,
+        destroyed: usize::from(image.replaces.is_some()),
+    };
     match step {
-        Step::Done(_) if assumed == Assumed::Nothing => Ended::Completed(attributes.clone()),
-        Step::Done(_) => Ended::Settled,
-        Step::Tainted(_) if expected_taint && assumed == Assumed::AsPlanned => Ended::Settled,
+        Step::Done(_) => judge_done(
+            assumed,
+            &image.attributes,
+            Work {
+                added: 1,
+                destroyed: 0,
+            },
+        ),
+        Step::Tainted(_) if expected_taint && assumed == Assumed::AsPlanned => {
+            Ended::Settled(discarded)
+        }
         Step::Tainted(why) => Ended::Diverged(why),
         Step::Failed(why) => Ended::Unsettled {
             why,

@@ -193,10 +193,14 @@ fn summarize(report: &Report) -> Result<Outcome, Error> {
     for address in &report.not_started {
         let _ = writeln!(err, "Not started: {address}");
     }
+    for (address, what) in &report.left {
+        let _ = writeln!(err, "Left in the journal: {address}: {what}");
+    }
     let _ = writeln!(err, "\nApply incomplete. {counts}");
     Err(ApplyError::Incomplete {
         failed: report.failures.len(),
         interrupted: report.interrupted,
+        left: report.left.len(),
     }
     .into())
 }

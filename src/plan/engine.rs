@@ -173,6 +173,7 @@ fn create(address: &Address, spec: &ImageSpec, reason: Option<Reason>) -> Resour
         after: Some(spec.attrs.clone()),
         field_changes: Vec::new(),
         moved_from: None,
+        taint: None,
     }
 }
 
@@ -187,6 +188,7 @@ fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ResourceCh
         after: None,
         field_changes: Vec::new(),
         moved_from: None,
+        taint: None,
     }
 }
 
@@ -270,6 +272,10 @@ fn update_or_replace(
         after: Some(after),
         field_changes,
         moved_from: None,
+        taint: record
+            .tainted
+            .clone()
+            .filter(|_| reason == Some(Reason::ReplaceBecauseTainted)),
     }
 }
 

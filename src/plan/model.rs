@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use crate::cloud::AttrUpdate;
 use crate::manifest::model::{Address, Field, ImageAttrs, ReplaceOrder};
-use crate::state::PendingOperation;
+use crate::state::{PendingOperation, Taint};
 
 /// The options of `plan`/`apply` that shape the plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,6 +110,10 @@ pub struct ResourceChange {
     /// The address this one was moved from, when a `moved` entry renamed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<Address>,
+    /// For [`Reason::ReplaceBecauseTainted`]: the taint as recorded (e.g. the registration
+    /// job's error code and message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taint: Option<Taint>,
 }
 
 /// What happens to one address.
@@ -281,9 +285,15 @@ impl Plan {
             || !self.moves.is_empty()
     }
 
-    /// The counts of the `Plan:` line.
+    /// The counts of the `Plan:` line: the changes, plus the images the recovery of the
+    /// journal will finish creating or will delete.
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
+        for recovery in &self.recovery {
+            let work = recovery.counts();
+            counts.add += work.add;
+            counts.destroy += work.destroy;
+        }
         for change in &self.changes {
             match change.action {
                 Action::NoOp => {}
@@ -299,11 +309,22 @@ impl Plan {
         counts
     }
 
-    /// Whether any image is destroyed or replaced.
+    /// Whether any image is destroyed or replaced, by a change or by the recovery.
     pub fn destroys_anything(&self) -> bool {
         self.changes
             .iter()
             .any(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
+            || self.recovery.iter().any(|r| r.counts().destroy > 0)
+    }
+
+    /// Whether applying would create, change or delete any image (as opposed to only the
+    /// state), by a change or by the recovery of the journal.
+    pub fn changes_images(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+            || self
+                .recovery
+                .iter()
+                .any(|r| r.counts() != Counts::default())
     }
 }
 

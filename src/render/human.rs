@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use super::blocks::{self, Line};
-use super::{NO_CHANGES, changes_images, plan_line, summary};
+use super::{NO_CHANGES, plan_line, summary};
 use crate::plan::{Plan, PlanMode, ResourceChange};
 
 /// Writes `plan` for a terminal or a log.
@@ -31,8 +31,13 @@ pub(crate) fn plan_lines(plan: &Plan) -> Vec<Line> {
         }));
         return lines;
     }
-    if !changes_images(plan) && plan.moves.is_empty() {
+    if !plan.changes_images() && plan.moves.is_empty() {
         lines.push(Line::raw(NO_CHANGES));
+        return lines;
+    }
+    if summary(plan).is_empty() && plan.moves.is_empty() {
+        // Only the recovery above changes images: its counts close the plan.
+        lines.push(Line::raw(plan_line(plan.counts())));
         return lines;
     }
     lines.extend(legend(plan));

@@ -15,23 +15,11 @@ pub(crate) fn sentence(recovery: &Recovery) -> String {
         recovery.address,
         outcome(&recovery.action)
     );
-    let completes = |action: &RecoveryAction| {
-        matches!(
-            action,
-            RecoveryAction::ResumeRegister { .. }
-                | RecoveryAction::Wait { .. }
-                | RecoveryAction::Done { .. }
-        )
-    };
-    let finished = match &recovery.action {
-        RecoveryAction::Adopt { then, .. } => completes(then),
-        action => completes(action),
-    };
     if let PendingOperation::Create {
         replaces: Some(old),
         ..
     } = &recovery.operation
-        && finished
+        && recovery.counts().add > 0
     {
         text.push_str(&format!("; then delete the replaced image {old}"));
     }
