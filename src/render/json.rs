@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::manifest::model::{Address, DiskFormat, ImageAttrs, ReplaceOrder};
 use crate::plan::{Action, Drift, FieldChange, Plan, PlanMode, Recovery, ResourceChange};
+use crate::state::Taint;
 
 /// The version of this JSON format.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -112,6 +113,9 @@ struct JsonChange<'a> {
     previous_address: Option<&'a Address>,
     image_id: Option<&'a str>,
     action_reason: Option<&'static str>,
+    /// Why a tainted image is replaced, as recorded (e.g. the failed job's code and message).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    taint: Option<&'a Taint>,
     change: ChangeBody<'a>,
 }
 
@@ -161,6 +165,7 @@ impl<'a> JsonChange<'a> {
             previous_address: change.moved_from.as_ref(),
             image_id: id,
             action_reason: change.reason.map(|r| r.as_str()),
+            taint: change.taint.as_ref(),
             change: ChangeBody {
                 actions: actions(change.action),
                 before: change.before.as_ref().map(|b| object(b, id, status)),

@@ -8,3 +8,4 @@ mod env;
 mod faults;
 mod interrupt;
 mod lifecycle;
+mod recovery;
