@@ -11,12 +11,13 @@
 //!    journal order. [`RecoveryAction::LookUp`] (a plan made without refresh) is resolved against
 //!    the cloud first with the plan's own rules.
 //! 3. Rename the addresses of [`Plan::moves`] and accept [`Plan::drift`] into the state, in one save.
+//!    Then carry out [`Plan::untracked`] (`untracked.rs`): adopt (one save), delete (waited out).
 //! 4. Stop there for a refresh-only plan; otherwise carry out [`Plan::changes`] (`change.rs`), at
 //!    most `parallelism` addresses at once, each address in exactly one task.
 //!
 //! # The create protocol (design.md section 6, `create.rs`)
 //!
-//! 1. A pending `Create` entry (address, a fresh 26-character ULID token, the attributes,
+//! 1. A pending `Create` entry (address, a fresh token `<lineage8>-<ULID>`, the attributes,
 //!    `started_at`) is **saved before any call**.
 //! 2. `POST /v2/images` with the reserved tag `imsform-token=<token>`; the id is saved.
 //! 3. `PUT /v1/cloudimages/{id}/upload`; the job id is saved.
@@ -65,6 +66,7 @@ mod progress;
 mod recover;
 mod register;
 mod shutdown;
+mod untracked;
 mod writer;
 
 #[cfg(test)]
@@ -125,6 +127,8 @@ pub struct Report {
     pub not_started: Vec<Address>,
     /// A shutdown was requested during the run.
     pub interrupted: bool,
+    /// Untracked images the plan deleted that are not gone, by image id, with why.
+    pub untracked_failures: Vec<(String, String)>,
     /// Journal entries still pending when the run ended, with what they wait for (a run that
     /// leaves any is not complete).
     pub left: Vec<(Address, String)>,
@@ -133,7 +137,10 @@ pub struct Report {
 impl Report {
     /// Whether the run did everything it was asked to and left nothing in the journal.
     pub fn success(&self) -> bool {
-        self.failures.is_empty() && !self.interrupted && self.left.is_empty()
+        self.failures.is_empty()
+            && self.untracked_failures.is_empty()
+            && !self.interrupted
+            && self.left.is_empty()
     }
 
     /// Whether `address` is already listed as failed or stopped.
@@ -210,6 +217,8 @@ pub(crate) struct Ctx<C> {
     pub progress: Arc<dyn ProgressSink>,
     pub shutdown: Shutdown,
     pub options: ApplyOptions,
+    /// The state's lineage: new create tokens carry its prefix.
+    pub lineage: String,
 }
 
 /// Carries out `plan` (see the module docs). `store` must hold the state the plan was made from;
@@ -223,6 +232,10 @@ pub async fn execute<C: CloudApi + 'static>(
     shutdown: Shutdown,
 ) -> Result<(Report, Store), ApplyError> {
     refuse_ambiguous(plan)?;
+    let lineage = match store.state() {
+        Some(state) => state.lineage.clone(),
+        None => store.state_or_new().lineage,
+    };
     let (state, writer_task) = writer::spawn(store);
     let ctx = Arc::new(Ctx {
         watcher: JobWatcher::spawn(cloud.clone(), options.watch),
@@ -231,6 +244,7 @@ pub async fn execute<C: CloudApi + 'static>(
         progress,
         shutdown,
         options,
+        lineage,
     });
     let run = run_phases(plan, &ctx).await;
     drop(ctx);
@@ -297,6 +311,7 @@ async fn run_phases<C: CloudApi + 'static>(
         return Ok(report);
     }
     change::accept_moves_and_drift(plan, ctx).await?;
+    untracked::run(plan, ctx, &mut report).await?;
     if plan.mode == PlanMode::RefreshOnly {
         return Ok(report);
     }

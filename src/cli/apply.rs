@@ -187,6 +187,9 @@ fn summarize(report: &Report) -> Result<Outcome, Error> {
     for (address, why) in &report.failures {
         let _ = writeln!(err, "Error: {address}: {why}");
     }
+    for (image_id, why) in &report.untracked_failures {
+        let _ = writeln!(err, "Error: untracked image {image_id}: {why}");
+    }
     for (address, why) in &report.stopped {
         let _ = writeln!(err, "Stopped: {address}: {why}");
     }
@@ -198,7 +201,7 @@ fn summarize(report: &Report) -> Result<Outcome, Error> {
     }
     let _ = writeln!(err, "\nApply incomplete. {counts}");
     Err(ApplyError::Incomplete {
-        failed: report.failures.len(),
+        failed: report.failures.len() + report.untracked_failures.len(),
         interrupted: report.interrupted,
         left: report.left.len(),
     }

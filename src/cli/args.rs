@@ -82,6 +82,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
           require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub refresh: bool,
+    /// Record each untracked image (one carrying this state's token but unknown to it) at the
+    /// address of the manifests it matches, when that address has no image.
+    #[arg(long)]
+    pub adopt_untracked: bool,
+    /// Delete the untracked images (those not adopted).
+    #[arg(long)]
+    pub delete_untracked: bool,
     /// How many images to work on at once (default from imsform.toml, else 10).
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,

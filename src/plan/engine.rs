@@ -15,6 +15,7 @@ use super::model::{
 use super::recovery::recover;
 use super::refresh::RemoteView;
 use super::select::{Selection, apply_moves};
+use super::untracked;
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, Field, ImageAttrs, ImageSpec, Manifests};
 use crate::state::{ImageRecord, State};
@@ -34,6 +35,7 @@ pub fn plan(
     let moves =
         apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused { problems })?;
     let moved_from: BTreeMap<&Address, &Address> = moves.iter().map(|m| (&m.to, &m.from)).collect();
+    let untracked = untracked::decide(desired, remote, &mut records, &selection, options);
     if let Some(address) = options
         .replace
         .iter()
@@ -90,6 +92,7 @@ pub fn plan(
         drift,
         recovery,
         moves,
+        untracked,
     })
 }
 

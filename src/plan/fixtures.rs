@@ -147,6 +147,7 @@ pub fn view_of(state: &State) -> RemoteView {
             })
             .collect(),
         by_token: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     }
 }
 
@@ -157,6 +158,7 @@ pub fn one(applied: ImageAttrs, seen: Option<ImageAttrs>, wanted: ImageAttrs) ->
     let view = seen.map(|a| RemoteView {
         images: BTreeMap::from([("img-1".into(), remote("img-1", &a, ImageStatus::Active))]),
         by_token: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     });
     let plan = plan(
         &manifests([spec("web", wanted)]),

@@ -13,7 +13,8 @@
 //!
 //! Module map: `model` (the types), `engine` (per-address diff), `drift` (what changed outside
 //! imsform), `recovery` (pending journal entries), `select` (options: targets, moves),
-//! `refresh` (reading the cloud), `saved` (plan files).
+//! `refresh` (reading the cloud), `saved` (plan files), `untracked` (images of this lineage
+//! the state does not know).
 
 mod drift;
 mod engine;
@@ -22,6 +23,7 @@ mod recovery;
 pub mod refresh;
 pub mod saved;
 mod select;
+mod untracked;
 
 pub use drift::observed;
 pub(crate) use drift::{field_value, refreshed};
@@ -29,6 +31,7 @@ pub use engine::plan;
 pub use model::*;
 pub(crate) use recovery::recover;
 pub use refresh::{RemoteView, refresh};
+pub use untracked::{Untracked, UntrackedAction};
 
 #[cfg(test)]
 pub(crate) mod fixtures;

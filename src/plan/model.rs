@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
+use super::untracked::{Untracked, UntrackedAction};
 use crate::cloud::AttrUpdate;
 use crate::manifest::model::{Address, Field, ImageAttrs, ReplaceOrder};
 use crate::state::{PendingOperation, Taint};
@@ -27,6 +28,11 @@ pub struct PlanOptions {
     pub destroy: bool,
     /// `--refresh-only`: accept drift into the state; no cloud changes.
     pub refresh_only: bool,
+    /// `--adopt-untracked`: record an untracked image at the address of the manifests it
+    /// matches, when that address has no image.
+    pub adopt_untracked: bool,
+    /// `--delete-untracked`: delete the untracked images not adopted.
+    pub delete_untracked: bool,
 }
 
 impl PlanOptions {
@@ -68,6 +74,9 @@ pub struct Plan {
     pub recovery: Vec<Recovery>,
     /// `moved` entries that rename a state address.
     pub moves: Vec<Move>,
+    /// Images created by this state's imsform that the state does not track, by image id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untracked: Vec<Untracked>,
 }
 
 /// The state a plan was made from.
@@ -283,6 +292,10 @@ impl Plan {
             || !self.drift.is_empty()
             || !self.recovery.is_empty()
             || !self.moves.is_empty()
+            || self
+                .untracked
+                .iter()
+                .any(|u| u.action != UntrackedAction::Report)
     }
 
     /// The counts of the `Plan:` line: the changes, plus the images the recovery of the
@@ -294,6 +307,7 @@ impl Plan {
             counts.add += work.add;
             counts.destroy += work.destroy;
         }
+        counts.destroy += self.untracked_deletes();
         for change in &self.changes {
             match change.action {
                 Action::NoOp => {}
@@ -315,6 +329,15 @@ impl Plan {
             .iter()
             .any(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
             || self.recovery.iter().any(|r| r.counts().destroy > 0)
+            || self.untracked_deletes() > 0
+    }
+
+    /// How many untracked images the plan deletes.
+    pub fn untracked_deletes(&self) -> usize {
+        self.untracked
+            .iter()
+            .filter(|u| u.action == UntrackedAction::Delete)
+            .count()
     }
 
     /// Whether applying would create, change or delete any image (as opposed to only the
@@ -325,6 +348,7 @@ impl Plan {
                 .recovery
                 .iter()
                 .any(|r| r.counts() != Counts::default())
+            || self.untracked_deletes() > 0
     }
 }
 

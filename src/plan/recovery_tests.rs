@@ -22,6 +22,7 @@ fn view(images: &[(&str, ImageStatus)]) -> RemoteView {
             .map(|(id, status)| ((*id).to_owned(), remote(id, &attrs("web"), status.clone())))
             .collect(),
         by_token: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     }
 }
 

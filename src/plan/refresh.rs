@@ -1,12 +1,15 @@
 //! Refresh: read what the cloud holds for the state's images in a handful of requests. One
 //! `list_private_images` (the client walks every page), plus one `find_by_tag` per pending create
 //! that has no image id yet. Never one request per image. Reads only; the plan stays pure.
+//!
+//! The same list finds the untracked images: those carrying a token of this state's lineage
+//! (design.md section 6) that neither the records nor the journal know.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::cloud::{CloudApi, CloudError, RemoteImage};
+use crate::cloud::{CloudApi, CloudError, ImageStatus, RemoteImage};
 use crate::manifest::model::TOKEN_TAG;
-use crate::state::{PendingOperation, State};
+use crate::state::{PendingOperation, State, is_token_of};
 
 /// What refresh saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,14 +20,18 @@ pub struct RemoteView {
     /// For pending creates without an image id: the images carrying the create's token, by
     /// token (an empty list: none).
     pub by_token: BTreeMap<String, Vec<RemoteImage>>,
+    /// Images carrying a token of this state's lineage that neither the state's records nor
+    /// its journal know, by id.
+    pub untracked: BTreeMap<String, RemoteImage>,
 }
 
 impl RemoteView {
-    /// The image with `id` as refresh saw it, listed or found by its token.
+    /// The image with `id` as refresh saw it, listed, found by its token, or untracked.
     pub fn image(&self, id: &str) -> Option<&RemoteImage> {
         self.images
             .get(id)
             .or_else(|| self.by_token.values().flatten().find(|i| i.id == id))
+            .or_else(|| self.untracked.get(id))
     }
 }
 
@@ -60,11 +67,12 @@ pub async fn refresh(
         }
     }
     let mut view = RemoteView::default();
-    if !wanted.is_empty() {
-        for image in cloud.list_private_images().await? {
-            if wanted.contains(image.id.as_str()) {
-                view.images.insert(image.id.clone(), image);
-            }
+    // Listed even when the state names no image: untracked images are found only this way.
+    for image in cloud.list_private_images().await? {
+        if wanted.contains(image.id.as_str()) {
+            view.images.insert(image.id.clone(), image);
+        } else if untracked(state, &tokens, &image) {
+            view.untracked.insert(image.id.clone(), image);
         }
     }
     for token in tokens {
@@ -72,6 +80,15 @@ pub async fn refresh(
         view.by_token.insert(token.to_owned(), found);
     }
     Ok(view)
+}
+
+/// Whether `image` (not named by the state) carries a token of the state's lineage that no
+/// pending create holds.
+fn untracked(state: &State, pending_tokens: &[&str], image: &RemoteImage) -> bool {
+    image.status != ImageStatus::Deleted
+        && image.tags.get(TOKEN_TAG).is_some_and(|token| {
+            is_token_of(&state.lineage, token) && !pending_tokens.contains(&token.as_str())
+        })
 }
 
 #[cfg(test)]
@@ -190,6 +207,50 @@ mod tests {
         assert!(view.by_token["tok-none"].is_empty());
         let ids: Vec<_> = view.images.keys().map(String::as_str).collect();
         assert_eq!(ids, ["img-0", "img-2"]);
+    }
+
+    #[tokio::test]
+    async fn untracked_images_are_those_of_this_lineage_that_nothing_in_the_state_knows() {
+        let mine = |n: u32| format!("3f1c2a9e-01JDQ2W5R8C9A7Z3KXG4M6N{n:03}");
+        let tagged = |id: &str, token: String, status: ImageStatus| {
+            let mut image = remote(id, &attrs(id), status);
+            image.tags.insert(TOKEN_TAG.into(), token);
+            image
+        };
+        let mut state = state([("k0", record("img-0", attrs("k0")))]);
+        state.pending = vec![pending_create("a", &mine(2), None)];
+        let cloud = CountingCloud {
+            images: vec![
+                tagged("img-0", mine(0), ImageStatus::Active),
+                tagged("orphan", mine(1), ImageStatus::Queued),
+                // The pending create's image: the journal knows it.
+                tagged("in-flight", mine(2), ImageStatus::Active),
+                tagged("gone", mine(3), ImageStatus::Deleted),
+                // Another state's token, the old 26-character shape, a hand-made value.
+                tagged(
+                    "other",
+                    "aaaaaaaa-01JDQ2W5R8C9A7Z3KXG4M6N004".into(),
+                    ImageStatus::Active,
+                ),
+                tagged(
+                    "old",
+                    "01JDQ2W5R8C9A7Z3KXG4M6N005".into(),
+                    ImageStatus::Active,
+                ),
+                tagged("hand", "3f1c2a9e-mine".into(), ImageStatus::Active),
+            ],
+            ..Default::default()
+        };
+        let view = refresh(&cloud, Some(&state)).await.unwrap();
+        let untracked: Vec<_> = view.untracked.keys().map(String::as_str).collect();
+        assert_eq!(untracked, ["orphan"]);
+        assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
+        // Listed even when the state names no image, to find them.
+        let empty = CountingCloud::default();
+        refresh(&empty, Some(&crate::plan::fixtures::state([])))
+            .await
+            .unwrap();
+        assert_eq!(empty.lists.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

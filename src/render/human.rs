@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use super::blocks::{self, Line};
+use super::recovery;
 use super::{NO_CHANGES, plan_line, summary};
 use crate::plan::{Plan, PlanMode, ResourceChange};
 
@@ -22,6 +23,7 @@ pub(crate) fn plan_lines(plan: &Plan) -> Vec<Line> {
     let mut lines = Vec::new();
     lines.extend(drift_section(plan));
     lines.extend(recovery_section(plan));
+    lines.extend(untracked_section(plan));
     if plan.mode == PlanMode::RefreshOnly {
         lines.push(Line::raw(if plan.drift.is_empty() {
             NO_CHANGES
@@ -97,10 +99,23 @@ pub(crate) fn recovery_section(plan: &Plan) -> Vec<Line> {
         "Interrupted operations",
         "Before anything else, imsform will resolve the journal of an interrupted run:",
     );
-    for recovery in &plan.recovery {
+    for entry in &plan.recovery {
+        lines.push(Line::raw(format!("  - {}", recovery::sentence(entry))));
+    }
+    lines.push(Line::raw(""));
+    lines
+}
+
+/// The images of this lineage the state does not know, empty when there are none.
+pub(crate) fn untracked_section(plan: &Plan) -> Vec<Line> {
+    if plan.untracked.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = section(recovery::UNTRACKED_TITLE, recovery::UNTRACKED_INTRO);
+    for untracked in &plan.untracked {
         lines.push(Line::raw(format!(
             "  - {}",
-            super::recovery::sentence(recovery)
+            recovery::untracked_sentence(untracked)
         )));
     }
     lines.push(Line::raw(""));

@@ -10,7 +10,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::manifest::model::{Address, DiskFormat, ImageAttrs, ReplaceOrder};
-use crate::plan::{Action, Drift, FieldChange, Plan, PlanMode, Recovery, ResourceChange};
+use crate::plan::{
+    Action, Drift, FieldChange, Plan, PlanMode, Recovery, ResourceChange, Untracked,
+    UntrackedAction,
+};
 use crate::state::Taint;
 
 /// The version of this JSON format.
@@ -39,7 +42,39 @@ struct JsonPlan<'a> {
     resource_changes: Vec<JsonChange<'a>>,
     resource_drift: Vec<JsonDrift<'a>>,
     recovery: &'a [Recovery],
+    untracked: Vec<JsonUntracked<'a>>,
     summary: Summary,
+}
+
+/// An image of this lineage the state does not know, and what the plan does with it.
+#[derive(Serialize)]
+struct JsonUntracked<'a> {
+    image_id: &'a str,
+    name: &'a str,
+    status: &'a str,
+    token: &'a str,
+    /// `report` (left alone), `adopt` or `delete`.
+    action: &'static str,
+    /// The address it is adopted at.
+    address: Option<&'a Address>,
+}
+
+impl<'a> JsonUntracked<'a> {
+    fn of(untracked: &'a Untracked) -> JsonUntracked<'a> {
+        let (action, address) = match &untracked.action {
+            UntrackedAction::Report => ("report", None),
+            UntrackedAction::Adopt { address, .. } => ("adopt", Some(address)),
+            UntrackedAction::Delete => ("delete", None),
+        };
+        JsonUntracked {
+            image_id: &untracked.image_id,
+            name: &untracked.name,
+            status: &untracked.status,
+            token: &untracked.token,
+            action,
+            address,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -63,6 +98,7 @@ impl<'a> JsonPlan<'a> {
             resource_changes: plan.changes.iter().map(JsonChange::of).collect(),
             resource_drift: plan.drift.iter().map(JsonDrift::of).collect(),
             recovery: &plan.recovery,
+            untracked: plan.untracked.iter().map(JsonUntracked::of).collect(),
             summary: Summary {
                 add: counts.add,
                 change: counts.change,

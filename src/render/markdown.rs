@@ -142,6 +142,19 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
         }
         text.push('\n');
     }
+    if !plan.untracked.is_empty() {
+        text.push_str(&format!(
+            "**{}** ({}): {}\n\n",
+            super::recovery::UNTRACKED_TITLE,
+            plan.untracked.len(),
+            super::recovery::UNTRACKED_INTRO
+        ));
+        for untracked in &plan.untracked {
+            let sentence = super::recovery::untracked_sentence(untracked);
+            text.push_str(&format!("- {sentence}\n"));
+        }
+        text.push('\n');
+    }
     text
 }
 

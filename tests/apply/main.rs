@@ -9,3 +9,4 @@ mod faults;
 mod interrupt;
 mod lifecycle;
 mod recovery;
+mod untracked;
