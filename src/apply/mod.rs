@@ -32,9 +32,11 @@
 //! the lookup is repeated after `create_settle`; only when it is still absent both times is the
 //! entry dropped and the create retried, once, under a **new** token (a new entry saved first).
 //! A second unknown outcome whose token is absent both times drops the entry and fails the
-//! address; the next plan creates it again. Residual risk, documented: a create request that IMS
-//! takes in more than `create_settle` after its answer was lost would leave an image carrying an
-//! orphaned `imsform-token` tag; it can never become a second image *at an address*.
+//! address; the next plan creates it again. A create request that IMS takes in more than
+//! `create_settle` after its answer was lost leaves an image carrying a token of this lineage
+//! that the state does not know: refresh finds it and the plan reports it as untracked
+//! (`plan/untracked.rs`); it is adopted or deleted only when asked, and can never become a
+//! second image *at an address*.
 //!
 //! A register answered `OutcomeUnknown` is resolved by the image's status: `queued` means it
 //! was not taken (sent again, once); otherwise the image is waited for by its status.
@@ -44,6 +46,8 @@
 //! - create_before_destroy: the new image is created fully (its entry names the image it
 //!   `replaces`), then **one save** points the address at the new id and journals a `Delete` of
 //!   the old id; the old image is deleted and waited for until gone, then the entry is dropped.
+//!   Recovery of such a create (interrupted at any step) goes on in the same run to delete the
+//!   replaced image: one apply converges.
 //! - destroy_before_create, destroy: one save removes the record and journals the `Delete`; the
 //!   image is deleted and waited for until gone, then the entry is dropped. A delete IMS refuses
 //!   outright (4xx) puts the record back and drops the entry in one save.
@@ -58,6 +62,10 @@
 //!   save; waits (jobs, deletes) are abandoned at a saved point and resumed by the next apply.
 //! - A save that fails stops the run ([`ApplyError::State`]): nothing is done that cannot be
 //!   written down.
+//! - The [`Report`] is a success only when nothing failed or stopped **and the journal is
+//!   empty** at the end (refresh-only runs leave cloud work to the next apply by design). Its
+//!   counts include the recovery's work: completed creates as added, deleted images as
+//!   destroyed, as [`Plan::counts`] counts them.
 
 mod change;
 mod create;
@@ -65,6 +73,8 @@ mod delete;
 mod progress;
 mod recover;
 mod register;
+mod report;
+mod resume;
 mod shutdown;
 mod untracked;
 mod writer;
@@ -81,12 +91,13 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 pub use progress::{Event, Phase, PlainProgress, ProgressSink, Silent, TermProgress};
+pub use report::Report;
 pub use shutdown::{Shutdown, ShutdownTrigger};
 
 use crate::cloud::{CloudApi, JobWatcher, WatchConfig};
 use crate::manifest::model::Address;
 use crate::plan::{Action, Plan, PlanMode, RecoveryAction};
-use crate::state::{PendingOperation, StateError, Store};
+use crate::state::{StateError, Store};
 use writer::StateWriter;
 
 /// How the executor runs.
@@ -110,45 +121,6 @@ impl Default for ApplyOptions {
             watch: WatchConfig::default(),
             create_settle: Duration::from_secs(2),
         }
-    }
-}
-
-/// What an apply did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    pub added: usize,
-    pub changed: usize,
-    pub destroyed: usize,
-    /// Addresses that failed, with the reason, sorted by address.
-    pub failures: Vec<(Address, String)>,
-    /// Addresses whose work was stopped by an interrupt, with where it stopped.
-    pub stopped: Vec<(Address, String)>,
-    /// Addresses of the plan that were not started because of an interrupt.
-    pub not_started: Vec<Address>,
-    /// A shutdown was requested during the run.
-    pub interrupted: bool,
-    /// Untracked images the plan deleted that are not gone, by image id, with why.
-    pub untracked_failures: Vec<(String, String)>,
-    /// Journal entries still pending when the run ended, with what they wait for (a run that
-    /// leaves any is not complete).
-    pub left: Vec<(Address, String)>,
-}
-
-impl Report {
-    /// Whether the run did everything it was asked to and left nothing in the journal.
-    pub fn success(&self) -> bool {
-        self.failures.is_empty()
-            && self.untracked_failures.is_empty()
-            && !self.interrupted
-            && self.left.is_empty()
-    }
-
-    /// Whether `address` is already listed as failed or stopped.
-    fn lists(&self, address: &Address) -> bool {
-        self.failures
-            .iter()
-            .chain(&self.stopped)
-            .any(|(a, _)| a == address)
     }
 }
 
@@ -251,33 +223,11 @@ pub async fn execute<C: CloudApi + 'static>(
     let store = writer_task.await.map_err(|_| ApplyError::WriterGone)?;
     let mut report = run?;
     if plan.mode != PlanMode::RefreshOnly {
-        report.left = left_in_journal(&store);
+        report.left = report::left_in_journal(&store);
     }
     report.failures.sort();
     report.stopped.sort();
     Ok((report, store))
-}
-
-/// What the journal still holds: the work the next apply has to finish.
-fn left_in_journal(store: &Store) -> Vec<(Address, String)> {
-    let pending = store.state().map_or(&[][..], |s| s.pending.as_slice());
-    pending
-        .iter()
-        .map(|entry| {
-            let what = match &entry.operation {
-                PendingOperation::Create {
-                    image_id: Some(id), ..
-                } => format!("the create of image {id} is not finished"),
-                PendingOperation::Create { token, .. } => {
-                    format!("the create with token {token} is not resolved")
-                }
-                PendingOperation::Delete { image_id } => {
-                    format!("image {image_id} is not deleted yet")
-                }
-            };
-            (entry.address.clone(), what)
-        })
-        .collect()
 }
 
 fn refuse_ambiguous(plan: &Plan) -> Result<(), ApplyError> {

@@ -281,3 +281,31 @@ async fn a_create_whose_answer_was_lost_is_adopted_by_its_token_not_sent_again()
     let id = &state.images.values().next().unwrap().id;
     assert_eq!(rig.emulator.images()[0]["id"].as_str(), Some(id.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_during_recovery_lists_only_planned_work_as_not_started() {
+    let rig = rig(Duration::from_millis(800)).await;
+    let (plan, store) = rig.plan(&["a"], true).await;
+    let (report, store) = rig.execute(&plan, store, Shutdown::never()).await;
+    assert!(report.success(), "{report:?}");
+    drop(store);
+    // `d` was created by an interrupted run and never registered; `e` is new; `a` is in step.
+    interrupted_create(&rig, "d").await;
+    let (plan, store) = rig.plan(&["a", "d", "e"], true).await;
+    let (trigger, shutdown) = Shutdown::new();
+    let run = rig.execute(&plan, store, shutdown);
+    let interrupt = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        trigger.request();
+    };
+    let ((report, store), ()) = tokio::join!(run, interrupt);
+    let address = |key| crate::manifest::model::Address::from_key(key);
+    assert!(report.interrupted && !report.success(), "{report:?}");
+    assert_eq!(report.stopped.len(), 1, "{report:?}");
+    assert_eq!(report.stopped[0].0, address("d"));
+    assert_eq!(report.not_started, [address("e")], "no-ops are not work");
+    assert!(report.failures.is_empty(), "{report:?}");
+    // The journal keeps the recovery for the next run, and the report says so.
+    assert_eq!(report.left.len(), 1, "{report:?}");
+    assert_eq!(store.state().unwrap().pending.len(), 1);
+}

@@ -16,6 +16,7 @@
 //! `refresh` (reading the cloud), `saved` (plan files), `untracked` (images of this lineage
 //! the state does not know).
 
+mod counts;
 mod drift;
 mod engine;
 mod model;
@@ -25,6 +26,7 @@ pub mod saved;
 mod select;
 mod untracked;
 
+pub use counts::Counts;
 pub use drift::observed;
 pub(crate) use drift::{field_value, refreshed};
 pub use engine::plan;

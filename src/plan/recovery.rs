@@ -8,8 +8,9 @@
 
 use std::collections::BTreeMap;
 
+use super::counts::Counts;
 use super::drift::observed;
-use super::model::{Counts, Recovery, RecoveryAction};
+use super::model::{Recovery, RecoveryAction};
 use super::refresh::RemoteView;
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, ImageAttrs};

@@ -109,7 +109,10 @@ fn adoptions(
         if !taken.insert(image.id.clone()) {
             continue;
         }
-        adopted.insert(image.id.clone(), (address.clone(), record(spec, image)));
+        adopted.insert(
+            image.id.clone(),
+            (address.clone(), adopted_record(spec, image)),
+        );
     }
     adopted
 }
@@ -127,11 +130,117 @@ fn matches(spec: &ImageSpec, image: &RemoteImage) -> bool {
 /// The record of an adopted image: the manifest's create-time fields (the cloud does not report
 /// `image_url`; the name, OS and disk size matched), the cloud's values of the others, so that
 /// the diff updates what differs.
-fn record(spec: &ImageSpec, image: &RemoteImage) -> ImageRecord {
+fn adopted_record(spec: &ImageSpec, image: &RemoteImage) -> ImageRecord {
     ImageRecord {
         id: image.id.clone(),
         attributes: refreshed(&spec.attrs, image, &BTreeSet::new()),
         observed: Some(observed(image)),
         tainted: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::*;
+    use crate::plan::{Action, PlanOptions, plan};
+
+    /// A cloud holding the state's images plus these untracked ones.
+    fn view_with(state: &crate::state::State, untracked: &[RemoteImage]) -> RemoteView {
+        let mut view = view_of(state);
+        for image in untracked {
+            view.untracked.insert(image.id.clone(), image.clone());
+        }
+        view
+    }
+
+    fn decided(plan: &crate::plan::Plan) -> Vec<(&str, &UntrackedAction)> {
+        plan.untracked
+            .iter()
+            .map(|u| (u.image_id.as_str(), &u.action))
+            .collect()
+    }
+
+    #[test]
+    fn untracked_images_are_reported_and_acted_on_only_when_asked() {
+        let state = state([("kept", record("img-k", attrs("kept")))]);
+        let orphan = remote("orphan", &attrs("web"), ImageStatus::Active);
+        let view = view_with(&state, &[orphan]);
+        let desired = manifests([spec("kept", attrs("kept")), spec("web", attrs("web"))]);
+        let asked = |adopt, delete| PlanOptions {
+            adopt_untracked: adopt,
+            delete_untracked: delete,
+            ..PlanOptions::default()
+        };
+
+        let plain = plan(&desired, Some(&state), Some(&view), &asked(false, false)).unwrap();
+        assert_eq!(decided(&plain), [("orphan", &UntrackedAction::Report)]);
+        assert_eq!(plain.counts().destroy, 0);
+        // Left alone: the address without an image gets a new one, the untracked stays.
+        assert!(plain.changes.iter().any(|c| c.action == Action::Create));
+
+        let adopt = plan(&desired, Some(&state), Some(&view), &asked(true, true)).unwrap();
+        let [
+            (
+                id,
+                UntrackedAction::Adopt {
+                    address,
+                    record: kept,
+                },
+            ),
+        ] = decided(&adopt)[..]
+        else {
+            panic!("{:?}", adopt.untracked)
+        };
+        assert_eq!((id, address.as_str()), ("orphan", "images.web"));
+        assert_eq!(kept.id, "orphan");
+        // The adopted image is what the diff starts from: nothing to create.
+        assert!(adopt.changes.iter().all(|c| c.action == Action::NoOp));
+        assert_eq!(adopt.counts().add, 0);
+
+        let delete = plan(&desired, Some(&state), Some(&view), &asked(false, true)).unwrap();
+        assert_eq!(decided(&delete), [("orphan", &UntrackedAction::Delete)]);
+        assert_eq!(delete.counts().destroy, 1);
+        assert!(delete.destroys_anything() && delete.changes_images());
+    }
+
+    #[test]
+    fn adoption_never_guesses() {
+        let state = state([]);
+        let desired = manifests([spec("web", attrs("web"))]);
+        let options = PlanOptions {
+            adopt_untracked: true,
+            ..PlanOptions::default()
+        };
+        let adopted = |untracked: &[RemoteImage]| {
+            let view = view_with(&state, untracked);
+            let plan = plan(&desired, Some(&state), Some(&view), &options).unwrap();
+            plan.untracked
+                .iter()
+                .filter(|u| matches!(u.action, UntrackedAction::Adopt { .. }))
+                .count()
+        };
+        let active = remote("a", &attrs("web"), ImageStatus::Active);
+        assert_eq!(adopted(std::slice::from_ref(&active)), 1);
+        // Two candidates for one address: neither.
+        let twin = remote("b", &attrs("web"), ImageStatus::Active);
+        assert_eq!(adopted(&[active.clone(), twin]), 0);
+        // Not active (a create whose registration never ran): only deletable.
+        assert_eq!(
+            adopted(&[remote("q", &attrs("web"), ImageStatus::Queued)]),
+            0
+        );
+        // Another OS or disk size than the manifest's: not this address's image.
+        let mut other = active.clone();
+        other.min_disk += 10;
+        assert_eq!(adopted(&[other]), 0);
+        // A destroy plan adopts nothing.
+        let destroy = PlanOptions {
+            destroy: true,
+            ..options.clone()
+        };
+        let view = view_with(&state, &[active]);
+        let plan = plan(&desired, Some(&state), Some(&view), &destroy).unwrap();
+        assert_eq!(decided(&plan), [("a", &UntrackedAction::Report)]);
     }
 }
