@@ -25,7 +25,7 @@ impl Plan {
             || self
                 .untracked
                 .iter()
-                .any(|u| u.action != UntrackedAction::Report)
+                .any(|u| !matches!(u.action, UntrackedAction::Report { .. }))
     }
 
     /// The counts of the `Plan:` line: the changes, plus the images the recovery of the

@@ -33,8 +33,12 @@ pub struct Untracked {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum UntrackedAction {
-    /// Only reported: imsform never acts on it unless asked.
-    Report,
+    /// Only reported: imsform never acts on it unless asked. `matches`: the address of the
+    /// manifests `--adopt-untracked` would adopt it at (one without an image).
+    Report {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        matches: Option<Address>,
+    },
     /// `--adopt-untracked`: record it at `address` (the record as the plan diffed it).
     Adopt {
         address: Address,
@@ -57,24 +61,27 @@ pub(super) fn decide(
         return Vec::new();
     };
     let mode = options.mode();
-    let mut adopted = BTreeMap::new();
-    if options.adopt_untracked && mode == PlanMode::Normal {
-        adopted = adoptions(desired, view, records, selection);
+    // Worked out in every normal plan: a reported image names the address it matches.
+    let mut adoptable = BTreeMap::new();
+    if mode == PlanMode::Normal {
+        adoptable = adoptions(desired, view, records, selection);
     }
     let delete = options.delete_untracked && mode != PlanMode::RefreshOnly;
     view.untracked
         .values()
         .map(|image| {
-            let action = match adopted.remove(&image.id) {
-                Some((address, record)) => {
+            let action = match adoptable.remove(&image.id) {
+                Some((address, record)) if options.adopt_untracked => {
                     records.insert(address.clone(), record.clone());
                     UntrackedAction::Adopt {
                         address,
                         record: Box::new(record),
                     }
                 }
-                None if delete => UntrackedAction::Delete,
-                None => UntrackedAction::Report,
+                _ if delete => UntrackedAction::Delete,
+                found => UntrackedAction::Report {
+                    matches: found.map(|(address, _)| address),
+                },
             };
             Untracked {
                 image_id: image.id.clone(),
@@ -174,7 +181,11 @@ mod tests {
         };
 
         let plain = plan(&desired, Some(&state), Some(&view), &asked(false, false)).unwrap();
-        assert_eq!(decided(&plain), [("orphan", &UntrackedAction::Report)]);
+        let matches = Some(addr("web"));
+        assert_eq!(
+            decided(&plain),
+            [("orphan", &UntrackedAction::Report { matches })]
+        );
         assert_eq!(plain.counts().destroy, 0);
         // Left alone: the address without an image gets a new one, the untracked stays.
         assert!(plain.changes.iter().any(|c| c.action == Action::Create));
@@ -241,6 +252,7 @@ mod tests {
         };
         let view = view_with(&state, &[active]);
         let plan = plan(&desired, Some(&state), Some(&view), &destroy).unwrap();
-        assert_eq!(decided(&plan), [("a", &UntrackedAction::Report)]);
+        let left = UntrackedAction::Report { matches: None };
+        assert_eq!(decided(&plan), [("a", &left)]);
     }
 }

@@ -55,14 +55,14 @@ struct JsonUntracked<'a> {
     token: &'a str,
     /// `report` (left alone), `adopt` or `delete`.
     action: &'static str,
-    /// The address it is adopted at.
+    /// The address it is adopted at (`adopt`), or would be with `--adopt-untracked` (`report`).
     address: Option<&'a Address>,
 }
 
 impl<'a> JsonUntracked<'a> {
     fn of(untracked: &'a Untracked) -> JsonUntracked<'a> {
         let (action, address) = match &untracked.action {
-            UntrackedAction::Report => ("report", None),
+            UntrackedAction::Report { matches } => ("report", matches.as_ref()),
             UntrackedAction::Adopt { address, .. } => ("adopt", Some(address)),
             UntrackedAction::Delete => ("delete", None),
         };

@@ -80,10 +80,15 @@ pub(crate) const UNTRACKED_INTRO: &str = "These images carry this state's imsfor
 /// One sentence saying what happens to an untracked image.
 pub(crate) fn untracked_sentence(untracked: &Untracked) -> String {
     let what = match &untracked.action {
-        UntrackedAction::Report => "left alone; --adopt-untracked adopts it at the address of \
-            the manifests it matches (same name, OS and disk size, active, no image there), \
-            --delete-untracked deletes it"
-            .to_owned(),
+        UntrackedAction::Report {
+            matches: Some(address),
+        } => format!(
+            "left alone; it matches {address}, which has no image: --adopt-untracked adopts it \
+             there (instead of creating another), --delete-untracked deletes it"
+        ),
+        UntrackedAction::Report { matches: None } => {
+            "left alone; --delete-untracked deletes it".to_owned()
+        }
         UntrackedAction::Adopt { address, .. } => format!("adopt it as {address}"),
         UntrackedAction::Delete => "delete it and wait until it is gone".to_owned(),
     };

@@ -112,6 +112,10 @@ async fn an_untracked_image_is_adopted_at_the_address_it_matches() {
         plan.contains(&format!("image {id} \"a\" (active")),
         "{plan}"
     );
+    assert!(
+        plan.contains("it matches images.a, which has no image"),
+        "{plan}"
+    );
 
     let plan = env.ok(&["plan", "--adopt-untracked"], 0).await;
     assert!(plan.contains("adopt it as images.a"), "{plan}");
