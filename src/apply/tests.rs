@@ -309,3 +309,44 @@ async fn an_interrupt_during_recovery_lists_only_planned_work_as_not_started() {
     assert_eq!(report.left.len(), 1, "{report:?}");
     assert_eq!(store.state().unwrap().pending.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_whose_recovery_failed_counts_as_one_failure() {
+    let rig = rig(Duration::from_millis(100)).await;
+    // An interrupted delete of an image IMS refuses to delete (protected, IMG.0028), journaled
+    // at an address the plan also creates.
+    let request = CreateImage {
+        name: "guarded".into(),
+        os_version: "Ubuntu 22.04 server 64bit".into(),
+        disk_format: crate::manifest::model::DiskFormat::Qcow2,
+        min_disk: 40,
+        min_ram: 0,
+        protected: true,
+        tags: BTreeMap::new(),
+    };
+    let guarded = rig.client.create_metadata(&request).await.unwrap();
+    let mut store = rig.store();
+    let mut state = store.state_or_new();
+    state.pending.push(PendingEntry {
+        address: crate::manifest::model::Address::from_key("web"),
+        operation: PendingOperation::Delete {
+            image_id: guarded.id.clone(),
+        },
+        started_at: "2026-11-22T00:00:00Z".into(),
+    });
+    store.save(&state).unwrap();
+    drop(store);
+    let (plan, store) = rig.plan(&["web"], true).await;
+    assert!(plan.changes.iter().any(|c| c.action == Action::Create));
+    let (report, store) = rig.execute(&plan, store, Shutdown::never()).await;
+    assert_eq!(report.failures.len(), 1, "{report:?}");
+    assert!(report.failures[0].1.contains("IMG.0028"), "{report:?}");
+    assert!(report.not_started.is_empty(), "{report:?}");
+    assert_eq!(
+        report.left.len(),
+        1,
+        "the journal keeps the delete: {report:?}"
+    );
+    assert!(!report.success());
+    assert_eq!(store.state().unwrap().images.len(), 0, "nothing created");
+}
