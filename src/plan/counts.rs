@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Action, Plan};
+use super::model::{Action, Plan, PlanMode};
 use super::untracked::UntrackedAction;
 
 /// Counts for `Plan: X to add, Y to change, Z to destroy.`
@@ -32,8 +32,7 @@ impl Plan {
     /// journal will finish creating or will delete.
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
-        for recovery in &self.recovery {
-            let work = recovery.counts();
+        for work in self.recovery_work() {
             counts.add += work.add;
             counts.destroy += work.destroy;
         }
@@ -58,8 +57,18 @@ impl Plan {
         self.changes
             .iter()
             .any(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
-            || self.recovery.iter().any(|r| r.counts().destroy > 0)
+            || self.recovery_work().any(|work| work.destroy > 0)
             || self.untracked_deletes() > 0
+    }
+
+    /// What the recovery of each journal entry does to images. Nothing in a refresh-only plan:
+    /// it leaves every cloud write of the recovery to the next apply.
+    fn recovery_work(&self) -> impl Iterator<Item = Counts> + '_ {
+        let counted = self.mode != PlanMode::RefreshOnly;
+        self.recovery
+            .iter()
+            .filter(move |_| counted)
+            .map(super::model::Recovery::counts)
     }
 
     /// How many untracked images the plan deletes.
@@ -74,10 +83,7 @@ impl Plan {
     /// state), by a change or by the recovery of the journal.
     pub fn changes_images(&self) -> bool {
         self.changes.iter().any(|c| c.action != Action::NoOp)
-            || self
-                .recovery
-                .iter()
-                .any(|r| r.counts() != Counts::default())
+            || self.recovery_work().any(|work| work != Counts::default())
             || self.untracked_deletes() > 0
     }
 }

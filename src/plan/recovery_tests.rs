@@ -261,6 +261,17 @@ fn recovered_work_counts_in_the_plan_and_its_deletes_are_never_no_changes() {
         }
     );
     assert!(plan.destroys_anything() && plan.changes_images());
+    // A refresh-only plan leaves that work to the next apply: nothing counted.
+    let mut journaled = old();
+    journaled.pending = vec![replacing_create()];
+    let desired = manifests([spec("web", attrs("web"))]);
+    let refresh_only = PlanOptions {
+        refresh_only: true,
+        ..PlanOptions::default()
+    };
+    let left = super::plan(&desired, Some(&journaled), Some(&saving), &refresh_only).unwrap();
+    assert_eq!(left.counts(), Counts::default());
+    assert!(!left.destroys_anything() && !left.changes_images());
     // The new half was killed: it is discarded (one image destroyed), the old one stays.
     let killed = view(&[
         ("img-new", ImageStatus::Killed),
