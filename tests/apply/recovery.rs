@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use imsform::emulator::Faults;
+use rustix::process::Signal;
 use serde_json::Value;
 
 use crate::env::{TestEnv, image, manifest, text};
@@ -36,6 +37,15 @@ fn deletes(env: &TestEnv) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replace_killed_during_registration_is_counted_and_finished_by_one_apply() {
+    replace_interrupted_during_registration(Signal::KILL).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replace_stopped_by_sigint_during_registration_is_finished_by_one_apply() {
+    replace_interrupted_during_registration(Signal::INT).await;
+}
+
+async fn replace_interrupted_during_registration(signal: Signal) {
     let env = TestEnv::new().await;
     env.manifest(&manifest(&[image("web", "web", "")]));
     env.apply_converges().await;
@@ -56,11 +66,15 @@ async fn a_replace_killed_during_registration_is_counted_and_finished_by_one_app
         .spawn()
         .unwrap();
     wait_for_state(&env, "\"job_id\"").await;
-    child.kill().unwrap();
-    tokio::task::spawn_blocking(move || child.wait())
+    rustix::process::kill_process(rustix::process::Pid::from_child(&child), signal).unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait())
         .await
         .unwrap()
         .unwrap();
+    assert!(
+        !status.success(),
+        "the interrupted apply does not claim success"
+    );
     env.emulator.set_faults(Faults::default());
 
     let plan = env.ok(&["plan", "--markdown", "plan.md"], 0).await;
