@@ -25,13 +25,6 @@ pub(super) struct Work {
     pub destroyed: usize,
 }
 
-impl Work {
-    const NONE: Work = Work {
-        added: 0,
-        destroyed: 0,
-    };
-}
-
 /// How one entry's recovery ended.
 pub(super) enum Ended {
     /// The state is now what the plan assumed, with what it took.
@@ -46,6 +39,8 @@ pub(super) enum Ended {
     Left,
 }
 
+/// Recovers one entry as `recovery` says (a [`RecoveryAction::LookUp`] resolved first); in a
+/// refresh-only run, what needs a cloud write is left for the next apply.
 pub(super) async fn recover_one<C: CloudApi>(
     ctx: &Arc<Ctx<C>>,
     recovery: &Recovery,
@@ -176,7 +171,7 @@ async fn delete_entry<C: CloudApi>(
 ) -> Result<Ended, ApplyError> {
     if matches!(action, RecoveryAction::AlreadyDeleted { .. }) {
         delete::drop_entry(ctx, address, image_id).await?;
-        return Ok(Ended::Settled(Work::NONE));
+        return Ok(Ended::Settled(Work::default()));
     }
     let work = Work {
         added: 0,
@@ -222,7 +217,7 @@ async fn create_entry<C: CloudApi>(
         }
         RecoveryAction::Drop => {
             create::drop_entry(ctx, token).await?;
-            return Ok(Ended::Settled(Work::NONE));
+            return Ok(Ended::Settled(Work::default()));
         }
         other => match image_id_of(other) {
             Some(id) => (id, other),
@@ -251,7 +246,7 @@ async fn create_entry<C: CloudApi>(
             return Ok(if known.assumed == Assumed::Record {
                 Ended::Diverged(format!("image {id} disappeared"))
             } else {
-                Ended::Settled(Work::NONE)
+                Ended::Settled(Work::default())
             });
         }
         other => return Ok(Ended::Diverged(format!("unexpected recovery {other:?}"))),
