@@ -238,16 +238,23 @@ fn summarize(report: &Report) -> Result<Outcome, Error> {
     for (address, why) in &report.failures {
         let _ = writeln!(err, "Error: {address}: {why}");
     }
+    for (image_id, why) in &report.untracked_failures {
+        let _ = writeln!(err, "Error: untracked image {image_id}: {why}");
+    }
     for (address, why) in &report.stopped {
         let _ = writeln!(err, "Stopped: {address}: {why}");
     }
     for address in &report.not_started {
         let _ = writeln!(err, "Not started: {address}");
     }
+    for (address, what) in &report.left {
+        let _ = writeln!(err, "Left in the journal: {address}: {what}");
+    }
     let _ = writeln!(err, "\nApply incomplete. {counts}");
     Err(ApplyError::Incomplete {
-        failed: report.failures.len(),
+        failed: report.failures.len() + report.untracked_failures.len(),
         interrupted: report.interrupted,
+        left: report.left.len(),
     }
     .into())
 }

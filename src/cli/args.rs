@@ -97,6 +97,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
           require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub refresh: bool,
+    /// Record each untracked image (one carrying this state's token but unknown to it) at the
+    /// address of the manifests it matches, when that address has no image.
+    #[arg(long)]
+    pub adopt_untracked: bool,
+    /// Delete the untracked images (those not adopted).
+    #[arg(long)]
+    pub delete_untracked: bool,
 }
 
 impl Default for RunArgs {
@@ -107,6 +114,8 @@ impl Default for RunArgs {
             replaces: Vec::new(),
             destroy: false,
             refresh: true,
+            adopt_untracked: false,
+            delete_untracked: false,
         }
     }
 }

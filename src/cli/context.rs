@@ -225,13 +225,39 @@ pub fn plan_options(run: &RunArgs, refresh_only: bool) -> Result<PlanOptions, Er
                 .map_err(|message| Error::Usage(format!("--replace {text}: {message}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    check_untracked_flags(run, refresh_only)?;
     Ok(PlanOptions {
         targets: run.scope.targets.clone(),
         excludes: run.scope.excludes.clone(),
         replace,
         destroy: run.destroy,
         refresh_only,
+        adopt_untracked: run.adopt_untracked,
+        delete_untracked: run.delete_untracked,
     })
+}
+
+/// `--adopt-untracked` and `--delete-untracked` need a refresh (untracked images are found by
+/// reading the cloud) and a plan that may act: refused otherwise, before anything is read.
+fn check_untracked_flags(run: &RunArgs, refresh_only: bool) -> Result<(), Error> {
+    let flag = match (run.adopt_untracked, run.delete_untracked) {
+        (true, _) => "--adopt-untracked",
+        (false, true) => "--delete-untracked",
+        (false, false) => return Ok(()),
+    };
+    let conflict = if !run.refresh {
+        Some("--refresh=false: untracked images are found only by reading the cloud")
+    } else if refresh_only {
+        Some("--refresh-only: a refresh-only plan changes no image and no address")
+    } else if run.destroy && run.adopt_untracked {
+        Some("--destroy: a destroy plan adopts nothing")
+    } else {
+        None
+    };
+    match conflict {
+        Some(why) => Err(Error::Usage(format!("{flag} cannot be used with {why}"))),
+        None => Ok(()),
+    }
 }
 
 /// Sends imsform's own logs to stderr: warnings by default, `-v` info, `-vv` debug, `-vvv`

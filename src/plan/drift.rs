@@ -182,11 +182,13 @@ pub(super) fn detect(
         .observed
         .as_ref()
         .map_or("active", |o| o.status.as_str());
-    let status =
-        (image.status == ImageStatus::Killed && before_status != "killed").then(|| StatusChange {
-            before: before_status.to_owned(),
-            after: image.status.as_str().to_owned(),
-        });
+    // A tainted record already knows its image failed (imsform's own registration job killed
+    // it): that is the planned replace's reason, not a change made outside imsform.
+    let known_failed = before_status == "killed" || record.tainted.is_some();
+    let status = (image.status == ImageStatus::Killed && !known_failed).then(|| StatusChange {
+        before: before_status.to_owned(),
+        after: image.status.as_str().to_owned(),
+    });
     if field_changes.is_empty() && status.is_none() {
         return None;
     }

@@ -16,6 +16,7 @@ use super::model::{
 use super::recovery::recover;
 use super::refresh::RemoteView;
 use super::select::{Selection, apply_moves};
+use super::untracked;
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, Field, ImageAttrs, ImageSpec, Manifests};
 use crate::state::{ImageRecord, State};
@@ -35,6 +36,7 @@ pub fn plan(
     let moves =
         apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused { problems })?;
     let moved_from: BTreeMap<&Address, &Address> = moves.iter().map(|m| (&m.to, &m.from)).collect();
+    let untracked = untracked::decide(desired, remote, &mut records, &selection, options);
     let addresses: BTreeSet<&Address> = desired.images.keys().chain(records.keys()).collect();
     selection.check_matches(&addresses, &options.replace)?;
     let mode = options.mode();
@@ -80,6 +82,7 @@ pub fn plan(
         targeting: options.targeting(),
         name_collisions,
         timestamp: None,
+        untracked,
     })
 }
 
@@ -194,6 +197,7 @@ fn create(address: &Address, spec: &ImageSpec, reason: Option<Reason>) -> Resour
         after: Some(spec.attrs.clone()),
         field_changes: Vec::new(),
         moved_from: None,
+        taint: None,
     }
 }
 
@@ -208,6 +212,7 @@ fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ResourceCh
         after: None,
         field_changes: Vec::new(),
         moved_from: None,
+        taint: None,
     }
 }
 
@@ -291,6 +296,10 @@ fn update_or_replace(
         after: Some(after),
         field_changes,
         moved_from: None,
+        taint: record
+            .tainted
+            .clone()
+            .filter(|_| reason == Some(Reason::ReplaceBecauseTainted)),
     }
 }
 

@@ -150,6 +150,7 @@ pub fn view_of(state: &State) -> RemoteView {
             .collect(),
         by_token: BTreeMap::new(),
         unmanaged_names: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     }
 }
 
@@ -161,6 +162,7 @@ pub fn one(applied: ImageAttrs, seen: Option<ImageAttrs>, wanted: ImageAttrs) ->
         images: BTreeMap::from([("img-1".into(), remote("img-1", &a, ImageStatus::Active))]),
         by_token: BTreeMap::new(),
         unmanaged_names: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     });
     let plan = plan(
         &manifests([spec("web", wanted)]),

@@ -10,11 +10,13 @@
 //!    refreshed state) and rename the addresses of [`Plan::moves`];
 //! 3. in [`PlanMode::RefreshOnly`] stop there; otherwise carry out [`Plan::changes`].
 //!
-//! Module map: `model` (the types), `error` (why a plan is refused), `engine` (per-address diff), `drift` (what changed outside
-//! imsform), `recovery` (pending journal entries), `select` (options: targets, moves),
-//! `refresh` (reading the cloud), `preflight` (quota and os_version checks of the creates).
+//! Module map: `model` (the types), `error` (why a plan is refused), `engine` (per-address
+//! diff), `drift` (what changed outside imsform), `recovery` (pending journal entries), `select` (options: targets, moves),
+//! `refresh` (reading the cloud), `preflight` (quota and os_version checks of the creates),
+//! `untracked` (images of this lineage the state does not know), `counts` (the plan's counts).
 //! Saved plan files are `crate::planfile`: a rendering plus an envelope, below this module.
 
+mod counts;
 mod drift;
 mod engine;
 mod error;
@@ -23,7 +25,9 @@ mod preflight;
 mod recovery;
 pub mod refresh;
 mod select;
+mod untracked;
 
+pub use counts::Counts;
 pub use drift::observed;
 pub(crate) use drift::{field_value, refreshed};
 pub use engine::plan;
@@ -32,6 +36,7 @@ pub use model::*;
 pub use preflight::{CloudFacts, preflight};
 pub(crate) use recovery::recover;
 pub use refresh::{RemoteView, refresh};
+pub use untracked::{Untracked, UntrackedAction};
 
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::untracked::Untracked;
 use crate::cloud::AttrUpdate;
 use crate::manifest::model::{Address, Field, ImageAttrs, ReplaceOrder};
-use crate::state::PendingOperation;
+use crate::state::{PendingOperation, Taint};
 
 /// The options of `plan`/`apply` that shape the plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,6 +27,11 @@ pub struct PlanOptions {
     pub destroy: bool,
     /// `--refresh-only`: accept drift into the state; no cloud changes.
     pub refresh_only: bool,
+    /// `--adopt-untracked`: record an untracked image at the address of the manifests it
+    /// matches, when that address has no image.
+    pub adopt_untracked: bool,
+    /// `--delete-untracked`: delete the untracked images not adopted.
+    pub delete_untracked: bool,
 }
 
 impl PlanOptions {
@@ -87,6 +93,9 @@ pub struct Plan {
     /// When the plan was made (RFC 3339); set by the command, not by the pure engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
+    /// Images created by this state's imsform that the state does not track, by image id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untracked: Vec<Untracked>,
 }
 
 /// The `--target`/`--exclude` patterns a plan was narrowed with, as given.
@@ -146,6 +155,10 @@ pub struct ResourceChange {
     /// The address this one was moved from, when a `moved` entry renamed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<Address>,
+    /// For [`Reason::ReplaceBecauseTainted`]: the taint as recorded (e.g. the registration
+    /// job's error code and message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taint: Option<Taint>,
 }
 
 /// What happens to one address.
@@ -313,56 +326,6 @@ pub enum RecoveryAction {
     AlreadyDeleted { image_id: String },
     /// Several images carry the token (should never happen): refuse to guess.
     Ambiguous { image_ids: Vec<String> },
-}
-
-/// Counts for `Plan: X to add, Y to change, Z to destroy.`
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub add: usize,
-    pub change: usize,
-    pub destroy: usize,
-}
-
-impl Plan {
-    /// Whether applying would change anything (cloud or state): `--detailed-exitcode` exits 2.
-    pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp)
-            || !self.drift.is_empty()
-            || !self.recovery.is_empty()
-            || !self.moves.is_empty()
-    }
-
-    /// The counts of the `Plan:` line.
-    pub fn counts(&self) -> Counts {
-        let mut counts = Counts::default();
-        for change in &self.changes {
-            match change.action {
-                Action::NoOp => {}
-                Action::Create => counts.add += 1,
-                Action::Update => counts.change += 1,
-                Action::Replace { .. } => {
-                    counts.add += 1;
-                    counts.destroy += 1;
-                }
-                Action::Delete => counts.destroy += 1,
-            }
-        }
-        counts
-    }
-
-    /// The changes that create an image: creates and replacements.
-    pub fn new_images(&self) -> impl Iterator<Item = &ResourceChange> {
-        self.changes
-            .iter()
-            .filter(|c| matches!(c.action, Action::Create | Action::Replace { .. }))
-    }
-
-    /// Whether any image is destroyed or replaced.
-    pub fn destroys_anything(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
-    }
 }
 
 impl ResourceChange {

@@ -20,6 +20,7 @@ fn drift_is_listed_once_and_repaired_by_the_plan() {
         images: BTreeMap::from([("img-1".into(), remote("img-1", &seen, ImageStatus::Active))]),
         by_token: BTreeMap::new(),
         unmanaged_names: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     };
     let desired = manifests([spec("web", applied.clone())]);
     let plan = plan(&desired, Some(&state), Some(&view), &PlanOptions::default()).unwrap();
@@ -94,6 +95,7 @@ fn ignore_changes_hides_drift_and_edits_of_its_fields() {
         images: BTreeMap::from([("img-1".into(), remote("img-1", &seen, ImageStatus::Active))]),
         by_token: BTreeMap::new(),
         unmanaged_names: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     };
     let plan = plan(
         &manifests([wanted]),
@@ -204,6 +206,7 @@ fn refresh_only_accepts_drift_and_changes_nothing_in_the_cloud() {
         images: BTreeMap::from([("img-1".into(), remote("img-1", &seen, ImageStatus::Active))]),
         by_token: BTreeMap::new(),
         unmanaged_names: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     };
     // The manifests also want a new image: refresh-only ignores that.
     let mut wanted = attrs("web");

@@ -7,12 +7,14 @@
 //! checked against the names of images that imsform does not manage. Of those, only the ones
 //! named like an image of the manifests are kept: memory follows the images handled, not the
 //! project's total.
+//! The same list finds the untracked images: those carrying a token of this state's lineage
+//! (design.md section 6) that neither the records nor the journal know.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cloud::{CloudApi, CloudError, ImageStatus, RemoteImage};
 use crate::manifest::model::{Manifests, TOKEN_TAG};
-use crate::state::{PendingOperation, State};
+use crate::state::{PendingOperation, State, is_token_of};
 
 /// What refresh saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,14 +28,18 @@ pub struct RemoteView {
     /// The listed images the state does not refer to (deleted ones left out) whose name is one
     /// the manifests ask for: their ids by name.
     pub unmanaged_names: BTreeMap<String, Vec<String>>,
+    /// Images carrying a token of this state's lineage that neither the state's records nor
+    /// its journal know, by id.
+    pub untracked: BTreeMap<String, RemoteImage>,
 }
 
 impl RemoteView {
-    /// The image with `id` as refresh saw it, listed or found by its token.
+    /// The image with `id` as refresh saw it, listed, found by its token, or untracked.
     pub fn image(&self, id: &str) -> Option<&RemoteImage> {
         self.images
             .get(id)
             .or_else(|| self.by_token.values().flatten().find(|i| i.id == id))
+            .or_else(|| self.untracked.get(id))
     }
 }
 
@@ -54,6 +60,9 @@ pub async fn refresh(
     for image in cloud.list_private_images().await? {
         if wanted.contains(image.id.as_str()) {
             view.images.insert(image.id.clone(), image);
+        } else if state.is_some_and(|state| untracked(state, &tokens, &image)) {
+            // Reported in its own section, not as a name to collide with.
+            view.untracked.insert(image.id.clone(), image);
         } else if image.status != ImageStatus::Deleted && names.contains(image.name.as_str()) {
             view.unmanaged_names
                 .entry(image.name)
@@ -97,6 +106,15 @@ fn wanted(state: &State) -> (BTreeSet<&str>, Vec<&str>) {
         }
     }
     (wanted, tokens)
+}
+
+/// Whether `image` (not named by the state) carries a token of the state's lineage that no
+/// pending create holds.
+fn untracked(state: &State, pending_tokens: &[&str], image: &RemoteImage) -> bool {
+    image.status != ImageStatus::Deleted
+        && image.tags.get(TOKEN_TAG).is_some_and(|token| {
+            is_token_of(&state.lineage, token) && !pending_tokens.contains(&token.as_str())
+        })
 }
 
 #[cfg(test)]
@@ -235,5 +253,53 @@ mod tests {
             [(name, &vec!["img-0".to_owned(), "img-1".to_owned()])],
             "deleted images, and names no manifest uses, are not kept"
         );
+    }
+
+    #[tokio::test]
+    async fn untracked_images_are_those_of_this_lineage_that_nothing_in_the_state_knows() {
+        let mine = |n: u32| format!("3f1c2a9e-01JDQ2W5R8C9A7Z3KXG4M6N{n:03}");
+        let tagged = |id: &str, token: String, status: ImageStatus| {
+            let mut image = remote(id, &attrs(id), status);
+            image.tags.insert(TOKEN_TAG.into(), token);
+            image
+        };
+        let mut state = state([("k0", record("img-0", attrs("k0")))]);
+        state.pending = vec![pending_create("a", &mine(2), None)];
+        let cloud = CountingCloud {
+            images: vec![
+                tagged("img-0", mine(0), ImageStatus::Active),
+                tagged("orphan", mine(1), ImageStatus::Queued),
+                // The pending create's image: the journal knows it.
+                tagged("in-flight", mine(2), ImageStatus::Active),
+                tagged("gone", mine(3), ImageStatus::Deleted),
+                // Another state's token, the old 26-character shape, a hand-made value.
+                tagged(
+                    "other",
+                    "aaaaaaaa-01JDQ2W5R8C9A7Z3KXG4M6N004".into(),
+                    ImageStatus::Active,
+                ),
+                tagged(
+                    "old",
+                    "01JDQ2W5R8C9A7Z3KXG4M6N005".into(),
+                    ImageStatus::Active,
+                ),
+                tagged("hand", "3f1c2a9e-mine".into(), ImageStatus::Active),
+            ],
+            ..Default::default()
+        };
+        let view = refresh(&cloud, Some(&state), &manifests([])).await.unwrap();
+        let untracked: Vec<_> = view.untracked.keys().map(String::as_str).collect();
+        assert_eq!(untracked, ["orphan"]);
+        assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
+        // Listed even when the state names no image, to find them.
+        let empty = CountingCloud::default();
+        refresh(
+            &empty,
+            Some(&crate::plan::fixtures::state([])),
+            &manifests([]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(empty.lists.load(Ordering::SeqCst), 1);
     }
 }

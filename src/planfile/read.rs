@@ -5,8 +5,10 @@
 //! not exactly what the plan read back renders.
 
 use crate::manifest::model::{Address, ReplaceOrder};
-use crate::plan::{Action, Drift, Plan, Reason, ResourceChange, StateRef};
-use crate::render::json::{self, JsonChange, JsonDrift, JsonPlan, RESOURCE_TYPE};
+use crate::plan::{
+    Action, Drift, Plan, Reason, ResourceChange, StateRef, Untracked, UntrackedAction,
+};
+use crate::render::json::{self, JsonChange, JsonDrift, JsonPlan, JsonUntracked, RESOURCE_TYPE};
 
 /// The plan of `document`, or what is wrong with it.
 pub(super) fn plan(document: JsonPlan<'static>) -> Result<Plan, String> {
@@ -28,6 +30,11 @@ pub(super) fn plan(document: JsonPlan<'static>) -> Result<Plan, String> {
         .into_iter()
         .map(drift)
         .collect::<Result<_, _>>()?;
+    let untracked = document
+        .untracked
+        .into_iter()
+        .map(untracked)
+        .collect::<Result<_, _>>()?;
     Ok(Plan {
         mode: document.mode,
         prior_state,
@@ -39,6 +46,7 @@ pub(super) fn plan(document: JsonPlan<'static>) -> Result<Plan, String> {
         targeting: document.targeting.map(std::borrow::Cow::into_owned),
         name_collisions: document.name_collisions.into_owned(),
         timestamp: document.timestamp.map(std::borrow::Cow::into_owned),
+        untracked,
     })
 }
 
@@ -78,6 +86,7 @@ fn change(entry: JsonChange<'static>) -> Result<ResourceChange, String> {
         after: body.after.as_ref().map(json::Object::attrs),
         field_changes: body.field_changes.into_owned(),
         moved_from: entry.previous_address.map(std::borrow::Cow::into_owned),
+        taint: entry.taint.map(std::borrow::Cow::into_owned),
         address,
     })
 }
@@ -108,5 +117,30 @@ fn drift(entry: JsonDrift<'static>) -> Result<Drift, String> {
         field_changes: body.field_changes.into_owned(),
         status: body.status_change.map(std::borrow::Cow::into_owned),
         address,
+    })
+}
+
+fn untracked(entry: JsonUntracked<'static>) -> Result<Untracked, String> {
+    let address = entry.address.map(std::borrow::Cow::into_owned);
+    let action = match (&*entry.action, address, entry.record) {
+        ("report", matches, None) => UntrackedAction::Report { matches },
+        ("adopt", Some(address), Some(record)) => UntrackedAction::Adopt {
+            address,
+            record: Box::new(record.into_owned()),
+        },
+        ("delete", None, None) => UntrackedAction::Delete,
+        (action, ..) => {
+            return Err(format!(
+                "untracked image {}: action `{action}` with that address and record is unknown",
+                entry.image_id
+            ));
+        }
+    };
+    Ok(Untracked {
+        image_id: entry.image_id.into_owned(),
+        name: entry.name.into_owned(),
+        status: entry.status.into_owned(),
+        token: entry.token.into_owned(),
+        action,
     })
 }

@@ -8,7 +8,7 @@ use super::*;
 use crate::cloud::ImageStatus;
 use crate::manifest::model::ReplaceOrder;
 use crate::plan::fixtures::*;
-use crate::plan::{Action, Drift, NameCollision, PlanOptions, Targeting, plan};
+use crate::plan::{Action, Drift, NameCollision, PlanOptions, Targeting, UntrackedAction, plan};
 use crate::state::CloudKind;
 
 fn identity(project: &str) -> Identity {
@@ -35,8 +35,18 @@ fn saved(state: Option<&State>) -> SavedPlan {
 }
 
 /// A plan with every action, drift (a rename and a deletion), a recovery, a move, a name
-/// collision, targeting and a timestamp.
+/// collision, targeting, a timestamp, a taint and untracked images (adopted and reported, or
+/// deleted).
 fn rich_plan() -> Plan {
+    rich_plan_with(true)
+}
+
+fn rich_plan_with(adopt: bool) -> Plan {
+    let mut tainted = record("img-t", attrs("tnt"));
+    tainted.tainted = Some(crate::state::Taint {
+        code: Some("IMG.0057".into()),
+        reason: "the image file could not be read".into(),
+    });
     let mut state = state([
         ("upd", record("img-u", attrs("upd"))),
         ("cbd", record("img-c", attrs("cbd"))),
@@ -46,6 +56,7 @@ fn rich_plan() -> Plan {
         ("old", record("img-o", attrs("moved"))),
         ("gone", record("img-g", attrs("gone"))),
         ("skip", record("img-k", attrs("skip"))),
+        ("tnt", tainted),
     ]);
     state.pending = vec![pending_create("rec", "tok-rec", Some("img-r"))];
     let mut view = view_of(&state);
@@ -58,6 +69,14 @@ fn rich_plan() -> Plan {
     view.images.insert("img-r".into(), seen);
     view.unmanaged_names
         .insert("new-image".into(), vec!["img-n1".into(), "img-n2".into()]);
+    for (id, key, n) in [("img-orphan", "adopt-me", 1), ("img-stray", "stray", 2)] {
+        let mut image = remote(id, &attrs(key), ImageStatus::Active);
+        let token = format!("3f1c2a9e-01JDQ2W5R8C9A7Z3KXG4M6N00{n}");
+        image
+            .tags
+            .insert(crate::manifest::model::TOKEN_TAG.into(), token);
+        view.untracked.insert(id.into(), image);
+    }
     let mut dbc = spec("dbc", attrs("dbc"));
     dbc.attrs.min_disk = 60;
     dbc.lifecycle.replace_order = ReplaceOrder::DestroyBeforeCreate;
@@ -74,10 +93,14 @@ fn rich_plan() -> Plan {
         spec("moved", attrs("moved")),
         spec("gone", attrs("gone")),
         spec("rec", attrs("rec")),
+        spec("tnt", attrs("tnt")),
+        spec("adopt-me", attrs("adopt-me")),
     ]);
     desired.moved = vec![moved("old", "moved")];
     let options = PlanOptions {
         excludes: vec!["sk*".into()],
+        adopt_untracked: adopt,
+        delete_untracked: !adopt,
         ..PlanOptions::default()
     };
     let mut plan = plan(&desired, Some(&state), Some(&view), &options).unwrap();
@@ -105,6 +128,25 @@ fn the_rich_plan_has_every_part_the_file_must_carry() {
     }
     assert!(plan.drift.iter().any(Drift::deleted) && plan.drift.len() >= 2);
     assert!(!plan.recovery.is_empty() && !plan.moves.is_empty());
+    assert!(plan.changes.iter().any(|c| c.taint.is_some()));
+    let untracked: Vec<_> = plan.untracked.iter().map(|u| &u.action).collect();
+    assert!(
+        matches!(
+            untracked[..],
+            [
+                UntrackedAction::Adopt { .. },
+                UntrackedAction::Report { matches: None }
+            ]
+        ),
+        "{untracked:?}"
+    );
+    let deleted = rich_plan_with(false);
+    assert!(
+        deleted
+            .untracked
+            .iter()
+            .all(|u| u.action == UntrackedAction::Delete)
+    );
     assert_eq!(
         plan.name_collisions,
         [NameCollision {
@@ -124,7 +166,7 @@ fn the_rich_plan_has_every_part_the_file_must_carry() {
 
 #[test]
 fn the_plan_read_back_from_the_json_plan_is_the_plan_written() {
-    for plan in [rich_plan(), saved(None).plan] {
+    for plan in [rich_plan(), rich_plan_with(false), saved(None).plan] {
         let value = crate::render::json::to_value(&plan);
         let document = JsonPlan::deserialize(value).unwrap();
         assert_eq!(read::plan(document).unwrap(), plan);

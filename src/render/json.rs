@@ -16,8 +16,9 @@ use serde_json::Value;
 use crate::manifest::model::{Address, DiskFormat, ImageAttrs, ReplaceOrder};
 use crate::plan::{
     Action, Drift, FieldChange, Move, NameCollision, Plan, PlanMode, Recovery, ResourceChange,
-    StatusChange, Targeting,
+    StatusChange, Targeting, Untracked, UntrackedAction,
 };
+use crate::state::{ImageRecord, Taint};
 
 /// The version of this JSON format.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -59,11 +60,49 @@ pub struct JsonPlan<'a> {
     pub resource_changes: Vec<JsonChange<'a>>,
     pub resource_drift: Vec<JsonDrift<'a>>,
     pub recovery: Cow<'a, [Recovery]>,
+    pub untracked: Vec<JsonUntracked<'a>>,
     /// `moved` entries that rename a state address.
     pub moved: Cow<'a, [Move]>,
     /// Planned creates named like images that imsform does not manage.
     pub name_collisions: Cow<'a, [NameCollision]>,
     pub summary: Summary,
+}
+
+/// An image of this lineage the state does not know, and what the plan does with it.
+#[derive(Serialize, Deserialize)]
+pub struct JsonUntracked<'a> {
+    pub image_id: Cow<'a, str>,
+    pub name: Cow<'a, str>,
+    pub status: Cow<'a, str>,
+    pub token: Cow<'a, str>,
+    /// `report` (left alone), `adopt` or `delete`.
+    pub action: Cow<'a, str>,
+    /// The address it is adopted at (`adopt`), or would be with `--adopt-untracked` (`report`).
+    pub address: Option<Cow<'a, Address>>,
+    /// For `adopt`: the record the state takes, as the plan diffed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Cow<'a, ImageRecord>>,
+}
+
+impl<'a> JsonUntracked<'a> {
+    fn of(untracked: &'a Untracked) -> JsonUntracked<'a> {
+        let (action, address, record) = match &untracked.action {
+            UntrackedAction::Report { matches } => ("report", matches.as_ref(), None),
+            UntrackedAction::Adopt { address, record } => {
+                ("adopt", Some(address), Some(Cow::Borrowed(&**record)))
+            }
+            UntrackedAction::Delete => ("delete", None, None),
+        };
+        JsonUntracked {
+            image_id: Cow::Borrowed(&untracked.image_id),
+            name: Cow::Borrowed(&untracked.name),
+            status: Cow::Borrowed(&untracked.status),
+            token: Cow::Borrowed(&untracked.token),
+            action: Cow::Borrowed(action),
+            address: address.map(Cow::Borrowed),
+            record,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -95,6 +134,7 @@ impl<'a> JsonPlan<'a> {
             resource_changes: plan.changes.iter().map(JsonChange::of).collect(),
             resource_drift: plan.drift.iter().map(JsonDrift::of).collect(),
             recovery: Cow::Borrowed(&plan.recovery),
+            untracked: plan.untracked.iter().map(JsonUntracked::of).collect(),
             moved: Cow::Borrowed(&plan.moves),
             name_collisions: Cow::Borrowed(&plan.name_collisions),
             summary: Summary {
@@ -168,6 +208,9 @@ pub struct JsonChange<'a> {
     pub mode: Cow<'a, str>,
     pub image_id: Option<Cow<'a, str>>,
     pub action_reason: Option<Cow<'a, str>>,
+    /// Why a tainted image is replaced, as recorded (e.g. the failed job's code and message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taint: Option<Cow<'a, Taint>>,
     pub change: ChangeBody<'a>,
 }
 
@@ -234,6 +277,7 @@ impl<'a> JsonChange<'a> {
             mode,
             image_id: id.map(Cow::Borrowed),
             action_reason: change.reason.map(|r| Cow::Borrowed(r.as_str())),
+            taint: change.taint.as_ref().map(Cow::Borrowed),
             change: ChangeBody {
                 actions: borrowed(actions(change.action)),
                 before: change.before.as_ref().map(|b| object(b, id, status)),

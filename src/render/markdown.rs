@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use super::blocks::Line;
 use super::human::{self, plain};
-use super::{Group, NO_CHANGES, changes_images, plan_line, summary};
+use super::{Group, NO_CHANGES, plan_line, summary};
 use crate::plan::{Plan, PlanMode};
 
 /// GitHub's comment limit is 65,536 characters; leave room for what CI adds.
@@ -89,7 +89,7 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
             "refresh-only, {} object(s) changed outside imsform",
             plan.drift.len()
         )
-    } else if changes_images(plan) || !plan.moves.is_empty() {
+    } else if plan.changes_images() || !plan.moves.is_empty() {
         format!(
             "{} to add, {} to change, {} to destroy",
             counts.add, counts.change, counts.destroy
@@ -145,6 +145,19 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
         }
         text.push('\n');
     }
+    if !plan.untracked.is_empty() {
+        text.push_str(&format!(
+            "**{}** ({}): {}\n\n",
+            super::recovery::UNTRACKED_TITLE,
+            plan.untracked.len(),
+            super::recovery::UNTRACKED_INTRO
+        ));
+        for untracked in &plan.untracked {
+            let sentence = super::recovery::untracked_sentence(untracked);
+            text.push_str(&format!("- {sentence}\n"));
+        }
+        text.push('\n');
+    }
     text
 }
 
@@ -189,7 +202,7 @@ fn document(plan: &Plan, head: &str, details: &[String], drift: &[String]) -> St
         let title = format!("Objects changed outside imsform ({})", plan.drift.len());
         text.push_str(&collapsible(&title, drift));
     }
-    if plan.mode != PlanMode::RefreshOnly && !changes_images(plan) && plan.moves.is_empty() {
+    if plan.mode != PlanMode::RefreshOnly && !plan.changes_images() && plan.moves.is_empty() {
         text.push_str(NO_CHANGES);
         text.push('\n');
     }

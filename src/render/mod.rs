@@ -118,8 +118,3 @@ pub(crate) fn plan_line(counts: Counts) -> String {
         counts.add, counts.change, counts.destroy
     )
 }
-
-/// Whether the plan would change any image (as opposed to only the state).
-pub(crate) fn changes_images(plan: &Plan) -> bool {
-    plan.changes.iter().any(|c| c.action != Action::NoOp)
-}
