@@ -138,8 +138,8 @@ fn matches(spec: &ImageSpec, image: &RemoteImage) -> bool {
             .is_none_or(|url| *url == attrs.image_url)
 }
 
-/// The record of an adopted image: the manifest's create-time fields (the cloud does not report
-/// `image_url`; the name, OS and disk size matched), the cloud's values of the others, so that
+/// The record of an adopted image: the manifest's create-time fields (the name, OS and disk
+/// size matched, and the file where IMS reports it), the cloud's values of the others, so that
 /// the diff updates what differs.
 fn adopted_record(spec: &ImageSpec, image: &RemoteImage) -> ImageRecord {
     ImageRecord {
