@@ -312,6 +312,13 @@ pub const CONFIGS: [(&str, &[&str]); 29] = [
         ],
     ),
     (
+        "poll-interval-not-a-duration.toml",
+        &[
+            "imsform.toml:4:17:",
+            "`apply.poll_interval`: `often` is neither `adaptive` nor a duration",
+        ],
+    ),
+    (
         "region-wrong-type.toml",
         &[
             "imsform.toml:2:10:",
