@@ -206,7 +206,7 @@ pub const MANIFESTS: [(&str, &str, &str); 40] = [
 ];
 
 /// (file, texts) of configurations refused by every command that reads them.
-pub const CONFIGS: [(&str, &[&str]); 29] = [
+pub const CONFIGS: [(&str, &[&str]); 30] = [
     (
         "array-of-tables.toml",
         &["imsform.toml:1:3:", "`cloud`: must be a table (`[cloud]`)"],
