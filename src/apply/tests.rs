@@ -94,8 +94,7 @@ impl Rig {
         let options = ApplyOptions {
             parallelism: 1,
             watch: WatchConfig {
-                min_interval: Duration::from_millis(50),
-                max_interval: Duration::from_millis(200),
+                poll_interval: Duration::from_millis(50),
                 progress_every: None,
             },
             create_settle: Duration::from_millis(50),

@@ -206,7 +206,7 @@ pub const MANIFESTS: [(&str, &str, &str); 40] = [
 ];
 
 /// (file, texts) of configurations refused by every command that reads them.
-pub const CONFIGS: [(&str, &[&str]); 29] = [
+pub const CONFIGS: [(&str, &[&str]); 30] = [
     (
         "array-of-tables.toml",
         &["imsform.toml:1:3:", "`cloud`: must be a table (`[cloud]`)"],
@@ -309,6 +309,13 @@ pub const CONFIGS: [(&str, &[&str]); 29] = [
         &[
             "imsform.toml:4:15:",
             "`apply.parallelism`: must be between 1 and 1000",
+        ],
+    ),
+    (
+        "poll-interval-not-a-duration.toml",
+        &[
+            "imsform.toml:4:17:",
+            "`apply.poll_interval`: `often` is neither `adaptive` nor a duration",
         ],
     ),
     (

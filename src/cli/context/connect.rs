@@ -132,7 +132,7 @@ pub async fn connect(config: &Config) -> Result<Connection, Error> {
     tracing::info!(endpoint = %endpoints.ims.base, region = %config.cloud.region, "cloud");
     Ok(Connection {
         client: Arc::new(client),
-        watch: WatchConfig::default(),
+        watch: WatchConfig::cloud(config.apply.poll_interval),
         local: None,
         endpoint_marker: format!("{}{}", endpoints.ims.base, endpoints.ims.path_prefix),
     })
@@ -174,11 +174,7 @@ async fn connect_local(config: &Config) -> Result<Connection, Error> {
     )?;
     Ok(Connection {
         client: Arc::new(client),
-        watch: WatchConfig {
-            min_interval: Duration::from_millis(100),
-            max_interval: Duration::from_millis(500),
-            progress_every: Some(Duration::from_secs(1)),
-        },
+        watch: WatchConfig::local(config.apply.poll_interval),
         local: Some(emulator),
         // The port changes every run; the directory names this local cloud.
         endpoint_marker: format!("local:{}", config.dir.display()),
