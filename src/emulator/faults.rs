@@ -11,6 +11,7 @@ use std::time::Duration;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::reply::ApiError;
 use super::world::World;
 
 /// A per-AK token bucket: `per_second` tokens a second, at most `burst` saved.
@@ -132,6 +133,28 @@ impl World {
     /// Registration jobs not yet finished.
     pub fn running_jobs(&self) -> usize {
         self.jobs.values().filter(|job| !job.finished).count()
+    }
+
+    /// IMG.0060 when the injected cap on running jobs is reached.
+    pub fn check_flow_control(&self) -> Result<(), ApiError> {
+        if self
+            .faults
+            .max_running_jobs
+            .is_some_and(|cap| self.running_jobs() >= cap)
+        {
+            return Err(ApiError::bad(
+                "IMG.0060",
+                "The number of tasks exceeds the flow control limit. Try again later.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// How long a new job runs: the injected duration, else `default`.
+    pub fn job_duration(&self, default: Duration) -> Duration {
+        self.faults
+            .job_duration_ms
+            .map_or(default, Duration::from_millis)
     }
 }
 
