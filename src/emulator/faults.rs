@@ -30,7 +30,7 @@ pub struct Faults {
     pub seed: Option<u64>,
     /// 429 APIG.0308 with `Retry-After` when an AK's bucket is empty.
     pub rate_limit: Option<RateLimit>,
-    /// At most this many registration jobs running at once; more -> 400 IMG.0060.
+    /// At most this many jobs running at once; more registrations or copies -> 400 IMG.0060.
     pub max_running_jobs: Option<usize>,
     /// Share of requests (0.0-1.0) answered 500 or 503 before acting.
     pub error_rate: f64,

@@ -4,6 +4,7 @@
 //! section 5) read from the emulator's recorded requests. One test binary; this file holds the
 //! shared set-up, the modules hold the tests.
 
+mod distribution;
 mod faults;
 mod jobs;
 mod operations;
