@@ -173,6 +173,31 @@ async fn refused_copies_create_nothing() {
         let reply = api.send("POST", path, &[], Some(body)).await;
         assert_eq!((reply.status, reply.code()), (400, *code), "{path} {body}");
     }
+    let encrypted = api
+        .send(
+            "POST",
+            &format!("/v1/cloudimages/{source}/copy"),
+            &[],
+            Some(&json!({"name": "enc", "cmk_id": "key-1"})),
+        )
+        .await;
+    let job = encrypted.body["job_id"].as_str().unwrap().to_owned();
+    let encrypted = api.wait_job(&job).await["entities"]["image_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        api.image(&encrypted).await.unwrap()["__system__cmkid"],
+        "key-1"
+    );
+    let path = format!("/v1/cloudimages/{encrypted}/cross_region_copy");
+    let reply = api.send("POST", &path, &[], Some(&ok)).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (400, "IMG.0098"),
+        "{}",
+        reply.body
+    );
     let unknown = api
         .send(
             "POST",
@@ -186,7 +211,7 @@ async fn refused_copies_create_nothing() {
         .as_array()
         .unwrap()
         .len();
-    assert_eq!(images, 2, "no copy was created");
+    assert_eq!(images, 3, "no copy was created besides the encrypted one");
 }
 
 #[tokio::test]

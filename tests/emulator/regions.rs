@@ -150,3 +150,47 @@ fn the_cli_lists_every_region_and_project_when_there_are_several() {
         ["cn-north-4", "ap-southeast-1", "cn-north-4_consumer"]
     );
 }
+
+#[tokio::test]
+async fn worlds_saved_before_projects_belong_to_the_first_region_and_members_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("world.json");
+    let old = serde_json::json!({"version": 1, "jobs": [], "images": [{
+        "id": "11111111-2222-3333-4444-555555555555", "name": "old", "status": "active",
+        "protected": false, "container_format": "bare", "disk_format": "zvhd2", "min_disk": 40,
+        "min_ram": 0, "os_version": "Ubuntu 22.04 server 64bit",
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}]});
+    std::fs::write(&path, old.to_string()).unwrap();
+    let builder = || {
+        Emulator::builder()
+            .project_id("0123456789abcdef0123456789abcdef")
+            .job_duration(std::time::Duration::from_millis(50))
+            .project("cn-north-4_consumer")
+            .data_file(&path)
+    };
+    let api = Api::start(builder()).await;
+    let image = "11111111-2222-3333-4444-555555555555";
+    assert_eq!(ids(&api, "/v2/cloudimages", &[]).await, [image]);
+    let consumer = api
+        .emulator
+        .project_named("cn-north-4_consumer")
+        .unwrap()
+        .to_owned();
+    let body = serde_json::json!({"images": [image], "projects": [consumer]});
+    let reply = api
+        .send("POST", "/v1/cloudimages/members", &[], Some(&body))
+        .await;
+    let job = reply.body["job_id"].as_str().unwrap().to_owned();
+    assert_eq!(api.wait_job(&job).await["status"], "SUCCESS");
+    api.emulator.shutdown().await;
+
+    let again = Api::start(builder()).await;
+    let members = again
+        .send("GET", &format!("/v2/images/{image}/members"), &[], None)
+        .await;
+    assert_eq!(members.body["members"][0]["member_id"], consumer.as_str());
+    assert_eq!(
+        again.job(&job).await.body["job_type"],
+        "imsAddImageMembersJob"
+    );
+}
