@@ -53,8 +53,8 @@ fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::bad(code, message)
 }
 
-/// The name and description every copy request carries.
-fn naming(body: &CopyBody) -> Result<(String, Option<String>), ApiError> {
+/// The copy's target from the name and description every copy request carries.
+fn target(body: &CopyBody, owner: String, cmk_id: Option<String>) -> Result<Target, ApiError> {
     let name = body
         .name
         .clone()
@@ -65,7 +65,12 @@ fn naming(body: &CopyBody) -> Result<(String, Option<String>), ApiError> {
     if let Some(text) = &description {
         check_description(text)?;
     }
-    Ok((name, description))
+    Ok(Target {
+        owner,
+        name,
+        description,
+        cmk_id,
+    })
 }
 
 /// The copy of `source`, `saving`, owned by `target.owner`.
@@ -145,13 +150,8 @@ pub async fn in_region(
     body: Bytes,
 ) -> Reply {
     let body: CopyBody = parse_body(&body)?;
-    let (name, description) = naming(&body)?;
-    let target = Target {
-        owner: caller.project.clone(),
-        name,
-        description,
-        cmk_id: body.cmk_id.filter(|cmk| !cmk.is_empty()),
-    };
+    let cmk_id = body.cmk_id.clone().filter(|cmk| !cmk.is_empty());
+    let target = target(&body, caller.project.clone(), cmk_id)?;
     let handle = shared.clone();
     shared
         .run(move |world| start_copy(world, &caller, &id, target, false, &handle))
@@ -208,14 +208,7 @@ pub async fn cross_region(
     body: Bytes,
 ) -> Reply {
     let body: CopyBody = parse_body(&body)?;
-    let (name, description) = naming(&body)?;
-    let owner = destination(&shared, &caller, &body)?;
-    let target = Target {
-        owner,
-        name,
-        description,
-        cmk_id: None,
-    };
+    let target = target(&body, destination(&shared, &caller, &body)?, None)?;
     let handle = shared.clone();
     shared
         .run(move |world| {
