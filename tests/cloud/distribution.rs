@@ -263,3 +263,40 @@ async fn a_lost_copy_answer_is_outcome_unknown_and_never_resent() {
         .count();
     assert_eq!(copies, 1, "the cloud acted: exactly one copy exists");
 }
+
+#[tokio::test]
+async fn requests_match_what_the_official_sdk_sends() {
+    let emulator = world().await;
+    let factory = factory(&emulator, options());
+    let owner = factory.client("cn-north-4").unwrap();
+    let image = active_image(&owner, "web").await;
+    let consumer = project(&emulator, CONSUMERS[0]);
+    let (images, projects) = (vec![image.clone()], vec![consumer.clone()]);
+    let first = emulator.requests().len();
+    owner.add_members(&images, &projects).await.unwrap();
+    owner.remove_members(&images, &projects).await.unwrap();
+    // Refused (the owner is no member): sent once all the same, which is what is compared.
+    let refused = owner.answer_shares(&images, Answer::Accept).await;
+    assert_eq!(refused.unwrap_err().code(), Some("IMG.0066"));
+    owner.members(&image).await.unwrap();
+    let copy = CopyInRegion {
+        name: "web-copy".into(),
+        description: Some("d".into()),
+    };
+    owner.copy_in_region(&image, &copy).await.unwrap();
+    let replica = CopyToRegion {
+        name: "web-sg".into(),
+        description: None,
+        region: SOUTH.into(),
+        project_name: SOUTH.into(),
+        agency_name: "ims_admin_agency".into(),
+    };
+    owner.copy_to_region(&image, &replica).await.unwrap();
+    let ids = |text: &str| {
+        text.replace(&image, "{image_id}")
+            .replace(emulator.project_id(), "{project_id}")
+            .replace(&consumer, "{consumer_id}")
+    };
+    let sdk = sdk_requests(include_str!("../fixtures/sdk_distribution_requests.json"));
+    assert_like_the_sdk(&emulator.requests()[first..], &sdk, ids);
+}
