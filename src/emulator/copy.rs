@@ -17,10 +17,14 @@ use super::images::{check_description, check_name, parse_body};
 use super::jobs;
 use super::model::{Caller, Work};
 use super::reply::{ApiError, Reply};
-use super::world::{Image, Shared, Status, World};
+use super::world::{Image, Outcome, Shared, Status, World};
 
 /// Cross-region copies one tenant may run at once (HW `ims_03_0628`).
 pub const CROSS_REGION_COPIES: usize = 5;
+
+/// The `error_code` of an injected copy failure (`job_failure_rate`): the real codes are not
+/// documented, so the emulator reuses "image unavailable".
+const COPY_FAILED: &str = "IMG.0046";
 
 /// The KMS key attribute of an encrypted image.
 const CMK_ATTRIBUTE: &str = "__system__cmkid";
@@ -131,10 +135,18 @@ fn start_copy(
         source_id: source_id.to_owned(),
         cross_region,
     };
+    let outcome = if world.copy_fails() {
+        Outcome::Fail {
+            code: COPY_FAILED.to_owned(),
+            reason: format!("Failed to copy the image {source_id}."),
+        }
+    } else {
+        Outcome::Success
+    };
     let job_id = jobs::start(
         world,
         caller,
-        work,
+        (work, outcome),
         (&copy.id, &copy.name),
         shared.config.job_duration,
     );

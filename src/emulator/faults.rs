@@ -38,7 +38,7 @@ pub struct Faults {
     pub latency_ms: u64,
     /// Registrations of these `bucket:object` URLs fail (IMG.0057).
     pub fail_urls: Vec<String>,
-    /// Share of registrations (0.0-1.0) that fail.
+    /// Share of registrations and copies (0.0-1.0) that fail.
     pub job_failure_rate: f64,
     /// When set, the OBS objects that exist; registering any other URL fails (IMG.0057).
     pub obs_objects: Option<Vec<String>>,
@@ -130,7 +130,13 @@ impl World {
         None
     }
 
-    /// Registration jobs not yet finished.
+    /// Whether a copy job fails (drawn like registrations, from `job_failure_rate`).
+    pub fn copy_fails(&mut self) -> bool {
+        let rate = self.faults.job_failure_rate;
+        rate > 0.0 && self.rng.random_bool(rate.min(1.0))
+    }
+
+    /// Jobs not yet finished.
     pub fn running_jobs(&self) -> usize {
         self.jobs.values().filter(|job| !job.finished).count()
     }

@@ -127,12 +127,12 @@ pub async fn register(
         .await
 }
 
-/// Starts a job that succeeds after the configured duration: a member job (no image) or a
-/// copy (`image` is the new image's id and name). Returns its id.
+/// Starts a job that ends with `outcome` after the configured duration: a member job (no
+/// image) or a copy (`image` is the new image's id and name). Returns its id.
 pub fn start(
     world: &mut World,
     caller: &Caller,
-    work: Work,
+    (work, outcome): (Work, Outcome),
     image: (&str, &str),
     duration: Duration,
 ) -> String {
@@ -144,7 +144,7 @@ pub fn start(
         begin_time: Utc::now(),
         started: world.now,
         duration: world.job_duration(duration),
-        outcome: Outcome::Success,
+        outcome,
         finished: false,
         work,
         project: caller.project.clone(),

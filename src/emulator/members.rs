@@ -18,7 +18,7 @@ use super::images::{parse_body, timestamp};
 use super::jobs;
 use super::model::{Caller, Member, MemberStatus, Work};
 use super::reply::{ApiError, Reply};
-use super::world::{Image, Shared, Status, World};
+use super::world::{Image, Outcome, Shared, Status, World};
 use crate::sign;
 
 /// The body of the owner's batch add and delete.
@@ -150,7 +150,13 @@ async fn owner_batch(shared: Shared, caller: Caller, body: &[u8], adding: bool) 
             } else {
                 Work::DeleteMembers { images, projects }
             };
-            let job_id = jobs::start(world, &caller, work, ("", ""), config.job_duration);
+            let job_id = jobs::start(
+                world,
+                &caller,
+                (work, Outcome::Success),
+                ("", ""),
+                config.job_duration,
+            );
             Ok(Json(json!({ "job_id": job_id })).into_response())
         })
         .await
@@ -217,7 +223,7 @@ pub async fn answer(
                 project,
                 status,
             };
-            let job_id = jobs::start(world, &caller, work, ("", ""), duration);
+            let job_id = jobs::start(world, &caller, (work, Outcome::Success), ("", ""), duration);
             Ok(Json(json!({ "job_id": job_id })).into_response())
         })
         .await

@@ -245,3 +245,27 @@ async fn at_most_five_cross_region_copies_run_at_once() {
         "the limit is on cross-region copies only"
     );
 }
+
+#[tokio::test]
+async fn injected_job_failures_fail_copies_and_kill_the_copy() {
+    let api = world().await;
+    let source = api.active("doomed-source").await;
+    api.emulator.set_faults(Faults {
+        job_failure_rate: 1.0,
+        ..Faults::default()
+    });
+    let body = json!({"name": "doomed-copy"});
+    let job = copy(&api, &format!("/v1/cloudimages/{source}/copy"), body).await;
+    assert_eq!(job["status"], "FAIL");
+    assert_eq!(job["error_code"], "IMG.0046");
+    assert!(job["entities"].get("image_id").is_none(), "{job}");
+    let images = api.admin("GET", "images", None).await;
+    let copy = images["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "doomed-copy")
+        .cloned()
+        .unwrap();
+    assert_eq!(copy["status"], "killed");
+}
