@@ -254,9 +254,13 @@ pub struct EmulatorArgs {
     /// The project id (generated when absent).
     #[arg(long)]
     pub project_id: Option<String>,
-    /// The region it answers as.
-    #[arg(long, default_value = "cn-north-4")]
-    pub region: String,
+    /// A region it serves, each on its own port (repeat for several; the first is the default
+    /// and listens on --listen, the next ones on the following ports).
+    #[arg(long = "region", value_name = "REGION", default_value = "cn-north-4")]
+    pub regions: Vec<String>,
+    /// A sub-project named REGION_SUFFIX (e.g. cn-north-4_consumer), to share images with.
+    #[arg(long = "project", value_name = "NAME")]
+    pub projects: Vec<String>,
     /// How long an image registration job takes, e.g. `500ms`.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub job_duration: std::time::Duration,

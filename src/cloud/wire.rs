@@ -122,7 +122,7 @@ pub fn parse_tag(tag: &str) -> (String, String) {
 }
 
 /// A non-empty string field (numbers are rendered as text).
-fn text(value: &Value, key: &str) -> Option<String> {
+pub(crate) fn text(value: &Value, key: &str) -> Option<String> {
     match value.get(key)? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

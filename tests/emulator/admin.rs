@@ -132,29 +132,16 @@ async fn only_loopback_addresses_are_accepted() {
 
 #[test]
 fn the_cli_prints_one_json_line_and_refuses_non_loopback() {
-    use std::io::BufRead;
-    let binary = assert_cmd::cargo::cargo_bin("imsform");
-    let mut child = std::process::Command::new(&binary)
-        .args([
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--access-key",
-            "AKCLI000000000000000",
-            "--secret-key",
-            "s3cret",
-            "--region",
-            "eu-west-0",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let line = startup_line(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--access-key",
+        "AKCLI000000000000000",
+        "--secret-key",
+        "s3cret",
+        "--region",
+        "eu-west-0",
+    ]);
     let keys: Vec<&str> = line
         .trim()
         .trim_matches(['{', '}'])
@@ -182,7 +169,8 @@ fn the_cli_prints_one_json_line_and_refuses_non_loopback() {
     assert_eq!(info["region"], "eu-west-0");
     assert_eq!(info["project_id"].as_str().unwrap().len(), 32);
 
-    assert_cmd::Command::new(&binary)
+    assert_cmd::Command::cargo_bin("imsform")
+        .unwrap()
         .args(["emulator", "--listen", "0.0.0.0:8787"])
         .assert()
         .failure()
