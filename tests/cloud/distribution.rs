@@ -37,8 +37,7 @@ fn factory(emulator: &Emulator, options: ClientOptions) -> ClientFactory {
 
 fn cadence() -> WatchConfig {
     WatchConfig {
-        min_interval: Duration::from_millis(20),
-        max_interval: Duration::from_millis(100),
+        poll_interval: Duration::from_millis(20),
         progress_every: None,
     }
 }

@@ -124,8 +124,7 @@ impl Client {
     }
 
     /// Reads the job until it succeeds or fails, at intervals backing off from
-    /// `cadence.min_interval` to `cadence.max_interval`; [`CloudError::Timeout`] at
-    /// `deadline`.
+    /// `cadence.poll_interval` to ten times it; [`CloudError::Timeout`] at `deadline`.
     pub async fn wait_job(
         &self,
         job_id: &str,
@@ -133,7 +132,7 @@ impl Client {
         deadline: Instant,
     ) -> Result<JobReport, CloudError> {
         let started = Instant::now();
-        let mut interval = cadence.min_interval;
+        let mut interval = cadence.poll_interval;
         loop {
             let report = self.job_report(job_id).await?;
             if matches!(report.job.status, JobStatus::Success | JobStatus::Fail) {
@@ -146,7 +145,7 @@ impl Client {
                 });
             }
             tokio::time::sleep(interval).await;
-            interval = (interval * 2).min(cadence.max_interval);
+            interval = (interval * 2).min(cadence.poll_interval * 10);
         }
     }
 

@@ -148,6 +148,7 @@ fn image_named(id: &str) -> RemoteImage {
         min_ram: 0,
         description: None,
         protected: false,
+        image_url: None,
         checksum: None,
         size: None,
         created_at: None,
