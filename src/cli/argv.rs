@@ -130,7 +130,7 @@ mod tests {
             panic!("not apply")
         };
         assert!(apply.auto_approve && apply.run.destroy);
-        assert_eq!(apply.run.targets, ["images.web"]);
+        assert_eq!(apply.run.scope.targets, ["images.web"]);
     }
 
     #[test]
