@@ -47,7 +47,8 @@ async fn run(images: usize, parallelism: usize, job: Duration) {
         .expect("the emulator starts");
     let dir = tempfile::tempdir().expect("a temp dir");
     std::fs::write(dir.path().join("images.yaml"), manifest(images)).expect("write manifest");
-    let loaded = imsform::manifest::load(&[], dir.path()).expect("the manifest loads");
+    let loaded = imsform::manifest::load(&[], dir.path(), &imsform::manifest::VarInput::default())
+        .expect("the manifest loads");
     let plan = plan::plan(&loaded.manifests, None, None, &PlanOptions::default()).expect("plan");
     let lock = LockOptions {
         operation: "bench",

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::manifest::VarArg;
 
 /// Manage Huawei Cloud private images (IMS) as code.
 #[derive(Debug, Parser)]
@@ -46,6 +48,8 @@ pub enum Command {
     Refresh(RefreshArgs),
     /// Adopt an existing image: record IMAGE_ID under an address of the manifests.
     Import(ImportArgs),
+    /// Print each managed image's id, name, status and region (from the state only).
+    Output(OutputArgs),
     /// Inspect and edit the state (`rm` forgets an image without deleting it).
     #[command(subcommand)]
     State(StateCommand),
@@ -61,6 +65,71 @@ pub enum Command {
 pub struct ValidateArgs {
     /// Manifest files or directories (default: the working directory).
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+/// `--var NAME=VALUE` and `--var-file FILE` of every command that reads manifests, kept in the
+/// order given (a later value wins), which clap's derive cannot express: hence the hand-written
+/// `Args` below.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VarArgs {
+    pub args: Vec<VarArg>,
+}
+
+impl FromArgMatches for VarArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<VarArgs, clap::Error> {
+        let mut indexed: Vec<(usize, VarArg)> = Vec::new();
+        if let (Some(values), Some(at)) =
+            (matches.get_many::<String>("var"), matches.indices_of("var"))
+        {
+            indexed.extend(at.zip(values.map(|text| VarArg::Var(text.clone()))));
+        }
+        if let (Some(values), Some(at)) = (
+            matches.get_many::<PathBuf>("var_file"),
+            matches.indices_of("var_file"),
+        ) {
+            indexed.extend(at.zip(values.map(|path| VarArg::File(path.clone()))));
+        }
+        indexed.sort_by_key(|(at, _)| *at);
+        Ok(VarArgs {
+            args: indexed.into_iter().map(|(_, arg)| arg).collect(),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = VarArgs::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for VarArgs {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        command
+            .arg(
+                clap::Arg::new("var")
+                    .long("var")
+                    .value_name("NAME=VALUE")
+                    .action(clap::ArgAction::Append)
+                    .help(
+                        "Set a variable of the manifests (repeatable; overrides IMSFORM_VAR_NAME)",
+                    ),
+            )
+            .arg(
+                clap::Arg::new("var_file")
+                    .long("var-file")
+                    .value_name("FILE")
+                    .value_parser(clap::value_parser!(PathBuf))
+                    .action(clap::ArgAction::Append)
+                    .help(
+                        "Set variables from a TOML file of `NAME = \"value\"` lines (repeatable)",
+                    ),
+            )
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        VarArgs::augment_args(command)
+    }
 }
 
 /// Flags shared by `plan`, `apply` and `refresh`.
@@ -106,6 +175,8 @@ pub struct PlanArgs {
     /// Also write the plan as markdown for a pull request to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -121,6 +192,9 @@ pub struct ApplyArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
+    /// With a saved plan, only the values the plan was made with are accepted.
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
@@ -147,6 +221,8 @@ pub struct RefreshArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Debug, Args)]
@@ -155,9 +231,20 @@ pub struct ImportArgs {
     pub address: String,
     /// The id of the existing private image.
     pub image_id: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// How long to wait for the state lock, e.g. `30s` (default: fail at once).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Only this image, e.g. `images.web` (default: every managed image).
+    pub address: Option<String>,
+    /// Print JSON (`schema/output.schema.json`) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -278,6 +365,48 @@ mod tests {
             panic!()
         };
         assert_eq!(plan.out, Some(PathBuf::from("q.json")));
+    }
+
+    #[test]
+    fn vars_and_var_files_keep_their_order() {
+        let args = [
+            "imsform",
+            "plan",
+            "--var-file",
+            "a.yaml",
+            "--var",
+            "x=1",
+            "--var-file=b.yaml",
+            "--var",
+            "y=a=b",
+        ];
+        let Command::Plan(plan) = Cli::try_parse_from(args).unwrap().command else {
+            panic!("not plan")
+        };
+        assert_eq!(
+            plan.vars.args,
+            [
+                VarArg::File("a.yaml".into()),
+                VarArg::Var("x=1".into()),
+                VarArg::File("b.yaml".into()),
+                VarArg::Var("y=a=b".into()),
+            ]
+        );
+        for command in ["validate", "apply", "refresh"] {
+            let cli = Cli::try_parse_from(["imsform", command, "--var", "x=1"]).unwrap();
+            let vars = match cli.command {
+                Command::Validate(args) => args.vars,
+                Command::Apply(args) => args.vars,
+                Command::Refresh(args) => args.vars,
+                _ => panic!("{command}"),
+            };
+            assert_eq!(vars.args, [VarArg::Var("x=1".into())], "{command}");
+        }
+        let cli = Cli::try_parse_from(["imsform", "import", "images.a", "id", "--var", "x=1"]);
+        let Command::Import(import) = cli.unwrap().command else {
+            panic!("not import")
+        };
+        assert_eq!(import.vars.args.len(), 1);
     }
 
     #[test]

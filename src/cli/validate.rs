@@ -1,31 +1,23 @@
 //! `imsform validate`: load and check manifests, report every problem. No network, no state.
 //!
-//! Diagnostics go to stderr (colour when stderr is a terminal and neither `--no-color` nor
+//! Variables are resolved as `plan` resolves them (`--var`, `--var-file`, `IMSFORM_VAR_*`,
+//! defaults), so an unset variable fails here too. Diagnostics go to stderr (through
+//! `context::load_manifests`, in colour when stderr is a terminal and neither `--no-color` nor
 //! `NO_COLOR` says otherwise); the success line goes to stdout. On failure the error returned
-//! is [`ManifestError::Invalid`], whose `Display` is the one-line summary printed last by
-//! `cli::exit_code`; the diagnostics are printed here, once.
+//! is [`crate::manifest::ManifestError::Invalid`], whose `Display` is the one-line summary
+//! printed last by `cli::exit_code`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, ValidateArgs};
 use crate::cli::config::working_dir;
+use crate::cli::context::load_manifests;
 use crate::error::Error;
-use crate::manifest::{self, ManifestError, diagnostic::render_all, plural};
+use crate::manifest::plural;
 
 pub async fn run(global: &GlobalArgs, args: ValidateArgs) -> Result<Outcome, Error> {
-    let dir = working_dir(global);
-    let color = stderr_color(global);
-    let stderr = &mut std::io::stderr().lock();
-    let loaded = match manifest::load(&args.paths, &dir) {
-        Ok(loaded) => loaded,
-        Err(error) => {
-            let ManifestError::Invalid { diagnostics, .. } = &error;
-            write_diagnostics(stderr, diagnostics, color)?;
-            return Err(error.into());
-        }
-    };
-    write_diagnostics(stderr, &loaded.warnings, color)?;
+    let loaded = load_manifests(global, &args.paths, &args.vars, &working_dir(global))?;
     let images = loaded.manifests.images.len();
     let verb = if images == 1 { "is" } else { "are" };
     let mut stdout = std::io::stdout().lock();
@@ -35,27 +27,9 @@ pub async fn run(global: &GlobalArgs, args: ValidateArgs) -> Result<Outcome, Err
         plural(images, "image"),
         plural(loaded.files.len(), "file")
     )
-    .map_err(io_error)?;
-    Ok(Outcome::Success)
-}
-
-fn write_diagnostics(
-    out: &mut dyn Write,
-    diagnostics: &[manifest::Diagnostic],
-    color: bool,
-) -> Result<(), Error> {
-    render_all(diagnostics, out, color).map_err(io_error)
-}
-
-fn io_error(source: std::io::Error) -> Error {
-    Error::Io {
+    .map_err(|source| Error::Io {
         context: "cannot write the report".to_owned(),
         source,
-    }
-}
-
-/// Colour on stderr: only on a terminal, and never with `--no-color` or `NO_COLOR`.
-pub fn stderr_color(global: &GlobalArgs) -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    !global.no_color && !no_color && std::io::stderr().is_terminal()
+    })?;
+    Ok(Outcome::Success)
 }

@@ -7,6 +7,7 @@
 //! since a plan made without one (terraform#24078), and when the configuration points at another
 //! cloud or project. It must not look at the manifests: a saved plan is applied without them.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,10 @@ pub struct SavedPlan {
     pub plan_json: Value,
     /// The plan itself, enough to apply it exactly.
     pub plan: Plan,
+    /// The values of the manifests' variables the plan was made with, by name: `apply FILE`
+    /// refuses other values (`manifest::check_plan_variables`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, String>,
 }
 
 /// A saved plan that cannot be read or written.
@@ -138,7 +143,14 @@ impl SavedPlan {
             config_sha256,
             plan_json: crate::render::json::to_value(&plan),
             plan,
+            variables: BTreeMap::new(),
         }
+    }
+
+    /// Records the variables' values the plan was made with.
+    pub fn with_variables(mut self, variables: BTreeMap<String, String>) -> SavedPlan {
+        self.variables = variables;
+        self
     }
 
     /// Writes the plan atomically, readable by the owner only (mode 0600), through the same
