@@ -124,6 +124,9 @@ fn every_example_is_valid_for_the_binary_and_the_schema() {
     assert_eq!(stdout, "Success! 3 images in 1 file are valid.\n");
     let (_, stdout, _) = validate(&root(), &["-C", "examples/multi-file"]);
     assert_eq!(stdout, "Success! 3 images in 3 files are valid.\n");
+    let args = ["-C", "examples/full", "--var-file", "prod.vars.toml"];
+    let (code, stdout, stderr) = validate(&root(), &args);
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
 }
 
 fn keys(value: &Value) -> BTreeSet<String> {
