@@ -1,9 +1,16 @@
 //! `${var.NAME}` in a string: splitting a value into literal text, escapes (`$${` writes a
-//! literal `${`) and references. Pure; the walker looks the names up and reports problems.
+//! literal `${`) and references ([`split`], pure), and [`Walker::text`], which substitutes the
+//! values and reports each failed reference where it is written.
 //!
 //! Each reference carries its occurrence: how many `${` came before it in the value (those of
 //! escapes included), so the walker can find the same `${` in the source text for a precise
 //! line and column even in quoted scalars.
+
+use marked_yaml::Node;
+
+use super::diagnostic::{Diagnostic, Label};
+use super::variables::how_to_set;
+use super::walk::{Spanned, Walker, closest};
 
 /// One piece of a string value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +91,107 @@ fn reference(rest: &str, occurrence: usize) -> Part<'_> {
             why: "is not a variable reference",
         },
     }
+}
+
+impl Walker<'_> {
+    /// A string scalar with its `${var.NAME}` references replaced by their values (and `$${`
+    /// by `${`), or a diagnostic at the reference that failed. A substituted value's label notes
+    /// the result, so later diagnostics about the value show what it became.
+    pub fn text(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
+        let mut spanned = self.string(node, what)?;
+        let Some(parts) = split(&spanned.value) else {
+            return Some(spanned);
+        };
+        let mut out = String::new();
+        let (mut ok, mut substituted) = (true, false);
+        for part in parts {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Var {
+                    name,
+                    occurrence,
+                    written,
+                } => match self.values.get(name).and_then(|v| v.value.as_ref()) {
+                    Some((value, _)) => {
+                        self.used.insert(name.to_owned());
+                        out.push_str(value);
+                        substituted = true;
+                    }
+                    None => {
+                        ok = false;
+                        // Only now: finding the place in the source costs a scan of the file.
+                        let label = self.reference_label(node, occurrence, written);
+                        self.missing(name, label);
+                    }
+                },
+                Part::Bad {
+                    occurrence,
+                    written,
+                    why,
+                } => {
+                    ok = false;
+                    let label = self.reference_label(node, occurrence, written);
+                    self.push(
+                        Diagnostic::error(format!("`{written}` in {what} {why}"))
+                            .at(label)
+                            .hint("write `${var.NAME}`; `$${` writes a literal `${`"),
+                    );
+                }
+            }
+        }
+        if !ok {
+            return None;
+        }
+        if substituted {
+            spanned.label.note = Some(format!("is {} with the variables", quoted(&out)));
+        }
+        spanned.value = out;
+        Some(spanned)
+    }
+
+    /// Reports a reference to an undeclared variable, or to one without a value, at `label`.
+    fn missing(&mut self, name: &str, label: Label) {
+        let Some(resolved) = self.values.get(name) else {
+            let hint = match closest(name, self.values.keys().map(String::as_str)) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("declare it: `variables: {{ {name}: {{ default: … }} }}`"),
+            };
+            self.push(
+                Diagnostic::error(format!("variable `{name}` is not declared"))
+                    .at(label)
+                    .hint(hint),
+            );
+            return;
+        };
+        self.used.insert(name.to_owned());
+        if resolved.broken {
+            return;
+        }
+        let declared = resolved.declared.clone();
+        self.push(
+            Diagnostic::error(format!("variable `{name}` has no value"))
+                .at(label)
+                .also(declared.with_note("declared here without a default"))
+                .hint(how_to_set(name)),
+        );
+    }
+
+    /// Where the `occurrence`-th `${` of a scalar is written, underlining `written`.
+    fn reference_label(&self, node: &Node, occurrence: usize, written: &str) -> Label {
+        let Some(marker) = node.span().start() else {
+            return self.label(node);
+        };
+        let from = self.file.byte_offset(marker);
+        match self.file.text[from..].match_indices("${").nth(occurrence) {
+            Some((at, _)) => self.file.label_at_byte(from + at, written.chars().count()),
+            None => self.label(node),
+        }
+    }
+}
+
+/// JSON string syntax: quotes and control characters shown unambiguously.
+fn quoted(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
 }
 
 #[cfg(test)]

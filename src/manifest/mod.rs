@@ -275,3 +275,6 @@ pub fn closest_name<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod load_variables_tests;

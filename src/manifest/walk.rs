@@ -10,9 +10,8 @@ use marked_yaml::Node;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 
 use super::diagnostic::{Diagnostic, Label};
-use super::interpolate::{self, Part};
 use super::source::SourceFile;
-use super::variables::{Values, how_to_set};
+use super::variables::Values;
 
 /// A value with the place it was written.
 #[derive(Debug, Clone)]
@@ -86,8 +85,8 @@ pub fn kind(node: &Node) -> Kind {
 pub struct Walker<'a> {
     pub file: &'a SourceFile,
     pub diagnostics: Vec<Diagnostic>,
-    /// The variables `${var.NAME}` may name.
-    values: &'a Values,
+    /// The variables `${var.NAME}` may name (`interpolate.rs` reads them).
+    pub(super) values: &'a Values,
     /// The variables this file referred to.
     pub used: BTreeSet<String>,
 }
@@ -214,100 +213,6 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// A string scalar with its `${var.NAME}` references replaced by their values (and `$${`
-    /// by `${`), or a diagnostic at the reference that failed. A substituted value's label notes
-    /// the result, so later diagnostics about the value show what it became.
-    pub fn text(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
-        let mut spanned = self.string(node, what)?;
-        let Some(parts) = interpolate::split(&spanned.value) else {
-            return Some(spanned);
-        };
-        let mut out = String::new();
-        let (mut ok, mut substituted) = (true, false);
-        for part in parts {
-            match part {
-                Part::Text(text) => out.push_str(text),
-                Part::Var {
-                    name,
-                    occurrence,
-                    written,
-                } => match self.values.get(name).and_then(|v| v.value.as_ref()) {
-                    Some((value, _)) => {
-                        self.used.insert(name.to_owned());
-                        out.push_str(value);
-                        substituted = true;
-                    }
-                    None => {
-                        ok = false;
-                        // Only now: finding the place in the source costs a scan of the file.
-                        let label = self.reference_label(node, occurrence, written);
-                        self.missing(name, label);
-                    }
-                },
-                Part::Bad {
-                    occurrence,
-                    written,
-                    why,
-                } => {
-                    ok = false;
-                    let label = self.reference_label(node, occurrence, written);
-                    self.push(
-                        Diagnostic::error(format!("`{written}` in {what} {why}"))
-                            .at(label)
-                            .hint("write `${var.NAME}`; `$${` writes a literal `${`"),
-                    );
-                }
-            }
-        }
-        if !ok {
-            return None;
-        }
-        if substituted {
-            spanned.label.note = Some(format!("is {} with the variables", quoted(&out)));
-        }
-        spanned.value = out;
-        Some(spanned)
-    }
-
-    /// Reports a reference to an undeclared variable, or to one without a value, at `label`.
-    fn missing(&mut self, name: &str, label: Label) {
-        let Some(resolved) = self.values.get(name) else {
-            let hint = match closest(name, self.values.keys().map(String::as_str)) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None => format!("declare it: `variables: {{ {name}: {{ default: … }} }}`"),
-            };
-            self.push(
-                Diagnostic::error(format!("variable `{name}` is not declared"))
-                    .at(label)
-                    .hint(hint),
-            );
-            return;
-        };
-        self.used.insert(name.to_owned());
-        if resolved.broken {
-            return;
-        }
-        let declared = resolved.declared.clone();
-        self.push(
-            Diagnostic::error(format!("variable `{name}` has no value"))
-                .at(label)
-                .also(declared.with_note("declared here without a default"))
-                .hint(how_to_set(name)),
-        );
-    }
-
-    /// Where the `occurrence`-th `${` of a scalar is written, underlining `written`.
-    fn reference_label(&self, node: &Node, occurrence: usize, written: &str) -> Label {
-        let Some(marker) = node.span().start() else {
-            return self.label(node);
-        };
-        let from = self.file.byte_offset(marker);
-        match self.file.text[from..].match_indices("${").nth(occurrence) {
-            Some((at, _)) => self.file.label_at_byte(from + at, written.chars().count()),
-            None => self.label(node),
-        }
-    }
-
     /// Any scalar but null, as written (`2026.11` is the text `2026.11`), or a type error:
     /// variable values are text.
     pub fn scalar_text(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
@@ -387,11 +292,6 @@ impl<'a> Walker<'a> {
             self.push(diagnostic);
         }
     }
-}
-
-/// JSON string syntax: quotes and control characters shown unambiguously.
-fn quoted(text: &str) -> String {
-    serde_json::Value::from(text).to_string()
 }
 
 /// The width of the quoted scalar `source` starts with, up to its closing quote or the end of
