@@ -222,3 +222,38 @@ fn a_saved_plan_records_its_values_and_refuses_others() {
         "web-41"
     );
 }
+
+#[test]
+fn import_and_refresh_resolve_variables_like_plan() {
+    let dir = dir();
+    let applied = run(&dir, &["apply", "--auto-approve", "--var", "build=8"], &[]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let id = dir.state_json()["images"]["images.web"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refreshed = run(&dir, &["refresh", "--var", "build=8"], &[]);
+    assert_eq!(refreshed.code, 0, "{}", refreshed.stderr);
+    assert_eq!(run(&dir, &["state", "rm", "images.web"], &[]).code, 0);
+    let unset = run(&dir, &["import", "images.web", &id], &[]);
+    assert_eq!(unset.code, 1);
+    assert!(
+        unset
+            .stderr
+            .contains("error: variable `build` has no value"),
+        "{}",
+        unset.stderr
+    );
+    let imported = run(
+        &dir,
+        &["import", "images.web", &id, "--var", "build=9"],
+        &[],
+    );
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let record = &dir.state_json()["images"]["images.web"];
+    // IMS cannot report the file an image came from: import records the manifest's.
+    assert_eq!(
+        record["attributes"]["image_url"],
+        "bucket:web/9-small.qcow2"
+    );
+}
