@@ -59,7 +59,8 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
     let options = plan_options(request.run, request.refresh_only)?;
     let (config, loaded, store) = open(
         global,
-        (request.paths, request.vars),
+        request.paths,
+        request.vars,
         request.operation,
         request.run.lock_timeout,
     )
@@ -104,7 +105,8 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
 /// configuration, the manifests (diagnostics printed on stderr) and the state under its lock.
 pub async fn open(
     global: &GlobalArgs,
-    (paths, vars): (&[PathBuf], &VarArgs),
+    paths: &[PathBuf],
+    vars: &VarArgs,
     operation: &'static str,
     lock_timeout: Option<Duration>,
 ) -> Result<(Config, Loaded, Store), Error> {

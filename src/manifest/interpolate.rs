@@ -8,7 +8,7 @@
 
 use marked_yaml::Node;
 
-use super::diagnostic::{Diagnostic, Label};
+use super::diagnostic::{Diagnostic, Label, quoted};
 use super::variables::how_to_set;
 use super::walk::{Spanned, Walker, closest};
 
@@ -187,11 +187,6 @@ impl Walker<'_> {
             None => self.label(node),
         }
     }
-}
-
-/// JSON string syntax: quotes and control characters shown unambiguously.
-fn quoted(text: &str) -> String {
-    serde_json::Value::from(text).to_string()
 }
 
 #[cfg(test)]

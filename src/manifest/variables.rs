@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use marked_yaml::types::MarkedScalarNode;
 
-use super::diagnostic::{Diagnostic, Label};
+use super::diagnostic::{Diagnostic, Label, quoted};
 use super::walk::{MappingRef, Walker, closest};
 
 /// The keys of a variable's declaration.
@@ -242,10 +242,6 @@ pub fn compare_with_recorded(
         ));
     }
     diagnostics
-}
-
-fn quoted(text: &str) -> String {
-    serde_json::Value::from(text).to_string()
 }
 
 /// Reads a file's `variables:` block: each key a variable name, each value a mapping of

@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::manifest::diagnostic::quoted;
 use crate::manifest::model::Address;
 use crate::state::{ImageRecord, State};
 
@@ -88,11 +89,7 @@ pub fn write_image(out: &mut impl Write, image: &ImageOutput) -> io::Result<()> 
         ("status", &image.status),
     ];
     for (name, value) in lines {
-        writeln!(
-            out,
-            "  {name:<6} = {}",
-            serde_json::Value::from(value.as_str())
-        )?;
+        writeln!(out, "  {name:<6} = {}", quoted(value))?;
     }
     writeln!(out, "}}")
 }
