@@ -91,7 +91,7 @@ impl fmt::Display for Origin {
             Origin::Default => f.write_str("its default"),
             Origin::Env => f.write_str("the environment (IMSFORM_VAR_*)"),
             Origin::Flag => f.write_str("--var"),
-            Origin::File(label) => write!(f, "--var-file {}", label.position()),
+            Origin::File(label) => write!(f, "--var-file {}", label.file.display()),
         }
     }
 }

@@ -198,8 +198,14 @@ fn a_saved_plan_records_its_values_and_refuses_others() {
             " --> prod.vars.toml:2:1",
         ),
     ];
+    let mut rendered = String::new();
     for (args, env, expected) in refusals {
         let refused = run(&dir, args, env);
+        rendered.push_str(&format!(
+            "$ imsform {}\n{}\n",
+            args.join(" "),
+            refused.stderr
+        ));
         assert_eq!(refused.code, 1, "{args:?}");
         assert!(
             refused.stderr.contains(expected),
@@ -213,6 +219,7 @@ fn a_saved_plan_records_its_values_and_refuses_others() {
         );
         assert!(dir.state().is_none(), "{args:?} wrote a state");
     }
+    insta::assert_snapshot!("saved_plan_refusals", rendered);
     // The same values (or none) apply the plan.
     let applied = run(&dir, &["apply", "plan.json", "--var", "build=41"], &[]);
     assert_eq!(applied.code, 0, "{}", applied.stderr);
