@@ -51,7 +51,7 @@ use std::path::{Path, PathBuf};
 
 use super::format::{self, Parsed};
 use super::lock::{self, LockGuard, LockInfo, LockOptions};
-use super::{FORMAT_VERSION, IMSFORM_VERSION, State, StateError, sibling};
+use super::{FORMAT_VERSION, IMSFORM_VERSION, Identity, State, StateError, sibling};
 use crate::atomic_file;
 
 /// An open, locked state file.
@@ -68,6 +68,8 @@ pub struct Store {
     on_disk: Option<Vec<u8>>,
     new_lineage: String,
     backup_written: bool,
+    /// The cloud of this run, recorded in a state that has no identity yet at its next write.
+    identity: Option<Identity>,
 }
 
 impl Store {
@@ -92,6 +94,7 @@ impl Store {
             current: parsed.map(|parsed| parsed.state),
             new_lineage: uuid::Uuid::new_v4().to_string(),
             backup_written: false,
+            identity: None,
         })
     }
 
@@ -122,6 +125,39 @@ impl Store {
             .unwrap_or_else(|| State::new(self.new_lineage.clone()))
     }
 
+    /// Binds this run to the cloud `identity`: refuses a state that belongs to another one;
+    /// a state without an identity (new, or written before imsform recorded it) takes this one
+    /// at its next write.
+    pub fn bind_identity(&mut self, identity: Identity) -> Result<(), StateError> {
+        self.check_identity(&identity, true)?;
+        self.identity = Some(identity);
+        Ok(())
+    }
+
+    /// Refuses a state that belongs to another cloud than `configured`; the project ids are
+    /// compared only when `project_known` (before asking IAM for it, kind and region already
+    /// tell).
+    pub fn check_identity(
+        &self,
+        configured: &Identity,
+        project_known: bool,
+    ) -> Result<(), StateError> {
+        let Some(recorded) = self.current.as_ref().and_then(|s| s.identity.as_ref()) else {
+            return Ok(());
+        };
+        let same = recorded.kind == configured.kind
+            && recorded.region == configured.region
+            && (!project_known || recorded.project_id == configured.project_id);
+        if same {
+            return Ok(());
+        }
+        Err(StateError::OtherIdentity {
+            path: self.path.clone(),
+            state: Box::new(recorded.clone()),
+            configured: Box::new(configured.clone()),
+        })
+    }
+
     /// Saves `state` atomically if its content changed (see the module docs for the contract).
     pub fn save(&mut self, state: &State) -> Result<(), StateError> {
         let lineage = self
@@ -135,6 +171,9 @@ impl Store {
             });
         }
         let mut next = state.clone();
+        if next.identity.is_none() {
+            next.identity.clone_from(&self.identity);
+        }
         next.format_version = FORMAT_VERSION;
         next.imsform_version = IMSFORM_VERSION.to_owned();
         let unsaved_migration = self.migrated_from.is_some() && !self.backup_written;

@@ -6,5 +6,6 @@
 mod import;
 mod output;
 mod plan;
+mod refusals;
 mod support;
 mod variables;

@@ -177,7 +177,7 @@ fn a_saved_plan_records_its_values_and_refuses_others() {
     );
     assert_eq!(planned.code, 0, "{}", planned.stderr);
     let saved: Value = serde_json::from_str(&dir.read("plan.json")).unwrap();
-    let variables = &saved["variables"];
+    let variables = &saved["recorded_inputs"]["variables"];
     assert_eq!(variables["build"], "41");
     assert_eq!(variables["os"], OS);
     assert_eq!(variables["team"], "platform");
