@@ -257,10 +257,19 @@ fn import_and_refresh_resolve_variables_like_plan() {
         &[],
     );
     assert_eq!(imported.code, 0, "{}", imported.stderr);
+    // The emulator reports the file the image was registered from (build 8): import records
+    // it, and names the manifest's file as resolved with --var build=9.
+    assert!(
+        imported.stdout.contains(
+            "registered from \"bucket:web/8-small.qcow2\", but the manifest names \
+             \"bucket:web/9-small.qcow2\""
+        ),
+        "{}",
+        imported.stdout
+    );
     let record = &dir.state_json()["images"]["images.web"];
-    // IMS cannot report the file an image came from: import records the manifest's.
     assert_eq!(
         record["attributes"]["image_url"],
-        "bucket:web/9-small.qcow2"
+        "bucket:web/8-small.qcow2"
     );
 }
