@@ -125,7 +125,8 @@ async fn imsform(point: Point) -> Figures {
     let (emulator, client) = emulator(point).await;
     let dir = tempfile::tempdir().expect("a temp dir");
     std::fs::write(dir.path().join("images.yaml"), manifest(point.images)).expect("manifest");
-    let loaded = imsform::manifest::load(&[], dir.path()).expect("the manifest loads");
+    let loaded = imsform::manifest::load(&[], dir.path(), &imsform::manifest::VarInput::default())
+        .expect("the manifest loads");
     let plan = plan::plan(&loaded.manifests, None, None, &PlanOptions::default()).expect("plan");
     let lock = LockOptions {
         operation: "bench",

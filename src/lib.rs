@@ -9,7 +9,8 @@
 //! ```
 //!
 //! - [`cli`]: argument parsing, `imsform.toml`, one orchestrating file per subcommand.
-//! - [`manifest`]: YAML manifests, validation with file:line:col diagnostics, the validated model.
+//! - [`manifest`]: YAML manifests, build variables, validation with file:line:col diagnostics,
+//!   the validated model.
 //! - [`state`]: the state file, its lock, atomic saves, the backup and the pending journal.
 //! - [`atomic_file`]: atomic file replacement, for the state, saved plans and the emulator.
 //! - [`ims`]: IMS limits and value sets shared by validation and the emulator.

@@ -127,6 +127,40 @@ fn broken_manifests_are_refused_with_file_line_and_column() {
 }
 
 #[test]
+fn broken_var_files_are_refused_with_file_line_and_column() {
+    assert_all_listed("var_files", &cases::VAR_FILES.map(|c| c.0));
+    let manifest = format!("variables:\n  build: {{ default: \"1\" }}\n{VALID_MANIFEST}");
+    for (file, position, message) in cases::VAR_FILES {
+        let dir = Dir::new();
+        dir.write("images.yaml", &manifest)
+            .write("imsform.toml", LOCAL_CONFIG)
+            .write(
+                "vars.toml",
+                std::fs::read(corpus("var_files", file)).unwrap(),
+            );
+        let expected = [position, message];
+        for command in ["validate", "plan", "apply"] {
+            let args = [command, "--var-file", "vars.toml", "--auto-approve"];
+            let args = if command == "apply" {
+                &args[..]
+            } else {
+                &args[..3]
+            };
+            dir.assert_refused(file, args, &expected);
+        }
+        // Applying a saved plan reads the var file too, and refuses before the state.
+        dir.write(STATE, std::fs::read(VALID_STATE).unwrap());
+        let planned = dir.run(&["plan", "-out", "plan.json", "--refresh=false"]);
+        assert_eq!(planned.status.code(), Some(0), "{file}: {planned:?}");
+        dir.assert_refused(
+            file,
+            &["apply", "plan.json", "--var-file", "vars.toml"],
+            &expected,
+        );
+    }
+}
+
+#[test]
 fn broken_configurations_are_refused_with_file_line_and_column() {
     assert_all_listed("config", &cases::CONFIGS.map(|c| c.0));
     for (file, expected) in cases::CONFIGS {
@@ -147,6 +181,7 @@ fn broken_configurations_are_refused_with_file_line_and_column() {
                 &["state", "list"][..],
                 &["show"],
                 &["state", "rm", "images.web"],
+                &["output", "--json"],
                 &["plan"],
             ] {
                 dir.assert_refused(file, args, &expected);
@@ -156,13 +191,14 @@ fn broken_configurations_are_refused_with_file_line_and_column() {
 }
 
 /// Every command that reads the state.
-const STATE_COMMANDS: [&[&str]; 7] = [
+const STATE_COMMANDS: [&[&str]; 8] = [
     &["state", "list"],
     &["state", "show", "images.web"],
     &["state", "rm", "images.web"],
     &["state", "mv", "images.web", "images.www"],
     &["show"],
     &["show", "--json"],
+    &["output"],
     &["plan"],
 ];
 

@@ -130,6 +130,9 @@ fn every_example_is_valid_for_the_binary_and_the_schema() {
         stdout,
         "Success! 3 images in 3 files are valid, and so is imsform.toml.\n"
     );
+    let args = ["-C", "examples/full", "--var-file", "prod.vars.toml"];
+    let (code, stdout, stderr) = validate(&root(), &args);
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
 }
 
 fn keys(value: &Value) -> BTreeSet<String> {
@@ -147,6 +150,14 @@ fn strings(value: &Value) -> BTreeSet<String> {
 
 fn set<'a>(items: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
     items.into_iter().map(String::from).collect()
+}
+
+/// The literal rules of a field that may also hold `${var.NAME}`: the `anyOf` branch that is
+/// not the `withVariables` reference.
+fn literal(field: &Value) -> &Value {
+    let branches = field["anyOf"].as_array().unwrap();
+    assert_eq!(branches[0], json!({ "$ref": "#/$defs/withVariables" }));
+    &branches[1]
 }
 
 #[test]
@@ -175,17 +186,27 @@ fn the_schema_agrees_with_the_rust_side() {
     let range = imsform::ims::MIN_DISK_RANGE;
     assert_eq!(image["min_disk"]["minimum"], json!(range.start()));
     assert_eq!(image["min_disk"]["maximum"], json!(range.end()));
-    assert_eq!(image["name"]["maxLength"], json!(imsform::ims::NAME_MAX));
     assert_eq!(
-        image["description"]["maxLength"],
+        literal(&image["name"])["maxLength"],
+        json!(imsform::ims::NAME_MAX)
+    );
+    assert_eq!(
+        literal(&image["description"])["maxLength"],
         json!(imsform::ims::DESCRIPTION_MAX)
+    );
+    assert_eq!(
+        keys(&schema["$defs"]["variable"]["properties"]),
+        set(manifest::VARIABLE_KEYS)
     );
     assert_eq!(
         image["tags"]["maxProperties"],
         json!(manifest::USER_TAGS_MAX)
     );
     let known = imsform::ims::OS_VERSIONS.iter().map(|(_, v)| *v);
-    assert_eq!(strings(&image["os_version"]["examples"]), set(known));
+    assert_eq!(
+        strings(&literal(&image["os_version"])["examples"]),
+        set(known)
+    );
 
     // The patterns accept what imsform accepts and refuse what it refuses.
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -213,6 +234,35 @@ fn the_schema_agrees_with_the_rust_side() {
         assert!(!validator.is_valid(&instance), "{instance}");
     }
     assert!(validator.is_valid(&with("name", json!("Ubuntu 22.04 基础镜像"))));
+
+    // Variables: names as `variables::is_valid_name` has them; references only where the
+    // manifests substitute them.
+    let variables = |name: &str| json!({ "variables": { name: { "default": "1" } } });
+    for name in ["build", "_B2", "web-build", "9lives", "", &"a".repeat(65)] {
+        assert_eq!(
+            validator.is_valid(&variables(name)),
+            manifest::variables::is_valid_name(name),
+            "{name:?}"
+        );
+    }
+    let referring = [
+        with("name", json!("web-${var.build}")),
+        with("image_url", json!("${var.bucket}:web.qcow2")),
+        with("os_version", json!("${var.os}")),
+        with("description", json!("built from ${var.build}")),
+        with("tags", json!({ "build": "${var.build}" })),
+    ];
+    for instance in referring {
+        assert!(validator.is_valid(&instance), "{instance}");
+    }
+    for instance in [
+        with("disk_format", json!("${var.format}")),
+        with("name", json!("web-${var.9}")),
+        json!({ "variables": { "b": { "default": [1] } } }),
+        json!({ "variables": { "b": { "defualt": "1" } } }),
+    ] {
+        assert!(!validator.is_valid(&instance), "{instance}");
+    }
 }
 
 /// The directory of the invalid corpus; each entry (a file or a directory for multi-file

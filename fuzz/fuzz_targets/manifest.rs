@@ -23,5 +23,5 @@ fuzz_target!(|data: &[u8]| {
     let dir = dir();
     let file = dir.join("images.yaml");
     std::fs::write(&file, data).expect("write the input");
-    let _ = imsform::manifest::load(&[file], dir);
+    let _ = imsform::manifest::load(&[file], dir, &imsform::manifest::VarInput::default());
 });

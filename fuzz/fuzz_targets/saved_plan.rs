@@ -7,5 +7,5 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = imsform::plan::saved::SavedPlan::from_slice(Path::new("plan.json"), data);
+    let _ = imsform::planfile::SavedPlan::from_slice(Path::new("plan.json"), data);
 });

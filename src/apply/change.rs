@@ -31,7 +31,10 @@ pub(crate) async fn run<C: CloudApi>(
         (_, None) => Outcome::Failed("the plan names no image id for this change".into()),
     };
     let (ok, summary) = match &outcome {
-        Outcome::Done { .. } => (true, done_summary(change.action).to_owned()),
+        Outcome::Done { id: Some(id), .. } => {
+            (true, format!("{} [id={id}]", done_summary(change.action)))
+        }
+        Outcome::Done { id: None, .. } => (true, done_summary(change.action).to_owned()),
         Outcome::Failed(why) => (false, format!("failed: {why}")),
         Outcome::Stopped(why) => (false, format!("stopped: {why}")),
     };
@@ -64,10 +67,11 @@ fn new_image(change: &ResourceChange, replaces: Option<&str>) -> Option<NewImage
 
 fn from_step(step: Step, added: usize, destroyed: usize) -> Outcome {
     match step {
-        Step::Done(_) => Outcome::Done {
+        Step::Done(id) => Outcome::Done {
             added,
             changed: 0,
             destroyed,
+            id: Some(id),
         },
         Step::Tainted(why) | Step::Failed(why) => Outcome::Failed(why),
         Step::Stopped(why) => Outcome::Stopped(why),
@@ -120,10 +124,10 @@ async fn update<C: CloudApi>(
             "updating the tags of image {id}: {error}"
         )));
     }
-    let (address, id) = (change.address.clone(), id.to_owned());
+    let (address, recorded) = (change.address.clone(), id.to_owned());
     ctx.state
         .edit(move |state| {
-            if let Some(record) = state.images.get_mut(&address).filter(|r| r.id == id) {
+            if let Some(record) = state.images.get_mut(&address).filter(|r| r.id == recorded) {
                 record.attributes = after;
                 if let Some(image) = seen {
                     record.observed = Some(Observed {
@@ -140,6 +144,7 @@ async fn update<C: CloudApi>(
         added: 0,
         changed: 1,
         destroyed: 0,
+        id: Some(id.to_owned()),
     })
 }
 
@@ -160,6 +165,7 @@ async fn replace_create_first<C: CloudApi>(
                     added: 1,
                     changed: 0,
                     destroyed: 1,
+                    id: Some(new),
                 },
                 Gone::Refused(why) | Gone::Failed(why) => Outcome::Failed(format!(
                     "new image {new} is in place, but the old one is not deleted yet: {why}"
@@ -206,6 +212,7 @@ async fn destroy<C: CloudApi>(
             added: 0,
             changed: 0,
             destroyed: 1,
+            id: None,
         },
         Gone::Refused(why) => {
             let (key, image_id) = (address.clone(), id.to_owned());

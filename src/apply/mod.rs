@@ -160,11 +160,13 @@ pub enum ApplyError {
 /// How one address's work ended.
 #[derive(Debug)]
 pub(crate) enum Outcome {
-    /// Done; the counts it adds to the report.
+    /// Done; the counts it adds to the report, and the image the address now names (none
+    /// after a destroy), shown as Terraform's `[id=…]`.
     Done {
         added: usize,
         changed: usize,
         destroyed: usize,
+        id: Option<String>,
     },
     Failed(String),
     /// Stopped at a saved point by an interrupt.
@@ -177,6 +179,7 @@ impl Outcome {
             added: 0,
             changed: 0,
             destroyed: 0,
+            id: None,
         }
     }
 }
@@ -362,6 +365,7 @@ pub(crate) fn add(report: &mut Report, address: Address, outcome: Outcome) {
             added,
             changed,
             destroyed,
+            ..
         } => {
             report.added += added;
             report.changed += changed;

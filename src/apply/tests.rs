@@ -55,7 +55,7 @@ impl Rig {
             ));
         }
         std::fs::write(self.dir.path().join("images.yaml"), yaml).unwrap();
-        crate::manifest::load(&[], self.dir.path())
+        crate::manifest::load(&[], self.dir.path(), &crate::manifest::VarInput::default())
             .unwrap()
             .manifests
     }

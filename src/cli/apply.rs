@@ -2,7 +2,9 @@
 //! only: the pipeline is `cli::context`, the executor `crate::apply`, the plan file `planfile`.
 //!
 //! - `apply PLANFILE` (one argument that is a file and not a `.yaml`/`.yml` manifest): read the
-//!   plan, lock the state, refuse a stale plan (`check_fresh`) with the state untouched, execute.
+//!   plan, refuse variable values other than the plan's (`--var`, `--var-file`,
+//!   `IMSFORM_VAR_*`), lock the state, refuse a stale plan (`check_fresh`) with the state
+//!   untouched, execute.
 //! - `apply [PATH…]`: plan (as `imsform plan`), print it, stop with exit 0 if nothing changes,
 //!   ask for `yes` on a terminal (or take `--auto-approve`), execute. Without a terminal on stdin
 //!   and without `--auto-approve` it refuses before touching anything.
@@ -23,6 +25,7 @@ use crate::cli::config::{Config, process_env, working_dir};
 use crate::cli::context::{self, Connection, Request};
 use crate::cli::state::{blocking, stdout_error};
 use crate::error::Error;
+use crate::manifest::check_plan_variables;
 use crate::plan::{Plan, PlanMode};
 use crate::planfile::{SavedPlan, check_fresh};
 use crate::render::human;
@@ -43,6 +46,7 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> Result<Outcome, Error>
     let request = Request {
         paths: &args.paths,
         run: &args.run,
+        vars: &args.vars,
         operation: "apply",
         refresh_only: args.refresh_only,
     };
@@ -98,6 +102,11 @@ fn plan_file(dir: &Path, paths: &[PathBuf]) -> Option<PathBuf> {
 async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Result<Outcome, Error> {
     let config = Config::load(&working_dir(global), &process_env)?;
     let saved = SavedPlan::read(path)?;
+    let vars = context::var_input(&args.vars);
+    if let Err(error) = check_plan_variables(&saved.variables(), path, &vars, &config.dir) {
+        context::print_diagnostics(error.diagnostics(), context::stderr_color(global))?;
+        return Err(error.into());
+    }
     context::check_connectable(&config)?;
     let state_path = config.state.path.clone();
     let timeout = args.run.scope.lock_timeout;

@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod vars;
+
+pub use vars::VarArgs;
+
 /// Manage Huawei Cloud private images (IMS) as code.
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +57,8 @@ pub enum Command {
     Refresh(RefreshArgs),
     /// Adopt an existing image: record IMAGE_ID under an address of the manifests.
     Import(ImportArgs),
+    /// Print each managed image's id, name, status and region (from the state only).
+    Output(OutputArgs),
     /// Inspect and edit the state (`rm` forgets an image without deleting it).
     #[command(subcommand)]
     State(StateCommand),
@@ -68,6 +74,8 @@ pub enum Command {
 pub struct ValidateArgs {
     /// Manifest files or directories (default: the working directory).
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 /// Flags shared by `plan`, `apply` and `refresh`: which addresses, how many at once, how long
@@ -147,6 +155,8 @@ pub struct PlanArgs {
     /// Also write the plan as markdown for a pull request to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -162,6 +172,9 @@ pub struct ApplyArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
+    /// With a saved plan, only the values the plan was made with are accepted.
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
@@ -188,6 +201,8 @@ pub struct RefreshArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub scope: ScopeArgs,
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Forget images the cloud no longer lists without asking (needed off a terminal).
     #[arg(long)]
     pub auto_approve: bool,
@@ -199,9 +214,20 @@ pub struct ImportArgs {
     pub address: String,
     /// The id of the existing private image.
     pub image_id: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// How long to wait for the state lock, e.g. `30s` (default: fail at once).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Only this image, e.g. `images.web` (default: every managed image).
+    pub address: Option<String>,
+    /// Print JSON (`schema/output.schema.json`) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -300,11 +326,54 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::VarArg;
 
     #[test]
     fn command_tree_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn vars_and_var_files_keep_their_order() {
+        let args = [
+            "imsform",
+            "plan",
+            "--var-file",
+            "a.yaml",
+            "--var",
+            "x=1",
+            "--var-file=b.yaml",
+            "--var",
+            "y=a=b",
+        ];
+        let Command::Plan(plan) = Cli::try_parse_from(args).unwrap().command else {
+            panic!("not plan")
+        };
+        assert_eq!(
+            plan.vars.args,
+            [
+                VarArg::File("a.yaml".into()),
+                VarArg::Var("x=1".into()),
+                VarArg::File("b.yaml".into()),
+                VarArg::Var("y=a=b".into()),
+            ]
+        );
+        for command in ["validate", "apply", "refresh"] {
+            let cli = Cli::try_parse_from(["imsform", command, "--var", "x=1"]).unwrap();
+            let vars = match cli.command {
+                Command::Validate(args) => args.vars,
+                Command::Apply(args) => args.vars,
+                Command::Refresh(args) => args.vars,
+                _ => panic!("{command}"),
+            };
+            assert_eq!(vars.args, [VarArg::Var("x=1".into())], "{command}");
+        }
+        let cli = Cli::try_parse_from(["imsform", "import", "images.a", "id", "--var", "x=1"]);
+        let Command::Import(import) = cli.unwrap().command else {
+            panic!("not import")
+        };
+        assert_eq!(import.vars.args.len(), 1);
     }
 
     #[test]

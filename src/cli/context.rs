@@ -20,14 +20,13 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::args::{GlobalArgs, RunArgs, ScopeArgs};
+use crate::cli::args::{GlobalArgs, RunArgs, ScopeArgs, VarArgs};
 use crate::cli::config::{Config, MAX_PARALLELISM, process_env, working_dir};
 use crate::cli::state::blocking;
-use crate::cli::validate::stderr_color;
 use crate::error::Error;
 use crate::manifest::diagnostic::render_all;
 use crate::manifest::model::Address;
-use crate::manifest::{self, Diagnostic, Loaded, ManifestError};
+use crate::manifest::{self, Diagnostic, Loaded, VarInput};
 use crate::plan::{self, Plan, PlanOptions, RemoteView};
 use crate::state::{LockOptions, Store};
 
@@ -37,6 +36,7 @@ pub struct Request<'a> {
     /// Manifest files or directories (none: the working directory).
     pub paths: &'a [PathBuf],
     pub run: &'a RunArgs,
+    pub vars: &'a VarArgs,
     /// The operation named in the lock's holder info, e.g. `"plan"`.
     pub operation: &'static str,
     /// `--refresh-only`.
@@ -63,6 +63,7 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
     let (config, loaded, mut store) = open(
         global,
         request.paths,
+        request.vars,
         request.operation,
         request.run.scope.lock_timeout,
     )
@@ -146,11 +147,12 @@ async fn preflight(plan: &Plan, connection: &Connection) -> Result<(), Error> {
 pub async fn open(
     global: &GlobalArgs,
     paths: &[PathBuf],
+    vars: &VarArgs,
     operation: &'static str,
     lock_timeout: Option<Duration>,
 ) -> Result<(Config, Loaded, Store), Error> {
     let config = Config::load(&working_dir(global), &process_env)?;
-    let loaded = load_manifests(global, paths, &config.dir)?;
+    let loaded = load_manifests(global, paths, vars, &config.dir)?;
     check_connectable(&config)?;
     let path = config.state.path.clone();
     let store = blocking(move || {
@@ -166,23 +168,40 @@ pub async fn open(
     Ok((config, loaded, store))
 }
 
-/// Loads the manifests, printing warnings, or every diagnostic on failure, on stderr.
-pub fn load_manifests(global: &GlobalArgs, paths: &[PathBuf], dir: &Path) -> Result<Loaded, Error> {
+/// Loads the manifests with the variables of `vars` and the environment, printing warnings, or
+/// every diagnostic on failure, on stderr.
+pub fn load_manifests(
+    global: &GlobalArgs,
+    paths: &[PathBuf],
+    vars: &VarArgs,
+    dir: &Path,
+) -> Result<Loaded, Error> {
     let color = stderr_color(global);
-    match manifest::load(paths, dir) {
+    match manifest::load(paths, dir, &var_input(vars)) {
         Ok(loaded) => {
             print_diagnostics(&loaded.warnings, color)?;
             Ok(loaded)
         }
         Err(error) => {
-            let ManifestError::Invalid { diagnostics, .. } = &error;
-            print_diagnostics(diagnostics, color)?;
+            print_diagnostics(error.diagnostics(), color)?;
             Err(error.into())
         }
     }
 }
 
-fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) -> Result<(), Error> {
+/// The command line's variable values with those of the process environment.
+pub fn var_input(vars: &VarArgs) -> VarInput {
+    // Variables that are not UTF-8 cannot be `IMSFORM_VAR_*` values; `env::vars` would panic.
+    let env = std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)));
+    VarInput {
+        args: vars.args.clone(),
+        env: VarInput::env_from(env),
+    }
+}
+
+/// Prints diagnostics on stderr, in colour when `color`.
+pub fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) -> Result<(), Error> {
     if diagnostics.is_empty() {
         return Ok(());
     }
@@ -285,6 +304,12 @@ pub fn init_logging(global: &GlobalArgs) {
         .with_ansi(stderr_color(global))
         .with_target(false)
         .try_init();
+}
+
+/// Colour on stderr: only on a terminal, and never with `--no-color` or `NO_COLOR`.
+pub fn stderr_color(global: &GlobalArgs) -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    !global.no_color && !no_color && std::io::stderr().is_terminal()
 }
 
 /// Colour on stdout: only on a terminal, and never with `--no-color` or `NO_COLOR`.

@@ -59,7 +59,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Outcome, Error
     let address = Address::parse(&args.address)
         .map_err(|message| Error::Usage(format!("{}: {message}", args.address)))?;
     let (config, loaded, mut store) =
-        context::open(global, &[], "import", args.lock_timeout).await?;
+        context::open(global, &[], &args.vars, "import", args.lock_timeout).await?;
     let spec =
         loaded
             .manifests

@@ -9,6 +9,7 @@ pub mod context;
 pub mod emulator;
 pub mod force_unlock;
 pub mod import;
+pub mod output;
 pub mod plan;
 pub mod refresh;
 pub mod show;
@@ -65,6 +66,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Show(args) => show::run(global, args).await,
         Command::Refresh(args) => refresh::run(global, args).await,
         Command::Import(args) => import::run(global, args).await,
+        Command::Output(args) => output::run(global, args).await,
         Command::State(command) => state::run(global, command).await,
         Command::ForceUnlock(args) => force_unlock::run(global, args).await,
         Command::Emulator(args) => emulator::run(global, args).await,

@@ -41,6 +41,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome, Error> 
     let request = Request {
         paths: &args.paths,
         run: &args.run,
+        vars: &args.vars,
         operation: "plan",
         refresh_only: args.refresh_only,
     };
@@ -97,7 +98,8 @@ async fn report(
     Ok(Outcome::Success)
 }
 
-/// Writes the plan file: the plan, the manifests' digest and the cloud identity.
+/// Writes the plan file: the plan, the manifests' digest, the cloud identity and the variables'
+/// values.
 async fn save(session: &Session, path: &Path) -> Result<(), Error> {
     let config_digest = session.connection.config_digest().await?;
     let saved = SavedPlan::new(
@@ -105,7 +107,8 @@ async fn save(session: &Session, path: &Path) -> Result<(), Error> {
         manifests_digest(&session.loaded.files),
         config_digest,
         session.connection.identity().await?,
-    );
+    )
+    .with_variables(&session.loaded.variables);
     saved.write(path)?;
     Ok(())
 }

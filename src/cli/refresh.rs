@@ -19,6 +19,7 @@ pub async fn run(global: &GlobalArgs, args: RefreshArgs) -> Result<Outcome, Erro
     let request = Request {
         paths: &args.paths,
         run: &run,
+        vars: &args.vars,
         operation: "refresh",
         refresh_only: true,
     };

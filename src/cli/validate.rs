@@ -2,37 +2,36 @@
 //! validate step catches a broken configuration), reporting every problem of both, each with
 //! file:line:col. No network, no state.
 //!
-//! Diagnostics go to stderr (colour when stderr is a terminal and neither `--no-color` nor
-//! `NO_COLOR` says otherwise); the success line goes to stdout. On failure the error returned
-//! is [`ManifestError::Invalid`], whose `Display` is the one-line summary printed last by
-//! `cli::exit_code`; the diagnostics are printed here, once.
+//! Variables are resolved as `plan` resolves them (`--var`, `--var-file`, `IMSFORM_VAR_*`,
+//! defaults), so an unset variable fails here too. Diagnostics go to stderr (through
+//! `context::load_manifests`, in colour when stderr is a terminal and neither `--no-color` nor
+//! `NO_COLOR` says otherwise), followed by the configuration's error when both are broken; the
+//! success line goes to stdout. When the manifests are broken the error returned is
+//! [`crate::manifest::ManifestError::Invalid`], whose `Display` is the one-line summary printed
+//! last by `cli::exit_code`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, ValidateArgs};
 use crate::cli::config::{Config, ConfigError, FILE_NAME as CONFIG_FILE, process_env, working_dir};
+use crate::cli::context::load_manifests;
 use crate::error::Error;
-use crate::manifest::{self, ManifestError, diagnostic::render_all, plural};
+use crate::manifest::plural;
 
 pub async fn run(global: &GlobalArgs, args: ValidateArgs) -> Result<Outcome, Error> {
     let dir = working_dir(global);
-    let color = stderr_color(global);
-    let stderr = &mut std::io::stderr().lock();
     let config = check_config(&dir);
-    let loaded = match manifest::load(&args.paths, &dir) {
+    let loaded = match load_manifests(global, &args.paths, &args.vars, &dir) {
         Ok(loaded) => loaded,
         Err(error) => {
-            let ManifestError::Invalid { diagnostics, .. } = &error;
-            write_diagnostics(stderr, diagnostics, color)?;
             if let Err(config) = config {
-                writeln!(stderr, "Error: {config}").map_err(io_error)?;
+                writeln!(std::io::stderr(), "Error: {config}").map_err(io_error)?;
             }
-            return Err(error.into());
+            return Err(error);
         }
     };
-    write_diagnostics(stderr, &loaded.warnings, color)?;
     let checked_config = config?;
     let images = loaded.manifests.images.len();
     let verb = if images == 1 { "is" } else { "are" };
@@ -61,23 +60,9 @@ fn check_config(dir: &Path) -> Result<bool, ConfigError> {
     Config::load(dir, &process_env).map(|_| true)
 }
 
-fn write_diagnostics(
-    out: &mut dyn Write,
-    diagnostics: &[manifest::Diagnostic],
-    color: bool,
-) -> Result<(), Error> {
-    render_all(diagnostics, out, color).map_err(io_error)
-}
-
 fn io_error(source: std::io::Error) -> Error {
     Error::Io {
         context: "cannot write the report".to_owned(),
         source,
     }
-}
-
-/// Colour on stderr: only on a terminal, and never with `--no-color` or `NO_COLOR`.
-pub fn stderr_color(global: &GlobalArgs) -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    !global.no_color && !no_color && std::io::stderr().is_terminal()
 }

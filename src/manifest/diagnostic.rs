@@ -251,6 +251,11 @@ impl Paint {
     }
 }
 
+/// `text` in JSON string syntax, for messages: quotes and control characters shown unambiguously.
+pub fn quoted(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
 /// Renders many diagnostics, in order.
 pub fn render_all(diagnostics: &[Diagnostic], out: &mut dyn Write, color: bool) -> io::Result<()> {
     diagnostics

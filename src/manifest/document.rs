@@ -1,5 +1,7 @@
-//! One manifest file's top level: `images`, `defaults` and `moved`, read into unmerged parts
-//! with their places. Merging across files happens in `assemble.rs`.
+//! One manifest file's top level: `images`, `defaults`, `moved` and `variables`, read into
+//! unmerged parts with their places. Merging across files happens in `assemble.rs`. The
+//! `variables` declarations are read first ([`read_variables`]), before the rest of any file,
+//! since every file's strings may refer to any file's variables.
 
 use marked_yaml::Node;
 use marked_yaml::types::MarkedMappingNode;
@@ -7,10 +9,11 @@ use marked_yaml::types::MarkedMappingNode;
 use super::diagnostic::{Diagnostic, Label};
 use super::fields::{ImageFields, read_image};
 use super::model::{Address, is_valid_key};
+use super::variables::{Declared, read_declarations};
 use super::walk::{MappingRef, Spanned, Walker};
 
 /// The top-level keys of a manifest.
-pub const TOP_KEYS: [&str; 3] = ["images", "defaults", "moved"];
+pub const TOP_KEYS: [&str; 4] = ["images", "defaults", "moved", "variables"];
 
 /// The keys of a `moved` entry.
 pub const MOVED_KEYS: [&str; 2] = ["from", "to"];
@@ -40,7 +43,19 @@ pub struct Document {
     pub moved: Vec<RawMoved>,
 }
 
-/// Reads a file's top-level mapping.
+/// Reads a file's `variables:` declarations (the top level's other keys are left to
+/// [`read_document`]).
+pub fn read_variables(walker: &mut Walker<'_>, root: &MarkedMappingNode) -> Vec<Declared> {
+    let Some(node) = root.get_node("variables") else {
+        return Vec::new();
+    };
+    match walker.mapping(node, "`variables`") {
+        Some(mapping) => read_declarations(walker, mapping),
+        None => Vec::new(),
+    }
+}
+
+/// Reads a file's top-level mapping, but for `variables` ([`read_variables`]).
 pub fn read_document(walker: &mut Walker<'_>, root: &MarkedMappingNode) -> Document {
     let root = MappingRef::Node(root);
     walker.unknown_keys(root, &TOP_KEYS, "the manifest's top level");

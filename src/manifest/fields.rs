@@ -3,6 +3,8 @@
 //! are reported and left out, so merging and cross-checks see only good values.
 //!
 //! The IMS rules themselves live in `crate::ims`; this file must not re-implement them.
+//! `name`, `image_url`, `os_version`, `description` and tag values may hold `${var.NAME}`
+//! (substituted by [`Walker::text`] before the checks); the other fields are taken literally.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -95,7 +97,7 @@ pub fn read_image(walker: &mut Walker<'_>, mapping: MappingRef<'_>, what: &str) 
 }
 
 fn name(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
-    let name = walker.string(node, what)?;
+    let name = walker.text(node, what)?;
     if ims::is_valid_name(&name.value) {
         return Some(name);
     }
@@ -117,7 +119,7 @@ fn name(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<Stri
 }
 
 fn image_url(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
-    let url = walker.string(node, what)?;
+    let url = walker.text(node, what)?;
     let Some((bucket, object)) = url.value.split_once(':') else {
         walker.push(
             Diagnostic::error(format!("{what} is not `bucket:object`"))
@@ -157,7 +159,7 @@ fn image_url(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned
 }
 
 fn os_version(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
-    let os = walker.string(node, what)?;
+    let os = walker.text(node, what)?;
     if os.value.trim().is_empty() {
         walker.push(
             Diagnostic::error(format!("{what} is empty"))
@@ -202,7 +204,7 @@ fn disk_format(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spann
 }
 
 fn description(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
-    let text = walker.string(node, what)?;
+    let text = walker.text(node, what)?;
     if ims::is_valid_description(&text.value) {
         return Some(text);
     }
@@ -227,7 +229,7 @@ fn tags(walker: &mut Walker<'_>, node: &Node, what: &str) -> BTreeMap<String, Sp
     for (key, value) in mapping.iter() {
         let label = walker.key_label(key);
         let key = key.as_str();
-        let tag_value = walker.string(value, &format!("the value of tag `{key}`"));
+        let tag_value = walker.text(value, &format!("the value of tag `{key}`"));
         if key == TOKEN_TAG {
             walker.push(
                 Diagnostic::error(format!("tag key `{TOKEN_TAG}` is reserved"))

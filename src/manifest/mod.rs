@@ -15,19 +15,24 @@ pub mod diagnostic;
 mod discover;
 mod document;
 mod fields;
+mod interpolate;
 pub mod model;
 mod source;
+mod var_file;
+pub mod variables;
 mod walk;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
 pub use assemble::{USER_TAGS_MAX, derived_disk_format};
-pub use diagnostic::{Diagnostic, Severity};
+pub use diagnostic::{Diagnostic, Label, Severity};
 pub use document::{MOVED_KEYS, TOP_KEYS};
 pub use fields::{DISK_FORMATS, IMAGE_KEYS, LIFECYCLE_KEYS, REPLACE_ORDERS};
 pub use source::{MAX_FILE_BYTES, MAX_INDENT};
+pub use variables::{VARIABLE_KEYS, VarArg, VarInput};
 
 /// Manifests that cannot be used.
 #[derive(Debug, Error)]
@@ -35,13 +40,21 @@ pub enum ManifestError {
     /// At least one error diagnostic (all diagnostics, warnings included, in report order).
     #[error("{}", summary(.diagnostics))]
     Invalid { diagnostics: Vec<Diagnostic> },
+    /// Values given to `apply PLANFILE` that differ from those the plan was made with, or that
+    /// cannot be read.
+    #[error(
+        "{} with the variables; the saved plan was not applied",
+        plural(.diagnostics.len(), "problem")
+    )]
+    PlanVariables { diagnostics: Vec<Diagnostic> },
 }
 
 impl ManifestError {
     /// Every diagnostic to show before the summary.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
-            ManifestError::Invalid { diagnostics, .. } => diagnostics,
+            ManifestError::Invalid { diagnostics, .. }
+            | ManifestError::PlanVariables { diagnostics } => diagnostics,
         }
     }
 }
@@ -86,11 +99,13 @@ pub struct Loaded {
     /// Each file's path (relative to the base directory when inside it) and content, in load
     /// order, for digests.
     pub files: Vec<(PathBuf, String)>,
+    /// The value of every declared variable, by name.
+    pub variables: BTreeMap<String, String>,
 }
 
 /// Loads and validates every manifest under `paths` (relative ones resolved against
-/// `base_dir`; none means `base_dir`).
-pub fn load(paths: &[PathBuf], base_dir: &Path) -> Result<Loaded, ManifestError> {
+/// `base_dir`; none means `base_dir`), with the variables' values from `vars`.
+pub fn load(paths: &[PathBuf], base_dir: &Path, vars: &VarInput) -> Result<Loaded, ManifestError> {
     let (found, mut diagnostics) = discover::discover(paths, base_dir);
     if found.is_empty() && diagnostics.is_empty() {
         diagnostics.push(
@@ -101,83 +116,141 @@ pub fn load(paths: &[PathBuf], base_dir: &Path) -> Result<Loaded, ManifestError>
             .hint("pass the files or directories that hold the manifests"),
         );
     }
+    let parsed = par_map(&found, |(shown, path)| parse_one(shown, path));
+    let declared = parsed.iter().flat_map(|one| one.declared.iter().cloned());
+    let mut problems = Vec::new();
+    let declared = variables::unique(declared.collect(), &mut problems);
+    let given = var_file::given(&vars.args, base_dir, &mut problems);
+    let (values, unknown) = variables::resolve(&declared, &given, &vars.env);
+    problems.extend(
+        unknown
+            .into_iter()
+            .map(|one| variables::undeclared(one, &declared)),
+    );
+    let walked = par_map(&parsed, |one| walk_one(one, &values));
     let mut documents = Vec::new();
-    let mut files = Vec::new();
-    for one in read_all(&found) {
-        diagnostics.extend(one.diagnostics);
-        documents.extend(one.document);
-        files.extend(one.file);
+    let mut used = BTreeSet::new();
+    for (one, walk) in parsed.iter().zip(walked) {
+        diagnostics.extend(one.diagnostics.iter().cloned());
+        diagnostics.extend(walk.diagnostics);
+        documents.extend(walk.document);
+        used.extend(walk.used);
     }
+    diagnostics.extend(problems);
+    diagnostics.extend(variables::unset_unused(&values, &used));
     let manifests = assemble::assemble(documents, &mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(ManifestError::Invalid { diagnostics });
     }
+    let files = parsed.into_iter().filter_map(|one| one.file);
     Ok(Loaded {
         manifests,
         warnings: diagnostics,
-        files,
+        files: files.map(|file| (file.path, file.text)).collect(),
+        variables: variables::chosen(&values),
     })
 }
 
-/// What one file contributes: its document (when it parsed), its diagnostics, and its path and
-/// text (when it could be read).
-struct FileOutcome {
-    document: Option<document::Document>,
-    diagnostics: Vec<Diagnostic>,
-    file: Option<(PathBuf, String)>,
+/// Checks the variable values of the command line and the environment against those a saved
+/// plan (`plan_file`) recorded: each one given must be the recorded value
+/// ([`variables::compare_with_recorded`]). Relative var files are read from `base_dir`.
+pub fn check_plan_variables(
+    recorded: &BTreeMap<String, String>,
+    plan_file: &Path,
+    vars: &VarInput,
+    base_dir: &Path,
+) -> Result<(), ManifestError> {
+    let mut diagnostics = Vec::new();
+    let given = var_file::given(&vars.args, base_dir, &mut diagnostics);
+    let plan = Label::file(plan_file);
+    diagnostics.extend(variables::compare_with_recorded(
+        recorded, &plan, &given, &vars.env,
+    ));
+    if diagnostics.is_empty() {
+        return Ok(());
+    }
+    Err(ManifestError::PlanVariables { diagnostics })
 }
 
-fn read_one(shown: &Path, path: &Path) -> FileOutcome {
+/// One file read and parsed, with its variable declarations.
+struct Parsed {
+    file: Option<source::SourceFile>,
+    root: Option<marked_yaml::types::MarkedMappingNode>,
+    declared: Vec<variables::Declared>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+fn parse_one(shown: &Path, path: &Path) -> Parsed {
     let file = match source::read(shown, path) {
         Ok(file) => file,
         Err(diagnostic) => {
-            return FileOutcome {
-                document: None,
-                diagnostics: vec![diagnostic],
+            return Parsed {
                 file: None,
+                root: None,
+                declared: Vec::new(),
+                diagnostics: vec![diagnostic],
             };
         }
     };
     let (root, problem) = source::parse(&file);
     let mut diagnostics: Vec<Diagnostic> = problem.into_iter().collect();
-    let document = root.map(|root| {
-        let mut walker = walk::Walker::new(&file);
-        let document = document::read_document(&mut walker, &root);
+    let declared = root.as_ref().map_or_else(Vec::new, |root| {
+        let no_values = variables::Values::new();
+        let mut walker = walk::Walker::new(&file, &no_values);
+        let declared = document::read_variables(&mut walker, root);
         diagnostics.append(&mut walker.diagnostics);
-        document
+        declared
     });
-    FileOutcome {
-        document,
+    Parsed {
+        file: Some(file),
+        root,
+        declared,
         diagnostics,
-        file: Some((file.path, file.text)),
     }
 }
 
-/// Reads, parses and checks every file, spread over the available cores in contiguous chunks;
-/// the outcomes come back in `found`'s order, so reports stay deterministic.
-fn read_all(found: &[(PathBuf, PathBuf)]) -> Vec<FileOutcome> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads < 2 || found.len() < 2 {
-        return found
-            .iter()
-            .map(|(shown, path)| read_one(shown, path))
-            .collect();
+/// What walking one file gives: its document, its diagnostics, the variables it used.
+struct Walked {
+    document: Option<document::Document>,
+    diagnostics: Vec<Diagnostic>,
+    used: BTreeSet<String>,
+}
+
+fn walk_one(parsed: &Parsed, values: &variables::Values) -> Walked {
+    let (Some(file), Some(root)) = (&parsed.file, &parsed.root) else {
+        return Walked {
+            document: None,
+            diagnostics: Vec::new(),
+            used: BTreeSet::new(),
+        };
+    };
+    let mut walker = walk::Walker::new(file, values);
+    let document = document::read_document(&mut walker, root);
+    Walked {
+        document: Some(document),
+        diagnostics: walker.diagnostics,
+        used: walker.used,
     }
-    let chunk = found.len().div_ceil(threads);
+}
+
+/// `work` on every item, spread over the available cores in contiguous chunks; the results
+/// come back in `items`' order, so reports stay deterministic.
+fn par_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || items.len() < 2 {
+        return items.iter().map(work).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let work = &work;
     std::thread::scope(|scope| {
-        let workers: Vec<_> = found
+        let workers: Vec<_> = items
             .chunks(chunk)
-            .map(|files| {
-                scope.spawn(move || {
-                    let outcomes = files.iter().map(|(shown, path)| read_one(shown, path));
-                    outcomes.collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(work).collect::<Vec<_>>()))
             .collect();
         workers
             .into_iter()
             .flat_map(|worker| match worker.join() {
-                Ok(outcomes) => outcomes,
+                Ok(results) => results,
                 // A panic in a worker is a bug; carry it to the caller unchanged.
                 Err(panic) => std::panic::resume_unwind(panic),
             })
@@ -222,3 +295,6 @@ pub fn closest_name<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod load_variables_tests;

@@ -50,7 +50,7 @@ fn load_merges_defaults_and_builds_the_model() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "b/images.yml", IMAGES);
     write(dir.path(), "a-defaults.yaml", DEFAULTS);
-    let loaded = load(&[], dir.path()).unwrap();
+    let loaded = load(&[], dir.path(), &VarInput::default()).unwrap();
     assert!(loaded.warnings.is_empty());
     let files: Vec<&PathBuf> = loaded.files.iter().map(|(path, _)| path).collect();
     assert_eq!(
@@ -125,10 +125,10 @@ fn explicit_paths_relative_and_absolute_and_deduplicated() {
     write(dir.path(), "m/defaults.yaml", DEFAULTS);
     let absolute = dir.path().join("m/defaults.yaml");
     let paths = [PathBuf::from("m"), absolute, PathBuf::from("m/images.yaml")];
-    let loaded = load(&paths, dir.path()).unwrap();
+    let loaded = load(&paths, dir.path(), &VarInput::default()).unwrap();
     assert_eq!(loaded.files.len(), 2);
     let paths = [dir.path().join("m"), PathBuf::from("m/./images.yaml")];
-    let loaded = load(&paths, dir.path()).unwrap();
+    let loaded = load(&paths, dir.path(), &VarInput::default()).unwrap();
     assert_eq!(
         loaded.files.len(),
         2,
@@ -146,7 +146,7 @@ fn errors_carry_every_diagnostic_and_a_summary() {
         "images:\n  web: { name: web, min_disk: 0 }\n",
     );
     write(dir.path(), "b.yaml", "imagez: {}\n");
-    let error = load(&[], dir.path()).unwrap_err();
+    let error = load(&[], dir.path(), &VarInput::default()).unwrap_err();
     let messages: Vec<&str> = error
         .diagnostics()
         .iter()
@@ -229,7 +229,8 @@ fn mangled_manifests_never_panic() {
         }
         let file = source::SourceFile::new("m.yaml".into(), text);
         if let (Some(root), _) = source::parse(&file) {
-            let mut walker = walk::Walker::new(&file);
+            let values = variables::Values::new();
+            let mut walker = walk::Walker::new(&file, &values);
             let document = document::read_document(&mut walker, &root);
             assemble::assemble(vec![document], &mut walker.diagnostics);
         }
@@ -244,7 +245,7 @@ fn the_summary_counts_the_files_the_errors_are_in() {
         .collect();
     write(dir.path(), "bad.yaml", &format!("images:\n{images}"));
     write(dir.path(), "good.yaml", "defaults: { min_disk: 40 }\n");
-    let error = load(&[], dir.path()).unwrap_err();
+    let error = load(&[], dir.path(), &VarInput::default()).unwrap_err();
     let errors = error.diagnostics().len();
     assert!(errors >= 10, "{errors}");
     assert_eq!(
@@ -252,7 +253,7 @@ fn the_summary_counts_the_files_the_errors_are_in() {
         format!("{errors} errors in 1 file; the manifests are not valid")
     );
     let empty = tempfile::tempdir().unwrap();
-    let error = load(&[], empty.path()).unwrap_err();
+    let error = load(&[], empty.path(), &VarInput::default()).unwrap_err();
     assert_eq!(error.to_string(), "1 error; the manifests are not valid");
 }
 

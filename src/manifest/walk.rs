@@ -4,11 +4,14 @@
 //!
 //! This file knows the shapes of YAML, not the meaning of manifest fields.
 
+use std::collections::BTreeSet;
+
 use marked_yaml::Node;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 
 use super::diagnostic::{Diagnostic, Label};
 use super::source::SourceFile;
+use super::variables::Values;
 
 /// A value with the place it was written.
 #[derive(Debug, Clone)]
@@ -82,13 +85,19 @@ pub fn kind(node: &Node) -> Kind {
 pub struct Walker<'a> {
     pub file: &'a SourceFile,
     pub diagnostics: Vec<Diagnostic>,
+    /// The variables `${var.NAME}` may name (`interpolate.rs` reads them).
+    pub(super) values: &'a Values,
+    /// The variables this file referred to.
+    pub used: BTreeSet<String>,
 }
 
 impl<'a> Walker<'a> {
-    pub fn new(file: &'a SourceFile) -> Walker<'a> {
+    pub fn new(file: &'a SourceFile, values: &'a Values) -> Walker<'a> {
         Walker {
             file,
             diagnostics: Vec::new(),
+            values,
+            used: BTreeSet::new(),
         }
     }
 
@@ -194,6 +203,21 @@ impl<'a> Walker<'a> {
     pub fn string(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
         match node {
             Node::Scalar(scalar) if scalar_kind(scalar) == Kind::String => Some(Spanned {
+                value: scalar.as_str().to_owned(),
+                label: self.label(node),
+            }),
+            _ => {
+                self.wrong_type(node, what, Kind::String);
+                None
+            }
+        }
+    }
+
+    /// Any scalar but null, as written (`2026.11` is the text `2026.11`), or a type error:
+    /// variable values are text.
+    pub fn scalar_text(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
+        match node.as_scalar() {
+            Some(scalar) if scalar_kind(scalar) != Kind::Null => Some(Spanned {
                 value: scalar.as_str().to_owned(),
                 label: self.label(node),
             }),
@@ -370,7 +394,8 @@ mod tests {
     #[test]
     fn integers_are_range_checked() {
         let file = SourceFile::new("m.yaml".into(), String::new());
-        let mut walker = Walker::new(&file);
+        let values = Values::new();
+        let mut walker = Walker::new(&file, &values);
         assert_eq!(
             walker
                 .integer(&value("0x10"), "x", 1..=1024)

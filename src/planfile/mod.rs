@@ -17,6 +17,7 @@
 
 mod read;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,9 @@ pub const PLANFILE_VERSION: u32 = 2;
 
 /// What a plan file announces itself as.
 const KIND: &str = "imsform-plan";
+
+/// The recorded input holding the manifests' variables, name to value.
+const VARIABLES: &str = "variables";
 
 /// A saved plan: the envelope and the plan read back from the file's JSON plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +59,9 @@ pub struct Envelope {
     pub config_sha256: String,
     /// The cloud the plan was made for, named in refusals.
     pub identity: Identity,
-    /// Inputs the plan was made with that apply must reuse (e.g. manifest variables), by name.
+    /// Inputs the plan was made with that apply must reuse, by name: `variables`, the values of
+    /// the manifests' variables by name (absent when there are none; see
+    /// [`SavedPlan::variables`]).
     #[serde(default)]
     pub recorded_inputs: Map<String, Value>,
 }
@@ -197,6 +203,36 @@ impl SavedPlan {
         SavedPlan { envelope, plan }
     }
 
+    /// Records the values of the manifests' variables the plan was made with: `apply FILE`
+    /// refuses other values (`manifest::check_plan_variables`). None recorded when empty.
+    pub fn with_variables(mut self, variables: &BTreeMap<String, String>) -> SavedPlan {
+        if variables.is_empty() {
+            self.envelope.recorded_inputs.remove(VARIABLES);
+        } else {
+            let values = variables
+                .iter()
+                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                .collect();
+            self.envelope
+                .recorded_inputs
+                .insert(VARIABLES.to_owned(), Value::Object(values));
+        }
+        self
+    }
+
+    /// The values of the manifests' variables the plan was made with, by name; empty when none
+    /// were recorded. [`SavedPlan::from_slice`] refuses a file whose recorded variables are not
+    /// strings by name.
+    pub fn variables(&self) -> BTreeMap<String, String> {
+        let Some(Value::Object(values)) = self.envelope.recorded_inputs.get(VARIABLES) else {
+            return BTreeMap::new();
+        };
+        values
+            .iter()
+            .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))
+            .collect()
+    }
+
     /// Writes the plan atomically, readable by the owner only (mode 0600), through the same
     /// atomic replacement as the state ([`crate::atomic_file::write`]).
     pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
@@ -245,6 +281,7 @@ impl SavedPlan {
         }
         let envelope: Envelope =
             Envelope::deserialize(&value).map_err(|e| malformed(e.to_string()))?;
+        check_recorded_variables(&envelope.recorded_inputs).map_err(malformed)?;
         let document = without_envelope(value, &envelope);
         let json: JsonPlan<'static> =
             JsonPlan::deserialize(&document).map_err(|e| malformed(e.to_string()))?;
@@ -265,6 +302,21 @@ impl SavedPlan {
             });
         }
         Ok(SavedPlan { envelope, plan })
+    }
+}
+
+/// Recorded variables, when any, must be an object of strings: anything else would be applied
+/// with values nobody chose.
+fn check_recorded_variables(inputs: &Map<String, Value>) -> Result<(), String> {
+    match inputs.get(VARIABLES) {
+        None => Ok(()),
+        Some(Value::Object(values)) => match values.iter().find(|(_, v)| !v.is_string()) {
+            None => Ok(()),
+            Some((name, _)) => Err(format!(
+                "the recorded value of variable `{name}` is not a string"
+            )),
+        },
+        Some(_) => Err("recorded_inputs.variables is not an object".into()),
     }
 }
 

@@ -233,6 +233,42 @@ fn an_edited_plan_file_is_refused_whatever_was_edited() {
 }
 
 #[test]
+fn variables_are_recorded_inputs_read_back_and_outside_the_plan_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let plain = saved(None);
+    plain.write(&path).unwrap();
+    let file: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(file["recorded_inputs"], serde_json::json!({}));
+    assert!(SavedPlan::read(&path).unwrap().variables().is_empty());
+    let values = BTreeMap::from([
+        ("build".to_owned(), "41".to_owned()),
+        ("os".to_owned(), "ubuntu".to_owned()),
+    ]);
+    let with = saved(None).with_variables(&values);
+    assert_eq!(with.envelope.plan_sha256, plain.envelope.plan_sha256);
+    with.write(&path).unwrap();
+    let file: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        file["recorded_inputs"],
+        serde_json::json!({ "variables": { "build": "41", "os": "ubuntu" } })
+    );
+    let read = SavedPlan::read(&path).unwrap();
+    assert_eq!(read, with);
+    assert_eq!(read.variables(), values);
+    // Recorded values that are not strings by name are refused, not applied.
+    for bad in [
+        serde_json::json!({ "variables": { "build": 41 } }),
+        serde_json::json!({ "variables": ["41"] }),
+    ] {
+        let mut value = file.clone();
+        value["recorded_inputs"] = bad;
+        let error = SavedPlan::from_slice(&path, &serde_json::to_vec(&value).unwrap()).unwrap_err();
+        assert!(matches!(error, SavedPlanError::Malformed { .. }), "{error}");
+    }
+}
+
+#[test]
 fn malformed_truncated_and_foreign_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan.json");

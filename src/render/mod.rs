@@ -1,4 +1,5 @@
-//! Renderings of plans: human text (Terraform's look), markdown for pull requests, and JSON.
+//! Renderings of plans: human text (Terraform's look), markdown for pull requests, and JSON;
+//! and of the managed images for `imsform output` (`output`).
 //! Each writes to any `impl Write`; the caller decides colour (terminal, `--no-color`,
 //! `NO_COLOR`). No decisions about the plan are made here: only presentation.
 //!
@@ -10,6 +11,7 @@ mod blocks;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod output;
 mod recovery;
 mod warnings;
 

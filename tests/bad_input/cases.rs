@@ -651,3 +651,39 @@ pub const PLANS: [(&str, &[&str]); 16] = [
         &["is not a readable imsform plan (EOF while parsing a value at line 3 co"],
     ),
 ];
+
+/// `tests/bad_input/var_files/*`: (file, position, message).
+pub const VAR_FILES: [(&str, &str, &str); 8] = [
+    (
+        "array.toml",
+        "vars.toml:2:9",
+        "the value of `build` must be a string, not an array",
+    ),
+    (
+        "bad-name.toml",
+        "vars.toml:1:1",
+        "`web-build` is not a valid variable name",
+    ),
+    (
+        "date.toml",
+        "vars.toml:1:9",
+        "the value of `build` must be a string, not a date",
+    ),
+    (
+        "duplicate-key.toml",
+        "vars.toml:2:1",
+        "is not a valid var file: duplicate key",
+    ),
+    (
+        "not-utf8.toml",
+        "vars.toml:1:10",
+        "`vars.toml` is not valid UTF-8",
+    ),
+    ("syntax.toml", "vars.toml:1:9", "is not a valid var file"),
+    (
+        "table.toml",
+        "vars.toml:1:1",
+        "the value of `build` must be a string, not a table",
+    ),
+    ("undeclared.toml", "vars.toml:2:1", "variable `biuld`"),
+];
