@@ -7,6 +7,10 @@
 //! configured). `IMSFORM_BENCH_STEPS` (default 50 creates) scales it.
 
 #[path = "../tests/pg/server.rs"]
+#[allow(
+    dead_code,
+    reason = "the bench needs the server's address, not its TLS port"
+)]
 mod server;
 
 use std::collections::BTreeMap;

@@ -1,15 +1,15 @@
-//! The state file (`imsform.state.json`): its format, the lock, atomic saves, the backup and the
-//! journal of operations in flight (design.md sections 4 and 6).
+//! The state (`imsform.state.json`, or a PostgreSQL workspace): its format, the store every
+//! command uses, the lock and the journal of operations in flight (design.md sections 4, 6, 9).
 //!
-//! This file owns the types of the format and the module's error; it does no I/O. The contract of
+//! This file owns the types of the format and the module's error, and [`read`] hands reading to
+//! the backend; it does no I/O itself. The contract of
 //! reading, locking and saving is documented on [`store`]; the lock on [`lock`]; parsing and the
 //! refusals on [`format`].
 //!
 //! - [`store::Store`]: the one way a command that may write opens, locks and saves the state.
 //! - [`backend`]: where the state lives: the local file, or a PostgreSQL workspace.
-//! - [`lock`]: the OS lock with its holder info, and `force-unlock`.
+//! - [`lock`]: the holder info every backend shows; the local file's OS lock and `force-unlock`.
 //! - [`format`]: bytes to a checked [`State`] (duplicate keys, versions, migration) and back.
-//! - [`atomic`]: temp file, fsync, rename, fsync of the directory; mode 0600.
 //! - [`schema`]: `schema/state.schema.json`, generated from these types.
 
 pub mod backend;

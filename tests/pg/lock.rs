@@ -117,19 +117,19 @@ async fn force_unlock_ends_the_named_holder_and_only_it() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // Wait (without competing for the lock) until the apply has created its image.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let refused = loop {
+    while env.live_images().is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
-            "the apply never held the lock"
+            "the apply created nothing"
         );
-        let out = env.run(&["plan"]).await;
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        if stderr.contains("locked by lock ") && !env.live_images().is_empty() {
-            break stderr;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = env.run(&["plan"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let refused = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(refused.contains("locked by lock "), "{refused}");
     let id = refused
         .split("locked by lock ")
         .nth(1)

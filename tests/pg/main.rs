@@ -10,3 +10,4 @@ mod lock;
 mod loss;
 mod migrate;
 mod server;
+mod tls;

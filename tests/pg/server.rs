@@ -17,7 +17,14 @@ pub struct Server {
     /// `postgres://user@host:port/db?sslmode=disable`, no password.
     pub url: String,
     pub password: Option<String>,
+    /// The port of a server of our own that speaks TLS with Debian's snakeoil certificate
+    /// (`CN=localhost`) and admits the role `tlsonly` only over TLS.
+    pub tls_port: Option<u16>,
 }
+
+/// The self-signed certificate the throwaway server presents.
+pub const SNAKEOIL_CERT: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+const SNAKEOIL_KEY: &str = "/etc/ssl/private/ssl-cert-snakeoil.key";
 
 /// The server of this process, started at the first call.
 pub fn server() -> Option<&'static Server> {
@@ -31,6 +38,7 @@ fn find_or_start() -> Option<Server> {
         return Some(Server {
             url,
             password: var("PGPASSWORD"),
+            tls_port: None,
         });
     }
     if let (Some(host), Some(port)) = (var("PGHOST"), var("PGPORT")) {
@@ -40,6 +48,7 @@ fn find_or_start() -> Option<Server> {
         return Some(Server {
             url,
             password: var("PGPASSWORD"),
+            tls_port: None,
         });
     }
     let Some(bin) = binaries() else {
@@ -120,13 +129,18 @@ fn start(bin: &Path) -> Server {
         "initdb failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // TLS needs the snakeoil key, readable by `postgres` (group ssl-cert) on Debian.
+    let tls = root && Path::new(SNAKEOIL_KEY).exists();
+    if tls {
+        enable_tls(&data);
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let options = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+        "-p {port} -k {} -c listen_addresses=localhost -c fsync=off -c max_connections=300",
         dir.display()
     );
     let output = as_postgres("pg_ctl")
@@ -143,10 +157,50 @@ fn start(bin: &Path) -> Server {
         String::from_utf8_lossy(&output.stderr)
     );
     watchdog(bin, &dir, root);
+    if tls {
+        let output = as_postgres("psql")
+            .arg("-h")
+            .arg(&dir)
+            .args([
+                "-p",
+                &port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+            ])
+            .arg("CREATE ROLE tlsonly LOGIN SUPERUSER")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     Server {
         url: format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable"),
         password: None,
+        tls_port: tls.then_some(port),
     }
+}
+
+/// `ssl = on` with the snakeoil pair, and `tlsonly` refused without TLS.
+fn enable_tls(data: &Path) {
+    use std::io::Write;
+    let mut conf = std::fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("postgresql.conf"))
+        .unwrap();
+    writeln!(
+        conf,
+        "ssl = on\nssl_cert_file = '{SNAKEOIL_CERT}'\nssl_key_file = '{SNAKEOIL_KEY}'"
+    )
+    .unwrap();
+    let hba = data.join("pg_hba.conf");
+    let rules = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(&hba, format!("hostnossl all tlsonly all reject\n{rules}")).unwrap();
 }
 
 /// Stops the server and removes its directory once this process has exited.

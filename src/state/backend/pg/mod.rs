@@ -23,6 +23,7 @@ mod session;
 pub mod settings;
 mod sql;
 mod tls;
+mod write;
 
 use serde_json::{Map, Value};
 use thiserror::Error;
@@ -35,6 +36,7 @@ use crate::state::lock::{LockInfo, LockOptions};
 use crate::state::{State, StateError};
 use rows::Rows;
 use session::Session;
+use write::Write;
 
 /// Why the database could not be used. Messages name the workspace, never the password.
 #[derive(Debug, Error)]
@@ -187,107 +189,6 @@ impl Drop for PgBackend {
 /// Serials are bigint in the database; a state never reaches 2^63 saves.
 fn serial(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// One commit's statements and values, sent as one pipelined transaction.
-struct Write {
-    ns: i32,
-    key: i32,
-    workspace: String,
-    schema: String,
-    target: String,
-    previous: i64,
-    next: i64,
-    lineage: String,
-    meta: Value,
-    upserts: Value,
-    removed: Vec<String>,
-    journal: Option<(Value, Vec<String>)>,
-}
-
-impl Write {
-    async fn run(self, client: &tokio_postgres::Client) -> Result<(), PgError> {
-        let fail = |error: tokio_postgres::Error| query_error("save the state", &error);
-        let schema = &self.schema;
-        let (advance, upsert, delete) = (
-            sql::advance(schema),
-            sql::upsert_resources(schema),
-            sql::delete_resources(schema),
-        );
-        let (prune, append) = (sql::prune_journal(schema), sql::upsert_journal(schema));
-        let ws = &self.workspace;
-        let begin = client.batch_execute("BEGIN");
-        let cas_params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
-            &self.ns,
-            &self.key,
-            ws,
-            &self.previous,
-            &self.next,
-            &self.lineage,
-            &self.meta,
-        ];
-        let cas = client.query(&advance, &cas_params);
-        let upserts = async {
-            match self.upserts.as_object().is_some_and(|o| !o.is_empty()) {
-                true => client
-                    .execute(&upsert, &[ws, &self.upserts])
-                    .await
-                    .map(drop),
-                false => Ok(()),
-            }
-        };
-        let removals = async {
-            match self.removed.is_empty() {
-                false => client
-                    .execute(&delete, &[ws, &self.removed])
-                    .await
-                    .map(drop),
-                true => Ok(()),
-            }
-        };
-        let journal = async {
-            let Some((rows, keys)) = &self.journal else {
-                return Ok(());
-            };
-            client.execute(&prune, &[ws, keys]).await?;
-            client.execute(&append, &[ws, rows]).await.map(drop)
-        };
-        let written = tokio::try_join!(begin, cas, upserts, removals, journal);
-        let advanced = match written {
-            Ok((_, rows, ..)) => rows.len() == 1,
-            Err(error) => {
-                let _ = client.batch_execute("ROLLBACK").await;
-                return Err(fail(error));
-            }
-        };
-        if !advanced {
-            let _ = client.batch_execute("ROLLBACK").await;
-            return Err(self.diagnose(client).await);
-        }
-        client.batch_execute("COMMIT").await.map_err(fail)
-    }
-
-    /// Why the compare-and-set matched no row: the lock is gone, or the serial moved.
-    async fn diagnose(&self, client: &tokio_postgres::Client) -> PgError {
-        let holds = client
-            .query_one(sql::I_HOLD_LOCK, &[&self.ns, &self.key])
-            .await
-            .map(|row| row.get::<_, bool>(0));
-        if !matches!(holds, Ok(true)) {
-            return PgError::LockLost {
-                target: self.target.clone(),
-            };
-        }
-        let found = client
-            .query_one(&sql::select_workspace(&self.schema), &[&self.workspace])
-            .await
-            .map_or(-1, |row| row.get::<_, i64>(2));
-        PgError::SerialMoved {
-            target: self.target.clone(),
-            expected: self.previous,
-            found,
-        }
-    }
 }
 
 /// Reads the workspace of `settings` without locking, for read-only commands; `None` when it
