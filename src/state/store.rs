@@ -31,13 +31,15 @@
 //! - `open` and `save` block on the lock, on fsync or on the database; async callers use
 //!   `spawn_blocking`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::backend::local::{self, LocalBackend};
 use super::backend::pg::PgBackend;
 use super::backend::{Backend, Commit, Location};
 use super::lock::{LockInfo, LockOptions};
-use super::{FORMAT_VERSION, IMSFORM_VERSION, State, StateError};
+use super::{FORMAT_VERSION, IMSFORM_VERSION, ImageRecord, State, StateError};
+use crate::manifest::model::Address;
 
 /// An open, locked state.
 #[derive(Debug)]
@@ -168,18 +170,7 @@ impl Store {
         IMSFORM_VERSION.clone_into(&mut shell.imsform_version);
         let empty = State::new(String::new());
         let previous = self.current.as_ref().unwrap_or(&empty);
-        let changed: Vec<_> = state
-            .images
-            .iter()
-            .filter(|(address, record)| previous.images.get(*address) != Some(*record))
-            .map(|(address, _)| address)
-            .collect();
-        let removed: Vec<_> = previous
-            .images
-            .keys()
-            .filter(|address| !state.images.contains_key(*address))
-            .cloned()
-            .collect();
+        let (changed, removed) = diff(&previous.images, &state.images);
         let journal_changed = previous.pending != state.pending;
         let meta_changed = self
             .current
@@ -222,6 +213,28 @@ impl Store {
     }
 }
 
+/// The addresses whose record is new or differs, and those that are gone: one pass over both
+/// maps in address order, without lookups (this comparison is the store's only work that
+/// grows with the number of images).
+fn diff<'a>(
+    previous: &BTreeMap<Address, ImageRecord>,
+    next: &'a BTreeMap<Address, ImageRecord>,
+) -> (Vec<&'a Address>, Vec<Address>) {
+    let (mut changed, mut removed) = (Vec::new(), Vec::new());
+    let mut old = previous.iter().peekable();
+    for (address, record) in next {
+        while let Some((gone, _)) = old.next_if(|(candidate, _)| *candidate < address) {
+            removed.push(gone.clone());
+        }
+        match old.next_if(|(candidate, _)| *candidate == address) {
+            Some((_, before)) if before == record => {}
+            _ => changed.push(address),
+        }
+    }
+    removed.extend(old.map(|(gone, _)| gone.clone()));
+    (changed, removed)
+}
+
 /// Whether two shells hold the same metadata, ignoring what every save sets itself.
 fn same_meta(current: &State, next: &State) -> bool {
     let normalize = |shell: &State| {
@@ -231,4 +244,109 @@ fn same_meta(current: &State, next: &State) -> bool {
         shell
     };
     normalize(current) == normalize(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::state::backend::Opened;
+    use crate::state::{ImageRecord, PendingEntry, PendingOperation};
+
+    /// What one commit handed down: serial, changed, removed, journal changed.
+    type Seen = (u64, Vec<String>, Vec<String>, bool);
+
+    #[derive(Debug)]
+    struct Recording {
+        info: LockInfo,
+        seen: Arc<Mutex<Vec<Seen>>>,
+    }
+
+    impl Backend for Recording {
+        fn location(&self) -> String {
+            "memory".to_owned()
+        }
+        fn lock_info(&self) -> &LockInfo {
+            &self.info
+        }
+        fn commit(&mut self, commit: &Commit<'_>) -> Result<(), StateError> {
+            let names = |list: &[&Address]| list.iter().map(|a| a.to_string()).collect();
+            self.seen.lock().unwrap().push((
+                commit.serial(),
+                names(&commit.changed),
+                names(&commit.removed),
+                commit.journal_changed,
+            ));
+            Ok(())
+        }
+    }
+
+    fn record(id: &str) -> ImageRecord {
+        serde_json::from_value(serde_json::json!({"id": id, "attributes": {
+            "name": id, "image_url": "b:o.qcow2", "os_version": "Ubuntu 22.04 server 64bit",
+            "disk_format": "qcow2", "min_disk": 40, "min_ram": 0}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_what_changed_is_handed_down_and_the_copy_follows() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let backend = Recording {
+            info: crate::state::lock::new_info("test"),
+            seen: seen.clone(),
+        };
+        let lineage = "0b8f2b8e-6a4c-4b8e-9a57-5d0a4bfb6c11".to_owned();
+        let opened = Opened {
+            state: None,
+            lineage: Some(lineage.clone()),
+        };
+        let mut store = Store::new(Box::new(backend), opened);
+        let mut state = store.state_or_new();
+        assert_eq!(
+            state.lineage, lineage,
+            "a new state takes the backend's lineage"
+        );
+        for key in ["a", "b", "c"] {
+            state.images.insert(Address::from_key(key), record(key));
+        }
+        store.save(&state).unwrap();
+        store.save(&state).unwrap();
+        state.images.remove(&Address::from_key("a"));
+        state.images.insert(Address::from_key("b"), record("b2"));
+        state.pending.push(PendingEntry {
+            address: Address::from_key("d"),
+            operation: PendingOperation::Delete {
+                image_id: "x".to_owned(),
+            },
+            started_at: "t".to_owned(),
+        });
+        store.save(&state).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        let all = ["images.a", "images.b", "images.c"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            seen,
+            [
+                (1, all, vec![], false),
+                (
+                    2,
+                    vec!["images.b".to_owned()],
+                    vec!["images.a".to_owned()],
+                    true
+                ),
+            ],
+            "an unchanged save hands nothing down"
+        );
+        let current = store.state().unwrap();
+        assert_eq!((current.serial, &current.images), (2, &state.images));
+        assert_eq!(current.pending, state.pending);
+        let mut other = state.clone();
+        other.lineage = "1b8f2b8e-6a4c-4b8e-9a57-5d0a4bfb6c11".to_owned();
+        assert!(matches!(
+            store.save(&other),
+            Err(StateError::LineageChange { .. })
+        ));
+    }
 }
