@@ -25,10 +25,10 @@ pub enum Error {
     #[error(transparent)]
     Import(#[from] crate::cli::import::ImportError),
     #[error(transparent)]
-    SavedPlan(#[from] crate::plan::saved::SavedPlanError),
+    SavedPlan(#[from] crate::planfile::SavedPlanError),
     /// A saved plan that no longer matches the state or the configuration.
     #[error("the saved plan cannot be applied: {0}")]
-    StalePlan(#[from] crate::plan::saved::Stale),
+    StalePlan(#[from] crate::planfile::Stale),
     #[error("{context}: {source}")]
     Io {
         context: String,

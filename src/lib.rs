@@ -19,6 +19,7 @@
 //!   the [`cloud::CloudApi`] seam used by plan and apply.
 //! - [`plan`]: the pure diff engine from (desired, state, remote, options) to a plan.
 //! - [`render`]: human, markdown and JSON renderings of plans and state.
+//! - [`planfile`]: saved plans: the JSON plan plus an envelope, read back into the plan.
 //! - [`apply`]: the executor: journal, bounded concurrency, progress, interrupts.
 //! - [`emulator`]: a faithful local IMS over real HTTP, for tests and for the local cloud.
 
@@ -31,6 +32,7 @@ pub mod error;
 pub mod ims;
 pub mod manifest;
 pub mod plan;
+pub mod planfile;
 pub mod render;
 pub mod sign;
 pub mod state;

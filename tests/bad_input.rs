@@ -275,18 +275,73 @@ fn foreign_and_broken_plan_files_are_refused() {
 fn tampered_plan_files_are_refused() {
     let (dir, plan) = real_plan();
     let tampered: Vec<(&str, String, &str)> = vec![
-        ("truncated", plan[..plan.len() / 2].to_owned(), "EOF while parsing"),
-        ("kind-removed", plan.replacen("\"kind\": \"imsform-plan\",", "", 1), "no \"kind\""),
-        ("kind-changed", plan.replacen("\"imsform-plan\"", "\"terraform-plan\"", 1), "no \"kind\""),
-        ("newer-format", plan.replacen("\"format_version\": 1,", "\"format_version\": 2,", 1), "a plan of format 2"),
-        ("format-as-string", plan.replacen("\"format_version\": 1,", "\"format_version\": \"1\",", 1), "no format_version"),
         (
-            "prior-state-disagrees",
-            plan.replacen("\"prior_state\": null", "\"prior_state\": {\"lineage\": \"3f1c9a52-8d1e-4c53-9f0e-2a7b6d4e8c10\", \"serial\": 7}", 1),
-            "prior_state disagrees with the plan's",
+            "truncated",
+            plan[..plan.len() / 2].to_owned(),
+            "EOF while parsing",
         ),
-        ("digest-wrong-type", plan.replacen("\"manifests_sha256\": \"", "\"manifests_sha256\": 7, \"x\": \"", 1), "invalid type"),
-        ("plan-removed", cut_key(&plan, "\"plan\":"), "missing field `plan`"),
+        (
+            "kind-removed",
+            plan.replacen("\"kind\": \"imsform-plan\",", "", 1),
+            "no \"kind\"",
+        ),
+        (
+            "kind-changed",
+            plan.replacen("\"imsform-plan\"", "\"terraform-plan\"", 1),
+            "no \"kind\"",
+        ),
+        (
+            "newer-format",
+            plan.replacen("\"planfile_version\": 2,", "\"planfile_version\": 3,", 1),
+            "a plan file of format 3",
+        ),
+        (
+            "format-as-string",
+            plan.replacen(
+                "\"planfile_version\": 2,",
+                "\"planfile_version\": \"2\",",
+                1,
+            ),
+            "no planfile_version",
+        ),
+        (
+            "lineage-without-serial",
+            plan.replacen(
+                "\"lineage\": null",
+                "\"lineage\": \"3f1c9a52-8d1e-4c53-9f0e-2a7b6d4e8c10\"",
+                1,
+            ),
+            "lineage and serial must both be set or both be null",
+        ),
+        (
+            "digest-wrong-type",
+            plan.replacen(
+                "\"manifests_sha256\": \"",
+                "\"manifests_sha256\": 7, \"x\": \"",
+                1,
+            ),
+            "invalid type",
+        ),
+        (
+            "summary-removed",
+            cut_key(&plan, "\"summary\":"),
+            "missing field `summary`",
+        ),
+        (
+            "name-edited",
+            plan.replacen("\"name\": \"web-base\"", "\"name\": \"web-base-edited\"", 1),
+            "was changed after it was saved",
+        ),
+        (
+            "action-edited",
+            plan.replacen("\"create\"", "\"delete\"", 1),
+            "was changed after it was saved",
+        ),
+        (
+            "count-edited",
+            plan.replacen("\"add\": 1", "\"add\": 0", 1),
+            "was changed after it was saved",
+        ),
     ];
     for (case, text, expected) in tampered {
         assert_ne!(text, plan, "{case}: the tampering did nothing");
@@ -295,7 +350,7 @@ fn tampered_plan_files_are_refused() {
     }
 }
 
-/// `text` without its last top-level key `key` (the saved plan's `plan` comes last).
+/// `text` without its last top-level key `key` (the JSON plan's `summary` comes last).
 fn cut_key(text: &str, key: &str) -> String {
     let at = text
         .rfind(&format!("\n  {key}"))
@@ -307,7 +362,7 @@ fn cut_key(text: &str, key: &str) -> String {
 #[test]
 fn valid_but_stale_plans_are_refused_by_apply() {
     let (dir, plan) = real_plan();
-    assert!(plan.contains("\"prior_state\": null"));
+    assert!(plan.contains("\"lineage\": null"));
     let plan_file = dir.path().join("plan.json");
     let apply = ["apply", plan_file.to_str().unwrap()];
     // Another configuration: another cloud identity.
@@ -315,7 +370,14 @@ fn valid_but_stale_plans_are_refused_by_apply() {
         "imsform.toml",
         "[cloud]\nlocal = true\nregion = \"cn-east-3\"\n",
     );
-    dir.assert_refused("other-cloud", &apply, &["made for another cloud"]);
+    dir.assert_refused(
+        "other-cloud",
+        &apply,
+        &[
+            "the plan was made for the local cloud (region cn-north-4",
+            "points at the local cloud (region cn-east-3",
+        ],
+    );
     dir.write("imsform.toml", LOCAL_CONFIG);
     // A state appeared after a plan made without one.
     dir.write(STATE, std::fs::read(VALID_STATE).unwrap());
@@ -333,5 +395,9 @@ fn valid_but_stale_plans_are_refused_by_apply() {
     assert_eq!(output.status.code(), Some(0));
     let state = std::fs::read_to_string(dir.path().join(STATE)).unwrap();
     dir.write(STATE, state.replacen("\"serial\": ", "\"serial\": 1", 1));
-    dir.assert_refused("serial-moved", &apply, &["state serial", "again"]);
+    dir.assert_refused(
+        "serial-moved",
+        &apply,
+        &["Saved plan is stale", "state serial", "again"],
+    );
 }

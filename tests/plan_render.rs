@@ -35,7 +35,9 @@ fn render_all(plan: &Plan) -> String {
     let mut colored = Vec::new();
     imsform::render::human::write_plan(&mut colored, plan, true).unwrap();
     let colored = String::from_utf8(colored).unwrap();
-    if plan.has_changes() {
+    // Colour marks the change symbols; a plan whose only work is the recovery or untracked
+    // images has none.
+    if plan.changes.iter().any(|c| c.action != plan::Action::NoOp) {
         assert!(colored.contains("\x1b["), "colour when asked");
     }
     let markdown =
@@ -235,6 +237,73 @@ fn recovery() {
     insta::assert_snapshot!(render_all(&plan));
 }
 
+/// Only the recovery changes images: an interrupted create-before-destroy whose new image is
+/// saving. The plan counts it (1 to add, 1 to destroy), warns, and never says "No changes".
+#[test]
+fn recovery_only_replace() {
+    let mut state = state([("web", record("img-old", attrs("web")))]);
+    state.pending = vec![pending(
+        "web",
+        PendingOperation::Create {
+            token: "3f1c2a9e-01JDQ2W5R8C9A7Z3KXG4M6N0PD".into(),
+            attributes: Box::new(attrs("web")),
+            image_id: Some("img-new".into()),
+            job_id: Some("job-7".into()),
+            replaces: Some("img-old".into()),
+        },
+    )];
+    let view = view_with(&state, |v| {
+        v.images.insert(
+            "img-new".into(),
+            remote("img-new", &attrs("web"), ImageStatus::Saving),
+        );
+    });
+    let desired = manifests([spec("web", attrs("web"))]);
+    let plan = make(&desired, &state, &view, &PlanOptions::default());
+    let rendered = render_all(&plan);
+    assert!(!rendered.contains("No changes"), "{rendered}");
+    insta::assert_snapshot!(rendered);
+}
+
+/// Images of this lineage that the state does not know: reported, adopted or deleted.
+#[test]
+fn untracked_images() {
+    let state = state([("kept", record("img-k", attrs("kept")))]);
+    let view = view_with(&state, |v| {
+        for (id, key, status) in [
+            ("img-web", "web", ImageStatus::Active),
+            ("img-lost", "lost", ImageStatus::Queued),
+        ] {
+            let mut image = remote(id, &attrs(key), status);
+            image.tags.insert(
+                "imsform-token".into(),
+                format!(
+                    "3f1c2a9e-01JDQ2W5R8C9A7Z3KXG4M6N{}",
+                    &id[4..7].to_uppercase()
+                ),
+            );
+            v.untracked.insert(id.into(), image);
+        }
+    });
+    let desired = manifests([spec("kept", attrs("kept")), spec("web", attrs("web"))]);
+    let reported = make(&desired, &state, &view, &PlanOptions::default());
+    let acted = make(
+        &desired,
+        &state,
+        &view,
+        &PlanOptions {
+            adopt_untracked: true,
+            delete_untracked: true,
+            ..PlanOptions::default()
+        },
+    );
+    insta::assert_snapshot!(format!(
+        "=== reported ===\n{}\n=== adopted and deleted ===\n{}",
+        render_all(&reported),
+        render_all(&acted)
+    ));
+}
+
 #[test]
 fn destroy_heavy() {
     let keys = ["a1", "a2", "b1", "b2", "c1", "c2"];
@@ -344,4 +413,27 @@ fn a_5000_image_plan_is_cut_in_the_middle_within_the_markdown_limit() {
         &markdown[..details_at + 400],
         &markdown[cut_at - 300..cut_at + 400]
     ));
+}
+
+#[test]
+fn warnings_of_a_name_collision_and_of_targeting() {
+    let state = state([("db", record("img-db", attrs("db")))]);
+    let view = view_with(&state, |view| {
+        view.unmanaged_names.insert(
+            "web-image".into(),
+            vec!["img-by-hand-1".into(), "img-by-hand-2".into()],
+        );
+    });
+    let options = PlanOptions {
+        targets: vec!["web".into(), "api".into()],
+        excludes: vec!["db".into()],
+        ..PlanOptions::default()
+    };
+    let desired = manifests([
+        spec("web", attrs("web")),
+        spec("api", attrs("api")),
+        spec("db", attrs("db")),
+    ]);
+    let plan = make(&desired, &state, &view, &options);
+    insta::assert_snapshot!(render_all(&plan));
 }

@@ -121,9 +121,15 @@ fn every_example_is_valid_for_the_binary_and_the_schema() {
         "an example is not checked"
     );
     let (_, stdout, _) = validate(&root().join("examples/quickstart"), &[]);
-    assert_eq!(stdout, "Success! 3 images in 1 file are valid.\n");
+    assert_eq!(
+        stdout,
+        "Success! 3 images in 1 file are valid, and so is imsform.toml.\n"
+    );
     let (_, stdout, _) = validate(&root(), &["-C", "examples/multi-file"]);
-    assert_eq!(stdout, "Success! 3 images in 3 files are valid.\n");
+    assert_eq!(
+        stdout,
+        "Success! 3 images in 3 files are valid, and so is imsform.toml.\n"
+    );
 }
 
 fn keys(value: &Value) -> BTreeSet<String> {
@@ -291,4 +297,41 @@ fn colour_is_used_only_when_asked() {
     let output = imsform().arg("validate").arg(&case).output().unwrap();
     // stderr is a pipe here: no colour even without --no-color.
     assert!(!output.stderr.contains(&0x1b));
+}
+
+#[test]
+fn validate_checks_imsform_toml_too_with_every_error_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write(
+        "web.yaml",
+        "images:\n  web:\n    name: web\n    image_url: b-1:web.qcow2\n    os_version: Ubuntu 22.04 server 64bit\n    min_disk: 10\n",
+    );
+    write("imsform.toml", "[cloud]\nregion = \"cn-north-4\"\n");
+    let (code, stdout, stderr) = validate(dir.path(), &["--no-color"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "Success! 1 image in 1 file is valid, and so is imsform.toml.\n"
+    );
+    write(
+        "imsform.toml",
+        "[cloud]\nregion = \"CN North\"\n\n[apply]\nparallelism = 0\nretries = 3\n",
+    );
+    let (code, stdout, stderr) = validate(dir.path(), &["--no-color"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.is_empty(), "{stdout}");
+    for located in [
+        "imsform.toml:2:10: `cloud.region`",
+        "imsform.toml:5:15: `apply.parallelism`",
+        "imsform.toml:6:1: `apply.retries`",
+    ] {
+        assert!(stderr.contains(located), "no {located:?} in\n{stderr}");
+    }
+    // A broken manifest and a broken configuration: both are reported.
+    write("web.yaml", "images:\n  web:\n    nme: web\n");
+    let (code, _, stderr) = validate(dir.path(), &["--no-color"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("web.yaml:3:5"), "{stderr}");
+    assert!(stderr.contains("imsform.toml:5:15"), "{stderr}");
 }

@@ -41,7 +41,7 @@ pub(crate) async fn create<C: CloudApi>(
                 "interrupted before the create started".into(),
             ));
         }
-        let token = ulid::Ulid::new().to_string();
+        let token = crate::state::new_token(&ctx.lineage);
         journal(ctx, image, &token).await?;
         phase(ctx, &image.address, Phase::Creating);
         let error = match ctx.cloud.create_metadata(&request(image, &token)).await {

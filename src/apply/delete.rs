@@ -56,35 +56,52 @@ pub(crate) async fn delete_journaled<C: CloudApi>(
     address: &Address,
     image_id: &str,
 ) -> Result<Gone, ApplyError> {
-    if ctx.shutdown.is_requested() {
-        return Ok(Gone::Stopped(format!(
-            "interrupted before deleting image {image_id}; the next apply deletes it"
-        )));
+    let gone = delete_and_wait(ctx, Some(address), image_id).await;
+    if matches!(gone, Gone::Deleted) {
+        drop_entry(ctx, address, image_id).await?;
     }
-    phase(ctx, address, Phase::Deleting);
+    Ok(gone)
+}
+
+/// Deletes `image_id` and waits until it leaves the list; progress goes to `address`, when the
+/// image has one. Saves nothing.
+pub(crate) async fn delete_and_wait<C: CloudApi>(
+    ctx: &Arc<Ctx<C>>,
+    address: Option<&Address>,
+    image_id: &str,
+) -> Gone {
+    if ctx.shutdown.is_requested() {
+        return Gone::Stopped(format!(
+            "interrupted before deleting image {image_id}; the next apply deletes it"
+        ));
+    }
+    if let Some(address) = address {
+        phase(ctx, address, Phase::Deleting);
+    }
     if let Err(error) = ctx.cloud.delete(image_id).await {
         let message = format!("deleting image {image_id}: {error}");
-        return Ok(if create::definitive(&error) {
+        return if create::definitive(&error) {
             Gone::Refused(message)
         } else {
             Gone::Failed(format!("{message}; the next apply retries"))
-        });
+        };
     }
-    phase(ctx, address, Phase::WaitingGone);
+    if let Some(address) = address {
+        phase(ctx, address, Phase::WaitingGone);
+    }
     let deadline = Instant::now() + ctx.options.job_timeout;
     let watch = ctx.watcher.watch_gone(image_id, deadline);
     tokio::select! {
-        result = watch.wait() => if let Err(error) = result {
-            return Ok(Gone::Failed(format!(
+        result = watch.wait() => match result {
+            Ok(_) => Gone::Deleted,
+            Err(error) => Gone::Failed(format!(
                 "waiting for image {image_id} to disappear: {error}; the next apply checks again"
-            )));
+            )),
         },
-        () = ctx.shutdown.requested() => return Ok(Gone::Stopped(format!(
+        () = ctx.shutdown.requested() => Gone::Stopped(format!(
             "interrupted while image {image_id} was being deleted; the next apply checks it"
-        ))),
+        )),
     }
-    drop_entry(ctx, address, image_id).await?;
-    Ok(Gone::Deleted)
 }
 
 /// Drops the `Delete` entry of `image_id` for `address`.

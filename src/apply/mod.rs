@@ -11,12 +11,13 @@
 //!    journal order. [`RecoveryAction::LookUp`] (a plan made without refresh) is resolved against
 //!    the cloud first with the plan's own rules.
 //! 3. Rename the addresses of [`Plan::moves`] and accept [`Plan::drift`] into the state, in one save.
+//!    Then carry out [`Plan::untracked`] (`untracked.rs`): adopt (one save), delete (waited out).
 //! 4. Stop there for a refresh-only plan; otherwise carry out [`Plan::changes`] (`change.rs`), at
 //!    most `parallelism` addresses at once, each address in exactly one task.
 //!
 //! # The create protocol (design.md section 6, `create.rs`)
 //!
-//! 1. A pending `Create` entry (address, a fresh 26-character ULID token, the attributes,
+//! 1. A pending `Create` entry (address, a fresh token `<lineage8>-<ULID>`, the attributes,
 //!    `started_at`) is **saved before any call**.
 //! 2. `POST /v2/images` with the reserved tag `imsform-token=<token>`; the id is saved.
 //! 3. `PUT /v1/cloudimages/{id}/upload`; the job id is saved.
@@ -31,9 +32,11 @@
 //! the lookup is repeated after `create_settle`; only when it is still absent both times is the
 //! entry dropped and the create retried, once, under a **new** token (a new entry saved first).
 //! A second unknown outcome whose token is absent both times drops the entry and fails the
-//! address; the next plan creates it again. Residual risk, documented: a create request that IMS
-//! takes in more than `create_settle` after its answer was lost would leave an image carrying an
-//! orphaned `imsform-token` tag; it can never become a second image *at an address*.
+//! address; the next plan creates it again. A create request that IMS takes in more than
+//! `create_settle` after its answer was lost leaves an image carrying a token of this lineage
+//! that the state does not know: refresh finds it and the plan reports it as untracked
+//! (`plan/untracked.rs`); it is adopted or deleted only when asked, and can never become a
+//! second image *at an address*.
 //!
 //! A register answered `OutcomeUnknown` is resolved by the image's status: `queued` means it
 //! was not taken (sent again, once); otherwise the image is waited for by its status.
@@ -43,6 +46,8 @@
 //! - create_before_destroy: the new image is created fully (its entry names the image it
 //!   `replaces`), then **one save** points the address at the new id and journals a `Delete` of
 //!   the old id; the old image is deleted and waited for until gone, then the entry is dropped.
+//!   Recovery of such a create (interrupted at any step) goes on in the same run to delete the
+//!   replaced image: one apply converges.
 //! - destroy_before_create, destroy: one save removes the record and journals the `Delete`; the
 //!   image is deleted and waited for until gone, then the entry is dropped. A delete IMS refuses
 //!   outright (4xx) puts the record back and drops the entry in one save.
@@ -57,6 +62,10 @@
 //!   save; waits (jobs, deletes) are abandoned at a saved point and resumed by the next apply.
 //! - A save that fails stops the run ([`ApplyError::State`]): nothing is done that cannot be
 //!   written down.
+//! - The [`Report`] is a success only when nothing failed or stopped **and the journal is
+//!   empty** at the end (refresh-only runs leave cloud work to the next apply by design). Its
+//!   counts include the recovery's work: completed creates as added, deleted images as
+//!   destroyed, as [`Plan::counts`] counts them.
 
 mod change;
 mod create;
@@ -64,7 +73,10 @@ mod delete;
 mod progress;
 mod recover;
 mod register;
+mod report;
+mod resume;
 mod shutdown;
+mod untracked;
 mod writer;
 
 #[cfg(test)]
@@ -79,6 +91,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 pub use progress::{Event, Phase, PlainProgress, ProgressSink, Silent, TermProgress};
+pub use report::Report;
 pub use shutdown::{Shutdown, ShutdownTrigger};
 
 use crate::cloud::{CloudApi, JobWatcher, WatchConfig};
@@ -111,29 +124,6 @@ impl Default for ApplyOptions {
     }
 }
 
-/// What an apply did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    pub added: usize,
-    pub changed: usize,
-    pub destroyed: usize,
-    /// Addresses that failed, with the reason, sorted by address.
-    pub failures: Vec<(Address, String)>,
-    /// Addresses whose work was stopped by an interrupt, with where it stopped.
-    pub stopped: Vec<(Address, String)>,
-    /// Addresses of the plan that were not started because of an interrupt.
-    pub not_started: Vec<Address>,
-    /// A shutdown was requested during the run.
-    pub interrupted: bool,
-}
-
-impl Report {
-    /// Whether the run did everything it was asked to.
-    pub fn success(&self) -> bool {
-        self.failures.is_empty() && !self.interrupted
-    }
-}
-
 /// Why an apply could not run at all (per-address failures go into the [`Report`]).
 #[derive(Debug, Error)]
 pub enum ApplyError {
@@ -152,10 +142,19 @@ pub enum ApplyError {
     WriterGone,
     /// Some addresses failed or were interrupted (listed on stderr by the CLI).
     #[error(
-        "the apply did not complete: {failed} address(es) failed{}",
-        if *interrupted { "; it was interrupted" } else { "" }
+        "the apply did not complete: {failed} address(es) failed{}{}",
+        if *interrupted { "; it was interrupted" } else { "" },
+        if *left > 0 {
+            format!("; {left} operation(s) are left in the journal for the next apply")
+        } else {
+            String::new()
+        }
     )]
-    Incomplete { failed: usize, interrupted: bool },
+    Incomplete {
+        failed: usize,
+        interrupted: bool,
+        left: usize,
+    },
 }
 
 /// How one address's work ended.
@@ -190,6 +189,8 @@ pub(crate) struct Ctx<C> {
     pub progress: Arc<dyn ProgressSink>,
     pub shutdown: Shutdown,
     pub options: ApplyOptions,
+    /// The state's lineage: new create tokens carry its prefix.
+    pub lineage: String,
 }
 
 /// Carries out `plan` (see the module docs). `store` must hold the state the plan was made from;
@@ -203,6 +204,10 @@ pub async fn execute<C: CloudApi + 'static>(
     shutdown: Shutdown,
 ) -> Result<(Report, Store), ApplyError> {
     refuse_ambiguous(plan)?;
+    let lineage = match store.state() {
+        Some(state) => state.lineage.clone(),
+        None => store.state_or_new().lineage,
+    };
     let (state, writer_task) = writer::spawn(store);
     let ctx = Arc::new(Ctx {
         watcher: JobWatcher::spawn(cloud.clone(), options.watch),
@@ -211,11 +216,15 @@ pub async fn execute<C: CloudApi + 'static>(
         progress,
         shutdown,
         options,
+        lineage,
     });
     let run = run_phases(plan, &ctx).await;
     drop(ctx);
     let store = writer_task.await.map_err(|_| ApplyError::WriterGone)?;
     let mut report = run?;
+    if plan.mode != PlanMode::RefreshOnly {
+        report.left = report::left_in_journal(&store);
+    }
     report.failures.sort();
     report.stopped.sort();
     Ok((report, store))
@@ -241,10 +250,18 @@ async fn run_phases<C: CloudApi + 'static>(
     let recovered = recover::run_all(plan, ctx, &mut report).await?;
     if ctx.shutdown.is_requested() {
         report.interrupted = true;
-        report.not_started = plan.changes.iter().map(|c| c.address.clone()).collect();
+        // Only addresses with planned work, and none the recovery already lists.
+        report.not_started = plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp && !recovered.fulfils(c))
+            .filter(|c| !report.lists(&c.address))
+            .map(|c| c.address.clone())
+            .collect();
         return Ok(report);
     }
     change::accept_moves_and_drift(plan, ctx).await?;
+    untracked::run(plan, ctx, &mut report).await?;
     if plan.mode == PlanMode::RefreshOnly {
         return Ok(report);
     }
@@ -271,11 +288,14 @@ async fn run_changes<C: CloudApi + 'static>(
     let mut ids = HashMap::new();
     for change in &pending {
         if let Some(reason) = recovered.invalidates(change) {
-            report.failures.push((change.address.clone(), reason));
+            // An address whose recovery failed is already listed once, with the cause.
+            if !report.lists(&change.address) {
+                report.failures.push((change.address.clone(), reason));
+            }
             continue;
         }
         if recovered.fulfils(change) {
-            report.added += 1;
+            // Counted by the recovery that made it.
             continue;
         }
         let permit = tokio::select! {
@@ -306,7 +326,7 @@ async fn run_changes<C: CloudApi + 'static>(
     report.not_started = pending
         .iter()
         .filter(|c| !started.contains(&c.address))
-        .filter(|c| !report.failures.iter().any(|(a, _)| a == &c.address))
+        .filter(|c| !report.lists(&c.address))
         .filter(|c| !recovered.fulfils(c))
         .map(|c| c.address.clone())
         .collect();

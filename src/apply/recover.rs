@@ -1,7 +1,8 @@
 //! Carrying out [`Plan::recovery`]: finishing or undoing the journal of an interrupted run, at
 //! each image's real status. Entries of one address run in journal order in one task; addresses
 //! run in parallel. A [`RecoveryAction::LookUp`] (plan made without refresh) is first resolved
-//! against the cloud with the plan's own rules ([`crate::plan::recover`]).
+//! against the cloud with the plan's own rules ([`crate::plan::recover`]); one entry's recovery
+//! is in `resume.rs`.
 //!
 //! What it tells the scheduler ([`Recovered`]): an address whose recovery did not end as the plan
 //! assumed (still in flight, failed, or found otherwise than a plan without refresh expected)
@@ -14,15 +15,12 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::create::{self, NewImage, entry_mut, phase};
-use super::delete::{self, Gone};
-use super::progress::{Event, Phase};
-use super::register::{self, Journaled, Step};
+use super::progress::Event;
+use super::resume::{Ended, Work, recover_one};
 use super::{ApplyError, Ctx, Report};
-use crate::cloud::{CloudApi, CloudError};
-use crate::manifest::model::{Address, ImageAttrs, TOKEN_TAG};
-use crate::plan::{Action, Plan, PlanMode, Recovery, RecoveryAction, RemoteView, ResourceChange};
-use crate::state::{PendingEntry, PendingOperation};
+use crate::cloud::CloudApi;
+use crate::manifest::model::{Address, ImageAttrs};
+use crate::plan::{Action, Plan, PlanMode, Recovery, ResourceChange};
 
 /// What recovery means for the plan's changes.
 #[derive(Debug, Default)]
@@ -55,20 +53,6 @@ impl Recovered {
         change.action == Action::Create
             && self.completed.get(&change.address) == change.after.as_ref()
     }
-}
-
-/// How one entry's recovery ended.
-enum Ended {
-    /// The state is now what the plan assumed.
-    Settled,
-    /// A looked-up create was found and completed.
-    Completed(ImageAttrs),
-    /// Not what the plan assumed (the reason); the address's change is refused.
-    Diverged(String),
-    /// Still in flight (the entry stays); `stopped` when an interrupt stopped it.
-    Unsettled { why: String, stopped: bool },
-    /// Left for the next apply (refresh-only needs no cloud writes).
-    Left,
 }
 
 /// Runs every recovery, `parallelism` addresses at once.
@@ -110,7 +94,7 @@ pub(crate) async fn run_all<C: CloudApi + 'static>(
             let mut ended = Vec::new();
             for recovery in &recoveries {
                 let end = recover_one(&ctx, recovery, refresh_only).await;
-                let stop = !matches!(end, Ok(Ended::Settled | Ended::Completed(_)));
+                let stop = !matches!(end, Ok(Ended::Settled(_) | Ended::Completed(..)));
                 ended.push(end);
                 if stop {
                     break;
@@ -155,12 +139,16 @@ fn note<C>(
     end: Ended,
 ) {
     let (ok, summary) = match end {
-        Ended::Settled => (true, "interrupted operation recovered".to_owned()),
+        Ended::Settled(work) => {
+            count(report, work);
+            (true, "interrupted operation recovered".to_owned())
+        }
         Ended::Left => (
             true,
             "interrupted operation left for the next apply".to_owned(),
         ),
-        Ended::Completed(attrs) => {
+        Ended::Completed(attrs, work) => {
+            count(report, work);
             recovered.completed.insert(address.clone(), attrs);
             (true, "interrupted create found and completed".to_owned())
         }
@@ -192,237 +180,7 @@ fn note<C>(
     });
 }
 
-async fn recover_one<C: CloudApi>(
-    ctx: &Arc<Ctx<C>>,
-    recovery: &Recovery,
-    refresh_only: bool,
-) -> Result<Ended, ApplyError> {
-    let entry = PendingEntry {
-        address: recovery.address.clone(),
-        operation: recovery.operation.clone(),
-        started_at: String::new(),
-    };
-    let looked_up = recovery.action == RecoveryAction::LookUp;
-    let action = if looked_up {
-        match resolve(ctx.cloud.as_ref(), &entry).await {
-            Ok(action) => action,
-            Err(error) => {
-                let why = format!("looking up the interrupted operation: {error}");
-                return Ok(Ended::Unsettled {
-                    why,
-                    stopped: false,
-                });
-            }
-        }
-    } else {
-        recovery.action.clone()
-    };
-    if refresh_only && writes_to_cloud(&action) {
-        return Ok(Ended::Left);
-    }
-    phase(ctx, &entry.address, Phase::Recovering);
-    match &entry.operation {
-        PendingOperation::Delete { image_id } => {
-            delete_entry(ctx, &entry.address, image_id, &action).await
-        }
-        PendingOperation::Create {
-            token,
-            attributes,
-            image_id,
-            job_id,
-            replaces,
-        } => {
-            let image = NewImage {
-                address: entry.address.clone(),
-                attributes: (**attributes).clone(),
-                replaces: replaces.clone(),
-            };
-            let assumed = match (looked_up, image_id) {
-                (false, _) => Assumed::AsPlanned,
-                (true, None) => Assumed::Nothing,
-                (true, Some(_)) => Assumed::Record,
-            };
-            let known = Known {
-                assumed,
-                job_id: job_id.clone(),
-            };
-            create_entry(ctx, &image, token, &action, &known).await
-        }
-    }
-}
-
-/// What the plan assumed the recovery would leave at the address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Assumed {
-    /// A refreshed plan: exactly what its recovery action says.
-    AsPlanned,
-    /// No refresh, no image id: nothing at the address (the plan creates it).
-    Nothing,
-    /// No refresh, an image id: a healthy record at the address.
-    Record,
-}
-
-/// What the journal entry knew and the plan assumed.
-struct Known {
-    assumed: Assumed,
-    job_id: Option<String>,
-}
-
-fn writes_to_cloud(action: &RecoveryAction) -> bool {
-    match action {
-        RecoveryAction::Adopt { then, .. } => writes_to_cloud(then),
-        RecoveryAction::Drop
-        | RecoveryAction::Vanished { .. }
-        | RecoveryAction::AlreadyDeleted { .. }
-        | RecoveryAction::Taint { .. } => false,
-        _ => true,
-    }
-}
-
-/// The plan's rules applied to what the cloud holds now for one entry.
-async fn resolve<C: CloudApi>(
-    cloud: &C,
-    entry: &PendingEntry,
-) -> Result<RecoveryAction, CloudError> {
-    let mut view = RemoteView::default();
-    match &entry.operation {
-        PendingOperation::Create {
-            token,
-            image_id: None,
-            ..
-        } => {
-            let found = cloud.find_by_tag(TOKEN_TAG, token).await?;
-            view.by_token.insert(token.clone(), found);
-        }
-        PendingOperation::Create {
-            image_id: Some(id), ..
-        }
-        | PendingOperation::Delete { image_id: id } => {
-            if let Some(image) = cloud.get_image(id).await? {
-                view.images.insert(id.clone(), image);
-            }
-        }
-    }
-    let resolved = crate::plan::recover(
-        std::slice::from_ref(entry),
-        Some(&view),
-        &mut BTreeMap::new(),
-    );
-    Ok(resolved
-        .into_iter()
-        .next()
-        .map_or(RecoveryAction::LookUp, |r| r.action))
-}
-
-async fn delete_entry<C: CloudApi>(
-    ctx: &Arc<Ctx<C>>,
-    address: &Address,
-    image_id: &str,
-    action: &RecoveryAction,
-) -> Result<Ended, ApplyError> {
-    if matches!(action, RecoveryAction::AlreadyDeleted { .. }) {
-        delete::drop_entry(ctx, address, image_id).await?;
-        return Ok(Ended::Settled);
-    }
-    Ok(
-        match delete::delete_journaled(ctx, address, image_id).await? {
-            Gone::Deleted => Ended::Settled,
-            Gone::Refused(why) | Gone::Failed(why) => Ended::Unsettled {
-                why,
-                stopped: false,
-            },
-            Gone::Stopped(why) => Ended::Unsettled { why, stopped: true },
-        },
-    )
-}
-
-async fn create_entry<C: CloudApi>(
-    ctx: &Arc<Ctx<C>>,
-    image: &NewImage,
-    token: &str,
-    action: &RecoveryAction,
-    known: &Known,
-) -> Result<Ended, ApplyError> {
-    let (id, then) = match action {
-        RecoveryAction::Adopt { image_id, then } => {
-            let (key, id) = (token.to_owned(), image_id.clone());
-            ctx.state
-                .edit(move |state| {
-                    if let Some(PendingOperation::Create { image_id, .. }) = entry_mut(state, &key)
-                    {
-                        *image_id = Some(id);
-                    }
-                })
-                .await?;
-            (image_id.as_str(), then.as_ref())
-        }
-        RecoveryAction::Drop => {
-            create::drop_entry(ctx, token).await?;
-            return Ok(Ended::Settled);
-        }
-        other => match image_id_of(other) {
-            Some(id) => (id, other),
-            None => return Ok(Ended::Diverged(format!("unexpected recovery {other:?}"))),
-        },
-    };
-    let at = Journaled {
-        image,
-        token,
-        image_id: id,
-    };
-    let expected_taint = matches!(
-        then,
-        RecoveryAction::Taint { .. } | RecoveryAction::DiscardFailedReplacement { .. }
-    );
-    let step = match then {
-        RecoveryAction::ResumeRegister { .. } => register::register(ctx, at).await?,
-        RecoveryAction::Wait { .. } => register::wait(ctx, at, known.job_id.clone()).await?,
-        RecoveryAction::Done { .. } => register::finish(ctx, at, None).await?,
-        RecoveryAction::Taint { .. } | RecoveryAction::DiscardFailedReplacement { .. } => {
-            let reason = "the image was killed while an interrupted run registered it".to_owned();
-            register::fail_image(ctx, at, None, reason).await?
-        }
-        RecoveryAction::Vanished { .. } => {
-            create::drop_entry(ctx, token).await?;
-            return Ok(if known.assumed == Assumed::Record {
-                Ended::Diverged(format!("image {id} disappeared"))
-            } else {
-                Ended::Settled
-            });
-        }
-        other => return Ok(Ended::Diverged(format!("unexpected recovery {other:?}"))),
-    };
-    Ok(judge(
-        step,
-        known.assumed,
-        expected_taint,
-        &image.attributes,
-    ))
-}
-
-/// Whether a resumed create ended as the plan assumed.
-fn judge(step: Step, assumed: Assumed, expected_taint: bool, attributes: &ImageAttrs) -> Ended {
-    match step {
-        Step::Done(_) if assumed == Assumed::Nothing => Ended::Completed(attributes.clone()),
-        Step::Done(_) => Ended::Settled,
-        Step::Tainted(_) if expected_taint && assumed == Assumed::AsPlanned => Ended::Settled,
-        Step::Tainted(why) => Ended::Diverged(why),
-        Step::Failed(why) => Ended::Unsettled {
-            why,
-            stopped: false,
-        },
-        Step::Stopped(why) => Ended::Unsettled { why, stopped: true },
-    }
-}
-
-fn image_id_of(action: &RecoveryAction) -> Option<&str> {
-    match action {
-        RecoveryAction::ResumeRegister { image_id }
-        | RecoveryAction::Wait { image_id }
-        | RecoveryAction::Done { image_id }
-        | RecoveryAction::Taint { image_id }
-        | RecoveryAction::DiscardFailedReplacement { image_id }
-        | RecoveryAction::Vanished { image_id } => Some(image_id),
-        _ => None,
-    }
+fn count(report: &mut Report, work: Work) {
+    report.added += work.added;
+    report.destroyed += work.destroyed;
 }

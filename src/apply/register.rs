@@ -80,6 +80,7 @@ pub(crate) async fn register<C: CloudApi>(
         let url = &at.image.attributes.image_url;
         match ctx.cloud.register(at.image_id, url).await {
             Ok(job_id) => {
+                let answered = Instant::now();
                 let (key, job) = (at.token.to_owned(), job_id.clone());
                 ctx.state
                     .edit(move |state| {
@@ -90,7 +91,7 @@ pub(crate) async fn register<C: CloudApi>(
                         }
                     })
                     .await?;
-                return wait(ctx, at, Some(job_id)).await;
+                return wait_since(ctx, at, Some(job_id), answered).await;
             }
             Err(error) if create::definitive(&error) => {
                 let code = error.code().map(str::to_owned);
@@ -125,12 +126,25 @@ pub(crate) async fn wait<C: CloudApi>(
     at: Journaled<'_>,
     job_id: Option<String>,
 ) -> Result<Step, ApplyError> {
+    wait_since(ctx, at, job_id, Instant::now()).await
+}
+
+/// [`wait`] for a job whose registration was answered at `answered`: the watcher learns job
+/// durations from there, not from after the save of the job id.
+async fn wait_since<C: CloudApi>(
+    ctx: &Arc<Ctx<C>>,
+    at: Journaled<'_>,
+    job_id: Option<String>,
+    answered: Instant,
+) -> Result<Step, ApplyError> {
     phase(ctx, &at.image.address, Phase::Waiting { percent: None });
-    let deadline = Instant::now() + ctx.options.job_timeout;
+    let deadline = answered + ctx.options.job_timeout;
     let Some(job_id) = job_id else {
         return wait_by_status(ctx, at, deadline).await;
     };
-    let watching = ctx.watcher.watch(at.image_id, &job_id, deadline);
+    let watching = ctx
+        .watcher
+        .watch_since(at.image_id, &job_id, answered, deadline);
     let mut progress = watching.progress.clone();
     let outcome = watching.outcome();
     tokio::pin!(outcome);
@@ -173,7 +187,12 @@ async fn wait_by_status<C: CloudApi>(
     at: Journaled<'_>,
     deadline: Instant,
 ) -> Result<Step, ApplyError> {
-    let mut interval = ctx.options.watch.min_interval;
+    let floor = ctx
+        .options
+        .watch
+        .poll_interval
+        .max(Duration::from_millis(1));
+    let mut interval = floor;
     loop {
         let seen = match ctx.cloud.get_image(at.image_id).await {
             Ok(Some(seen)) => seen,
@@ -198,7 +217,7 @@ async fn wait_by_status<C: CloudApi>(
                 at.image_id
             ))),
         }
-        interval = (interval * 2).min(ctx.options.watch.max_interval.max(Duration::from_millis(1)));
+        interval = (interval * 2).min(floor * 10);
     }
 }
 

@@ -70,16 +70,16 @@ impl Rig {
 
     async fn plan(&self, keys: &[&str], refresh: bool) -> (Plan, Store) {
         let store = self.store();
+        let manifests = self.manifests(keys);
         let remote = if refresh {
             Some(
-                crate::plan::refresh(self.client.as_ref(), store.state())
+                crate::plan::refresh(self.client.as_ref(), store.state(), &manifests)
                     .await
                     .unwrap(),
             )
         } else {
             None
         };
-        let manifests = self.manifests(keys);
         let plan = crate::plan::plan(
             &manifests,
             store.state(),
@@ -94,8 +94,7 @@ impl Rig {
         let options = ApplyOptions {
             parallelism: 1,
             watch: WatchConfig {
-                min_interval: Duration::from_millis(50),
-                max_interval: Duration::from_millis(200),
+                poll_interval: Duration::from_millis(50),
                 progress_every: None,
             },
             create_settle: Duration::from_millis(50),
@@ -159,7 +158,9 @@ async fn an_interrupt_stops_at_a_saved_point_and_the_next_run_resumes() {
     assert_eq!(plan.recovery.len(), 1);
     let (report, store) = rig.execute(&plan, store, Shutdown::never()).await;
     assert!(report.success(), "{report:?}");
-    assert_eq!(report.added, 2);
+    // The recovered create counts as added, as the plan's `Plan:` line counts it.
+    assert_eq!(plan.counts().add, 3);
+    assert_eq!(report.added, 3);
     let state = store.state().unwrap();
     assert_eq!(state.images.len(), 3);
     assert!(state.pending.is_empty());
@@ -278,4 +279,73 @@ async fn a_create_whose_answer_was_lost_is_adopted_by_its_token_not_sent_again()
     assert!(state.pending.is_empty());
     let id = &state.images.values().next().unwrap().id;
     assert_eq!(rig.emulator.images()[0]["id"].as_str(), Some(id.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_during_recovery_lists_only_planned_work_as_not_started() {
+    let rig = rig(Duration::from_millis(800)).await;
+    let (plan, store) = rig.plan(&["a"], true).await;
+    let (report, store) = rig.execute(&plan, store, Shutdown::never()).await;
+    assert!(report.success(), "{report:?}");
+    drop(store);
+    // `d` was created by an interrupted run and never registered; `e` is new; `a` is in step.
+    interrupted_create(&rig, "d").await;
+    let (plan, store) = rig.plan(&["a", "d", "e"], true).await;
+    let (trigger, shutdown) = Shutdown::new();
+    let run = rig.execute(&plan, store, shutdown);
+    let interrupt = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        trigger.request();
+    };
+    let ((report, store), ()) = tokio::join!(run, interrupt);
+    let address = |key| crate::manifest::model::Address::from_key(key);
+    assert!(report.interrupted && !report.success(), "{report:?}");
+    assert_eq!(report.stopped.len(), 1, "{report:?}");
+    assert_eq!(report.stopped[0].0, address("d"));
+    assert_eq!(report.not_started, [address("e")], "no-ops are not work");
+    assert!(report.failures.is_empty(), "{report:?}");
+    // The journal keeps the recovery for the next run, and the report says so.
+    assert_eq!(report.left.len(), 1, "{report:?}");
+    assert_eq!(store.state().unwrap().pending.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_whose_recovery_failed_counts_as_one_failure() {
+    let rig = rig(Duration::from_millis(100)).await;
+    // An interrupted delete of an image IMS refuses to delete (protected, IMG.0028), journaled
+    // at an address the plan also creates.
+    let request = CreateImage {
+        name: "guarded".into(),
+        os_version: "Ubuntu 22.04 server 64bit".into(),
+        disk_format: crate::manifest::model::DiskFormat::Qcow2,
+        min_disk: 40,
+        min_ram: 0,
+        protected: true,
+        tags: BTreeMap::new(),
+    };
+    let guarded = rig.client.create_metadata(&request).await.unwrap();
+    let mut store = rig.store();
+    let mut state = store.state_or_new();
+    state.pending.push(PendingEntry {
+        address: crate::manifest::model::Address::from_key("web"),
+        operation: PendingOperation::Delete {
+            image_id: guarded.id.clone(),
+        },
+        started_at: "2026-11-22T00:00:00Z".into(),
+    });
+    store.save(&state).unwrap();
+    drop(store);
+    let (plan, store) = rig.plan(&["web"], true).await;
+    assert!(plan.changes.iter().any(|c| c.action == Action::Create));
+    let (report, store) = rig.execute(&plan, store, Shutdown::never()).await;
+    assert_eq!(report.failures.len(), 1, "{report:?}");
+    assert!(report.failures[0].1.contains("IMG.0028"), "{report:?}");
+    assert!(report.not_started.is_empty(), "{report:?}");
+    assert_eq!(
+        report.left.len(),
+        1,
+        "the journal keeps the delete: {report:?}"
+    );
+    assert!(!report.success());
+    assert_eq!(store.state().unwrap().images.len(), 0, "nothing created");
 }

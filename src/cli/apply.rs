@@ -1,5 +1,5 @@
 //! `imsform apply`: carry out a saved plan exactly, or plan, show, confirm and apply. Orchestration
-//! only: the pipeline is `cli::context`, the executor `crate::apply`, the plan file `plan::saved`.
+//! only: the pipeline is `cli::context`, the executor `crate::apply`, the plan file `planfile`.
 //!
 //! - `apply PLANFILE` (one argument that is a file and not a `.yaml`/`.yml` manifest): read the
 //!   plan, lock the state, refuse a stale plan (`check_fresh`) with the state untouched, execute.
@@ -23,8 +23,8 @@ use crate::cli::config::{Config, process_env, working_dir};
 use crate::cli::context::{self, Connection, Request};
 use crate::cli::state::{blocking, stdout_error};
 use crate::error::Error;
-use crate::plan::Plan;
-use crate::plan::saved::{SavedPlan, check_fresh};
+use crate::plan::{Plan, PlanMode};
+use crate::planfile::{SavedPlan, check_fresh};
 use crate::render::human;
 use crate::state::{LockOptions, Store};
 
@@ -50,6 +50,7 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> Result<Outcome, Error>
     }
     let session = context::prepare(global, request).await?;
     print_plan(global, &session.plan)?;
+    list_forgotten(&session.plan);
     if !session.plan.has_changes() {
         drop(session.store);
         session.connection.close().await;
@@ -85,8 +86,8 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
     let config = Config::load(&working_dir(global), &process_env)?;
     let saved = SavedPlan::read(path)?;
     let location = config.state.location.clone();
-    let timeout = args.run.lock_timeout;
-    let store = blocking(move || {
+    let timeout = args.run.scope.lock_timeout;
+    let mut store = blocking(move || {
         let lock = LockOptions {
             operation: "apply",
             timeout,
@@ -95,10 +96,7 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
     })
     .await?;
     let connection = context::connect(&config).await?;
-    let fresh = match connection.config_digest().await {
-        Ok(digest) => check_fresh(&saved, store.state(), &digest).map_err(Error::from),
-        Err(error) => Err(error),
-    };
+    let fresh = check_saved(&saved, &mut store, &connection).await;
     if let Err(error) = fresh {
         drop(store);
         connection.close().await;
@@ -106,15 +104,68 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
     }
     let run = Run {
         config: &config,
-        parallelism: args.run.parallelism.unwrap_or(config.apply.parallelism),
+        parallelism: context::parallelism(&args.run.scope, &config)?,
     };
     carry_out(&run, &saved.plan, store, connection).await
+}
+
+/// Refuses a saved plan made for another cloud, or from another state than the current one.
+async fn check_saved(
+    saved: &SavedPlan,
+    store: &mut Store,
+    connection: &Connection,
+) -> Result<(), Error> {
+    let identity = connection.identity().await?;
+    let digest = connection.config_digest().await?;
+    check_fresh(saved, store.state(), &digest, &identity)?;
+    context::bind_identity(store, connection).await
 }
 
 fn print_plan(global: &GlobalArgs, plan: &Plan) -> Result<(), Error> {
     let mut out = io::stdout().lock();
     human::write_plan(&mut out, plan, context::stdout_color(global)).map_err(stdout_error)?;
     out.flush().map_err(stdout_error)
+}
+
+/// Lists on stderr the managed images a refresh-only plan forgets (the cloud no longer lists
+/// them); how many.
+fn list_forgotten(plan: &Plan) -> usize {
+    let gone: Vec<_> = plan.drift.iter().filter(|d| d.deleted()).collect();
+    if plan.mode != PlanMode::RefreshOnly || gone.is_empty() {
+        return 0;
+    }
+    eprintln!(
+        "\nThis refresh forgets {} managed image(s) that the cloud no longer lists:",
+        gone.len()
+    );
+    for drift in &gone {
+        eprintln!("  - {} ({})", drift.address, drift.image_id);
+    }
+    gone.len()
+}
+
+/// Whether a refresh-only plan may go on: one that forgets managed images needs
+/// `--auto-approve`, or `yes` on a terminal, so a state is never emptied silently (a
+/// configuration pointing at the wrong cloud sees every image as deleted).
+pub(crate) fn confirm_forgetting(plan: &Plan, auto_approve: bool) -> Result<bool, Error> {
+    if list_forgotten(plan) == 0 || auto_approve {
+        return Ok(true);
+    }
+    if !io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "refresh would forget managed images and stdin is not a terminal, so this cannot be \
+             confirmed: check that the configuration points at the cloud these images live in, \
+             then pass --auto-approve to forget them"
+                .into(),
+        ));
+    }
+    if confirm()? {
+        Ok(true)
+    } else {
+        Err(Error::Usage(
+            "refresh cancelled: the state was not changed".into(),
+        ))
+    }
 }
 
 /// Asks on stderr, reads one line from stdin.
@@ -194,16 +245,23 @@ fn summarize(report: &Report) -> Result<Outcome, Error> {
     for (address, why) in &report.failures {
         let _ = writeln!(err, "Error: {address}: {why}");
     }
+    for (image_id, why) in &report.untracked_failures {
+        let _ = writeln!(err, "Error: untracked image {image_id}: {why}");
+    }
     for (address, why) in &report.stopped {
         let _ = writeln!(err, "Stopped: {address}: {why}");
     }
     for address in &report.not_started {
         let _ = writeln!(err, "Not started: {address}");
     }
+    for (address, what) in &report.left {
+        let _ = writeln!(err, "Left in the journal: {address}: {what}");
+    }
     let _ = writeln!(err, "\nApply incomplete. {counts}");
     Err(ApplyError::Incomplete {
-        failed: report.failures.len(),
+        failed: report.failures.len() + report.untracked_failures.len(),
         interrupted: report.interrupted,
+        left: report.left.len(),
     }
     .into())
 }

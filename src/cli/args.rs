@@ -63,15 +63,30 @@ pub struct ValidateArgs {
     pub paths: Vec<PathBuf>,
 }
 
-/// Flags shared by `plan`, `apply` and `refresh`.
+/// Flags shared by `plan`, `apply` and `refresh`: which addresses, how many at once, how long
+/// to wait for the lock.
 #[derive(Debug, Args, Clone, Default)]
-pub struct RunArgs {
+pub struct ScopeArgs {
     /// Only these addresses (repeatable; globs such as `images.web-*` allowed).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
     /// Leave these addresses alone (repeatable; globs allowed).
     #[arg(long = "exclude", value_name = "ADDR")]
     pub excludes: Vec<String>,
+    /// How many images to work on at once (default from imsform.toml, else 10).
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
+    /// How long to wait while another run holds the state lock, e.g. `30s` (default: fail at
+    /// once).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
+}
+
+/// Flags shared by `plan` and `apply` (`refresh` takes only the [`ScopeArgs`]).
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Replace these images even if nothing changed (repeatable).
     #[arg(long = "replace", value_name = "ADDR")]
     pub replaces: Vec<String>,
@@ -82,13 +97,27 @@ pub struct RunArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
           require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub refresh: bool,
-    /// How many images to work on at once (default from imsform.toml, else 10).
-    #[arg(long, value_name = "N")]
-    pub parallelism: Option<usize>,
-    /// How long to wait while another run holds the state lock, e.g. `30s` (default: fail at
-    /// once).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub lock_timeout: Option<std::time::Duration>,
+    /// Record each untracked image (one carrying this state's token but unknown to it) at the
+    /// address of the manifests it matches, when that address has no image.
+    #[arg(long)]
+    pub adopt_untracked: bool,
+    /// Delete the untracked images (those not adopted).
+    #[arg(long)]
+    pub delete_untracked: bool,
+}
+
+impl Default for RunArgs {
+    /// What no flag means: every address, reading the cloud.
+    fn default() -> RunArgs {
+        RunArgs {
+            scope: ScopeArgs::default(),
+            replaces: Vec::new(),
+            destroy: false,
+            refresh: true,
+            adopt_untracked: false,
+            delete_untracked: false,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -146,7 +175,10 @@ pub struct RefreshArgs {
     /// Manifest files or directories (default: the working directory).
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub scope: ScopeArgs,
+    /// Forget images the cloud no longer lists without asking (needed off a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
 }
 
 #[derive(Debug, Args)]
@@ -235,15 +267,23 @@ pub struct EmulatorArgs {
     /// The project id (generated when absent).
     #[arg(long)]
     pub project_id: Option<String>,
-    /// The region it answers as.
-    #[arg(long, default_value = "cn-north-4")]
-    pub region: String,
+    /// A region it serves, each on its own port (repeat for several; the first is the default
+    /// and listens on --listen, the next ones on the following ports).
+    #[arg(long = "region", value_name = "REGION", default_value = "cn-north-4")]
+    pub regions: Vec<String>,
+    /// A sub-project named REGION_SUFFIX (e.g. cn-north-4_consumer), to share images with.
+    #[arg(long = "project", value_name = "NAME")]
+    pub projects: Vec<String>,
     /// How long an image registration job takes, e.g. `500ms`.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub job_duration: std::time::Duration,
     /// The pagination style of `GET /v2/cloudimages`.
     #[arg(long, value_enum, default_value_t = PaginationStyle::PageInfo)]
     pub pagination: PaginationStyle,
+    /// The project's private image quota (`GET /v1/cloudimages/quota`; creates beyond it fail
+    /// with IMG.0015).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub image_quota: usize,
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +331,19 @@ mod tests {
             panic!()
         };
         assert_eq!(plan.out, Some(PathBuf::from("q.json")));
+    }
+
+    #[test]
+    fn refresh_takes_neither_destroy_nor_replace() {
+        for flag in ["--destroy", "--replace=images.web", "--refresh=false"] {
+            let error = Cli::try_parse_from(["imsform", "refresh", flag]).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{flag}"
+            );
+        }
+        assert!(Cli::try_parse_from(["imsform", "refresh", "--target", "web"]).is_ok());
     }
 
     #[test]

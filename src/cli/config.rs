@@ -84,6 +84,9 @@ pub struct ApplyConfig {
     pub parallelism: usize,
     pub requests_per_second: u32,
     pub job_timeout: Duration,
+    /// `poll_interval`: the shortest gap between two looks at a job in flight; `None` (written
+    /// `"adaptive"`, the default): the watcher's own floor for the cloud in use.
+    pub poll_interval: Option<Duration>,
 }
 
 /// One problem in the file.

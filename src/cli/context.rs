@@ -1,7 +1,9 @@
 //! The pipeline `plan`, `apply`, `refresh` and `import` share, so no command repeats it:
 //! configuration, manifests (diagnostics printed on stderr), the state opened under its lock,
 //! the connection to the cloud (`connect.rs`: the real one, or the local cloud of design.md
-//! section 8), refresh and the plan. Also the colour decision for stdout and logging.
+//! section 8), the state's identity check (before any request), refresh, the plan and its
+//! preflight (quota and os_versions, when it creates images). Also the colour decision for
+//! stdout and logging.
 //!
 //! It decides nothing about the plan (that is `plan::plan`) and prints nothing on stdout: the
 //! commands own their output. Notices (the local cloud, `insecure`) go to stderr.
@@ -17,7 +19,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::args::{GlobalArgs, RunArgs};
+use crate::cli::args::{GlobalArgs, RunArgs, ScopeArgs};
 use crate::cli::config::{Config, MAX_PARALLELISM, process_env, working_dir};
 use crate::cli::state::blocking;
 use crate::cli::validate::stderr_color;
@@ -57,17 +59,19 @@ pub struct Session {
 /// Loads, locks, connects, refreshes and plans.
 pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Session, Error> {
     let options = plan_options(request.run, request.refresh_only)?;
-    let (config, loaded, store) = open(
+    let (config, loaded, mut store) = open(
         global,
         request.paths,
         request.operation,
-        request.run.lock_timeout,
+        request.run.scope.lock_timeout,
     )
     .await?;
     let connection = connect(&config).await?;
+    bind_identity(&mut store, &connection).await?;
     let remote = if request.run.refresh {
         let started = std::time::Instant::now();
-        let view = plan::refresh(connection.client.as_ref(), store.state()).await?;
+        let view =
+            plan::refresh(connection.client.as_ref(), store.state(), &loaded.manifests).await?;
         tracing::info!(
             images = view.images.len(),
             requests = connection.client.requests_sent(),
@@ -79,7 +83,9 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         tracing::info!("--refresh=false: planning from the state alone");
         None
     };
-    let plan = plan::plan(&loaded.manifests, store.state(), remote.as_ref(), &options)?;
+    let mut plan = plan::plan(&loaded.manifests, store.state(), remote.as_ref(), &options)?;
+    plan.timestamp = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    preflight(&plan, &connection).await?;
     let counts = plan.counts();
     tracing::info!(
         add = counts.add,
@@ -88,7 +94,7 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         drift = plan.drift.len(),
         "planned"
     );
-    let parallelism = parallelism(request.run, &config)?;
+    let parallelism = parallelism(&request.run.scope, &config)?;
     Ok(Session {
         config,
         store,
@@ -98,6 +104,35 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         plan,
         parallelism,
     })
+}
+
+/// Refuses a state that belongs to another cloud before any request (kind and region are
+/// compared before IAM is asked for a project id that is not configured), and binds a state
+/// without an identity to this one at its next write.
+pub async fn bind_identity(store: &mut Store, connection: &Connection) -> Result<(), Error> {
+    let (known, project_known) = connection.known_identity();
+    store.check_identity(&known, project_known)?;
+    let identity = connection.identity().await?;
+    Ok(store.bind_identity(identity)?)
+}
+
+/// Checks a plan that creates images against the project's quota and the region's
+/// os_versions: one request each, only when the plan creates anything and the cloud is read
+/// (`--refresh=false` reads nothing).
+async fn preflight(plan: &Plan, connection: &Connection) -> Result<(), Error> {
+    let creates = plan.new_images().next().is_some();
+    if !plan.refreshed || plan.mode == plan::PlanMode::RefreshOnly || !creates {
+        return Ok(());
+    }
+    let client = &connection.client;
+    let (used, quota) = client.quota().await?;
+    let os_versions = client.os_versions().await?;
+    let facts = plan::CloudFacts {
+        used,
+        quota,
+        os_versions,
+    };
+    Ok(plan::preflight(plan, &facts)?)
 }
 
 /// The first half of [`prepare`], for commands that do not plan (`import`): the
@@ -151,8 +186,8 @@ fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) -> Result<(), Erro
 }
 
 /// `--parallelism N` (1 to [`MAX_PARALLELISM`]), else `[apply] parallelism`.
-pub fn parallelism(run: &RunArgs, config: &Config) -> Result<usize, Error> {
-    match run.parallelism {
+pub fn parallelism(scope: &ScopeArgs, config: &Config) -> Result<usize, Error> {
+    match scope.parallelism {
         None => Ok(config.apply.parallelism),
         Some(n) if u64::try_from(n).is_ok_and(|n| (1..=MAX_PARALLELISM).contains(&n)) => Ok(n),
         Some(n) => Err(Error::Usage(format!(
@@ -161,8 +196,27 @@ pub fn parallelism(run: &RunArgs, config: &Config) -> Result<usize, Error> {
     }
 }
 
-/// The plan options of the shared flags; `--replace` addresses are checked here.
+/// The plan options of the shared flags; `--replace` addresses are checked here, and the
+/// combinations Terraform refuses are refused.
 pub fn plan_options(run: &RunArgs, refresh_only: bool) -> Result<PlanOptions, Error> {
+    if refresh_only {
+        let conflict = if run.destroy {
+            Some("--destroy")
+        } else if !run.replaces.is_empty() {
+            Some("--replace")
+        } else if !run.refresh {
+            Some("--refresh=false")
+        } else {
+            None
+        };
+        if let Some(flag) = conflict {
+            return Err(Error::Usage(format!(
+                "--refresh-only cannot be combined with {flag}: a refresh-only plan only \
+                 records what the cloud holds, so it can neither change images nor skip reading \
+                 the cloud"
+            )));
+        }
+    }
     let replace = run
         .replaces
         .iter()
@@ -171,13 +225,39 @@ pub fn plan_options(run: &RunArgs, refresh_only: bool) -> Result<PlanOptions, Er
                 .map_err(|message| Error::Usage(format!("--replace {text}: {message}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    check_untracked_flags(run, refresh_only)?;
     Ok(PlanOptions {
-        targets: run.targets.clone(),
-        excludes: run.excludes.clone(),
+        targets: run.scope.targets.clone(),
+        excludes: run.scope.excludes.clone(),
         replace,
         destroy: run.destroy,
         refresh_only,
+        adopt_untracked: run.adopt_untracked,
+        delete_untracked: run.delete_untracked,
     })
+}
+
+/// `--adopt-untracked` and `--delete-untracked` need a refresh (untracked images are found by
+/// reading the cloud) and a plan that may act: refused otherwise, before anything is read.
+fn check_untracked_flags(run: &RunArgs, refresh_only: bool) -> Result<(), Error> {
+    let flag = match (run.adopt_untracked, run.delete_untracked) {
+        (true, _) => "--adopt-untracked",
+        (false, true) => "--delete-untracked",
+        (false, false) => return Ok(()),
+    };
+    let conflict = if !run.refresh {
+        Some("--refresh=false: untracked images are found only by reading the cloud")
+    } else if refresh_only {
+        Some("--refresh-only: a refresh-only plan changes no image and no address")
+    } else if run.destroy && run.adopt_untracked {
+        Some("--destroy: a destroy plan adopts nothing")
+    } else {
+        None
+    };
+    match conflict {
+        Some(why) => Err(Error::Usage(format!("{flag} cannot be used with {why}"))),
+        None => Ok(()),
+    }
 }
 
 /// Sends imsform's own logs to stderr: warnings by default, `-v` info, `-vv` debug, `-vvv`
@@ -214,7 +294,10 @@ mod tests {
     fn replace_addresses_are_parsed_and_bad_ones_named() {
         let run = RunArgs {
             replaces: vec!["images.web".into()],
-            targets: vec!["web-*".into()],
+            scope: ScopeArgs {
+                targets: vec!["web-*".into()],
+                ..ScopeArgs::default()
+            },
             destroy: true,
             ..RunArgs::default()
         };
@@ -226,17 +309,52 @@ mod tests {
             replaces: vec!["web".into()],
             ..RunArgs::default()
         };
-        let error = plan_options(&bad, true).unwrap_err().to_string();
+        let error = plan_options(&bad, false).unwrap_err().to_string();
         assert!(error.contains("--replace web"), "{error}");
+    }
+
+    #[test]
+    fn refresh_only_refuses_destroy_replace_and_no_refresh() {
+        let cases = [
+            (
+                RunArgs {
+                    destroy: true,
+                    ..RunArgs::default()
+                },
+                "--destroy",
+            ),
+            (
+                RunArgs {
+                    replaces: vec!["images.web".into()],
+                    ..RunArgs::default()
+                },
+                "--replace",
+            ),
+            (
+                RunArgs {
+                    refresh: false,
+                    ..RunArgs::default()
+                },
+                "--refresh=false",
+            ),
+        ];
+        for (run, flag) in cases {
+            let error = plan_options(&run, true).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("--refresh-only cannot be combined with {flag}")),
+                "{error}"
+            );
+            assert!(plan_options(&run, false).is_ok());
+        }
     }
 
     #[test]
     fn parallelism_comes_from_the_flag_or_the_file_within_bounds() {
         let dir = std::path::Path::new("/tmp");
         let config = Config::from_toml("[apply]\nparallelism = 7\n", dir, dir, &|_| None).unwrap();
-        let with = |n| RunArgs {
+        let with = |n| ScopeArgs {
             parallelism: n,
-            ..RunArgs::default()
+            ..ScopeArgs::default()
         };
         assert_eq!(parallelism(&with(None), &config).unwrap(), 7);
         assert_eq!(parallelism(&with(Some(3)), &config).unwrap(), 3);

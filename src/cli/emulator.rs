@@ -2,7 +2,8 @@
 //! then shut down gracefully.
 //!
 //! Once it accepts connections it prints exactly one JSON line on stdout with the endpoint and
-//! the credentials to use (generated when not given), so scripts can read it.
+//! the credentials to use (generated when not given), so scripts can read it. With several
+//! regions or projects the line also lists every region's endpoint and every project.
 
 use serde_json::json;
 
@@ -23,9 +24,9 @@ pub async fn run(_global: &GlobalArgs, args: EmulatorArgs) -> Result<Outcome, Er
     let listen = emulator::loopback_address(&args.listen)?;
     let mut builder = Emulator::builder()
         .listen(listen)
-        .region(&args.region)
         .job_duration(args.job_duration)
-        .pagination(pagination(args.pagination));
+        .pagination(pagination(args.pagination))
+        .image_quota(args.image_quota);
     if let (Some(access_key), Some(secret_key)) = (&args.access_key, &args.secret_key) {
         builder = builder.credentials(access_key, secret_key);
     }
@@ -34,6 +35,12 @@ pub async fn run(_global: &GlobalArgs, args: EmulatorArgs) -> Result<Outcome, Er
     }
     if let Some(data) = &args.data {
         builder = builder.data_file(data);
+    }
+    for region in &args.regions {
+        builder = builder.region(region);
+    }
+    for project in &args.projects {
+        builder = builder.project(project);
     }
     let running = builder.start().await?;
     // The one line scripts read: the secret key is printed on purpose, it is the emulator's own
@@ -46,11 +53,18 @@ pub async fn run(_global: &GlobalArgs, args: EmulatorArgs) -> Result<Outcome, Er
         ("region", running.region().to_owned()),
     ];
     // Built by hand to keep the documented key order (serde_json sorts object keys).
-    let line = fields
+    let mut line = fields
         .iter()
         .map(|(key, value)| format!("{}:{}", json!(key), json!(value)))
         .collect::<Vec<_>>()
         .join(",");
+    if running.projects().len() > 1 {
+        line.push_str(&format!(
+            ",\"regions\":{},\"projects\":{}",
+            regions(&running),
+            json!(running.projects())
+        ));
+    }
     println!("{{{line}}}");
     interrupted().await.map_err(|source| Error::Io {
         context: "waiting for Ctrl-C".to_owned(),
@@ -59,6 +73,20 @@ pub async fn run(_global: &GlobalArgs, args: EmulatorArgs) -> Result<Outcome, Er
     eprintln!("imsform emulator: shutting down");
     running.shutdown().await;
     Ok(Outcome::Success)
+}
+
+/// `{"REGION": {"endpoint", "project_id"}}` for every region.
+fn regions(running: &Emulator) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> = running
+        .endpoints()
+        .into_iter()
+        .map(|(region, endpoint)| {
+            let project_id = running.project_named(&region).unwrap_or_default();
+            let entry = json!({"endpoint": endpoint, "project_id": project_id});
+            (region, entry)
+        })
+        .collect();
+    serde_json::Value::Object(map)
 }
 
 /// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.

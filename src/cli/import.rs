@@ -71,16 +71,19 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Outcome, Error
     let mut state = store.state_or_new();
     check_state(&state, &address, &args.image_id)?;
     let connection = context::connect(&config).await?;
-    let image = read_image(&connection, &args.image_id).await;
+    let image = match context::bind_identity(&mut store, &connection).await {
+        Ok(()) => read_image(&connection, &args.image_id).await,
+        Err(error) => Err(error),
+    };
     connection.close().await;
     let image = image?;
     check_token(&state, &image)?;
     let record = imported_record(spec, &image);
-    let name = record.attributes.name.clone();
+    let attributes = record.attributes.clone();
     state.images.insert(address.clone(), record);
     blocking(move || Ok(store.save(&state)?)).await?;
     let mut out = std::io::stdout().lock();
-    write_report(&mut out, spec, &args.image_id, &name).map_err(stdout_error)?;
+    write_report(&mut out, spec, &args.image_id, &attributes).map_err(stdout_error)?;
     Ok(Outcome::Success)
 }
 
@@ -194,20 +197,32 @@ fn write_report(
     out: &mut impl Write,
     spec: &ImageSpec,
     image_id: &str,
-    name: &str,
+    record: &ImageAttrs,
 ) -> std::io::Result<()> {
     let address = &spec.address;
-    let attrs = &spec.attrs;
+    let manifest = &spec.attrs;
+    let name = &record.name;
     writeln!(out, "{address}: imported image {image_id} ({name:?}).\n")?;
-    writeln!(
-        out,
-        "Note: IMS does not report the file an image was registered from, and may have \
-         converted its disk format, so the state records the manifest's image_url ({:?}) and \
-         disk_format ({}) for {address}. If the image was made from another file, the next \
-         plan cannot tell: run `imsform apply --replace {address}` to rebuild it from the \
-         manifest.\n",
-        attrs.image_url, attrs.disk_format
-    )?;
+    if record.image_url == manifest.image_url {
+        writeln!(
+            out,
+            "Note: IMS may have converted the image's disk format, so the state records the \
+             manifest's disk_format ({}) for {address}; the image_url ({:?}) is the manifest's, \
+             and IMS reports it where it knows the file. If the image was made from another \
+             file that IMS does not report, the next plan cannot tell: run `imsform apply \
+             --replace {address}` to rebuild it from the manifest.\n",
+            manifest.disk_format, manifest.image_url
+        )?;
+    } else {
+        writeln!(
+            out,
+            "Note: IMS reports that the image was registered from {:?}, but the manifest names \
+             {:?}: the state records the cloud's file, so the next plan replaces the image \
+             unless the manifest is changed to match (or lists image_url in \
+             lifecycle.ignore_changes).\n",
+            record.image_url, manifest.image_url
+        )?;
+    }
     writeln!(
         out,
         "Import successful! {address} is now managed by imsform. Run `imsform plan` to see how \
@@ -265,6 +280,7 @@ mod tests {
             size: Some(7),
             created_at: None,
             updated_at: Some("2026-11-22T10:00:00Z".into()),
+            image_url: None,
         };
         let record = imported_record(&spec(), &image);
         let attrs = &record.attributes;
@@ -277,6 +293,12 @@ mod tests {
         assert_eq!(attrs.description, None);
         assert!(attrs.protected);
         assert_eq!(attrs.tags, BTreeMap::from([("owner".into(), "ops".into())]));
+        let reported = RemoteImage {
+            image_url: Some("bucket:legacy.qcow2".into()),
+            ..image
+        };
+        let from_the_cloud = imported_record(&spec(), &reported);
+        assert_eq!(from_the_cloud.attributes.image_url, "bucket:legacy.qcow2");
         let observed = record.observed.unwrap();
         assert_eq!(
             (observed.status.as_str(), observed.size),
@@ -300,6 +322,7 @@ mod tests {
             size: None,
             created_at: None,
             updated_at: None,
+            image_url: None,
         }
     }
 

@@ -1,5 +1,5 @@
 //! `imsform plan`: refresh, diff and print the plan. Orchestration only: the pipeline is
-//! `cli::context`, the renderings are `render::*`, the plan file is `plan::saved`.
+//! `cli::context`, the renderings are `render::*`, the plan file is `planfile`.
 //!
 //! Output rules: stdout carries exactly one rendering: the human plan (default), the JSON plan
 //! (`--json`, nothing else on stdout), or the markdown (`--markdown -`). `--markdown FILE`
@@ -15,7 +15,7 @@ use crate::cli::args::{GlobalArgs, PlanArgs};
 use crate::cli::context::{self, Request, Session};
 use crate::cli::state::stdout_error;
 use crate::error::Error;
-use crate::plan::saved::{SavedPlan, manifests_digest};
+use crate::planfile::{SavedPlan, manifests_digest};
 use crate::render::{human, json, markdown};
 
 /// What stdout carries.
@@ -97,13 +97,14 @@ async fn report(
     Ok(Outcome::Success)
 }
 
-/// Writes the plan file: the plan, the manifests' digest and the cloud identity's digest.
+/// Writes the plan file: the plan, the manifests' digest and the cloud identity.
 async fn save(session: &Session, path: &Path) -> Result<(), Error> {
     let config_digest = session.connection.config_digest().await?;
     let saved = SavedPlan::new(
         session.plan.clone(),
         manifests_digest(&session.loaded.files),
         config_digest,
+        session.connection.identity().await?,
     );
     saved.write(path)?;
     Ok(())

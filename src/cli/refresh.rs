@@ -3,17 +3,22 @@
 //! without a prompt. Orchestration only.
 
 use crate::cli::Outcome;
+use crate::cli::apply::confirm_forgetting;
 use crate::cli::apply::{Run, carry_out};
-use crate::cli::args::{GlobalArgs, RefreshArgs};
+use crate::cli::args::{GlobalArgs, RefreshArgs, RunArgs};
 use crate::cli::context::{self, Request};
 use crate::cli::state::stdout_error;
 use crate::error::Error;
 use crate::render::human;
 
 pub async fn run(global: &GlobalArgs, args: RefreshArgs) -> Result<Outcome, Error> {
+    let run = RunArgs {
+        scope: args.scope.clone(),
+        ..RunArgs::default()
+    };
     let request = Request {
         paths: &args.paths,
-        run: &args.run,
+        run: &run,
         operation: "refresh",
         refresh_only: true,
     };
@@ -22,10 +27,15 @@ pub async fn run(global: &GlobalArgs, args: RefreshArgs) -> Result<Outcome, Erro
     human::write_plan(&mut out, &session.plan, context::stdout_color(global))
         .map_err(stdout_error)?;
     drop(out);
-    if !session.plan.has_changes() {
+    let go_on = if session.plan.has_changes() {
+        confirm_forgetting(&session.plan, args.auto_approve)
+    } else {
+        Ok(false)
+    };
+    if !matches!(go_on, Ok(true)) {
         drop(session.store);
         session.connection.close().await;
-        return Ok(Outcome::Success);
+        return go_on.map(|_| Outcome::Success);
     }
     let run = Run {
         config: &session.config,

@@ -15,7 +15,7 @@ use crate::cli::context::stdout_color;
 use crate::cli::state::{read, state_location, stdout_error};
 use crate::error::Error;
 use crate::manifest::model::Address;
-use crate::plan::saved::SavedPlan;
+use crate::planfile::SavedPlan;
 use crate::render::{human, json, markdown};
 use crate::state::{ImageRecord, PendingEntry, PendingOperation, State, StateError, format};
 
@@ -80,9 +80,13 @@ pub fn write_state(out: &mut impl Write, state: Option<&State>) -> io::Result<()
         }
         writeln!(out)?;
     }
+    let cloud = state.identity.as_ref().map_or_else(
+        || "not recorded yet (the next write records it)".to_owned(),
+        ToString::to_string,
+    );
     writeln!(
         out,
-        "State: lineage {}, serial {}, written by imsform {}.",
+        "State: lineage {}, serial {}, written by imsform {}.\nCloud: {cloud}.",
         state.lineage, state.serial, state.imsform_version
     )
 }

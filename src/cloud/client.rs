@@ -4,6 +4,7 @@
 //! project id up through IAM once per run. The operations themselves are in [`super::ops`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -51,7 +52,8 @@ pub struct Client {
     pub(crate) region: String,
     project_id: OnceCell<String>,
     retry: RetryPolicy,
-    limiter: RateLimiter,
+    /// Shared by every client of one [`super::ClientFactory`] (all regions of a run).
+    limiter: Arc<RateLimiter>,
     page_size: usize,
     clock: Clock,
     sent: AtomicU64,
@@ -99,6 +101,18 @@ impl Client {
         credentials: Credentials,
         options: ClientOptions,
     ) -> Result<Client, CloudError> {
+        let limiter = Arc::new(RateLimiter::new(options.requests_per_second, options.burst));
+        Client::with_limiter(config, credentials, options, limiter)
+    }
+
+    /// A client whose requests share `limiter` with other clients (see
+    /// [`super::ClientFactory`]); `options`' own rate settings are not used.
+    pub(crate) fn with_limiter(
+        config: &CloudConfig,
+        credentials: Credentials,
+        options: ClientOptions,
+        limiter: Arc<RateLimiter>,
+    ) -> Result<Client, CloudError> {
         let endpoints = Endpoints::from_config(config)?;
         let http = reqwest::Client::builder()
             .use_rustls_tls()
@@ -115,7 +129,7 @@ impl Client {
             region: config.region.clone(),
             project_id,
             retry: options.retry,
-            limiter: RateLimiter::new(options.requests_per_second, options.burst),
+            limiter,
             page_size: options.page_size.clamp(1, request::PAGE_SIZE),
             clock: options.clock,
             sent: AtomicU64::new(0),
@@ -132,12 +146,22 @@ impl Client {
         self.page_size
     }
 
+    /// The region this client talks to.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
     /// The retry policy in force.
     pub fn retry_policy(&self) -> RetryPolicy {
         self.retry
     }
 
     /// The project id: configured, or looked up once through IAM (`GET /v3/projects?name=`).
+    /// The project id when it is known without a request (configured, or already looked up).
+    pub fn known_project_id(&self) -> Option<&str> {
+        self.project_id.get().map(String::as_str)
+    }
+
     pub async fn project_id(&self) -> Result<&str, CloudError> {
         let id = self
             .project_id

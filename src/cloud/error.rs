@@ -168,6 +168,10 @@ fn auth_hint(message: &str, token_auth: bool) -> String {
     } else if lower.contains("security") && lower.contains("token") {
         "the cloud rejected the temporary credentials: HW_SECURITY_TOKEN is invalid or expired"
             .into()
+    } else if lower.contains("project") {
+        "the cloud knows no such project for these credentials: check HW_PROJECT_ID or \
+         [cloud] project_id, and that the region matches the project"
+            .into()
     } else if lower.contains("limit") || lower.contains("forbidden") {
         "the access key is locked after repeated authentication failures: wait 5 minutes and \
          check HW_SECRET_KEY"

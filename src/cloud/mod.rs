@@ -11,12 +11,16 @@
 //! - [`ratelimit`]: the shared client-side token bucket;
 //! - [`client`]: [`Client`], the one place that touches reqwest; [`options`]: its settings;
 //! - `ops`: the typed operations ([`CloudApi`] for [`Client`]); `gone`: waiting out deletes;
-//! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick.
+//! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick;
+//! - [`distribution`]: members and copies (inherent [`Client`] methods, outside the seam);
+//! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit.
 
 pub mod client;
 pub mod credentials;
+pub mod distribution;
 pub mod endpoint;
 pub mod error;
+pub mod factory;
 mod gone;
 pub mod jobs;
 mod ops;
@@ -36,6 +40,7 @@ use crate::manifest::model::DiskFormat;
 pub use client::Client;
 pub use credentials::Credentials;
 pub use error::CloudError;
+pub use factory::ClientFactory;
 pub use jobs::{GoneWatch, JobOutcome, JobProgress, JobWatcher, WatchConfig, Watching};
 pub use options::{ClientOptions, Clock};
 pub use retry::RetryPolicy;
@@ -95,6 +100,9 @@ pub struct RemoteImage {
     pub size: Option<u64>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    /// The OBS file the image was registered from, where IMS reports it (`__data_origin` =
+    /// `file,<bucket:object>`); `None` where it does not.
+    pub image_url: Option<String>,
 }
 
 /// `POST /v2/images`: the metadata of a new image.

@@ -73,6 +73,7 @@ mod tests {
             parallelism: 10,
             requests_per_second: rate,
             job_timeout: Duration::from_secs(1800),
+            poll_interval: None,
         };
         let options = ClientOptions::from_apply(&apply(20));
         assert_eq!((options.requests_per_second, options.burst), (20, 10));

@@ -44,7 +44,7 @@ pub struct ApiRequest {
 }
 
 impl ApiRequest {
-    fn new(operation: &'static str, method: &'static str, path: String) -> ApiRequest {
+    pub(crate) fn new(operation: &'static str, method: &'static str, path: String) -> ApiRequest {
         ApiRequest {
             operation,
             service: Service::Ims,
@@ -57,7 +57,7 @@ impl ApiRequest {
         }
     }
 
-    fn with_json(mut self, body: &Value) -> ApiRequest {
+    pub(crate) fn with_json(mut self, body: &Value) -> ApiRequest {
         self.body = Some(body.to_string().into_bytes());
         self.content_type = JSON_UTF8;
         self
@@ -69,7 +69,7 @@ impl ApiRequest {
     }
 }
 
-fn segment(value: &str) -> String {
+pub(crate) fn segment(value: &str) -> String {
     sign::encode(value)
 }
 

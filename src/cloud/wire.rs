@@ -106,6 +106,9 @@ pub fn parse_image(value: &Value) -> Option<RemoteImage> {
         size: number(value, "__image_size").or_else(|| number(value, "size")),
         created_at: text(value, "created_at"),
         updated_at: text(value, "updated_at"),
+        image_url: text(value, "__data_origin")
+            .and_then(|origin| origin.strip_prefix("file,").map(str::to_owned))
+            .filter(|url| !url.is_empty()),
     })
 }
 
@@ -119,7 +122,7 @@ pub fn parse_tag(tag: &str) -> (String, String) {
 }
 
 /// A non-empty string field (numbers are rendered as text).
-fn text(value: &Value, key: &str) -> Option<String> {
+pub(crate) fn text(value: &Value, key: &str) -> Option<String> {
     match value.get(key)? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

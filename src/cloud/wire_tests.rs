@@ -32,6 +32,22 @@ fn image_with_string_numbers_and_legacy_tags() {
 }
 
 #[test]
+fn the_registered_file_is_read_from_data_origin_only_when_it_is_a_file() {
+    let with = |origin: serde_json::Value| {
+        parse_image(&json!({"id": "i1", "__data_origin": origin}))
+            .unwrap()
+            .image_url
+    };
+    assert_eq!(
+        with(json!("file,bucket:dir/web.qcow2")),
+        Some("bucket:dir/web.qcow2".into())
+    );
+    assert_eq!(with(json!("instance,3f1c")), None);
+    assert_eq!(with(json!("file,")), None);
+    assert_eq!(with(serde_json::Value::Null), None);
+}
+
+#[test]
 fn tag_value_may_contain_dots_and_equals() {
     assert_eq!(parse_tag("k=v.1=2"), ("k".into(), "v.1=2".into()));
     assert_eq!(parse_tag("k.v.1"), ("k".into(), "v.1".into()));

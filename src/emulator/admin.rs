@@ -1,5 +1,6 @@
 //! The admin API real IMS does not have, under `/__emulator/` and unsigned: statistics, the
-//! whole world (images in every status), fault injection and reset.
+//! whole world (images of every project and region, in every status, with their members),
+//! fault injection and reset.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -30,6 +31,14 @@ pub async fn images(State(shared): State<Shared>) -> Reply {
                 .map(|image| {
                     let mut rendered = render(image, &config);
                     rendered["__emulator_deleting"] = image.gone_at.is_some().into();
+                    rendered["__emulator_region"] =
+                        config.region_of(&image.owner).unwrap_or_default().into();
+                    rendered["__emulator_members"] = image
+                        .members
+                        .iter()
+                        .map(|(id, member)| (id.clone(), member.status.as_str().into()))
+                        .collect::<serde_json::Map<_, _>>()
+                        .into();
                     rendered
                 })
                 .collect::<Vec<_>>()

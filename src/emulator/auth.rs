@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use std::time::Duration;
 
 use super::config::Config;
+use super::model::Caller;
 use super::reply::{ApiError, RequestId};
 use super::world::{Shared, World};
 use crate::sign;
@@ -103,23 +104,30 @@ fn check_date(date: &str, now: DateTime<Utc>) -> Result<(), String> {
     Ok(())
 }
 
-/// `X-Project-Id` must name the emulator's project, and so must a `{project_id}` in the path.
+/// `X-Project-Id` must name a project of the endpoint's `region`, and so must a
+/// `{project_id}` in the path; the request then acts as that project.
 pub fn check_project(
     headers: &HeaderMap,
     path_project: Option<&str>,
     config: &Config,
+    region: &str,
     request_id: &RequestId,
-) -> Result<(), ApiError> {
+) -> Result<Caller, ApiError> {
     let fail = |detail: &str| ApiError::unauthorized(detail, request_id);
     let project = header(headers, "x-project-id")
         .ok_or_else(|| fail("the X-Project-Id header is missing"))?;
-    if project != config.project_id {
-        return Err(fail("the project in X-Project-Id does not exist"));
+    if config.region_of(project) != Some(region) {
+        return Err(fail(
+            "the project in X-Project-Id does not exist in this region",
+        ));
     }
     if path_project.is_some_and(|in_path| in_path != project) {
         return Err(fail("the project in the path does not match X-Project-Id"));
     }
-    Ok(())
+    Ok(Caller {
+        project: project.to_owned(),
+        region: region.to_owned(),
+    })
 }
 
 impl World {

@@ -21,13 +21,28 @@ pub enum Pagination {
     None,
 }
 
+/// One IAM project: every region has its default project (named like the region) and may have
+/// sub-projects named `REGION_SUFFIX`, as Huawei names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+}
+
 /// Everything fixed at start-up. `Debug` leaves the secrets out.
 #[derive(Clone)]
 pub struct Config {
     pub access_key: String,
     pub secret_key: String,
+    /// The default project of the first region (`region`).
     pub project_id: String,
+    /// The first region: the one a single-region client talks to.
     pub region: String,
+    /// Every project of every region, the first region's default project first.
+    pub projects: Vec<Project>,
+    /// Members one image may have (IMG.0088 beyond it; 256 for system-disk images).
+    pub member_limit: usize,
     /// Temporary credentials: AK -> (SK, security token).
     pub temporary: BTreeMap<String, (String, String)>,
     /// Valid `X-Auth-Token` values.
@@ -60,6 +75,25 @@ impl Config {
             .map(|(secret, token)| (secret.as_str(), Some(token.as_str())))
     }
 
+    /// The project with this id.
+    pub fn project(&self, id: &str) -> Option<&Project> {
+        self.projects.iter().find(|project| project.id == id)
+    }
+
+    /// The region of the project with this id.
+    pub fn region_of(&self, project_id: &str) -> Option<&str> {
+        self.project(project_id)
+            .map(|project| project.region.as_str())
+    }
+
+    /// Every region, in start-up order.
+    pub fn regions(&self) -> impl Iterator<Item = &str> {
+        self.projects
+            .iter()
+            .filter(|project| project.name == project.region)
+            .map(|project| project.region.as_str())
+    }
+
     /// The platform of a known os_version.
     pub fn platform_of(&self, os_version: &str) -> Option<&str> {
         self.os_versions
@@ -76,6 +110,8 @@ impl std::fmt::Debug for Config {
             .field("secret_key", &"<redacted>")
             .field("project_id", &self.project_id)
             .field("region", &self.region)
+            .field("projects", &self.projects)
+            .field("member_limit", &self.member_limit)
             .field("temporary", &self.temporary.keys().collect::<Vec<_>>())
             .field("tokens", &self.tokens.len())
             .field("job_duration", &self.job_duration)

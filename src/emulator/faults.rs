@@ -11,6 +11,7 @@ use std::time::Duration;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::reply::ApiError;
 use super::world::World;
 
 /// A per-AK token bucket: `per_second` tokens a second, at most `burst` saved.
@@ -29,7 +30,7 @@ pub struct Faults {
     pub seed: Option<u64>,
     /// 429 APIG.0308 with `Retry-After` when an AK's bucket is empty.
     pub rate_limit: Option<RateLimit>,
-    /// At most this many registration jobs running at once; more -> 400 IMG.0060.
+    /// At most this many jobs running at once; more registrations or copies -> 400 IMG.0060.
     pub max_running_jobs: Option<usize>,
     /// Share of requests (0.0-1.0) answered 500 or 503 before acting.
     pub error_rate: f64,
@@ -37,7 +38,7 @@ pub struct Faults {
     pub latency_ms: u64,
     /// Registrations of these `bucket:object` URLs fail (IMG.0057).
     pub fail_urls: Vec<String>,
-    /// Share of registrations (0.0-1.0) that fail.
+    /// Share of registrations and copies (0.0-1.0) that fail.
     pub job_failure_rate: f64,
     /// When set, the OBS objects that exist; registering any other URL fails (IMG.0057).
     pub obs_objects: Option<Vec<String>>,
@@ -129,9 +130,37 @@ impl World {
         None
     }
 
-    /// Registration jobs not yet finished.
+    /// Whether a copy job fails (drawn like registrations, from `job_failure_rate`).
+    pub fn copy_fails(&mut self) -> bool {
+        let rate = self.faults.job_failure_rate;
+        rate > 0.0 && self.rng.random_bool(rate.min(1.0))
+    }
+
+    /// Jobs not yet finished.
     pub fn running_jobs(&self) -> usize {
         self.jobs.values().filter(|job| !job.finished).count()
+    }
+
+    /// IMG.0060 when the injected cap on running jobs is reached.
+    pub fn check_flow_control(&self) -> Result<(), ApiError> {
+        if self
+            .faults
+            .max_running_jobs
+            .is_some_and(|cap| self.running_jobs() >= cap)
+        {
+            return Err(ApiError::bad(
+                "IMG.0060",
+                "The number of tasks exceeds the flow control limit. Try again later.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// How long a new job runs: the injected duration, else `default`.
+    pub fn job_duration(&self, default: Duration) -> Duration {
+        self.faults
+            .job_duration_ms
+            .map_or(default, Duration::from_millis)
     }
 }
 

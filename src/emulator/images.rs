@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::config::Config;
+use super::model::Caller;
 use super::reply::{ApiError, Reply};
 use super::tags;
 use super::world::{Image, Shared, Status};
@@ -61,7 +62,7 @@ pub fn render(image: &Image, config: &Config) -> Value {
         "self": format!("/v2/images/{}", image.id),
         "file": format!("/v2/images/{}/file", image.id),
         "schema": "/v2/schemas/image",
-        "owner": config.project_id,
+        "owner": image.owner,
         "checksum": image.checksum,
         "size": image.size,
         "virtual_size": null,
@@ -143,7 +144,7 @@ pub fn check_description(description: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn validated(body: CreateBody, config: &Config) -> Result<Image, ApiError> {
+fn validated(body: CreateBody, config: &Config, owner: String) -> Result<Image, ApiError> {
     let name = body.name.unwrap_or_default();
     if !name.is_empty() {
         check_name(&name)?;
@@ -200,23 +201,24 @@ fn validated(body: CreateBody, config: &Config) -> Result<Image, ApiError> {
         size: None,
         checksum: None,
         data_origin: None,
+        owner,
+        members: BTreeMap::new(),
         gone_at: None,
     })
 }
 
 /// `POST /v2/images`: a `queued` image, 201.
-pub async fn create(State(shared): State<Shared>, body: Bytes) -> Reply {
-    let image = validated(parse_body(&body)?, &shared.config)?;
+pub async fn create(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Reply {
+    let image = validated(parse_body(&body)?, &shared.config, caller.project)?;
     let quota = shared.config.image_quota;
     let config = shared.config.clone();
     shared
         .run(move |world| {
-            if world.images.len() >= quota {
-                return Err(ApiError::bad(
-                    "IMG.0015",
-                    "The private image quota is reached.",
-                ));
-            }
+            world.check_quota(&image.owner, quota)?;
             let rendered = render(&image, &config);
             world.images.insert(image.id.clone(), image);
             world.dirty = true;
@@ -226,18 +228,27 @@ pub async fn create(State(shared): State<Shared>, body: Bytes) -> Reply {
 }
 
 /// `GET /v2/images/{image_id}`.
-pub async fn show(State(shared): State<Shared>, Path(id): Path<String>) -> Reply {
+pub async fn show(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
     let config = shared.config.clone();
     shared
         .run(move |world| {
-            let image = world.image(&id)?;
+            let image = world.image(&caller.project, &id)?;
             Ok(Json(render(image, &config)).into_response())
         })
         .await
 }
 
 /// `DELETE /v2/images/{image_id}`: 204 at once; the image lingers in its last status.
-pub async fn delete(State(shared): State<Shared>, Path(id): Path<String>, body: Bytes) -> Reply {
+pub async fn delete(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply {
     if !body.iter().all(u8::is_ascii_whitespace) {
         let _: Value = parse_body(&body)?;
     }
@@ -245,7 +256,7 @@ pub async fn delete(State(shared): State<Shared>, Path(id): Path<String>, body: 
     shared
         .run(move |world| {
             let now = world.now;
-            let image = world.image_mut(&id)?;
+            let image = world.image_mut(&caller.project, &id)?;
             if image.protected {
                 return Err(ApiError::bad("IMG.0028", "The image is protected."));
             }

@@ -1,23 +1,27 @@
 //! Read-only service information: the image quota (both paths of ims-api.md row 21), the
-//! supported `__os_version` list, and the IAM stub `GET /v3/projects?name=REGION` the SDK uses
-//! to look up a project id. Owns no state beyond reading the image count.
+//! supported `__os_version` list, and the IAM stub `GET /v3/projects?name=NAME` the SDK uses
+//! to look up a project id (every region's default project is named like the region). Owns no
+//! state beyond reading the image count.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::images::os_facts;
+use super::model::Caller;
 use super::reply::Reply;
 use super::world::Shared;
 use crate::sign;
 
 /// `GET /v1/cloudimages/quota` and `GET /v1/{project_id}/cloudimages/quota`.
-pub async fn quota(State(shared): State<Shared>) -> Reply {
+pub async fn quota(State(shared): State<Shared>, Extension(caller): Extension<Caller>) -> Reply {
     let quota = shared.config.image_quota;
-    let used = shared.run(|world| world.images.len()).await;
+    let used = shared
+        .run(move |world| world.visible(&caller.project).count())
+        .await;
     Ok(Json(json!({"quotas": {"resources": [
         {"type": "image", "used": used, "quota": quota, "min": 1, "max": 1000}
     ]}}))
@@ -45,7 +49,7 @@ pub async fn os_versions(State(shared): State<Shared>) -> Reply {
     Ok(Json(body).into_response())
 }
 
-/// `GET /v3/projects?name=REGION`: the emulator's one project when the name is its region.
+/// `GET /v3/projects[?name=NAME]`: the emulator's projects, all or the one named.
 pub async fn projects(State(shared): State<Shared>, RawQuery(raw): RawQuery) -> Reply {
     let config = &shared.config;
     let pairs = sign::parse_query(raw.as_deref().unwrap_or(""));
@@ -53,20 +57,23 @@ pub async fn projects(State(shared): State<Shared>, RawQuery(raw): RawQuery) -> 
         .iter()
         .find(|(k, _)| k == "name")
         .map(|(_, v)| v.as_str());
-    let projects: Vec<Value> = if name.is_none_or(|name| name == config.region) {
-        vec![json!({
-            "id": config.project_id,
-            "name": config.region,
-            "domain_id": "0000000000000000000000000000d0d0",
-            "parent_id": "0000000000000000000000000000d0d0",
-            "enabled": true,
-            "is_domain": false,
-            "description": "",
-            "links": {"self": format!("/v3/projects/{}", config.project_id)},
-        })]
-    } else {
-        Vec::new()
-    };
+    let projects: Vec<Value> = config
+        .projects
+        .iter()
+        .filter(|project| name.is_none_or(|name| name == project.name))
+        .map(|project| {
+            json!({
+                "id": project.id,
+                "name": project.name,
+                "domain_id": "0000000000000000000000000000d0d0",
+                "parent_id": "0000000000000000000000000000d0d0",
+                "enabled": true,
+                "is_domain": false,
+                "description": "",
+                "links": {"self": format!("/v3/projects/{}", project.id)},
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "projects": projects,
         "links": {"self": "/v3/projects", "previous": null, "next": null},

@@ -1,21 +1,23 @@
 //! Registration jobs: `PUT /v1/cloudimages/{id}/upload` starts one on a `queued` image (which
 //! goes `saving`); its status is derived from the emulator clock (INIT, RUNNING, then SUCCESS or
 //! FAIL once its duration has passed, when [`finish`] turns the image `active` or `killed`).
-//! Serves both job endpoints; unknown jobs are 404 IMG.0027.
+//! Serves both job endpoints for every kind of job ([`Work`]: registrations, member jobs and
+//! copies); a job is found only by the project that started it, else 404 IMG.0027.
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::response::IntoResponse;
 use chrono::{SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::images::parse_body;
+use super::model::{Caller, Work};
 use super::reply::{ApiError, Reply};
-use super::world::{Image, Job, Outcome, Shared, Status};
+use super::world::{Image, Job, Outcome, Shared, Status, World};
 use crate::{ims, sign};
 
 /// Below this share of its duration a job reports INIT.
@@ -26,6 +28,11 @@ pub fn finish(image: &mut Image, job: &Job) {
     let now = Utc::now();
     image.updated_at = now;
     match &job.outcome {
+        // A copy carries its source's file facts from the start.
+        Outcome::Success if matches!(job.work, Work::Copy { .. }) => {
+            image.status = Status::Active;
+            image.active_at = Some(now);
+        }
         Outcome::Success => {
             let digest = sign::sha256_hex(job.image_url.as_bytes());
             // A stable size between 1 and 4 GiB derived from the URL.
@@ -67,29 +74,25 @@ fn check_url(url: Option<String>) -> Result<String, ApiError> {
 }
 
 /// `PUT /v1/cloudimages/{image_id}/upload`: 200 `{"job_id"}`.
-pub async fn register(State(shared): State<Shared>, Path(id): Path<String>, body: Bytes) -> Reply {
+pub async fn register(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply {
     let body: RegisterBody = parse_body(&body)?;
     let url = check_url(body.image_url)?;
     let default_duration = shared.config.job_duration;
     shared
         .run(move |world| {
-            let image = world.image(&id)?;
+            let image = world.image(&caller.project, &id)?;
             if image.status != Status::Queued || image.gone_at.is_some() {
                 return Err(ApiError::bad(
                     "IMG.0046",
                     format!("The image is {}, not queued.", image.status.as_str()),
                 ));
             }
-            if world
-                .faults
-                .max_running_jobs
-                .is_some_and(|cap| world.running_jobs() >= cap)
-            {
-                return Err(ApiError::bad(
-                    "IMG.0060",
-                    "The number of tasks exceeds the flow control limit. Try again later.",
-                ));
-            }
+            world.check_flow_control()?;
             let image_name = image.name.clone();
             let outcome = match world.registration_failure(&url) {
                 None => Outcome::Success,
@@ -98,10 +101,7 @@ pub async fn register(State(shared): State<Shared>, Path(id): Path<String>, body
                     reason,
                 },
             };
-            let duration = world
-                .faults
-                .job_duration_ms
-                .map_or(default_duration, Duration::from_millis);
+            let duration = world.job_duration(default_duration);
             let job = Job {
                 id: uuid::Uuid::new_v4().simple().to_string(),
                 image_id: id.clone(),
@@ -112,6 +112,8 @@ pub async fn register(State(shared): State<Shared>, Path(id): Path<String>, body
                 duration,
                 outcome,
                 finished: false,
+                work: Work::Register,
+                project: caller.project,
             };
             let job_id = job.id.clone();
             if let Some(image) = world.images.get_mut(&id) {
@@ -123,6 +125,34 @@ pub async fn register(State(shared): State<Shared>, Path(id): Path<String>, body
             Ok(Json(json!({ "job_id": job_id })).into_response())
         })
         .await
+}
+
+/// Starts a job that ends with `outcome` after the configured duration: a member job (no
+/// image) or a copy (`image` is the new image's id and name). Returns its id.
+pub fn start(
+    world: &mut World,
+    caller: &Caller,
+    (work, outcome): (Work, Outcome),
+    image: (&str, &str),
+    duration: Duration,
+) -> String {
+    let job = Job {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        image_id: image.0.to_owned(),
+        image_name: image.1.to_owned(),
+        image_url: String::new(),
+        begin_time: Utc::now(),
+        started: world.now,
+        duration: world.job_duration(duration),
+        outcome,
+        finished: false,
+        work,
+        project: caller.project.clone(),
+    };
+    let id = job.id.clone();
+    world.jobs.insert(id.clone(), job);
+    world.dirty = true;
+    id
 }
 
 /// The job JSON; `progress` adds the progress fields in `entities`.
@@ -143,12 +173,25 @@ fn render(job: &Job, now: Duration, progress: bool) -> Value {
         String::new()
     };
     let mut entities = serde_json::Map::new();
-    if job.outcome == Outcome::Success {
+    if let Some(results) = job.work.results() {
+        // Member jobs name no image; their results appear once the job has run.
+        let results = if job.finished { results } else { Vec::new() };
+        entities.insert("results".into(), results.into());
+    } else if matches!(job.work, Work::Copy { .. }) {
+        // A copy is named only once it has succeeded (TF reads it then), so a client cannot
+        // learn the new id from a running job.
+        if job.finished && job.outcome == Outcome::Success {
+            entities.insert("image_id".into(), job.image_id.clone().into());
+            entities.insert("image_name".into(), job.image_name.clone().into());
+        }
+    } else if job.outcome == Outcome::Success {
         entities.insert("image_id".into(), job.image_id.clone().into());
     }
-    if progress {
-        entities.insert("image_id".into(), job.image_id.clone().into());
-        entities.insert("image_name".into(), job.image_name.clone().into());
+    if progress && job.work.results().is_none() {
+        if job.work == Work::Register {
+            entities.insert("image_id".into(), job.image_id.clone().into());
+            entities.insert("image_name".into(), job.image_name.clone().into());
+        }
         let percent = if status == "FAIL" {
             share.min(0.99)
         } else {
@@ -165,7 +208,7 @@ fn render(job: &Job, now: Duration, progress: bool) -> Value {
     }
     json!({
         "job_id": job.id,
-        "job_type": "imsNativeImportImageJob",
+        "job_type": job.work.job_type(),
         "begin_time": job.begin_time.to_rfc3339_opts(SecondsFormat::Millis, true),
         "end_time": end_time,
         "status": status,
@@ -175,25 +218,37 @@ fn render(job: &Job, now: Duration, progress: bool) -> Value {
     })
 }
 
-async fn show_job(shared: Shared, id: String, progress: bool) -> Reply {
+async fn show_job(shared: Shared, caller: Caller, id: String, progress: bool) -> Reply {
     shared
         .run(move |world| {
-            let job = world.jobs.get(&id).ok_or_else(|| {
-                ApiError::not_found("IMG.0027", format!("The job {id} does not exist."))
-            })?;
+            let job = world
+                .jobs
+                .get(&id)
+                .filter(|job| job.project == caller.project)
+                .ok_or_else(|| {
+                    ApiError::not_found("IMG.0027", format!("The job {id} does not exist."))
+                })?;
             Ok(Json(render(job, world.now, progress)).into_response())
         })
         .await
 }
 
 /// `GET /v1/{project_id}/jobs/{job_id}`.
-pub async fn show(State(shared): State<Shared>, Path((_, id)): Path<(String, String)>) -> Reply {
-    show_job(shared, id, false).await
+pub async fn show(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path((_, id)): Path<(String, String)>,
+) -> Reply {
+    show_job(shared, caller, id, false).await
 }
 
 /// `GET /v1/cloudimages/job/{job_id}`: with `process_percent`.
-pub async fn show_progress(State(shared): State<Shared>, Path(id): Path<String>) -> Reply {
-    show_job(shared, id, true).await
+pub async fn show_progress(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Reply {
+    show_job(shared, caller, id, true).await
 }
 
 #[cfg(test)]
@@ -234,6 +289,8 @@ mod tests {
             duration: Duration::from_secs(100),
             outcome: Outcome::Success,
             finished: false,
+            work: Work::Register,
+            project: "p".into(),
         };
         assert_eq!(job.progress(Duration::from_secs(5)), 0.0);
         assert_eq!(

@@ -6,13 +6,14 @@
 use std::cmp::Ordering;
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
 use super::config::Pagination;
 use super::images::render;
+use super::model::Caller;
 use super::reply::{ApiError, Reply};
 use super::world::Shared;
 use crate::sign;
@@ -245,12 +246,16 @@ fn compare_time(field: Option<&str>, wanted: &str) -> Result<bool, ApiError> {
 }
 
 /// The page of matching images, and the marker of the next page when more remain.
-async fn query(shared: &Shared, query: &Query) -> Result<(Vec<Value>, Option<String>), ApiError> {
+async fn query(
+    shared: &Shared,
+    caller: Caller,
+    query: &Query,
+) -> Result<(Vec<Value>, Option<String>), ApiError> {
     let config = shared.config.clone();
     let rendered = shared
         .run(move |world| {
             world
-                .visible()
+                .visible(&caller.project)
                 .map(|image| render(image, &config))
                 .collect::<Vec<_>>()
         })
@@ -271,9 +276,13 @@ async fn query(shared: &Shared, query: &Query) -> Result<(Vec<Value>, Option<Str
 }
 
 /// `GET /v2/cloudimages`.
-pub async fn list(State(shared): State<Shared>, RawQuery(raw): RawQuery) -> Reply {
+pub async fn list(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Reply {
     let parsed = Query::parse(raw.as_deref().unwrap_or(""), 500)?;
-    let (images, next) = query(&shared, &parsed).await?;
+    let (images, next) = query(&shared, caller, &parsed).await?;
     let mut body = json!({ "images": images });
     if let Some(last) = next {
         match shared.config.pagination {
@@ -288,9 +297,13 @@ pub async fn list(State(shared): State<Shared>, RawQuery(raw): RawQuery) -> Repl
 }
 
 /// `GET /v2/images` (native): Glance-style `first`, `next` and `schema`.
-pub async fn native_list(State(shared): State<Shared>, RawQuery(raw): RawQuery) -> Reply {
+pub async fn native_list(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Reply {
     let parsed = Query::parse(raw.as_deref().unwrap_or(""), 25)?;
-    let (images, next) = query(&shared, &parsed).await?;
+    let (images, next) = query(&shared, caller, &parsed).await?;
     let first_pairs: Vec<(String, String)> = parsed
         .pairs
         .iter()

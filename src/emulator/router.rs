@@ -1,6 +1,8 @@
 //! The route table and the gate every IMS request passes: request id, statistics, recording,
-//! latency, authentication, project check, throttling, injected 5xx, and after the handler has
-//! acted, the decision to drop the response. Unknown routes are 404 APIG.0101.
+//! latency, authentication, project check (the [`Caller`] handlers act as), throttling,
+//! injected 5xx, and after the handler has acted, the decision to drop the response. Unknown
+//! routes are 404 APIG.0101. Each region has its own router (and listener) over the one world,
+//! as each Huawei region has its own IMS endpoint.
 
 use std::time::Duration;
 
@@ -12,9 +14,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
+use super::model::Caller;
 use super::reply::{ApiError, RequestId};
 use super::world::{RecordedRequest, Shared};
-use super::{admin, auth, images, info, jobs, list, tags, update};
+use super::{admin, auth, copy, images, info, jobs, list, members, tags, update};
 
 /// Bodies larger than this are refused (the gateway's AK/SK limit is about 12 MB).
 const BODY_LIMIT: usize = 12 * 1024 * 1024;
@@ -26,8 +29,50 @@ pub struct DropConnection;
 /// Headers never recorded.
 const SECRET_HEADERS: &[&str] = &["authorization", "x-auth-token", "x-security-token"];
 
-/// The whole application.
-pub fn router(shared: Shared) -> Router {
+/// What the gate of one region's router needs.
+#[derive(Clone)]
+struct Gate {
+    shared: Shared,
+    region: String,
+}
+
+/// The member and copy routes of ims-distribution.md section 1 (the deprecated single-member
+/// Glance calls, rows 8 to 10, are not served).
+fn distribution() -> Router<Shared> {
+    Router::new()
+        .route(
+            "/v1/cloudimages/members",
+            post(members::add)
+                .put(members::answer)
+                .delete(members::remove),
+        )
+        .route("/v2/images/{image_id}/members", get(members::list))
+        .route(
+            "/v1/{project_id}/cloudimages/{image_id}/members",
+            get(members::list_in_project),
+        )
+        .route(
+            "/v2/images/{image_id}/members/{member_id}",
+            get(members::show),
+        )
+        .route(
+            "/v1/{project_id}/cloudimages/{image_id}/members/{member_id}",
+            get(members::show_in_project),
+        )
+        .route("/v1/cloudimages/{image_id}/copy", post(copy::in_region))
+        .route("/v2.1/cloudimages/{image_id}/copy", post(copy::in_region))
+        .route(
+            "/v1/cloudimages/{image_id}/cross_region_copy",
+            post(copy::cross_region),
+        )
+}
+
+/// The whole application as seen through `region`'s endpoint.
+pub fn router(shared: Shared, region: &str) -> Router {
+    let gate_state = Gate {
+        shared: shared.clone(),
+        region: region.to_owned(),
+    };
     let ims = Router::new()
         .route("/v2/images", post(images::create).get(list::native_list))
         .route(
@@ -64,7 +109,8 @@ pub fn router(shared: Shared) -> Router {
         .route("/v1/{project_id}/cloudimages/quota", get(info::quota))
         .route("/v1/cloudimages/os_version", get(info::os_versions))
         .route("/v3/projects", get(info::projects))
-        .route_layer(middleware::from_fn_with_state(shared.clone(), gate));
+        .merge(distribution())
+        .route_layer(middleware::from_fn_with_state(gate_state, gate));
     let admin = Router::new()
         .route("/__emulator/stats", get(admin::stats))
         .route("/__emulator/images", get(admin::images))
@@ -140,14 +186,16 @@ fn record(request: &axum::http::request::Parts, body: &[u8]) -> RecordedRequest 
     }
 }
 
-/// Authentication, throttling and injected failures, before the handler acts.
+/// Authentication, throttling and injected failures, before the handler acts; the caller's
+/// project once checked (`None` for IAM, which needs no project).
 async fn admit(
-    shared: &Shared,
+    gate: &Gate,
     parts: &axum::http::request::Parts,
     body: &[u8],
     template: &str,
     id: &RequestId,
-) -> Result<(), ApiError> {
+) -> Result<Option<Caller>, ApiError> {
+    let shared = &gate.shared;
     let signed = auth::SignedParts {
         method: parts.method.as_str(),
         raw_path: parts.uri.path(),
@@ -156,10 +204,15 @@ async fn admit(
         body,
     };
     let principal = auth::authenticate_counted(shared, &signed, id).await?;
-    if template != "/v3/projects" {
+    let caller = if template == "/v3/projects" {
+        None
+    } else {
         let in_path = path_project(template, parts.uri.path());
-        auth::check_project(&parts.headers, in_path.as_deref(), &shared.config, id)?;
-    }
+        let config = &shared.config;
+        let caller =
+            auth::check_project(&parts.headers, in_path.as_deref(), config, &gate.region, id)?;
+        Some(caller)
+    };
     let (throttled, injected) = shared
         .run(move |world| (world.take_token(&principal).err(), world.injected_error()))
         .await;
@@ -188,13 +241,13 @@ async fn admit(
             "Backend unavailable (injected).",
             id,
         )),
-        None => Ok(()),
+        None => Ok(caller),
     }
 }
 
 /// The gate of every IMS route.
 async fn gate(
-    State(shared): State<Shared>,
+    State(gate): State<Gate>,
     matched: MatchedPath,
     request: Request,
     next: Next,
@@ -211,6 +264,7 @@ async fn gate(
         )
         .into_response();
     };
+    let shared = gate.shared.clone();
     let recorded = record(&parts, &body);
     let stat = route.clone();
     let latency: Duration = shared
@@ -223,10 +277,15 @@ async fn gate(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    if let Err(error) = admit(&shared, &parts, &body, matched.as_str(), &id).await {
-        return error.into_response();
+    let caller = match admit(&gate, &parts, &body, matched.as_str(), &id).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    let mut request = Request::from_parts(parts, Body::from(body));
+    if let Some(caller) = caller {
+        request.extensions_mut().insert(caller);
     }
-    let mut response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let mut response = next.run(request).await;
     if shared.run(move |world| world.drop_response(&route)).await {
         response.extensions_mut().insert(DropConnection);
     }

@@ -7,13 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::images::parse_body;
+use super::model::Caller;
 use super::reply::{ApiError, Reply};
 use super::world::{Image, Shared};
 use crate::ims;
@@ -90,12 +91,13 @@ fn add_all(image: &mut Image, new: &[KeyValue]) -> Result<(), ApiError> {
 /// Runs `f` on the image `id` and answers 204.
 async fn with_image(
     shared: &Shared,
+    caller: Caller,
     id: String,
     f: impl FnOnce(&mut Image) -> Result<(), ApiError> + Send,
 ) -> Reply {
     shared
         .run(move |world| {
-            let image = world.image_mut(&id)?;
+            let image = world.image_mut(&caller.project, &id)?;
             f(image)?;
             image.updated_at = chrono::Utc::now();
             world.dirty = true;
@@ -112,11 +114,15 @@ struct AddBody {
 /// `POST /v2/{project_id}/images/{image_id}/tags`: add or overwrite one tag.
 pub async fn add(
     State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Path((_, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Reply {
     let body: AddBody = parse_body(&body)?;
-    with_image(&shared, id, move |image| add_all(image, &[body.tag])).await
+    with_image(&shared, caller, id, move |image| {
+        add_all(image, &[body.tag])
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,6 +134,7 @@ struct BatchBody {
 /// `POST /v2/{project_id}/images/{image_id}/tags/action`: batch create or delete (idempotent).
 pub async fn batch(
     State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Path((_, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Reply {
@@ -137,7 +144,7 @@ pub async fn batch(
         return Err(invalid("Tag keys in one request must be unique."));
     }
     match body.action.as_str() {
-        "create" => with_image(&shared, id, move |image| add_all(image, &body.tags)).await,
+        "create" => with_image(&shared, caller, id, move |image| add_all(image, &body.tags)).await,
         "delete" => {
             for tag in &body.tags {
                 if tag.key.is_empty()
@@ -147,7 +154,7 @@ pub async fn batch(
                     return Err(invalid(format!("The tag key {:?} is invalid.", tag.key)));
                 }
             }
-            with_image(&shared, id, move |image| {
+            with_image(&shared, caller, id, move |image| {
                 for tag in &body.tags {
                     image.tags.remove(&tag.key);
                 }
@@ -163,10 +170,14 @@ pub async fn batch(
 }
 
 /// `GET /v2/{project_id}/images/{image_id}/tags`.
-pub async fn list(State(shared): State<Shared>, Path((_, id)): Path<(String, String)>) -> Reply {
+pub async fn list(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path((_, id)): Path<(String, String)>,
+) -> Reply {
     shared
         .run(move |world| {
-            let image = world.image(&id)?;
+            let image = world.image(&caller.project, &id)?;
             let tags: Vec<_> = image
                 .tags
                 .iter()
@@ -188,14 +199,16 @@ fn remove_one(image: &mut Image, key: &str) -> Result<(), ApiError> {
 /// `DELETE /v2/{project_id}/images/{image_id}/tags/{key}`: 404 when absent.
 pub async fn delete(
     State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Path((_, id, key)): Path<(String, String, String)>,
 ) -> Reply {
-    with_image(&shared, id, move |image| remove_one(image, &key)).await
+    with_image(&shared, caller, id, move |image| remove_one(image, &key)).await
 }
 
 /// `PUT /v2/images/{image_id}/tags/{tag}`: a native tag is a key with an empty value.
 pub async fn native_add(
     State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Path((id, tag)): Path<(String, String)>,
 ) -> Reply {
     let native = tag.chars().count() <= 255
@@ -210,15 +223,16 @@ pub async fn native_add(
         key: tag,
         value: String::new(),
     }];
-    with_image(&shared, id, move |image| add_all(image, &new)).await
+    with_image(&shared, caller, id, move |image| add_all(image, &new)).await
 }
 
 /// `DELETE /v2/images/{image_id}/tags/{tag}`: 404 when absent.
 pub async fn native_delete(
     State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Path((id, tag)): Path<(String, String)>,
 ) -> Reply {
-    with_image(&shared, id, move |image| remove_one(image, &tag)).await
+    with_image(&shared, caller, id, move |image| remove_one(image, &tag)).await
 }
 
 #[cfg(test)]

@@ -5,12 +5,13 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::response::IntoResponse;
 use chrono::Utc;
 use serde_json::Value;
 
 use super::images::{check_description, check_name, parse_body, render};
+use super::model::Caller;
 use super::reply::{ApiError, Reply};
 use super::world::{Image, Shared, Status};
 
@@ -160,7 +161,12 @@ fn check_optional(attribute: &str, value: &str) -> Result<(), ApiError> {
 }
 
 /// Both PATCH routes.
-pub async fn update(State(shared): State<Shared>, Path(id): Path<String>, body: Bytes) -> Reply {
+pub async fn update(
+    State(shared): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply {
     let items: Vec<Value> = parse_body(&body)?;
     let changes = items
         .iter()
@@ -169,7 +175,7 @@ pub async fn update(State(shared): State<Shared>, Path(id): Path<String>, body: 
     let config = shared.config.clone();
     shared
         .run(move |world| {
-            let image = world.image(&id)?;
+            let image = world.image(&caller.project, &id)?;
             if image.status != Status::Active {
                 return Err(ApiError::bad(
                     "IMG.0046",

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::Config;
 use super::faults::{Faults, TokenBuckets};
+use super::model::{Member, Work};
 use super::persist::{Persisted, Saver};
 use super::reply::ApiError;
 
@@ -70,6 +71,13 @@ pub struct Image {
     pub checksum: Option<String>,
     #[serde(default)]
     pub data_origin: Option<String>,
+    /// The owning project (its region is the image's region); empty in worlds saved before
+    /// projects existed, which [`Shared::new`] gives to the first region's default project.
+    #[serde(default)]
+    pub owner: String,
+    /// Consumer projects the image is shared with, by project id.
+    #[serde(default)]
+    pub members: BTreeMap<String, Member>,
     /// Set when deleted: the emulator clock time at which it disappears (not persisted).
     #[serde(skip)]
     pub gone_at: Option<Duration>,
@@ -97,6 +105,13 @@ pub struct Job {
     /// Set once the outcome has been applied to the image.
     #[serde(default)]
     pub finished: bool,
+    /// What the job does; `image_id` is the copy for copies and empty for member jobs.
+    #[serde(default)]
+    pub work: Work,
+    /// The project that started the job (only it can read the job); filled like
+    /// [`Image::owner`] for old worlds.
+    #[serde(default)]
+    pub project: String,
 }
 
 impl Job {
@@ -189,6 +204,13 @@ impl World {
             if let Some(image) = self.images.get_mut(&job.image_id) {
                 super::jobs::finish(image, job);
             }
+            if job.outcome == Outcome::Success {
+                for id in job.work.member_images() {
+                    if let Some(image) = self.images.get_mut(id) {
+                        job.work.apply_members(&mut image.members, Utc::now());
+                    }
+                }
+            }
         }
         let before = self.images.len();
         self.images
@@ -198,21 +220,38 @@ impl World {
         }
     }
 
-    /// The image `id`, or 404 IMG.0027.
-    pub fn image(&self, id: &str) -> Result<&Image, ApiError> {
-        self.images.get(id).ok_or_else(|| ApiError::no_image(id))
-    }
-
-    /// The image `id` to change, or 404 IMG.0027.
-    pub fn image_mut(&mut self, id: &str) -> Result<&mut Image, ApiError> {
+    /// The image `id` of `project`, or 404 IMG.0027 (another project's image is not found).
+    pub fn image(&self, project: &str, id: &str) -> Result<&Image, ApiError> {
         self.images
-            .get_mut(id)
+            .get(id)
+            .filter(|image| image.owner == project)
             .ok_or_else(|| ApiError::no_image(id))
     }
 
-    /// Images in every status except those already gone.
-    pub fn visible(&self) -> impl Iterator<Item = &Image> {
-        self.images.values()
+    /// The image `id` of `project` to change, or 404 IMG.0027.
+    pub fn image_mut(&mut self, project: &str, id: &str) -> Result<&mut Image, ApiError> {
+        self.images
+            .get_mut(id)
+            .filter(|image| image.owner == project)
+            .ok_or_else(|| ApiError::no_image(id))
+    }
+
+    /// IMG.0015 when `project` already has `quota` images.
+    pub fn check_quota(&self, project: &str, quota: usize) -> Result<(), ApiError> {
+        if self.visible(project).count() >= quota {
+            return Err(ApiError::bad(
+                "IMG.0015",
+                "The private image quota is reached.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The images of `project` in every status except those already gone.
+    pub fn visible<'a>(&'a self, project: &'a str) -> impl Iterator<Item = &'a Image> {
+        self.images
+            .values()
+            .filter(move |image| image.owner == project)
     }
 }
 
@@ -230,6 +269,12 @@ impl Shared {
         let mut world = World::new(config.faults.clone());
         if let Some(persisted) = loaded {
             persisted.restore_into(&mut world.images, &mut world.jobs);
+        }
+        for image in world.images.values_mut().filter(|i| i.owner.is_empty()) {
+            image.owner.clone_from(&config.project_id);
+        }
+        for job in world.jobs.values_mut().filter(|j| j.project.is_empty()) {
+            job.project.clone_from(&config.project_id);
         }
         let saver = Arc::new(Saver::new(config.data_file.clone()));
         Shared {
@@ -321,6 +366,8 @@ mod tests {
             size: None,
             checksum: None,
             data_origin: None,
+            owner: "p".into(),
+            members: BTreeMap::new(),
             gone_at: None,
         }
     }
@@ -342,6 +389,8 @@ mod tests {
                 reason: "r".into(),
             },
             finished: false,
+            work: Work::Register,
+            project: "p".into(),
         };
         world.jobs.insert("j".into(), job);
         world.advance(Duration::from_secs(9));

@@ -1,5 +1,6 @@
 //! Comparing attributes: the field-level diff of two [`ImageAttrs`], the refreshed view of a
-//! state record (its record with the cloud's values of the fields that can drift), and drift
+//! state record (its record with the cloud's values of the fields that can drift, and of
+//! `image_url` where the cloud reports it), and drift
 //! detection ("Objects changed outside imsform"). Pure.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -116,6 +117,13 @@ pub(crate) fn refreshed(
     if keep(Field::Description) {
         attrs.description = remote.description.clone().filter(|d| !d.is_empty());
     }
+    // image_url cannot change after registration, but the cloud may report another file than
+    // the record (an image imported under a manifest naming another file): it is the truth.
+    if !ignore.contains(&Field::ImageUrl)
+        && let Some(url) = &remote.image_url
+    {
+        attrs.image_url.clone_from(url);
+    }
     if keep(Field::Tags) {
         attrs.tags = remote
             .tags
@@ -166,17 +174,21 @@ pub(super) fn detect(
     let field_changes = diff_attrs(
         &record.attributes,
         &after,
-        Field::ALL.into_iter().filter(|f| f.can_drift()),
+        Field::ALL
+            .into_iter()
+            .filter(|f| f.can_drift() || *f == Field::ImageUrl),
     );
     let before_status = record
         .observed
         .as_ref()
         .map_or("active", |o| o.status.as_str());
-    let status =
-        (image.status == ImageStatus::Killed && before_status != "killed").then(|| StatusChange {
-            before: before_status.to_owned(),
-            after: image.status.as_str().to_owned(),
-        });
+    // A tainted record already knows its image failed (imsform's own registration job killed
+    // it): that is the planned replace's reason, not a change made outside imsform.
+    let known_failed = before_status == "killed" || record.tainted.is_some();
+    let status = (image.status == ImageStatus::Killed && !known_failed).then(|| StatusChange {
+        before: before_status.to_owned(),
+        after: image.status.as_str().to_owned(),
+    });
     if field_changes.is_empty() && status.is_none() {
         return None;
     }
@@ -186,4 +198,45 @@ pub(super) fn detect(
         status,
         ..base
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::*;
+    use crate::plan::{Action, PlanOptions, Reason};
+
+    #[test]
+    fn an_image_url_the_cloud_reports_differently_is_drift_and_forces_replacement() {
+        let record = record("img-1", attrs("web"));
+        let mut image = remote("img-1", &attrs("web"), ImageStatus::Active);
+        assert!(detect(&addr("web"), &record, Some(&image), &BTreeSet::new()).is_none());
+        image.image_url = Some("bucket:other.qcow2".into());
+        let drift = detect(&addr("web"), &record, Some(&image), &BTreeSet::new()).unwrap();
+        assert_eq!(drift.field_changes.len(), 1);
+        assert_eq!(drift.field_changes[0].field, Field::ImageUrl);
+        assert_eq!(drift.field_changes[0].after, "bucket:other.qcow2");
+        let ignored = BTreeSet::from([Field::ImageUrl]);
+        assert!(detect(&addr("web"), &record, Some(&image), &ignored).is_none());
+        // The plan shows the difference from the manifest, as a replacement.
+        let state = state([("web", record)]);
+        let mut view = view_of(&state);
+        view.images.insert("img-1".into(), image.clone());
+        let desired = manifests([spec("web", attrs("web"))]);
+        let plan = crate::plan::plan(&desired, Some(&state), Some(&view), &PlanOptions::default())
+            .unwrap();
+        assert!(matches!(plan.changes[0].action, Action::Replace { .. }));
+        assert_eq!(
+            plan.changes[0].reason,
+            Some(Reason::ReplaceBecauseCannotUpdate)
+        );
+        assert_eq!(plan.drift.len(), 1);
+        // Where the cloud does not report it, nothing changes.
+        image.image_url = None;
+        view.images.insert("img-1".into(), image);
+        let plan = crate::plan::plan(&desired, Some(&state), Some(&view), &PlanOptions::default())
+            .unwrap();
+        assert_eq!(plan.changes[0].action, Action::NoOp);
+        assert!(plan.drift.is_empty());
+    }
 }

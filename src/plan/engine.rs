@@ -9,12 +9,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::drift::{detect, diff_attrs, is_gone, refreshed};
+use super::error::{PlanError, Problem};
 use super::model::{
-    Action, Plan, PlanError, PlanMode, PlanOptions, Problem, Reason, ResourceChange, StateRef,
+    Action, Drift, NameCollision, Plan, PlanMode, PlanOptions, Reason, ResourceChange, StateRef,
 };
 use super::recovery::recover;
 use super::refresh::RemoteView;
 use super::select::{Selection, apply_moves};
+use super::untracked;
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, Field, ImageAttrs, ImageSpec, Manifests};
 use crate::state::{ImageRecord, State};
@@ -34,16 +36,10 @@ pub fn plan(
     let moves =
         apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused { problems })?;
     let moved_from: BTreeMap<&Address, &Address> = moves.iter().map(|m| (&m.to, &m.from)).collect();
-    if let Some(address) = options
-        .replace
-        .iter()
-        .find(|a| !desired.images.contains_key(a) && !records.contains_key(a))
-    {
-        let address = address.clone();
-        return Err(PlanError::UnknownReplaceAddress { address });
-    }
-    let mode = options.mode();
+    let untracked = untracked::decide(desired, remote, &mut records, &selection, options);
     let addresses: BTreeSet<&Address> = desired.images.keys().chain(records.keys()).collect();
+    selection.check_matches(&addresses, &options.replace)?;
+    let mode = options.mode();
     let mut changes = Vec::new();
     let mut drift = Vec::new();
     let mut problems = Vec::new();
@@ -51,15 +47,7 @@ pub fn plan(
         let spec = desired.images.get(address);
         let record = records.get(address);
         let seen = remote.map(|view| record.and_then(|r| view.image(&r.id)));
-        if let (Some(record), Some(seen)) = (record, seen) {
-            let ignore = spec.map(|s| &s.lifecycle.ignore_changes);
-            drift.extend(detect(
-                address,
-                record,
-                seen,
-                ignore.unwrap_or(&BTreeSet::new()),
-            ));
-        }
+        drift.extend(drift_of(address, spec, record, seen));
         if mode == PlanMode::RefreshOnly {
             continue;
         }
@@ -79,6 +67,7 @@ pub fn plan(
     if !problems.is_empty() {
         return Err(PlanError::Refused { problems });
     }
+    let name_collisions = remote.map_or_else(Vec::new, |view| name_collisions(&changes, view));
     Ok(Plan {
         mode,
         prior_state: state.map(|s| StateRef {
@@ -90,7 +79,42 @@ pub fn plan(
         drift,
         recovery,
         moves,
+        targeting: options.targeting(),
+        name_collisions,
+        timestamp: None,
+        untracked,
     })
+}
+
+/// What changed outside imsform for a managed image that refresh looked for.
+fn drift_of(
+    address: &Address,
+    spec: Option<&ImageSpec>,
+    record: Option<&ImageRecord>,
+    seen: Option<Option<&RemoteImage>>,
+) -> Option<Drift> {
+    let (record, seen) = (record?, seen?);
+    let empty = BTreeSet::new();
+    let ignore = spec.map_or(&empty, |s| &s.lifecycle.ignore_changes);
+    detect(address, record, seen, ignore)
+}
+
+/// The plain creates whose name an image outside the state already has. Replacements are left
+/// out: their new image takes the name of the one it replaces on purpose.
+fn name_collisions(changes: &[ResourceChange], view: &RemoteView) -> Vec<NameCollision> {
+    changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .filter_map(|change| {
+            let name = &change.after.as_ref()?.name;
+            let ids = view.unmanaged_names.get(name)?;
+            Some(NameCollision {
+                address: change.address.clone(),
+                name: name.clone(),
+                image_ids: ids.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Everything known about one address.
@@ -173,6 +197,7 @@ fn create(address: &Address, spec: &ImageSpec, reason: Option<Reason>) -> Resour
         after: Some(spec.attrs.clone()),
         field_changes: Vec::new(),
         moved_from: None,
+        taint: None,
     }
 }
 
@@ -187,6 +212,7 @@ fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ResourceCh
         after: None,
         field_changes: Vec::new(),
         moved_from: None,
+        taint: None,
     }
 }
 
@@ -270,6 +296,10 @@ fn update_or_replace(
         after: Some(after),
         field_changes,
         moved_from: None,
+        taint: record
+            .tainted
+            .clone()
+            .filter(|_| reason == Some(Reason::ReplaceBecauseTainted)),
     }
 }
 

@@ -77,6 +77,7 @@ pub fn record(id: &str, attrs: ImageAttrs) -> ImageRecord {
 
 pub fn state(records: impl IntoIterator<Item = (&'static str, ImageRecord)>) -> State {
     State {
+        identity: None,
         format_version: crate::state::FORMAT_VERSION,
         lineage: "3f1c2a9e-0000-4000-8000-000000000001".into(),
         serial: 7,
@@ -129,6 +130,7 @@ pub fn remote(id: &str, attrs: &ImageAttrs, status: ImageStatus) -> RemoteImage 
         checksum: Some("abc".into()),
         size: Some(1 << 30),
         created_at: None,
+        image_url: Some(attrs.image_url.clone()),
         updated_at: None,
     }
 }
@@ -147,6 +149,8 @@ pub fn view_of(state: &State) -> RemoteView {
             })
             .collect(),
         by_token: BTreeMap::new(),
+        unmanaged_names: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     }
 }
 
@@ -157,6 +161,8 @@ pub fn one(applied: ImageAttrs, seen: Option<ImageAttrs>, wanted: ImageAttrs) ->
     let view = seen.map(|a| RemoteView {
         images: BTreeMap::from([("img-1".into(), remote("img-1", &a, ImageStatus::Active))]),
         by_token: BTreeMap::new(),
+        unmanaged_names: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     });
     let plan = plan(
         &manifests([spec("web", wanted)]),

@@ -1,6 +1,5 @@
 //! The pure diff engine: (desired, state, remote view, options) -> a [`Plan`]. No I/O here except
-//! in [`refresh`] (which only reads through the [`crate::cloud::CloudApi`] seam) and [`saved`]
-//! (the `-out` file).
+//! in [`refresh`] (which only reads through the [`crate::cloud::CloudApi`] seam).
 //!
 //! A [`Plan`] is everything the apply executor needs to carry it out exactly, also from a saved
 //! plan file: every change holds the prior image id, the attributes before and after, the
@@ -11,24 +10,33 @@
 //!    refreshed state) and rename the addresses of [`Plan::moves`];
 //! 3. in [`PlanMode::RefreshOnly`] stop there; otherwise carry out [`Plan::changes`].
 //!
-//! Module map: `model` (the types), `engine` (per-address diff), `drift` (what changed outside
-//! imsform), `recovery` (pending journal entries), `select` (options: targets, moves),
-//! `refresh` (reading the cloud), `saved` (plan files).
+//! Module map: `model` (the types), `error` (why a plan is refused), `engine` (per-address
+//! diff), `drift` (what changed outside imsform), `recovery` (pending journal entries), `select` (options: targets, moves),
+//! `refresh` (reading the cloud), `preflight` (quota and os_version checks of the creates),
+//! `untracked` (images of this lineage the state does not know), `counts` (the plan's counts).
+//! Saved plan files are `crate::planfile`: a rendering plus an envelope, below this module.
 
+mod counts;
 mod drift;
 mod engine;
+mod error;
 mod model;
+mod preflight;
 mod recovery;
 pub mod refresh;
-pub mod saved;
 mod select;
+mod untracked;
 
+pub use counts::Counts;
 pub use drift::observed;
 pub(crate) use drift::{field_value, refreshed};
 pub use engine::plan;
+pub use error::{PlanError, Problem};
 pub use model::*;
+pub use preflight::{CloudFacts, preflight};
 pub(crate) use recovery::recover;
 pub use refresh::{RemoteView, refresh};
+pub use untracked::{Untracked, UntrackedAction};
 
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use thiserror::Error;
 
+use super::untracked::Untracked;
 use crate::cloud::AttrUpdate;
 use crate::manifest::model::{Address, Field, ImageAttrs, ReplaceOrder};
-use crate::state::PendingOperation;
+use crate::state::{PendingOperation, Taint};
 
 /// The options of `plan`/`apply` that shape the plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +27,11 @@ pub struct PlanOptions {
     pub destroy: bool,
     /// `--refresh-only`: accept drift into the state; no cloud changes.
     pub refresh_only: bool,
+    /// `--adopt-untracked`: record an untracked image at the address of the manifests it
+    /// matches, when that address has no image.
+    pub adopt_untracked: bool,
+    /// `--delete-untracked`: delete the untracked images not adopted.
+    pub delete_untracked: bool,
 }
 
 impl PlanOptions {
@@ -39,6 +44,16 @@ impl PlanOptions {
         } else {
             PlanMode::Normal
         }
+    }
+}
+
+impl PlanOptions {
+    /// The targeting in effect, `None` without `--target`/`--exclude`.
+    pub fn targeting(&self) -> Option<Targeting> {
+        (!self.targets.is_empty() || !self.excludes.is_empty()).then(|| Targeting {
+            targets: self.targets.clone(),
+            excludes: self.excludes.clone(),
+        })
     }
 }
 
@@ -68,6 +83,36 @@ pub struct Plan {
     pub recovery: Vec<Recovery>,
     /// `moved` entries that rename a state address.
     pub moves: Vec<Move>,
+    /// `--target`/`--exclude` in effect: the plan may not hold every change the manifests ask
+    /// for (Terraform's "Resource targeting is in effect").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targeting: Option<Targeting>,
+    /// Planned creates whose name an image that imsform does not manage already has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name_collisions: Vec<NameCollision>,
+    /// When the plan was made (RFC 3339); set by the command, not by the pure engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    /// Images created by this state's imsform that the state does not track, by image id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untracked: Vec<Untracked>,
+}
+
+/// The `--target`/`--exclude` patterns a plan was narrowed with, as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Targeting {
+    pub targets: Vec<String>,
+    pub excludes: Vec<String>,
+}
+
+/// A planned create named like an image the project already holds outside the state: IMS
+/// allows it, but it is usually an image to adopt (`imsform import`) rather than to duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameCollision {
+    pub address: Address,
+    pub name: String,
+    /// The ids of the unmanaged images of that name, sorted.
+    pub image_ids: Vec<String>,
 }
 
 /// The state a plan was made from.
@@ -110,6 +155,10 @@ pub struct ResourceChange {
     /// The address this one was moved from, when a `moved` entry renamed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<Address>,
+    /// For [`Reason::ReplaceBecauseTainted`]: the taint as recorded (e.g. the registration
+    /// job's error code and message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taint: Option<Taint>,
 }
 
 /// What happens to one address.
@@ -154,6 +203,21 @@ impl Reason {
             Reason::DeleteBecauseNoResourceConfig => "delete_because_no_resource_config",
             Reason::DeleteByRequest => "delete_by_request",
         }
+    }
+
+    /// The reason named `text` by [`Reason::as_str`].
+    pub fn parse(text: &str) -> Option<Reason> {
+        [
+            Reason::RecreateBecauseDeletedOutside,
+            Reason::ReplaceBecauseCannotUpdate,
+            Reason::ReplaceBecauseTainted,
+            Reason::ReplaceBecauseKilled,
+            Reason::ReplaceByRequest,
+            Reason::DeleteBecauseNoResourceConfig,
+            Reason::DeleteByRequest,
+        ]
+        .into_iter()
+        .find(|reason| reason.as_str() == text)
     }
 
     /// A sentence for human readers.
@@ -264,49 +328,6 @@ pub enum RecoveryAction {
     Ambiguous { image_ids: Vec<String> },
 }
 
-/// Counts for `Plan: X to add, Y to change, Z to destroy.`
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub add: usize,
-    pub change: usize,
-    pub destroy: usize,
-}
-
-impl Plan {
-    /// Whether applying would change anything (cloud or state): `--detailed-exitcode` exits 2.
-    pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp)
-            || !self.drift.is_empty()
-            || !self.recovery.is_empty()
-            || !self.moves.is_empty()
-    }
-
-    /// The counts of the `Plan:` line.
-    pub fn counts(&self) -> Counts {
-        let mut counts = Counts::default();
-        for change in &self.changes {
-            match change.action {
-                Action::NoOp => {}
-                Action::Create => counts.add += 1,
-                Action::Update => counts.change += 1,
-                Action::Replace { .. } => {
-                    counts.add += 1;
-                    counts.destroy += 1;
-                }
-                Action::Delete => counts.destroy += 1,
-            }
-        }
-        counts
-    }
-
-    /// Whether any image is destroyed or replaced.
-    pub fn destroys_anything(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
-    }
-}
-
 impl ResourceChange {
     /// The `PATCH` operations an update needs (name, min_ram, description), in field order.
     pub fn attr_updates(&self) -> Vec<AttrUpdate> {
@@ -350,69 +371,4 @@ impl ResourceChange {
             .iter()
             .any(|c| c.field == field && c.forces_replacement)
     }
-}
-
-/// A plan that must not be made.
-#[derive(Debug, Error)]
-pub enum PlanError {
-    #[error("invalid {option} pattern `{pattern}`: {message}")]
-    InvalidPattern {
-        option: &'static str,
-        pattern: String,
-        message: String,
-    },
-    #[error("--replace {address}: the address is neither in the manifests nor in the state")]
-    UnknownReplaceAddress { address: Address },
-    #[error("{}", render_problems(problems))]
-    Refused { problems: Vec<Problem> },
-}
-
-/// One reason a plan is refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum Problem {
-    #[error(
-        "{address} has lifecycle.prevent_destroy set, but the plan would {verb} it because \
-         {reason}; remove prevent_destroy from the manifest to allow it, or narrow the plan with \
-         --target/--exclude",
-        verb = if *replace { "replace" } else { "destroy" },
-        reason = reason.explain()
-    )]
-    PreventDestroy {
-        address: Address,
-        replace: bool,
-        reason: Reason,
-    },
-    #[error(
-        "{address}: `protected` changes from {before} to {after}, but IMS has no supported update \
-         for it; change the image's protection by hand in the console, then run with \
-         --replace {address} to create a new image with the manifest's value"
-    )]
-    ProtectedChange {
-        address: Address,
-        before: bool,
-        after: bool,
-    },
-    #[error(
-        "{address} is protected, and IMS refuses to delete a protected image (IMG.0028), but the \
-         plan would {verb} it because {reason}; unprotect the image by hand in the console, then \
-         plan again",
-        verb = if *replace { "replace" } else { "destroy" },
-        reason = reason.explain()
-    )]
-    ProtectedImage {
-        address: Address,
-        replace: bool,
-        reason: Reason,
-    },
-    #[error("moved from {from} to {to} conflicts: {detail}")]
-    MovedConflict {
-        from: Address,
-        to: Address,
-        detail: String,
-    },
-}
-
-fn render_problems(problems: &[Problem]) -> String {
-    let lines: Vec<String> = problems.iter().map(|p| format!("- {p}")).collect();
-    format!("the plan cannot be made:\n{}", lines.join("\n"))
 }

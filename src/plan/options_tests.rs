@@ -19,6 +19,8 @@ fn drift_is_listed_once_and_repaired_by_the_plan() {
     let view = RemoteView {
         images: BTreeMap::from([("img-1".into(), remote("img-1", &seen, ImageStatus::Active))]),
         by_token: BTreeMap::new(),
+        unmanaged_names: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     };
     let desired = manifests([spec("web", applied.clone())]);
     let plan = plan(&desired, Some(&state), Some(&view), &PlanOptions::default()).unwrap();
@@ -92,6 +94,8 @@ fn ignore_changes_hides_drift_and_edits_of_its_fields() {
     let view = RemoteView {
         images: BTreeMap::from([("img-1".into(), remote("img-1", &seen, ImageStatus::Active))]),
         by_token: BTreeMap::new(),
+        unmanaged_names: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     };
     let plan = plan(
         &manifests([wanted]),
@@ -201,6 +205,8 @@ fn refresh_only_accepts_drift_and_changes_nothing_in_the_cloud() {
     let view = RemoteView {
         images: BTreeMap::from([("img-1".into(), remote("img-1", &seen, ImageStatus::Active))]),
         by_token: BTreeMap::new(),
+        unmanaged_names: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     };
     // The manifests also want a new image: refresh-only ignores that.
     let mut wanted = attrs("web");

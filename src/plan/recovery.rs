@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use super::counts::Counts;
 use super::drift::observed;
 use super::model::{Recovery, RecoveryAction};
 use super::refresh::RemoteView;
@@ -148,5 +149,53 @@ fn recover_delete(image_id: &str, remote: Option<&RemoteView>) -> RecoveryAction
             RecoveryAction::AlreadyDeleted { image_id }
         }
         _ => RecoveryAction::Delete { image_id },
+    }
+}
+
+impl Recovery {
+    /// The images this recovery finishes creating (`add`) and deletes (`destroy`), as the
+    /// `Plan:` line and the apply's closing line count them. A create that completes counts
+    /// as added, and its replaced image, deleted in the same run, as destroyed; a delete, or
+    /// a killed replacement discarded, counts as destroyed. Without a refresh, a create that
+    /// has an image id is assumed to complete (as the plan assumes for its record); one
+    /// without is the plan's own create.
+    pub fn counts(&self) -> Counts {
+        let action = match &self.action {
+            RecoveryAction::Adopt { then, .. } => then.as_ref(),
+            action => action,
+        };
+        let none = Counts::default();
+        let destroy_one = Counts { destroy: 1, ..none };
+        match (&self.operation, action) {
+            (
+                PendingOperation::Delete { .. },
+                RecoveryAction::Delete { .. } | RecoveryAction::LookUp,
+            ) => destroy_one,
+            (PendingOperation::Create { .. }, RecoveryAction::DiscardFailedReplacement { .. }) => {
+                destroy_one
+            }
+            (
+                PendingOperation::Create {
+                    image_id, replaces, ..
+                },
+                action,
+            ) if completes(action, image_id.is_some()) => Counts {
+                add: 1,
+                change: 0,
+                destroy: usize::from(replaces.is_some()),
+            },
+            _ => none,
+        }
+    }
+}
+
+/// Whether recovering a create with `action` leaves the image recorded at its address.
+fn completes(action: &RecoveryAction, has_id: bool) -> bool {
+    match action {
+        RecoveryAction::ResumeRegister { .. }
+        | RecoveryAction::Wait { .. }
+        | RecoveryAction::Done { .. } => true,
+        RecoveryAction::LookUp => has_id,
+        _ => false,
     }
 }

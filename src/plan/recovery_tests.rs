@@ -22,6 +22,8 @@ fn view(images: &[(&str, ImageStatus)]) -> RemoteView {
             .map(|(id, status)| ((*id).to_owned(), remote(id, &attrs("web"), status.clone())))
             .collect(),
         by_token: BTreeMap::new(),
+        unmanaged_names: BTreeMap::new(),
+        untracked: BTreeMap::new(),
     }
 }
 
@@ -230,4 +232,72 @@ fn an_interrupted_delete_is_finished_or_found_done() {
     );
     assert_eq!(plan.changes[0].action, Action::NoOp);
     assert!(plan.has_changes(), "recovery changes the state");
+}
+
+/// A create of `web` journaled with an image id, replacing `img-old`.
+fn replacing_create() -> PendingEntry {
+    let mut entry = pending_create("web", "tok", Some("img-new"));
+    if let PendingOperation::Create { replaces, .. } = &mut entry.operation {
+        *replaces = Some("img-old".into());
+    }
+    entry
+}
+
+#[test]
+fn recovered_work_counts_in_the_plan_and_its_deletes_are_never_no_changes() {
+    let old = || state([("web", record("img-old", attrs("web")))]);
+    // The new half is saving: one to add, and the replaced image to destroy.
+    let saving = view(&[
+        ("img-new", ImageStatus::Saving),
+        ("img-old", ImageStatus::Active),
+    ]);
+    let plan = recover_one(replacing_create(), Some(&saving), old());
+    assert_eq!(actions(&plan), [("web".into(), Action::NoOp, None)]);
+    assert_eq!(
+        plan.counts(),
+        Counts {
+            add: 1,
+            change: 0,
+            destroy: 1
+        }
+    );
+    assert!(plan.destroys_anything() && plan.changes_images());
+    // A refresh-only plan leaves that work to the next apply: nothing counted.
+    let mut journaled = old();
+    journaled.pending = vec![replacing_create()];
+    let desired = manifests([spec("web", attrs("web"))]);
+    let refresh_only = PlanOptions {
+        refresh_only: true,
+        ..PlanOptions::default()
+    };
+    let left = super::plan(&desired, Some(&journaled), Some(&saving), &refresh_only).unwrap();
+    assert_eq!(left.counts(), Counts::default());
+    assert!(!left.destroys_anything() && !left.changes_images());
+    // The new half was killed: it is discarded (one image destroyed), the old one stays.
+    let killed = view(&[
+        ("img-new", ImageStatus::Killed),
+        ("img-old", ImageStatus::Active),
+    ]);
+    let plan = recover_one(replacing_create(), Some(&killed), old());
+    assert_eq!((plan.counts().add, plan.counts().destroy), (0, 1));
+    // An interrupted delete alone still destroys an image.
+    let delete = pending(
+        "web",
+        PendingOperation::Delete {
+            image_id: "img-old".into(),
+        },
+    );
+    let current = state([("web", record("img-new", attrs("web")))]);
+    let both = view(&[
+        ("img-new", ImageStatus::Active),
+        ("img-old", ImageStatus::Active),
+    ]);
+    let plan = recover_one(delete.clone(), Some(&both), current.clone());
+    assert_eq!((plan.counts().add, plan.counts().destroy), (0, 1));
+    assert!(plan.changes_images());
+    // Already gone: nothing left to do to any image.
+    let gone = view(&[("img-new", ImageStatus::Active)]);
+    let plan = recover_one(delete, Some(&gone), current);
+    assert_eq!(plan.counts(), Counts::default());
+    assert!(!plan.changes_images() && plan.has_changes());
 }

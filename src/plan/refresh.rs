@@ -1,12 +1,20 @@
 //! Refresh: read what the cloud holds for the state's images in a handful of requests. One
 //! `list_private_images` (the client walks every page), plus one `find_by_tag` per pending create
 //! that has no image id yet. Never one request per image. Reads only; the plan stays pure.
+//!
+//! The list is read even without a state (a first plan): so that wrong credentials, region,
+//! project or endpoint fail the plan rather than the apply, and so that planned creates can be
+//! checked against the names of images that imsform does not manage. Of those, only the ones
+//! named like an image of the manifests are kept: memory follows the images handled, not the
+//! project's total.
+//! The same list finds the untracked images: those carrying a token of this state's lineage
+//! (design.md section 6) that neither the records nor the journal know.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::cloud::{CloudApi, CloudError, RemoteImage};
-use crate::manifest::model::TOKEN_TAG;
-use crate::state::{PendingOperation, State};
+use crate::cloud::{CloudApi, CloudError, ImageStatus, RemoteImage};
+use crate::manifest::model::{Manifests, TOKEN_TAG};
+use crate::state::{PendingOperation, State, is_token_of};
 
 /// What refresh saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,25 +25,63 @@ pub struct RemoteView {
     /// For pending creates without an image id: the images carrying the create's token, by
     /// token (an empty list: none).
     pub by_token: BTreeMap<String, Vec<RemoteImage>>,
+    /// The listed images the state does not refer to (deleted ones left out) whose name is one
+    /// the manifests ask for: their ids by name.
+    pub unmanaged_names: BTreeMap<String, Vec<String>>,
+    /// Images carrying a token of this state's lineage that neither the state's records nor
+    /// its journal know, by id.
+    pub untracked: BTreeMap<String, RemoteImage>,
 }
 
 impl RemoteView {
-    /// The image with `id` as refresh saw it, listed or found by its token.
+    /// The image with `id` as refresh saw it, listed, found by its token, or untracked.
     pub fn image(&self, id: &str) -> Option<&RemoteImage> {
         self.images
             .get(id)
             .or_else(|| self.by_token.values().flatten().find(|i| i.id == id))
+            .or_else(|| self.untracked.get(id))
     }
 }
 
-/// Reads the cloud for `state`. Without a state, nothing is read.
+/// Reads the cloud for `state` (`None`: no state yet; the list is read all the same), keeping
+/// the unmanaged images named like an image of `desired`.
 pub async fn refresh(
     cloud: &impl CloudApi,
     state: Option<&State>,
+    desired: &Manifests,
 ) -> Result<RemoteView, CloudError> {
-    let Some(state) = state else {
-        return Ok(RemoteView::default());
-    };
+    let names: BTreeSet<&str> = desired
+        .images
+        .values()
+        .map(|s| s.attrs.name.as_str())
+        .collect();
+    let (wanted, tokens) = state.map(wanted).unwrap_or_default();
+    let mut view = RemoteView::default();
+    for image in cloud.list_private_images().await? {
+        if wanted.contains(image.id.as_str()) {
+            view.images.insert(image.id.clone(), image);
+        } else if state.is_some_and(|state| untracked(state, &tokens, &image)) {
+            // Reported in its own section, not as a name to collide with.
+            view.untracked.insert(image.id.clone(), image);
+        } else if image.status != ImageStatus::Deleted && names.contains(image.name.as_str()) {
+            view.unmanaged_names
+                .entry(image.name)
+                .or_default()
+                .push(image.id);
+        }
+    }
+    for ids in view.unmanaged_names.values_mut() {
+        ids.sort();
+    }
+    for token in tokens {
+        let found = cloud.find_by_tag(TOKEN_TAG, token).await?;
+        view.by_token.insert(token.to_owned(), found);
+    }
+    Ok(view)
+}
+
+/// The image ids the state refers to, and the tokens of pending creates without an id.
+fn wanted(state: &State) -> (BTreeSet<&str>, Vec<&str>) {
     let mut wanted: BTreeSet<&str> = state.images.values().map(|r| r.id.as_str()).collect();
     let mut tokens = Vec::new();
     for entry in &state.pending {
@@ -59,19 +105,16 @@ pub async fn refresh(
             }
         }
     }
-    let mut view = RemoteView::default();
-    if !wanted.is_empty() {
-        for image in cloud.list_private_images().await? {
-            if wanted.contains(image.id.as_str()) {
-                view.images.insert(image.id.clone(), image);
-            }
-        }
-    }
-    for token in tokens {
-        let found = cloud.find_by_tag(TOKEN_TAG, token).await?;
-        view.by_token.insert(token.to_owned(), found);
-    }
-    Ok(view)
+    (wanted, tokens)
+}
+
+/// Whether `image` (not named by the state) carries a token of the state's lineage that no
+/// pending create holds.
+fn untracked(state: &State, pending_tokens: &[&str], image: &RemoteImage) -> bool {
+    image.status != ImageStatus::Deleted
+        && image.tags.get(TOKEN_TAG).is_some_and(|token| {
+            is_token_of(&state.lineage, token) && !pending_tokens.contains(&token.as_str())
+        })
 }
 
 #[cfg(test)]
@@ -161,10 +204,12 @@ mod tests {
             let key: &'static str = Box::leak(format!("k{i}").into_boxed_str());
             (key, record(&format!("img-{i}"), attrs(key)))
         }));
-        let view = refresh(&cloud, Some(&state)).await.unwrap();
+        let desired = manifests((0..500).map(|i| spec(&format!("k{i}"), attrs(&format!("k{i}")))));
+        let view = refresh(&cloud, Some(&state), &desired).await.unwrap();
         assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
         assert_eq!(cloud.tag_lookups.load(Ordering::SeqCst), 0);
         assert_eq!(view.images.len(), 300);
+        assert_eq!(view.unmanaged_names.len(), 200);
         assert!(view.images.contains_key("img-299") && !view.images.contains_key("img-300"));
     }
 
@@ -183,7 +228,7 @@ mod tests {
                 },
             ),
         ];
-        let view = refresh(&cloud, Some(&state)).await.unwrap();
+        let view = refresh(&cloud, Some(&state), &manifests([])).await.unwrap();
         assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
         assert_eq!(cloud.tag_lookups.load(Ordering::SeqCst), 2);
         assert_eq!(view.by_token["tok-img-1"].len(), 1);
@@ -193,9 +238,68 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn without_state_nothing_is_read() {
-        let cloud = cloud_with(3);
-        assert_eq!(refresh(&cloud, None).await.unwrap(), RemoteView::default());
-        assert_eq!(cloud.lists.load(Ordering::SeqCst), 0);
+    async fn without_state_the_list_is_read_once_and_names_the_manifests_use_are_kept() {
+        let mut cloud = cloud_with(4);
+        cloud.images[1].name = cloud.images[0].name.clone();
+        cloud.images[2].status = ImageStatus::Deleted;
+        let desired = manifests(["k0", "k2"].map(|k| spec(k, attrs(k))));
+        let view = refresh(&cloud, None, &desired).await.unwrap();
+        assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
+        assert!(view.images.is_empty());
+        let names: Vec<_> = view.unmanaged_names.iter().collect();
+        let name = &cloud.images[0].name;
+        assert_eq!(
+            names,
+            [(name, &vec!["img-0".to_owned(), "img-1".to_owned()])],
+            "deleted images, and names no manifest uses, are not kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn untracked_images_are_those_of_this_lineage_that_nothing_in_the_state_knows() {
+        let mine = |n: u32| format!("3f1c2a9e-01JDQ2W5R8C9A7Z3KXG4M6N{n:03}");
+        let tagged = |id: &str, token: String, status: ImageStatus| {
+            let mut image = remote(id, &attrs(id), status);
+            image.tags.insert(TOKEN_TAG.into(), token);
+            image
+        };
+        let mut state = state([("k0", record("img-0", attrs("k0")))]);
+        state.pending = vec![pending_create("a", &mine(2), None)];
+        let cloud = CountingCloud {
+            images: vec![
+                tagged("img-0", mine(0), ImageStatus::Active),
+                tagged("orphan", mine(1), ImageStatus::Queued),
+                // The pending create's image: the journal knows it.
+                tagged("in-flight", mine(2), ImageStatus::Active),
+                tagged("gone", mine(3), ImageStatus::Deleted),
+                // Another state's token, the old 26-character shape, a hand-made value.
+                tagged(
+                    "other",
+                    "aaaaaaaa-01JDQ2W5R8C9A7Z3KXG4M6N004".into(),
+                    ImageStatus::Active,
+                ),
+                tagged(
+                    "old",
+                    "01JDQ2W5R8C9A7Z3KXG4M6N005".into(),
+                    ImageStatus::Active,
+                ),
+                tagged("hand", "3f1c2a9e-mine".into(), ImageStatus::Active),
+            ],
+            ..Default::default()
+        };
+        let view = refresh(&cloud, Some(&state), &manifests([])).await.unwrap();
+        let untracked: Vec<_> = view.untracked.keys().map(String::as_str).collect();
+        assert_eq!(untracked, ["orphan"]);
+        assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
+        // Listed even when the state names no image, to find them.
+        let empty = CountingCloud::default();
+        refresh(
+            &empty,
+            Some(&crate::plan::fixtures::state([])),
+            &manifests([]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(empty.lists.load(Ordering::SeqCst), 1);
     }
 }

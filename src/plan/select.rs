@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use super::model::{Move, PlanError, PlanOptions, Problem};
+use super::error::{PlanError, Problem};
+use super::model::{Move, PlanOptions};
 use crate::manifest::model::{Address, Manifests};
 use crate::state::ImageRecord;
 
@@ -13,7 +14,12 @@ use crate::state::ImageRecord;
 pub(super) struct Selection {
     targets: Option<GlobSet>,
     excludes: GlobSet,
+    /// Each pattern alone, with its option, to name the ones that match nothing.
+    patterns: Vec<(&'static str, String, GlobSet)>,
 }
+
+/// How many near addresses an error about an unknown address or pattern names.
+const CLOSEST: usize = 3;
 
 impl Selection {
     pub(super) fn new(options: &PlanOptions) -> Result<Selection, PlanError> {
@@ -23,7 +29,50 @@ impl Selection {
             Some(compile("--target", &options.targets)?)
         };
         let excludes = compile("--exclude", &options.excludes)?;
-        Ok(Selection { targets, excludes })
+        let mut patterns = Vec::new();
+        for (option, list) in [
+            ("--target", &options.targets),
+            ("--exclude", &options.excludes),
+        ] {
+            for pattern in list {
+                let set = compile(option, std::slice::from_ref(pattern))?;
+                patterns.push((option, pattern.clone(), set));
+            }
+        }
+        Ok(Selection {
+            targets,
+            excludes,
+            patterns,
+        })
+    }
+
+    /// Refuses a `--replace` address, or a `--target` or `--exclude` pattern, that matches none
+    /// of `addresses`, and patterns that together leave no address: a typo would otherwise plan nothing (or
+    /// everything) and say "No changes".
+    pub(super) fn check_matches(
+        &self,
+        addresses: &BTreeSet<&Address>,
+        replace: &[Address],
+    ) -> Result<(), PlanError> {
+        if let Some(address) = replace.iter().find(|a| !addresses.contains(a)) {
+            return Err(PlanError::UnknownReplaceAddress {
+                address: address.clone(),
+                closest: closest(address.as_str(), addresses.iter().copied()),
+            });
+        }
+        for (option, pattern, set) in &self.patterns {
+            if !addresses.iter().any(|a| set.is_match(a.as_str())) {
+                return Err(PlanError::NoMatch {
+                    option,
+                    pattern: pattern.clone(),
+                    closest: closest(pattern, addresses.iter().copied()),
+                });
+            }
+        }
+        if !self.patterns.is_empty() && !addresses.iter().any(|a| self.includes(a)) {
+            return Err(PlanError::NothingSelected);
+        }
+        Ok(())
     }
 
     /// Whether the plan looks at `address`.
@@ -31,6 +80,20 @@ impl Selection {
         let text = address.as_str();
         self.targets.as_ref().is_none_or(|set| set.is_match(text)) && !self.excludes.is_match(text)
     }
+}
+
+/// The addresses most like `text` (with or without the `images.` prefix), best first.
+fn closest<'a>(text: &str, addresses: impl Iterator<Item = &'a Address>) -> Vec<Address> {
+    let key = text.strip_prefix(Address::PREFIX).unwrap_or(text);
+    let mut scored: Vec<(f64, &Address)> = addresses
+        .map(|a| (strsim::normalized_damerau_levenshtein(key, a.key()), a))
+        .collect();
+    scored.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(y.1)));
+    scored
+        .into_iter()
+        .take(CLOSEST)
+        .map(|(_, a)| a.clone())
+        .collect()
 }
 
 /// Compiles globs; a pattern without the `images.` prefix gets it (`web-*` = `images.web-*`).

@@ -9,6 +9,7 @@ use similar::{ChangeTag, TextDiff};
 use super::Group;
 use crate::manifest::model::{Field, ImageAttrs};
 use crate::plan::{Action, Drift, FieldChange, Reason, ResourceChange};
+use crate::state::Taint;
 
 /// One output line. `depth: None` prints `text` as is; otherwise the mark is right-aligned in a
 /// column of width `4 * depth + 3` (Terraform's layout), then a space and the text.
@@ -90,7 +91,18 @@ pub(crate) fn change(change: &ResourceChange) -> Vec<Line> {
         .reason
         .filter(|r| *r != Reason::ReplaceBecauseCannotUpdate)
     {
-        lines.push(Line::raw(format!("  # (because {})", reason.explain())));
+        let detail = match &change.taint {
+            Some(Taint {
+                code: Some(code),
+                reason,
+            }) => format!(": {code}: {reason}"),
+            Some(Taint { code: None, reason }) => format!(": {reason}"),
+            None => String::new(),
+        };
+        lines.push(Line::raw(format!(
+            "  # (because {}{detail})",
+            reason.explain()
+        )));
     }
     lines.push(Line::at(
         0,

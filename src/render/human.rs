@@ -5,7 +5,8 @@
 use std::io::{self, Write};
 
 use super::blocks::{self, Line};
-use super::{NO_CHANGES, changes_images, plan_line, summary};
+use super::recovery;
+use super::{NO_CHANGES, plan_line, summary};
 use crate::plan::{Plan, PlanMode, ResourceChange};
 
 /// Writes `plan` for a terminal or a log.
@@ -17,11 +18,24 @@ pub fn write_plan(out: &mut impl Write, plan: &Plan, color: bool) -> io::Result<
     Ok(())
 }
 
-/// The whole rendering as lines, without colour (markdown reuses the sections).
+/// The whole rendering as lines, without colour: the plan, then its warnings.
 pub(crate) fn plan_lines(plan: &Plan) -> Vec<Line> {
+    let mut lines = body_lines(plan);
+    for warning in super::warnings::of(plan) {
+        lines.push(Line::raw(""));
+        lines.push(Line::raw(format!("Warning: {}", warning.title)));
+        lines.push(Line::raw(""));
+        lines.extend(warning.lines.into_iter().map(Line::raw));
+    }
+    lines
+}
+
+/// The plan without its warnings (markdown reuses the sections).
+fn body_lines(plan: &Plan) -> Vec<Line> {
     let mut lines = Vec::new();
     lines.extend(drift_section(plan));
     lines.extend(recovery_section(plan));
+    lines.extend(untracked_section(plan));
     if plan.mode == PlanMode::RefreshOnly {
         lines.push(Line::raw(if plan.drift.is_empty() {
             NO_CHANGES
@@ -31,8 +45,13 @@ pub(crate) fn plan_lines(plan: &Plan) -> Vec<Line> {
         }));
         return lines;
     }
-    if !changes_images(plan) && plan.moves.is_empty() {
+    if !plan.changes_images() && plan.moves.is_empty() {
         lines.push(Line::raw(NO_CHANGES));
+        return lines;
+    }
+    if summary(plan).is_empty() && plan.moves.is_empty() {
+        // Only the recovery above changes images: its counts close the plan.
+        lines.push(Line::raw(plan_line(plan.counts())));
         return lines;
     }
     lines.extend(legend(plan));
@@ -92,10 +111,23 @@ pub(crate) fn recovery_section(plan: &Plan) -> Vec<Line> {
         "Interrupted operations",
         "Before anything else, imsform will resolve the journal of an interrupted run:",
     );
-    for recovery in &plan.recovery {
+    for entry in &plan.recovery {
+        lines.push(Line::raw(format!("  - {}", recovery::sentence(entry))));
+    }
+    lines.push(Line::raw(""));
+    lines
+}
+
+/// The images of this lineage the state does not know, empty when there are none.
+pub(crate) fn untracked_section(plan: &Plan) -> Vec<Line> {
+    if plan.untracked.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = section(recovery::UNTRACKED_TITLE, recovery::UNTRACKED_INTRO);
+    for untracked in &plan.untracked {
         lines.push(Line::raw(format!(
             "  - {}",
-            super::recovery::sentence(recovery)
+            recovery::untracked_sentence(untracked)
         )));
     }
     lines.push(Line::raw(""));

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use super::blocks::Line;
 use super::human::{self, plain};
-use super::{Group, NO_CHANGES, changes_images, plan_line, summary};
+use super::{Group, NO_CHANGES, plan_line, summary};
 use crate::plan::{Plan, PlanMode};
 
 /// GitHub's comment limit is 65,536 characters; leave room for what CI adds.
@@ -89,7 +89,7 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
             "refresh-only, {} object(s) changed outside imsform",
             plan.drift.len()
         )
-    } else if changes_images(plan) || !plan.moves.is_empty() {
+    } else if plan.changes_images() || !plan.moves.is_empty() {
         format!(
             "{} to add, {} to change, {} to destroy",
             counts.add, counts.change, counts.destroy
@@ -98,6 +98,9 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
         "no changes".to_owned()
     };
     text.push_str(&format!("### imsform plan: {title}\n\n"));
+    for warning in super::warnings::of(plan) {
+        text.push_str(&warning_banner(&warning));
+    }
     if plan.destroys_anything() {
         text.push_str(&format!(
             "> [!WARNING]\n> This plan destroys {} image(s), replacements included. Review the \
@@ -142,6 +145,39 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
         }
         text.push('\n');
     }
+    if !plan.untracked.is_empty() {
+        text.push_str(&format!(
+            "**{}** ({}): {}\n\n",
+            super::recovery::UNTRACKED_TITLE,
+            plan.untracked.len(),
+            super::recovery::UNTRACKED_INTRO
+        ));
+        for untracked in &plan.untracked {
+            let sentence = super::recovery::untracked_sentence(untracked);
+            text.push_str(&format!("- {sentence}\n"));
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// A warning as a GitHub alert; its indented lines (commands) in one code block.
+fn warning_banner(warning: &super::warnings::Warning) -> String {
+    let mut text = format!("> [!WARNING]\n> **{}**\n", warning.title);
+    let mut in_code = false;
+    for line in &warning.lines {
+        match (line.strip_prefix("    "), in_code) {
+            (Some(command), false) => text.push_str(&format!(">\n> ```\n> {command}\n")),
+            (Some(command), true) => text.push_str(&format!("> {command}\n")),
+            (None, true) => text.push_str(&format!("> ```\n> {line}\n")),
+            (None, false) => text.push_str(&format!("> {line}\n")),
+        }
+        in_code = line.starts_with("    ");
+    }
+    if in_code {
+        text.push_str("> ```\n");
+    }
+    text.push('\n');
     text
 }
 
@@ -166,7 +202,7 @@ fn document(plan: &Plan, head: &str, details: &[String], drift: &[String]) -> St
         let title = format!("Objects changed outside imsform ({})", plan.drift.len());
         text.push_str(&collapsible(&title, drift));
     }
-    if plan.mode != PlanMode::RefreshOnly && !changes_images(plan) && plan.moves.is_empty() {
+    if plan.mode != PlanMode::RefreshOnly && !plan.changes_images() && plan.moves.is_empty() {
         text.push_str(NO_CHANGES);
         text.push('\n');
     }

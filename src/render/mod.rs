@@ -11,6 +11,7 @@ pub mod human;
 pub mod json;
 pub mod markdown;
 mod recovery;
+mod warnings;
 
 use crate::manifest::model::{Address, ReplaceOrder};
 use crate::plan::{Action, Counts, Plan};
@@ -116,9 +117,4 @@ pub(crate) fn plan_line(counts: Counts) -> String {
         "Plan: {} to add, {} to change, {} to destroy.",
         counts.add, counts.change, counts.destroy
     )
-}
-
-/// Whether the plan would change any image (as opposed to only the state).
-pub(crate) fn changes_images(plan: &Plan) -> bool {
-    plan.changes.iter().any(|c| c.action != Action::NoOp)
 }

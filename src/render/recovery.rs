@@ -1,7 +1,8 @@
-//! The sentences that say what the recovery of each pending journal entry will do, shared by
-//! the human and markdown renderings. Wording only; the decisions are the plan's.
+//! The sentences that say what the recovery of each pending journal entry, and the plan's
+//! handling of each untracked image, will do, shared by the human and markdown renderings.
+//! Wording only; the decisions are the plan's.
 
-use crate::plan::{Recovery, RecoveryAction};
+use crate::plan::{Recovery, RecoveryAction, Untracked, UntrackedAction};
 use crate::state::PendingOperation;
 
 /// One sentence saying what recovering a journal entry will do.
@@ -15,23 +16,11 @@ pub(crate) fn sentence(recovery: &Recovery) -> String {
         recovery.address,
         outcome(&recovery.action)
     );
-    let completes = |action: &RecoveryAction| {
-        matches!(
-            action,
-            RecoveryAction::ResumeRegister { .. }
-                | RecoveryAction::Wait { .. }
-                | RecoveryAction::Done { .. }
-        )
-    };
-    let finished = match &recovery.action {
-        RecoveryAction::Adopt { then, .. } => completes(then),
-        action => completes(action),
-    };
     if let PendingOperation::Create {
         replaces: Some(old),
         ..
     } = &recovery.operation
-        && finished
+        && recovery.counts().add > 0
     {
         text.push_str(&format!("; then delete the replaced image {old}"));
     }
@@ -80,4 +69,31 @@ fn outcome(action: &RecoveryAction) -> String {
             image_ids.join(", ")
         ),
     }
+}
+
+/// The title and introduction of the untracked images' section.
+pub(crate) const UNTRACKED_TITLE: &str = "Untracked images";
+pub(crate) const UNTRACKED_INTRO: &str = "These images carry this state's imsform-token tag, but \
+    neither the state nor its journal knows them (a create whose answer was lost, or an image \
+    forgotten by `state rm`):";
+
+/// One sentence saying what happens to an untracked image.
+pub(crate) fn untracked_sentence(untracked: &Untracked) -> String {
+    let what = match &untracked.action {
+        UntrackedAction::Report {
+            matches: Some(address),
+        } => format!(
+            "left alone; it matches {address}, which has no image: --adopt-untracked adopts it \
+             there (instead of creating another), --delete-untracked deletes it"
+        ),
+        UntrackedAction::Report { matches: None } => {
+            "left alone; --delete-untracked deletes it".to_owned()
+        }
+        UntrackedAction::Adopt { address, .. } => format!("adopt it as {address}"),
+        UntrackedAction::Delete => "delete it and wait until it is gone".to_owned(),
+    };
+    format!(
+        "image {} \"{}\" ({}, token {}): {what}",
+        untracked.image_id, untracked.name, untracked.status, untracked.token
+    )
 }

@@ -49,10 +49,47 @@ pub struct State {
     pub serial: u64,
     /// The imsform version that last wrote the state.
     pub imsform_version: String,
+    /// The cloud this state belongs to (design.md section 4); absent in states written before
+    /// imsform recorded it, which take the identity of their next write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
     pub images: BTreeMap<Address, ImageRecord>,
     /// The journal of operations in flight.
     #[serde(default)]
     pub pending: Vec<PendingEntry>,
+}
+
+/// The cloud a state belongs to. A command configured for another identity refuses the state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub kind: CloudKind,
+    pub region: String,
+    pub project_id: String,
+}
+
+/// Which kind of cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CloudKind {
+    /// The built-in local cloud (`[cloud] local = true`).
+    Local,
+    /// Huawei Cloud (or an endpoint configured to stand for it).
+    Cloud,
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            CloudKind::Local => "the local cloud",
+            CloudKind::Cloud => "the cloud",
+        };
+        write!(
+            f,
+            "{kind} (region {}, project {})",
+            self.region, self.project_id
+        )
+    }
 }
 
 /// One managed image.
@@ -109,7 +146,9 @@ pub struct PendingEntry {
 pub enum PendingOperation {
     /// Create-then-register of a new image for the address (design.md section 6).
     Create {
-        /// 26 characters; also the value of the reserved `imsform-token` tag on the image.
+        /// `<lineage8>-<ULID>` (the first 8 hex digits of the state's lineage, a dash, 26
+        /// characters; states written before carry 26-character tokens); also the value of the
+        /// reserved `imsform-token` tag on the image.
         token: String,
         /// The attributes being created (boxed: the variants differ a lot in size).
         attributes: Box<ImageAttrs>,
@@ -135,6 +174,7 @@ impl State {
             lineage,
             serial: 0,
             imsform_version: IMSFORM_VERSION.to_owned(),
+            identity: None,
             images: BTreeMap::new(),
             pending: Vec::new(),
         }
@@ -145,6 +185,7 @@ impl State {
     pub fn same_content(&self, other: &State) -> bool {
         self.format_version == other.format_version
             && self.lineage == other.lineage
+            && self.identity == other.identity
             && self.images == other.images
             && self.pending == other.pending
     }
@@ -159,6 +200,7 @@ impl State {
             lineage: self.lineage.clone(),
             serial: self.serial,
             imsform_version: self.imsform_version.clone(),
+            identity: self.identity.clone(),
             images: BTreeMap::new(),
             pending: Vec::new(),
         }
@@ -177,6 +219,31 @@ pub fn read(location: &Location) -> Result<Option<State>, StateError> {
         Location::Local(path) => backend::local::read(path),
         Location::Pg(settings) => backend::pg::read(settings),
     }
+}
+
+/// A fresh create token for a state of `lineage`: `<lineage8>-<ULID>`. The prefix lets refresh
+/// tell this state's images from other states' and from hand-made ones (design.md section 6).
+pub fn new_token(lineage: &str) -> String {
+    format!("{}-{}", token_prefix(lineage), ulid::Ulid::new())
+}
+
+/// Whether `token` was made by a state of `lineage` (tokens of the old 26-character shape carry
+/// no lineage and are never claimed).
+pub fn is_token_of(lineage: &str, token: &str) -> bool {
+    token
+        .strip_prefix(token_prefix(lineage))
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|ulid| {
+            ulid.len() == ULID_LEN && ulid.chars().all(|c| c.is_ascii_alphanumeric())
+        })
+}
+
+/// A ULID's length in Crockford base 32.
+const ULID_LEN: usize = 26;
+
+/// The lineage's first 8 hex digits (a UUID starts with 8 of them).
+fn token_prefix(lineage: &str) -> &str {
+    lineage.get(..8).unwrap_or(lineage)
 }
 
 /// The version of imsform recorded in every state it writes.
@@ -253,6 +320,17 @@ pub enum StateError {
         expected: String,
         found: String,
     },
+    #[error(
+        "{location} belongs to {state}, but the configuration points at {configured}: refusing \
+         to use it, nothing was changed. Run with the configuration the state was made with \
+         (check [cloud] in imsform.toml and HW_REGION_NAME / HW_PROJECT_ID left set in the \
+         environment)"
+    )]
+    OtherIdentity {
+        location: String,
+        state: Box<Identity>,
+        configured: Box<Identity>,
+    },
     #[error("refusing to save a state of lineage {found} over the state of lineage {expected}")]
     LineageChange { expected: String, found: String },
     #[error("the state is locked by {holder}; {}", lock_advice(*waited))]
@@ -308,4 +386,24 @@ pub enum StateError {
     OperationInFlight { address: Address },
     #[error("{0}")]
     Invalid(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_the_lineage_prefix_and_only_this_lineage_claims_them() {
+        let lineage = "3f2a9c1e-0b7d-4e8f-9a6b-5c4d3e2f1a0b";
+        let token = new_token(lineage);
+        assert_eq!(token.len(), 35);
+        assert!(token.starts_with("3f2a9c1e-"), "{token}");
+        assert!(crate::ims::is_valid_tag_value(&token));
+        assert!(is_token_of(lineage, &token));
+        assert!(!is_token_of("3f2a9c1f-0000-4000-8000-000000000000", &token));
+        // The old shape (a bare ULID) and hand-made values are never claimed.
+        assert!(!is_token_of(lineage, &ulid::Ulid::new().to_string()));
+        assert!(!is_token_of(lineage, "3f2a9c1e-mine"));
+        assert!(!is_token_of(lineage, "3f2a9c1e"));
+    }
 }

@@ -38,7 +38,7 @@ use super::backend::local::{self, LocalBackend};
 use super::backend::pg::PgBackend;
 use super::backend::{Backend, Commit, Location};
 use super::lock::{LockInfo, LockOptions};
-use super::{FORMAT_VERSION, IMSFORM_VERSION, ImageRecord, State, StateError};
+use super::{FORMAT_VERSION, IMSFORM_VERSION, Identity, ImageRecord, State, StateError};
 use crate::manifest::model::Address;
 
 /// An open, locked state.
@@ -48,6 +48,8 @@ pub struct Store {
     /// The state as read, then as last saved.
     current: Option<State>,
     new_lineage: String,
+    /// The cloud of this run, recorded in a state that has no identity yet at its next write.
+    identity: Option<Identity>,
 }
 
 impl Store {
@@ -84,6 +86,7 @@ impl Store {
             backend,
             current: opened.state,
             new_lineage,
+            identity: None,
         }
     }
 
@@ -115,7 +118,41 @@ impl Store {
             .unwrap_or_else(|| State::new(self.new_lineage.clone()))
     }
 
-    /// Saves `state` if its content changed (see the module docs for the contract).
+    /// Binds this run to the cloud `identity`: refuses a state that belongs to another one;
+    /// a state without an identity (new, or written before imsform recorded it) takes this one
+    /// at its next write. Above the backend seam, so every backend records and checks it.
+    pub fn bind_identity(&mut self, identity: Identity) -> Result<(), StateError> {
+        self.check_identity(&identity, true)?;
+        self.identity = Some(identity);
+        Ok(())
+    }
+
+    /// Refuses a state that belongs to another cloud than `configured`; the project ids are
+    /// compared only when `project_known` (before asking IAM for it, kind and region already
+    /// tell).
+    pub fn check_identity(
+        &self,
+        configured: &Identity,
+        project_known: bool,
+    ) -> Result<(), StateError> {
+        let Some(recorded) = self.current.as_ref().and_then(|s| s.identity.as_ref()) else {
+            return Ok(());
+        };
+        let same = recorded.kind == configured.kind
+            && recorded.region == configured.region
+            && (!project_known || recorded.project_id == configured.project_id);
+        if same {
+            return Ok(());
+        }
+        Err(StateError::OtherIdentity {
+            location: self.backend.location(),
+            state: Box::new(recorded.clone()),
+            configured: Box::new(configured.clone()),
+        })
+    }
+
+    /// Saves `state` if its content changed (see the module docs for the contract). A state
+    /// without an identity takes the one bound with [`Store::bind_identity`].
     pub fn save(&mut self, state: &State) -> Result<(), StateError> {
         let lineage = self
             .current
@@ -165,6 +202,9 @@ impl Store {
 
     fn commit(&mut self, state: &State, serial: u64, push: bool) -> Result<(), StateError> {
         let mut shell = state.shell();
+        if shell.identity.is_none() && !push {
+            shell.identity.clone_from(&self.identity);
+        }
         shell.serial = serial;
         shell.format_version = FORMAT_VERSION;
         IMSFORM_VERSION.clone_into(&mut shell.imsform_version);

@@ -8,3 +8,5 @@ mod env;
 mod faults;
 mod interrupt;
 mod lifecycle;
+mod recovery;
+mod untracked;

@@ -206,7 +206,7 @@ pub const MANIFESTS: [(&str, &str, &str); 40] = [
 ];
 
 /// (file, texts) of configurations refused by every command that reads them.
-pub const CONFIGS: [(&str, &[&str]); 29] = [
+pub const CONFIGS: [(&str, &[&str]); 30] = [
     (
         "array-of-tables.toml",
         &["imsform.toml:1:3:", "`cloud`: must be a table (`[cloud]`)"],
@@ -309,6 +309,13 @@ pub const CONFIGS: [(&str, &[&str]); 29] = [
         &[
             "imsform.toml:4:15:",
             "`apply.parallelism`: must be between 1 and 1000",
+        ],
+    ),
+    (
+        "poll-interval-not-a-duration.toml",
+        &[
+            "imsform.toml:4:17:",
+            "`apply.poll_interval`: `often` is neither `adaptive` nor a duration",
         ],
     ),
     (
@@ -605,11 +612,11 @@ pub const PLANS: [(&str, &[&str]); 16] = [
     ),
     (
         "kind-and-version-only.json",
-        &["is not a readable imsform plan (missing field `imsform_version`); it m"],
+        &["is not a readable imsform plan (missing field `plan_sha256`); it may be"],
     ),
     (
         "kind-only.json",
-        &["is not a readable imsform plan (no format_version); it may be truncate"],
+        &["is not a readable imsform plan (no planfile_version); it may be trunca"],
     ),
     (
         "manifest.json",
@@ -633,11 +640,11 @@ pub const PLANS: [(&str, &[&str]); 16] = [
     ),
     (
         "version-negative.json",
-        &["is not a readable imsform plan (no format_version); it may be truncate"],
+        &["is not a readable imsform plan (no planfile_version); it may be trunca"],
     ),
     (
         "version-zero.json",
-        &["is a plan of format 0, but this imsform reads format 1: make the plan "],
+        &["is a plan file of format 0, but this imsform reads format 2: make the "],
     ),
     (
         "whitespace.json",

@@ -4,6 +4,7 @@
 //! section 5) read from the emulator's recorded requests. One test binary; this file holds the
 //! shared set-up, the modules hold the tests.
 
+mod distribution;
 mod faults;
 mod jobs;
 mod operations;
@@ -100,4 +101,41 @@ pub async fn listed_ids(cloud: &Client) -> Vec<String> {
         .collect();
     ids.sort();
     ids
+}
+
+/// The requests of a fixture captured from the official Python SDK on the wire
+/// (tests/fixtures/sdk_*requests.json, ids replaced by placeholders such as `{image_id}`).
+pub fn sdk_requests(fixture: &str) -> Vec<serde_json::Value> {
+    let fixture: serde_json::Value = serde_json::from_str(fixture).unwrap();
+    fixture["requests"].as_array().unwrap().clone()
+}
+
+/// Each of `ours` (ids turned into placeholders by `ids`) has the method, path, query,
+/// content type, signed headers and JSON body of the SDK's request at the same position.
+pub fn assert_like_the_sdk(
+    ours: &[imsform::emulator::RecordedRequest],
+    sdk: &[serde_json::Value],
+    ids: impl Fn(&str) -> String,
+) {
+    assert_eq!(ours.len(), sdk.len());
+    for (mine, theirs) in ours.iter().zip(sdk) {
+        let what = format!("{} {}", theirs["method"], theirs["path"]);
+        assert_eq!(mine.method, theirs["method"], "{what}");
+        assert_eq!(ids(&mine.path), theirs["path"], "{what}");
+        assert_eq!(ids(&mine.query), theirs["query"], "{what}");
+        let header = |name: &str| mine.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+        assert_eq!(
+            header("content-type").unwrap(),
+            &theirs["content-type"],
+            "{what}"
+        );
+        for name in theirs["signed"].as_str().unwrap().split(';') {
+            assert!(header(name).is_some(), "{what}: no {name} header");
+        }
+        let body: serde_json::Value = match mine.body.as_slice() {
+            [] => serde_json::Value::Null,
+            bytes => serde_json::from_str(&ids(std::str::from_utf8(bytes).unwrap())).unwrap(),
+        };
+        assert_eq!(body, theirs["body"], "{what}");
+    }
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use imsform::cloud::*;
 use imsform::emulator::{Emulator, Pagination};
-use serde_json::Value;
 use tokio::time::Instant;
 
 use super::jobs::wait_job;
@@ -82,14 +81,6 @@ async fn full_lifecycle_through_every_operation() {
     assert!(cloud.list_private_images().await.unwrap().is_empty());
 }
 
-/// The same nine operations made by the official Python SDK, captured on the wire
-/// (tests/fixtures/sdk_requests.json, ids replaced by `{image_id}`, `{project_id}`, `{job_id}`).
-fn sdk_requests() -> Vec<Value> {
-    let text = include_str!("../fixtures/sdk_requests.json");
-    let fixture: Value = serde_json::from_str(text).unwrap();
-    fixture["requests"].as_array().unwrap().clone()
-}
-
 #[tokio::test]
 async fn requests_match_what_the_official_sdk_sends() {
     let emulator = start(Emulator::builder().job_duration(Duration::from_millis(50))).await;
@@ -118,29 +109,8 @@ async fn requests_match_what_the_official_sdk_sends() {
             .replace(emulator.project_id(), "{project_id}")
             .replace(&job, "{job_id}")
     };
-    let ours = emulator.requests();
-    let sdk = sdk_requests();
-    assert_eq!(ours.len(), sdk.len());
-    for (mine, theirs) in ours.iter().zip(&sdk) {
-        let what = format!("{} {}", theirs["method"], theirs["path"]);
-        assert_eq!(mine.method, theirs["method"], "{what}");
-        assert_eq!(ids(&mine.path), theirs["path"], "{what}");
-        assert_eq!(ids(&mine.query), theirs["query"], "{what}");
-        let header = |name: &str| mine.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-        assert_eq!(
-            header("content-type").unwrap(),
-            &theirs["content-type"],
-            "{what}"
-        );
-        for name in theirs["signed"].as_str().unwrap().split(';') {
-            assert!(header(name).is_some(), "{what}: no {name} header");
-        }
-        let body: Value = match mine.body.as_slice() {
-            [] => Value::Null,
-            bytes => serde_json::from_str(&ids(std::str::from_utf8(bytes).unwrap())).unwrap(),
-        };
-        assert_eq!(body, theirs["body"], "{what}");
-    }
+    let sdk = sdk_requests(include_str!("../fixtures/sdk_requests.json"));
+    assert_like_the_sdk(&emulator.requests(), &sdk, ids);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use crate::support::{Cloud, MANIFESTS};
 fn import_refuses_what_it_cannot_adopt_and_adopts_the_rest() {
     let cloud = Cloud::start();
     let dir = cloud.dir(MANIFESTS);
-    let legacy = cloud.create_active("web-legacy", &[("team", "ops")]);
+    let legacy = cloud.create_active_from("web-legacy", &[("team", "ops")], "bucket:web.qcow2");
     let other = cloud.create_active("db", &[]);
     let queued = cloud.create_queued("half-made", &[]);
     let refused = |args: &[&str], message: &str| {
@@ -141,4 +141,40 @@ fn import_works_on_the_local_cloud_too() {
         run.stderr
     );
     assert!(dir.state().is_none());
+}
+
+#[test]
+fn import_records_the_file_the_cloud_reports_and_the_plan_shows_the_difference() {
+    let cloud = Cloud::start();
+    let dir = cloud.dir(MANIFESTS);
+    let id = cloud.create_active_from("web", &[("team", "platform")], "bucket:legacy.qcow2");
+    let run = cloud.run(&dir, &["import", "images.web", &id]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "IMS reports that the image was registered from \"bucket:legacy.qcow2\", but the \
+             manifest names \"bucket:web.qcow2\""
+        ),
+        "{}",
+        run.stdout
+    );
+    let state = dir.state_json();
+    assert_eq!(
+        state["images"]["images.web"]["attributes"]["image_url"],
+        "bucket:legacy.qcow2"
+    );
+    let run = cloud.run(&dir, &["plan", "--target", "web"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "~ image_url = \"bucket:legacy.qcow2\" -> \"bucket:web.qcow2\" # forces replacement"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("images.web must be replaced"),
+        "{}",
+        run.stdout
+    );
 }

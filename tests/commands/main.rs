@@ -4,4 +4,5 @@
 
 mod import;
 mod plan;
+mod refusals;
 mod support;

@@ -10,7 +10,7 @@ use imsform::cli::config::CloudConfig;
 use imsform::cloud::{
     AttrUpdate, Client, ClientOptions, CloudApi, CreateImage, Credentials, ImageStatus,
 };
-use imsform::emulator::Emulator;
+use imsform::emulator::{Emulator, EmulatorBuilder};
 use imsform::manifest::model::DiskFormat;
 
 /// Two images, `web` and `db`.
@@ -147,19 +147,22 @@ pub struct Cloud {
 
 impl Cloud {
     pub fn start() -> Cloud {
+        Cloud::start_with(|builder| builder)
+    }
+
+    /// An emulator with more settings (e.g. a small image quota).
+    pub fn start_with(configure: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder) -> Cloud {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
         let emulator = runtime.block_on(async {
-            Emulator::builder()
+            let builder = Emulator::builder()
                 .auth_token(TOKEN)
                 .job_duration(Duration::from_millis(100))
-                .delete_linger(Duration::from_millis(50))
-                .start()
-                .await
-                .unwrap()
+                .delete_linger(Duration::from_millis(50));
+            configure(builder).start().await.unwrap()
         });
         let config = CloudConfig::at_endpoint(
             &emulator.uri(),
@@ -191,12 +194,7 @@ impl Cloud {
 
     /// `imsform -C DIR ARGS…` with this emulator's credentials in the environment.
     pub fn run(&self, dir: &Dir, args: &[&str]) -> Run {
-        let mut command = dir.command(args);
-        command
-            .env("HW_ACCESS_KEY", self.emulator.access_key())
-            .env("HW_SECRET_KEY", self.emulator.secret_key())
-            .env("HW_PROJECT_ID", self.emulator.project_id());
-        finish(&mut command)
+        self.run_env(dir, args, &[])
     }
 
     /// `imsform -C DIR ARGS…` authenticated with an IAM token (`HW_AUTH_TOKEN`) instead.
@@ -229,14 +227,17 @@ impl Cloud {
         image.id
     }
 
-    /// Creates and registers an image, and waits until it is `active`.
+    /// Creates and registers an image from `bucket:<name>.qcow2` (the file [`MANIFESTS`] names
+    /// for `web` and `db`), and waits until it is `active`.
     pub fn create_active(&self, name: &str, tags: &[(&str, &str)]) -> String {
+        self.create_active_from(name, tags, &format!("bucket:{name}.qcow2"))
+    }
+
+    /// Creates and registers an image from `image_url`, and waits until it is `active`.
+    pub fn create_active_from(&self, name: &str, tags: &[(&str, &str)], image_url: &str) -> String {
         let id = self.create_queued(name, tags);
         self.runtime.block_on(async {
-            self.client
-                .register(&id, "bucket:legacy.qcow2")
-                .await
-                .unwrap();
+            self.client.register(&id, image_url).await.unwrap();
             for _ in 0..100 {
                 let image = self.client.get_image(&id).await.unwrap().unwrap();
                 if image.status == ImageStatus::Active {
@@ -249,11 +250,55 @@ impl Cloud {
         id
     }
 
+    /// Deletes an image behind imsform's back and waits until it is no longer listed.
+    pub fn delete(&self, id: &str) {
+        self.runtime.block_on(async {
+            self.client.delete(id).await.unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            self.client
+                .wait_gone(&[id.to_owned()], deadline)
+                .await
+                .unwrap();
+        });
+    }
+
     /// Renames an image behind imsform's back.
     pub fn rename(&self, id: &str, name: &str) {
         self.runtime
             .block_on(self.client.update(id, &[AttrUpdate::Name(name.to_owned())]))
             .unwrap();
+    }
+
+    /// `imsform -C DIR ARGS…` with this emulator's credentials, then `env` on top.
+    pub fn run_env(&self, dir: &Dir, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = dir.command(args);
+        command
+            .env("HW_ACCESS_KEY", self.emulator.access_key())
+            .env("HW_SECRET_KEY", self.emulator.secret_key())
+            .env("HW_PROJECT_ID", self.emulator.project_id());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        finish(&mut command)
+    }
+
+    /// The requests served that could change the cloud (POST, PUT, PATCH, DELETE), by route.
+    pub fn writes(&self) -> Vec<(String, u64)> {
+        self.emulator
+            .stats()
+            .into_iter()
+            .filter(|(route, count)| {
+                *count > 0
+                    && ["POST ", "PUT ", "PATCH ", "DELETE "]
+                        .iter()
+                        .any(|m| route.starts_with(m))
+            })
+            .collect()
+    }
+
+    /// Every request served so far.
+    pub fn total_requests(&self) -> u64 {
+        self.emulator.stats().values().sum()
     }
 
     /// How many requests of `route` (e.g. `"GET /v2/cloudimages"`) the emulator served.

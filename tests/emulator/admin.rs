@@ -132,29 +132,16 @@ async fn only_loopback_addresses_are_accepted() {
 
 #[test]
 fn the_cli_prints_one_json_line_and_refuses_non_loopback() {
-    use std::io::BufRead;
-    let binary = assert_cmd::cargo::cargo_bin("imsform");
-    let mut child = std::process::Command::new(&binary)
-        .args([
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--access-key",
-            "AKCLI000000000000000",
-            "--secret-key",
-            "s3cret",
-            "--region",
-            "eu-west-0",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let line = startup_line(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--access-key",
+        "AKCLI000000000000000",
+        "--secret-key",
+        "s3cret",
+        "--region",
+        "eu-west-0",
+    ]);
     let keys: Vec<&str> = line
         .trim()
         .trim_matches(['{', '}'])
@@ -182,7 +169,8 @@ fn the_cli_prints_one_json_line_and_refuses_non_loopback() {
     assert_eq!(info["region"], "eu-west-0");
     assert_eq!(info["project_id"].as_str().unwrap().len(), 32);
 
-    assert_cmd::Command::new(&binary)
+    assert_cmd::Command::cargo_bin("imsform")
+        .unwrap()
         .args(["emulator", "--listen", "0.0.0.0:8787"])
         .assert()
         .failure()
@@ -224,4 +212,39 @@ async fn a_data_file_is_created_at_start_and_an_unwritable_one_fails_the_start()
         .err()
         .unwrap();
     assert!(error.to_string().contains("missing-dir"), "{error}");
+}
+
+#[test]
+fn the_cli_sets_the_image_quota() {
+    use std::io::BufRead;
+    let binary = assert_cmd::cargo::cargo_bin("imsform");
+    let mut child = std::process::Command::new(&binary)
+        .args(["emulator", "--listen", "127.0.0.1:0", "--image-quota", "7"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap();
+    let text = |key: &str| info[key].as_str().unwrap().to_owned();
+    let config = imsform::cli::config::CloudConfig::at_endpoint(
+        &text("endpoint"),
+        &text("region"),
+        Some(&text("project_id")),
+    );
+    let credentials = imsform::cloud::Credentials::ak_sk(&text("access_key"), &text("secret_key"));
+    let client = imsform::cloud::Client::new(
+        &config,
+        credentials,
+        imsform::cloud::ClientOptions::default(),
+    )
+    .unwrap();
+    let quota = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(client.quota());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(quota.unwrap(), (0, 7));
 }

@@ -4,8 +4,11 @@
 
 mod admin;
 mod auth;
+mod copy;
 mod faults;
 mod images;
 mod lifecycle;
 mod list;
+mod members;
+mod regions;
 mod support;

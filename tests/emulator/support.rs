@@ -40,6 +40,8 @@ pub struct Api {
     pub date: Option<String>,
     /// Sent instead of the signed body, to break the signature.
     pub tamper: Option<Vec<u8>>,
+    /// The region whose endpoint requests go to (the first region when `None`).
+    pub region: Option<String>,
 }
 
 impl Api {
@@ -54,7 +56,23 @@ impl Api {
             auth_token: None,
             date: None,
             tamper: None,
+            region: None,
         }
+    }
+
+    /// The endpoint requests go to.
+    pub fn base(&self) -> String {
+        match &self.region {
+            Some(region) => self.emulator.uri_of(region).expect("a served region"),
+            None => self.emulator.uri(),
+        }
+    }
+
+    /// Acts as the project named `name` (a region's default project is named like the region)
+    /// through the endpoint of its `region`.
+    pub fn act_as(&mut self, name: &str, region: &str) {
+        self.project = self.emulator.project_named(name).map(str::to_owned);
+        self.region = Some(region.to_owned());
     }
 
     pub async fn start(builder: imsform::emulator::EmulatorBuilder) -> Self {
@@ -119,7 +137,10 @@ impl Api {
         let mut headers = vec![
             ("Content-Type".to_owned(), content_type.to_owned()),
             ("X-Sdk-Date".to_owned(), date),
-            ("Host".to_owned(), self.emulator.address().to_string()),
+            (
+                "Host".to_owned(),
+                self.base().trim_start_matches("http://").to_owned(),
+            ),
         ];
         if let Some(project) = &self.project {
             headers.push(("X-Project-Id".to_owned(), project.clone()));
@@ -141,7 +162,7 @@ impl Api {
             );
             headers.push(("Authorization".to_owned(), signed.authorization));
         }
-        let mut url = format!("{}{}", self.emulator.uri(), path);
+        let mut url = format!("{}{}", self.base(), path);
         if !query.is_empty() {
             url = format!("{url}?{}", sign::canonical_query(&query));
         }
@@ -177,8 +198,14 @@ impl Api {
         })
     }
 
+    /// The first region's default project.
     pub fn pid(&self) -> String {
         self.emulator.project_id().to_owned()
+    }
+
+    /// The project requests act as.
+    pub fn acting(&self) -> String {
+        self.project.clone().unwrap_or_default()
     }
 
     pub async fn create(&self, body: Value) -> Reply {
@@ -206,8 +233,13 @@ impl Api {
     }
 
     pub async fn job(&self, job: &str) -> Reply {
-        self.send("GET", &format!("/v1/{}/jobs/{job}", self.pid()), &[], None)
-            .await
+        self.send(
+            "GET",
+            &format!("/v1/{}/jobs/{job}", self.acting()),
+            &[],
+            None,
+        )
+        .await
     }
 
     /// Polls the job until it ends; returns the final job JSON.
@@ -305,4 +337,23 @@ pub async fn statuses(api: &Api, count: usize) -> Vec<u16> {
         out.push(api.send("GET", "/v2/cloudimages", &[], None).await.status);
     }
     out
+}
+
+/// Runs `imsform emulator ARGS`, reads its start-up line, and stops it.
+pub fn startup_line(args: &[&str]) -> String {
+    use std::io::BufRead;
+    let binary = assert_cmd::cargo::cargo_bin("imsform");
+    let mut child = std::process::Command::new(&binary)
+        .arg("emulator")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    line
 }

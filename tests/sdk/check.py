@@ -6,7 +6,11 @@ lifecycle through the SDK exactly as a user would (ims-api.md section 5.3's clie
 create metadata -> register -> show job (both endpoints) -> list with filters and pagination
 -> update -> tags (batch, add, list, delete) -> quota and os versions -> the deprecated Glance
 calls (show, JSON-patch update, tags) -> a failed job and refused delete -> delete, plus an IAM
-project-id lookup and errors the SDK must parse. Every call must succeed and parse.
+project-id lookup and errors the SDK must parse. Then, on an emulator with two regions and a
+consumer project, distribution (ims-distribution.md section 5): share (batch add, both member
+lists, accept as the consumer, remove) and copy (in region on both paths, cross region, the
+job's entities.image_id naming the new image in the destination). Every call must succeed and
+parse.
 
 Usage: python3 tests/sdk/check.py [path/to/imsform]   (default: target/debug/imsform)
 Exit status 0 when every check passed.
@@ -25,6 +29,11 @@ from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.region.region import Region
 from huaweicloudsdkims.v2 import (
+    BatchAddMembersRequest, BatchAddMembersRequestBody, BatchDeleteMembersRequest,
+    BatchUpdateMembersRequest, BatchUpdateMembersRequestBody, CopyImageCrossRegionRequest,
+    CopyImageCrossRegionRequestBody, CopyImageInRegionInSafeModeRequest, CopyImageInRegionRequest,
+    CopyImageInRegionRequestBody, GlanceListImageMembersRequest, GlanceShowImageMemberRequest,
+    ListImageMembersRequest, ShowImageMemberRequest,
     AddImageTagRequest, AddImageTagRequestBody, BatchAddOrDeleteTagsRequest,
     BatchAddOrDeleteTagsRequestBody, DeleteImageTagRequest, GlanceCreateImageMetadataRequest,
     GlanceCreateImageMetadataRequestBody, GlanceCreateTagRequest, GlanceDeleteImageRequest,
@@ -46,15 +55,15 @@ def check(label, condition, detail=""):
     print(f"ok   {label}")
 
 
-def client_for(info, project_id=True):
+def client_for(info, project_id=True, endpoint=None, project=None):
     cfg = HttpConfig.get_default_config()
     cfg.ignore_ssl_verification = True
     cfg.retry_times = 3
     cred = BasicCredentials(info["access_key"], info["secret_key"],
-                            info["project_id"] if project_id else None)
+                            (project or info["project_id"]) if project_id else None)
     builder = ImsClient.new_builder().with_http_config(cfg).with_credentials(cred)
     if project_id:
-        builder = builder.with_endpoint(info["endpoint"])
+        builder = builder.with_endpoint(endpoint or info["endpoint"])
     else:
         # No project id: the SDK looks it up with GET /v3/projects?name=REGION on IAM.
         os.environ["HUAWEICLOUD_SDK_IAM_ENDPOINT"] = info["endpoint"]
@@ -218,6 +227,120 @@ def deletion(client, image_id):
           client.list_images(ListImagesRequest(id=image_id)).images == [])
 
 
+def wait_job(client, job_id):
+    for _ in range(200):
+        job = client.show_job(ShowJobRequest(job_id=job_id))
+        if job.status in ("SUCCESS", "FAIL"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never ended")
+
+
+def active_image(client, name):
+    image_id = client.glance_create_image_metadata(GlanceCreateImageMetadataRequest(
+        body=GlanceCreateImageMetadataRequestBody(name=name, min_disk=40))).id
+    job_id = client.register_image(RegisterImageRequest(
+        image_id=image_id, body=RegisterImageRequestBody(image_url="my-bucket:web.qcow2"))).job_id
+    check(f"{name}: registered", wait_job(client, job_id).status == "SUCCESS")
+    return image_id
+
+
+def sharing(owner, consumer, image_id, consumer_id):
+    """Batch add, both member lists with paging, accept as the consumer, batch remove."""
+    job_id = owner.batch_add_members(BatchAddMembersRequest(body=BatchAddMembersRequestBody(
+        images=[image_id], projects=[consumer_id]))).job_id
+    job = wait_job(owner, job_id)
+    results = job.entities.results or []
+    check("batch_add_members: imsAddImageMembersJob SUCCESS, results name the image",
+          job.status == "SUCCESS" and job.job_type == "imsAddImageMembersJob"
+          and [(r.image_id, r.project_id, r.status) for r in results]
+          == [(image_id, consumer_id, "success")], job)
+    glance = owner.glance_list_image_members(GlanceListImageMembersRequest(image_id=image_id))
+    check("glance_list_image_members: the consumer is pending",
+          [(m.member_id, m.status, m.member_type) for m in glance.members]
+          == [(consumer_id, "pending", "project")] and glance.schema == "/v2/schemas/members",
+          glance)
+    listed = owner.list_image_members(ListImageMembersRequest(image_id=image_id, limit=1))
+    check("list_image_members: one page, page_info without next_marker",
+          [m.member_id for m in listed.members] == [consumer_id]
+          and listed.page_info.current_count == 1 and not listed.page_info.next_marker, listed)
+    job_id = consumer.batch_update_members(BatchUpdateMembersRequest(
+        body=BatchUpdateMembersRequestBody(images=[image_id], project_id=consumer_id,
+                                           status="accepted"))).job_id
+    job = wait_job(consumer, job_id)
+    check("batch_update_members as the consumer: imsUpdateImageMembersJob SUCCESS",
+          job.status == "SUCCESS" and job.job_type == "imsUpdateImageMembersJob", job)
+    shown = consumer.glance_show_image_member(GlanceShowImageMemberRequest(
+        image_id=image_id, member_id=consumer_id))
+    check("glance_show_image_member (consumer): accepted", shown.status == "accepted", shown)
+    shown = owner.show_image_member(ShowImageMemberRequest(image_id=image_id,
+                                                           member_id=consumer_id))
+    check("show_image_member (owner): accepted", shown.status == "accepted", shown)
+    job_id = owner.batch_delete_members(BatchDeleteMembersRequest(body=BatchAddMembersRequestBody(
+        images=[image_id], projects=[consumer_id]))).job_id
+    job = wait_job(owner, job_id)
+    after = owner.list_image_members(ListImageMembersRequest(image_id=image_id))
+    check("batch_delete_members (JSON body on DELETE): the member is gone",
+          job.status == "SUCCESS" and job.job_type == "imsDelImageMembersJob"
+          and after.members == [], (job, after))
+    try:
+        owner.batch_add_members(BatchAddMembersRequest(body=BatchAddMembersRequestBody(
+            images=["0" * 32], projects=[consumer_id])))
+        check("sharing an unknown image fails", False, "no exception")
+    except ClientRequestException as error:
+        check("sharing an unknown image: IMG.0066 parsed by the SDK",
+              error.status_code == 400 and error.error_code == "IMG.0066", error)
+
+
+def copying(owner, destination, image_id, info):
+    """In-region copies on both paths and a cross-region copy named by its job."""
+    for label, call, request in [
+            ("copy_image_in_region", owner.copy_image_in_region, CopyImageInRegionRequest),
+            ("copy_image_in_region_in_safe_mode", owner.copy_image_in_region_in_safe_mode,
+             CopyImageInRegionInSafeModeRequest)]:
+        job_id = call(request(image_id=image_id, body=CopyImageInRegionRequestBody(
+            name=f"sdk-{label.replace('_', '-')}", description="a copy"))).job_id
+        job = wait_job(owner, job_id)
+        copy_id = job.entities.image_id
+        copies = owner.list_images(ListImagesRequest(id=copy_id)).images
+        check(f"{label}: imsCopyImageInRegionJob names an active private copy",
+              job.status == "SUCCESS" and job.job_type == "imsCopyImageInRegionJob"
+              and copy_id != image_id and len(copies) == 1 and copies[0].status == "active"
+              and copies[0].data_origin == f"image,{info['region']},{image_id}", (job, copies))
+    target = [r for r in info["regions"] if r != info["region"]][0]
+    job_id = owner.copy_image_cross_region(CopyImageCrossRegionRequest(
+        image_id=image_id, body=CopyImageCrossRegionRequestBody(
+            agency_name="ims_admin_agency", name="sdk-replica", project_name=target,
+            region=target))).job_id
+    job = wait_job(owner, job_id)
+    replica_id = job.entities.image_id
+    check("copy_image_cross_region: the job in the source region names the new image",
+          job.status == "SUCCESS" and job.job_type == "imsCrossRegionCopyImageJob"
+          and replica_id and owner.list_images(ListImagesRequest(id=replica_id)).images == [],
+          job)
+    replicas = destination.list_images(ListImagesRequest(id=replica_id)).images
+    check("the replica is an active image of the destination region's project",
+          len(replicas) == 1 and replicas[0].status == "active" and replicas[0].name == "sdk-replica"
+          and replicas[0].owner == info["regions"][target]["project_id"], replicas)
+
+
+def distribution(binary):
+    emulator, info = start(binary, "--region", "cn-north-4", "--region", "ap-southeast-1",
+                           "--project", "cn-north-4_consumer")
+    try:
+        consumer_id = [p["id"] for p in info["projects"] if p["name"] == "cn-north-4_consumer"][0]
+        owner = client_for(info)
+        consumer = client_for(info, project=consumer_id)
+        destination = client_for(info, endpoint=info["regions"]["ap-southeast-1"]["endpoint"],
+                                 project=info["regions"]["ap-southeast-1"]["project_id"])
+        image_id = active_image(owner, "sdk-shared")
+        sharing(owner, consumer, image_id, consumer_id)
+        copying(owner, destination, image_id, info)
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+
+
 def start(binary, *extra):
     emulator = subprocess.Popen(
         [binary, "emulator", "--listen", "127.0.0.1:0", "--job-duration", "300ms", *extra],
@@ -273,6 +396,7 @@ def main():
         emulator.terminate()
         emulator.wait(timeout=10)
     other_pagination_styles(binary)
+    distribution(binary)
     print(f"all {len(CHECKS)} SDK checks passed")
 
 

@@ -25,7 +25,14 @@ const CLOUD_KEYS: [&str; 6] = [
     "insecure",
 ];
 const STATE_KEYS: [&str; 5] = ["path", "backend", "conn_str", "schema", "workspace"];
-const APPLY_KEYS: [&str; 3] = ["parallelism", "requests_per_second", "job_timeout"];
+const APPLY_KEYS: [&str; 4] = [
+    "parallelism",
+    "requests_per_second",
+    "job_timeout",
+    "poll_interval",
+];
+/// `[apply] poll_interval` when the watcher's adaptive default is wanted.
+const ADAPTIVE: &str = "adaptive";
 
 /// The largest `parallelism` accepted: more would only trip the cloud's throttling.
 pub const MAX_PARALLELISM: u64 = 1000;
@@ -224,6 +231,7 @@ impl Reader<'_> {
             parallelism: DEFAULT_PARALLELISM,
             requests_per_second: DEFAULT_REQUESTS_PER_SECOND,
             job_timeout: DEFAULT_JOB_TIMEOUT,
+            poll_interval: None,
         };
         for (key, value) in self.table(root, "apply", &APPLY_KEYS) {
             let dotted = format!("apply.{key}");
@@ -239,6 +247,17 @@ impl Reader<'_> {
                         apply.requests_per_second = n as u32;
                     }
                 }
+                "poll_interval" => match value.get_ref().as_str() {
+                    Some(ADAPTIVE) => apply.poll_interval = None,
+                    Some(text) if humantime::parse_duration(text).is_err() => {
+                        let message = format!(
+                            "`{text}` is neither `{ADAPTIVE}` nor a duration; write e.g. \
+                             \"{ADAPTIVE}\" or \"2s\""
+                        );
+                        self.problem(value.span().start, &dotted, message);
+                    }
+                    _ => apply.poll_interval = self.duration(value, &dotted),
+                },
                 // The one key left of APPLY_KEYS: `job_timeout`.
                 _ => {
                     if let Some(timeout) = self.duration(value, &dotted) {

@@ -36,6 +36,7 @@ path = "state/prod.json"
 parallelism = 4
 requests_per_second = 5
 job_timeout = "1h30m"
+poll_interval = "250ms"
 "#,
     )
     .unwrap();
@@ -55,6 +56,7 @@ job_timeout = "1h30m"
     assert_eq!(config.apply.parallelism, 4);
     assert_eq!(config.apply.requests_per_second, 5);
     assert_eq!(config.apply.job_timeout, Duration::from_secs(5400));
+    assert_eq!(config.apply.poll_interval, Some(Duration::from_millis(250)));
 }
 
 #[test]
@@ -68,6 +70,7 @@ fn defaults_need_nothing() {
         DEFAULT_REQUESTS_PER_SECOND
     );
     assert_eq!(config.apply.job_timeout, DEFAULT_JOB_TIMEOUT);
+    assert_eq!(config.apply.poll_interval, None);
     // No region is fine until the cloud is contacted: validate and state commands need none.
     assert_eq!(parse("").unwrap().cloud.region, "");
 }
@@ -111,7 +114,7 @@ fn unknown_keys_are_named_with_a_hint() {
     assert_eq!(
         error("[cloud]\nlocal = true\n[apply]\nzzz = 1\n"),
         "imsform.toml:4:1: `apply.zzz`: unknown key; known keys: parallelism, \
-         requests_per_second, job_timeout"
+         requests_per_second, job_timeout, poll_interval"
     );
 }
 
@@ -220,4 +223,32 @@ fn every_example_configuration_loads() {
         }
     }
     assert_eq!(checked, 4);
+}
+
+#[test]
+fn poll_interval_is_adaptive_or_a_duration() {
+    let poll = |value: &str| {
+        parse(&format!(
+            "[cloud]\nlocal = true\n[apply]\npoll_interval = {value}\n"
+        ))
+    };
+    assert_eq!(poll("\"adaptive\"").unwrap().apply.poll_interval, None);
+    assert_eq!(
+        poll("\"2s\"").unwrap().apply.poll_interval,
+        Some(Duration::from_secs(2))
+    );
+    let message = |value: &str| poll(value).unwrap_err().to_string();
+    assert_eq!(
+        message("\"often\""),
+        "imsform.toml:4:17: `apply.poll_interval`: `often` is neither `adaptive` nor a \
+         duration; write e.g. \"adaptive\" or \"2s\""
+    );
+    assert_eq!(
+        message("\"0s\""),
+        "imsform.toml:4:17: `apply.poll_interval`: must be longer than zero"
+    );
+    assert_eq!(
+        message("1"),
+        "imsform.toml:4:17: `apply.poll_interval`: must be a string, not integer"
+    );
 }

@@ -16,7 +16,8 @@ use crate::cloud::endpoint::Endpoints;
 use crate::cloud::{Client, ClientOptions, Credentials, WatchConfig};
 use crate::emulator::Emulator;
 use crate::error::Error;
-use crate::plan::saved::config_digest;
+use crate::planfile::config_digest;
+use crate::state::{CloudKind, Identity};
 
 /// The local cloud's world, relative to the working directory.
 pub const LOCAL_DATA_FILE: &str = ".imsform/local-cloud.json";
@@ -30,6 +31,9 @@ pub const LOCAL_PROJECT_ID: &str = "10ca1c10d0000000000000000000000a";
 pub const LOCAL_JOB_DURATION: Duration = Duration::from_millis(400);
 /// How long a deleted image stays listed on the local cloud.
 pub const LOCAL_DELETE_LINGER: Duration = Duration::from_millis(200);
+
+/// The local cloud's private image quota: the emulator's default, as a new project has.
+pub const LOCAL_IMAGE_QUOTA: usize = 100;
 
 /// The one line printed on stderr when the local cloud is used.
 pub const LOCAL_NOTICE: &str = "Using the local cloud (.imsform/local-cloud.json): no account \
@@ -69,6 +73,34 @@ impl Connection {
         ))
     }
 
+    /// The identity states and saved plans are bound to. May ask IAM for the project id when
+    /// it is not configured; otherwise makes no request.
+    pub async fn identity(&self) -> Result<Identity, Error> {
+        let project_id = self.client.project_id().await?;
+        Ok(self.identity_with(project_id))
+    }
+
+    /// The identity as far as it is known without a request, and whether the project id is
+    /// (when it is not, it reads "to be asked of IAM").
+    pub fn known_identity(&self) -> (Identity, bool) {
+        match self.client.known_project_id() {
+            Some(project_id) => (self.identity_with(project_id), true),
+            None => (self.identity_with("to be asked of IAM"), false),
+        }
+    }
+
+    fn identity_with(&self, project_id: &str) -> Identity {
+        Identity {
+            kind: if self.local.is_some() {
+                CloudKind::Local
+            } else {
+                CloudKind::Cloud
+            },
+            region: self.client.region.clone(),
+            project_id: project_id.to_owned(),
+        }
+    }
+
     /// Stops the local cloud, if any, after its in-flight requests (its world is saved before
     /// each answer, so this only tidies up).
     pub async fn close(self) {
@@ -100,7 +132,7 @@ pub async fn connect(config: &Config) -> Result<Connection, Error> {
     tracing::info!(endpoint = %endpoints.ims.base, region = %config.cloud.region, "cloud");
     Ok(Connection {
         client: Arc::new(client),
-        watch: WatchConfig::default(),
+        watch: WatchConfig::cloud(config.apply.poll_interval),
         local: None,
         endpoint_marker: format!("{}{}", endpoints.ims.base, endpoints.ims.path_prefix),
     })
@@ -119,6 +151,7 @@ async fn connect_local(config: &Config) -> Result<Connection, Error> {
         .project_id(LOCAL_PROJECT_ID)
         .region(&config.cloud.region)
         .job_duration(LOCAL_JOB_DURATION)
+        .image_quota(LOCAL_IMAGE_QUOTA)
         .delete_linger(LOCAL_DELETE_LINGER)
         .data_file(&data_file)
         .start()
@@ -141,11 +174,7 @@ async fn connect_local(config: &Config) -> Result<Connection, Error> {
     )?;
     Ok(Connection {
         client: Arc::new(client),
-        watch: WatchConfig {
-            min_interval: Duration::from_millis(100),
-            max_interval: Duration::from_millis(500),
-            progress_every: Some(Duration::from_secs(1)),
-        },
+        watch: WatchConfig::local(config.apply.poll_interval),
         local: Some(emulator),
         // The port changes every run; the directory names this local cloud.
         endpoint_marker: format!("local:{}", config.dir.display()),

@@ -33,7 +33,7 @@ use super::{Backend, Commit, Opened};
 use crate::atomic_file;
 use crate::state::format::{self, Parsed};
 use crate::state::lock::{self, LockGuard, LockInfo, LockOptions};
-use crate::state::{FORMAT_VERSION, IMSFORM_VERSION, State, StateError, sibling};
+use crate::state::{State, StateError, sibling};
 
 /// An open, locked state file.
 #[derive(Debug)]
@@ -119,10 +119,10 @@ impl Backend for LocalBackend {
 
     /// A file holds the whole state: every commit writes all of it.
     fn commit(&mut self, commit: &Commit<'_>) -> Result<(), StateError> {
-        let mut next = commit.state.clone();
-        next.serial = commit.serial();
-        next.format_version = FORMAT_VERSION;
-        IMSFORM_VERSION.clone_into(&mut next.imsform_version);
+        // The shell carries the metadata as the store set it (serial, versions, identity).
+        let mut next = commit.shell.clone();
+        next.images.clone_from(&commit.state.images);
+        next.pending.clone_from(&commit.state.pending);
         let bytes = format::serialize(&next)?;
         self.check_unchanged_on_disk()?;
         self.write_backups()?;

@@ -1,0 +1,131 @@
+//! [`ClientFactory`]: one [`Client`] per region from one configuration, credentials and set of
+//! options. A region is a value passed to [`ClientFactory::client`], never a global: the
+//! configured region keeps its endpoints and project id; another region gets its own endpoint
+//! override when one was given ([`ClientFactory::endpoint`]), else Huawei's default hosts, and
+//! looks its project id up through its own IAM (`GET /v3/projects?name=REGION`). Every client
+//! of one factory shares one rate limiter, so a run's request rate is bounded across regions.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::ratelimit::RateLimiter;
+use super::{Client, ClientOptions, CloudError, Credentials};
+use crate::cli::config::CloudConfig;
+
+/// Makes the clients of one run, one per region.
+#[derive(Clone)]
+pub struct ClientFactory {
+    config: CloudConfig,
+    credentials: Credentials,
+    options: ClientOptions,
+    limiter: Arc<RateLimiter>,
+    /// Region -> (IMS URL, IAM URL) for regions other than the configured one.
+    endpoints: BTreeMap<String, (String, String)>,
+}
+
+impl std::fmt::Debug for ClientFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientFactory")
+            .field("region", &self.config.region)
+            .field("credentials", &self.credentials)
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientFactory {
+    pub fn new(
+        config: &CloudConfig,
+        credentials: Credentials,
+        options: ClientOptions,
+    ) -> ClientFactory {
+        let limiter = Arc::new(RateLimiter::new(options.requests_per_second, options.burst));
+        ClientFactory {
+            config: config.clone(),
+            credentials,
+            options,
+            limiter,
+            endpoints: BTreeMap::new(),
+        }
+    }
+
+    /// Sends `region`'s IMS and IAM requests to these URLs (the emulator's per-region
+    /// listeners, a private cloud) instead of `https://{ims,iam}.{region}.myhuaweicloud.com`.
+    #[must_use]
+    pub fn endpoint(mut self, region: &str, ims: &str, iam: &str) -> ClientFactory {
+        self.endpoints
+            .insert(region.to_owned(), (ims.to_owned(), iam.to_owned()));
+        self
+    }
+
+    /// The configured region.
+    pub fn home_region(&self) -> &str {
+        &self.config.region
+    }
+
+    /// A client for `region`. Checks the endpoints (https, or http to loopback only); opens no
+    /// connection.
+    pub fn client(&self, region: &str) -> Result<Client, CloudError> {
+        let config = self.config_for(region);
+        Client::with_limiter(
+            &config,
+            self.credentials.clone(),
+            self.options.clone(),
+            Arc::clone(&self.limiter),
+        )
+    }
+
+    /// The cloud configuration of `region`: the configured one for its own region, else
+    /// that region with its override or default endpoints and no project id (IAM finds it).
+    fn config_for(&self, region: &str) -> CloudConfig {
+        if region == self.config.region {
+            return self.config.clone();
+        }
+        let (endpoint, iam_endpoint) = match self.endpoints.get(region) {
+            Some((ims, iam)) => (Some(ims.clone()), Some(iam.clone())),
+            None => (None, None),
+        };
+        CloudConfig {
+            region: region.to_owned(),
+            project_id: None,
+            endpoint,
+            iam_endpoint,
+            ..self.config.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn factory() -> ClientFactory {
+        let config = CloudConfig::at_endpoint("http://127.0.0.1:1", "cn-north-4", Some("p"));
+        ClientFactory::new(
+            &config,
+            Credentials::ak_sk("AK", "SK"),
+            ClientOptions::default(),
+        )
+        .endpoint("ap-southeast-1", "http://127.0.0.1:2", "http://127.0.0.1:3")
+    }
+
+    #[test]
+    fn each_region_gets_its_own_endpoints_and_project() {
+        let factory = factory();
+        let home = factory.config_for("cn-north-4");
+        assert_eq!(home.project_id.as_deref(), Some("p"));
+        assert_eq!(home.endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        let other = factory.config_for("ap-southeast-1");
+        assert_eq!(other.region, "ap-southeast-1");
+        assert_eq!(other.project_id, None, "looked up through the region's IAM");
+        assert_eq!(other.endpoint.as_deref(), Some("http://127.0.0.1:2"));
+        assert_eq!(other.iam_endpoint.as_deref(), Some("http://127.0.0.1:3"));
+        let default = factory.config_for("cn-south-1");
+        assert_eq!((default.endpoint, default.iam_endpoint), (None, None));
+        let client = factory.client("cn-south-1");
+        assert_eq!(
+            client.map(|c| c.region().to_owned()).ok().as_deref(),
+            Some("cn-south-1")
+        );
+    }
+}
