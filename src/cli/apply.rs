@@ -96,7 +96,8 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
     })
     .await?;
     let connection = context::connect(&config).await?;
-    let fresh = check_saved(&saved, &mut store, &connection).await;
+    let workspace = config.state.location.workspace_id();
+    let fresh = check_saved(&saved, &mut store, &connection, workspace.as_deref()).await;
     if let Err(error) = fresh {
         drop(store);
         connection.close().await;
@@ -114,10 +115,11 @@ async fn check_saved(
     saved: &SavedPlan,
     store: &mut Store,
     connection: &Connection,
+    workspace: Option<&str>,
 ) -> Result<(), Error> {
     let identity = connection.identity().await?;
     let digest = connection.config_digest().await?;
-    check_fresh(saved, store.state(), &digest, &identity)?;
+    check_fresh(saved, store.state(), &digest, &identity, workspace)?;
     context::bind_identity(store, connection).await
 }
 

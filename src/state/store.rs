@@ -389,4 +389,52 @@ mod tests {
             Err(StateError::LineageChange { .. })
         ));
     }
+
+    #[test]
+    fn the_bound_identity_reaches_the_backend_and_another_cloud_is_refused() {
+        use crate::state::{CloudKind, Identity};
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let backend = Recording {
+            info: crate::state::lock::new_info("test"),
+            seen: seen.clone(),
+        };
+        let opened = Opened {
+            state: None,
+            lineage: None,
+        };
+        let mut store = Store::new(Box::new(backend), opened);
+        let here = Identity {
+            kind: CloudKind::Cloud,
+            region: "cn-north-4".to_owned(),
+            project_id: "p1".to_owned(),
+        };
+        store.bind_identity(here.clone()).unwrap();
+        let mut state = store.state_or_new();
+        state.images.insert(Address::from_key("a"), record("a"));
+        store.save(&state).unwrap();
+        assert_eq!(store.state().unwrap().identity.as_ref(), Some(&here));
+        store.save(&state).unwrap();
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            1,
+            "the filled identity is no change"
+        );
+        let elsewhere = Identity {
+            region: "cn-south-1".to_owned(),
+            ..here.clone()
+        };
+        let refused = store.check_identity(&elsewhere, false).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .starts_with("memory belongs to the cloud"),
+            "{refused}"
+        );
+        let other_project = Identity {
+            project_id: "p2".to_owned(),
+            ..here
+        };
+        assert!(store.check_identity(&other_project, false).is_ok());
+        assert!(store.bind_identity(other_project).is_err());
+    }
 }

@@ -1,5 +1,6 @@
-//! Migration between backends (`state push` / `state pull`), stale saved plans, the state
-//! commands on a workspace, and refusals of bad configuration.
+//! Migration between backends (`state push` / `state pull`), stale saved plans (of another
+//! serial or another workspace), the state commands on a workspace, and refusals of bad
+//! configuration.
 
 use std::time::Duration;
 
@@ -107,6 +108,26 @@ async fn a_saved_plan_is_refused_after_another_apply_moved_the_serial() {
     );
     let show = env.ok(&["state", "show", "images.www"], 0).await;
     assert!(show.contains("name"), "{show}");
+
+    // The workspace keeps the cloud identity (in `meta`), and a saved plan records its
+    // workspace: applied with another one, it is stale.
+    assert!(after["identity"]["region"].is_string(), "{after}");
+    env.ok(&["plan", "-out", "here.json"], 0).await;
+    let planfile = std::fs::read_to_string(env.path().join("here.json")).unwrap();
+    assert!(planfile.contains("\"state_workspace\""), "{planfile}");
+    let mut elsewhere = env.command(&["apply", "here.json"]);
+    elsewhere.env("IMSFORM_WORKSPACE", "elsewhere");
+    let out = tokio::task::spawn_blocking(move || elsewhere.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Saved plan is stale: the plan was made from PostgreSQL workspace")
+            && stderr.contains("/elsewhere"),
+        "{stderr}"
+    );
+    assert_eq!(env.live_images().len(), 1, "nothing reached the cloud");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,6 +38,18 @@ impl fmt::Display for Location {
     }
 }
 
+impl Location {
+    /// The PostgreSQL workspace as `schema/workspace`, which a saved plan records so that it
+    /// is applied only to the workspace it was made from; `None` for the state file (whose
+    /// path a plan does not record: the lineage already tells one file from another).
+    pub fn workspace_id(&self) -> Option<String> {
+        match self {
+            Location::Local(_) => None,
+            Location::Pg(settings) => Some(format!("{}/{}", settings.schema, settings.workspace)),
+        }
+    }
+}
+
 /// What a backend read under its lock at open.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Opened {
