@@ -11,7 +11,8 @@
 //! - [`cli`]: argument parsing, `imsform.toml`, one orchestrating file per subcommand.
 //! - [`manifest`]: YAML manifests, build variables, validation with file:line:col diagnostics,
 //!   the validated model.
-//! - [`state`]: the state file, its lock, atomic saves, the backup and the pending journal.
+//! - [`state`]: the state format, the store every command uses, the pending journal, and the
+//!   backends below it: the local file (its lock, atomic saves, the backup) or PostgreSQL.
 //! - [`atomic_file`]: atomic file replacement, for the state, saved plans and the emulator.
 //! - [`ims`]: IMS limits and value sets shared by validation and the emulator.
 //! - [`sign`]: SDK-HMAC-SHA256 request signing, shared by the client and the emulator.

@@ -268,15 +268,44 @@ fn a_flag_that_does_not_exist_fails_the_check() {
 #[test]
 fn the_example_repository_holds_no_credentials_or_run_leftovers() {
     let gitignore = std::fs::read_to_string(example(".gitignore")).unwrap();
-    for ignored in [
-        "imsform.state.json.lock",
-        "imsform.state.json.backup",
-        "plan.json",
-    ] {
+    for ignored in ["imsform.state.json", "imsform.state.json.*", "plan.json"] {
         assert!(gitignore.lines().any(|l| l == ignored), "{ignored}");
     }
     let config = std::fs::read_to_string(example("imsform.toml")).unwrap();
     assert!(!config.contains("access_key") && !config.contains("secret_key"));
+}
+
+/// The example keeps its state in PostgreSQL, with no password in the file, and no pipeline
+/// commits a state file back to git.
+#[test]
+fn the_example_keeps_its_state_in_postgresql_not_in_git() {
+    let dir = example("");
+    let text = std::fs::read_to_string(example("imsform.toml")).unwrap();
+    let config =
+        imsform::cli::config::Config::from_toml(&text, &dir.join("imsform.toml"), &dir, &|_| None)
+            .expect("the example's imsform.toml loads");
+    let imsform::state::Location::Pg(settings) = &config.state.location else {
+        panic!(
+            "the example uses the pg backend: {:?}",
+            config.state.location
+        )
+    };
+    assert!(settings.password.is_none());
+    assert_eq!(
+        settings.sslmode,
+        imsform::state::backend::pg::SslMode::VerifyFull
+    );
+    for pipeline in [".github/workflows/imsform.yml", ".gitlab-ci.yml"] {
+        let text = std::fs::read_to_string(example(pipeline)).unwrap();
+        assert!(
+            !text.contains("git add") && !text.contains("git push"),
+            "{pipeline}"
+        );
+        assert!(
+            text.contains("PGPASSWORD"),
+            "{pipeline} passes the database password"
+        );
+    }
 }
 
 #[test]

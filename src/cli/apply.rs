@@ -108,18 +108,19 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
         return Err(error.into());
     }
     context::check_connectable(&config)?;
-    let state_path = config.state.path.clone();
+    let location = config.state.location.clone();
     let timeout = args.run.scope.lock_timeout;
     let mut store = blocking(move || {
         let lock = LockOptions {
             operation: "apply",
             timeout,
         };
-        Ok(Store::open(&state_path, lock)?)
+        Ok(Store::open_at(&location, lock)?)
     })
     .await?;
     let connection = context::connect(&config).await?;
-    let fresh = check_saved(&saved, &mut store, &connection).await;
+    let workspace = config.state.location.workspace_id();
+    let fresh = check_saved(&saved, &mut store, &connection, workspace.as_deref()).await;
     if let Err(error) = fresh {
         drop(store);
         connection.close().await;
@@ -137,10 +138,11 @@ async fn check_saved(
     saved: &SavedPlan,
     store: &mut Store,
     connection: &Connection,
+    workspace: Option<&str>,
 ) -> Result<(), Error> {
     let identity = connection.identity().await?;
     let digest = connection.config_digest().await?;
-    check_fresh(saved, store.state(), &digest, &identity)?;
+    check_fresh(saved, store.state(), &digest, &identity, workspace)?;
     context::bind_identity(store, connection).await
 }
 
@@ -223,7 +225,11 @@ pub(crate) async fn carry_out(
     connection: Connection,
 ) -> Result<Outcome, Error> {
     let (trigger, shutdown) = Shutdown::new();
-    let signals = tokio::spawn(watch_signals(trigger));
+    let trigger = Arc::new(trigger);
+    let signals = tokio::spawn(watch_signals(trigger.clone()));
+    let loss = store
+        .loss()
+        .map(|loss| tokio::spawn(watch_loss(loss, trigger)));
     let progress: Arc<dyn ProgressSink> = if io::stderr().is_terminal() {
         Arc::new(TermProgress::new())
     } else {
@@ -238,6 +244,9 @@ pub(crate) async fn carry_out(
     let cloud = connection.client.clone();
     let result = apply::execute(plan, store, cloud, options, progress, shutdown).await;
     signals.abort();
+    if let Some(loss) = loss {
+        loss.abort();
+    }
     let result = result.map(|(report, store)| {
         drop(store);
         report
@@ -282,8 +291,23 @@ fn summarize(report: &Report) -> Result<Outcome, Error> {
     .into())
 }
 
+/// The state backend lost the connection that holds the lock: no new work may start, since
+/// nothing more can be journaled. The failed saves of in-flight steps end the run with exit 1.
+async fn watch_loss(
+    mut loss: tokio::sync::watch::Receiver<bool>,
+    trigger: Arc<apply::ShutdownTrigger>,
+) {
+    if loss.wait_for(|lost| *lost).await.is_ok() {
+        trigger.request();
+        eprintln!(
+            "\nThe connection to the state database was lost: no new cloud call starts; the \
+             next run resumes from the journal."
+        );
+    }
+}
+
 /// First SIGINT/SIGTERM: request the shutdown. Second: exit at once.
-async fn watch_signals(trigger: apply::ShutdownTrigger) {
+async fn watch_signals(trigger: Arc<apply::ShutdownTrigger>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut interrupt), Ok(mut terminate)) = (
         signal(SignalKind::interrupt()),

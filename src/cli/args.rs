@@ -247,6 +247,19 @@ pub enum StateCommand {
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         lock_timeout: Option<std::time::Duration>,
     },
+    /// Print the whole state as the local state file holds it (e.g. to migrate it).
+    Pull,
+    /// Replace the stored state with FILE (a state file, e.g. from `state pull`).
+    Push {
+        /// The state file to store.
+        file: PathBuf,
+        /// Replace a state of another lineage or a newer serial.
+        #[arg(long)]
+        force: bool,
+        /// How long to wait for the state lock, e.g. `30s` (default: fail at once).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        lock_timeout: Option<std::time::Duration>,
+    },
     /// Move an image's record to another address; the image itself is not touched.
     Mv {
         /// The current address.

@@ -71,8 +71,11 @@ impl CloudConfig {
 /// `[state]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateConfig {
-    /// The state file: absolute when `dir` is.
+    /// The state file of the local backend: absolute when `dir` is.
     pub path: PathBuf,
+    /// Where the state lives: the file at `path`, or a PostgreSQL workspace
+    /// (`backend = "pg"`, design.md section 9).
+    pub location: crate::state::Location,
 }
 
 /// `[apply]`.

@@ -154,10 +154,10 @@ pub async fn open(
     let config = Config::load(&working_dir(global), &process_env)?;
     let loaded = load_manifests(global, paths, vars, &config.dir)?;
     check_connectable(&config)?;
-    let path = config.state.path.clone();
+    let location = config.state.location.clone();
     let store = blocking(move || {
-        Ok(Store::open(
-            &path,
+        Ok(Store::open_at(
+            &location,
             LockOptions {
                 operation,
                 timeout: lock_timeout,

@@ -107,6 +107,7 @@ async fn save(session: &Session, path: &Path) -> Result<(), Error> {
         manifests_digest(&session.loaded.files),
         config_digest,
         session.connection.identity().await?,
+        session.config.state.location.workspace_id(),
     )
     .with_variables(&session.loaded.variables);
     saved.write(path)?;

@@ -12,12 +12,12 @@ use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, ShowArgs};
 use crate::cli::config::working_dir;
 use crate::cli::context::stdout_color;
-use crate::cli::state::{state_path, stdout_error};
+use crate::cli::state::{read, state_location, stdout_error};
 use crate::error::Error;
 use crate::manifest::model::Address;
 use crate::planfile::SavedPlan;
 use crate::render::{human, json, markdown};
-use crate::state::{ImageRecord, PendingEntry, PendingOperation, State, StateError, Store, format};
+use crate::state::{ImageRecord, PendingEntry, PendingOperation, State, StateError, format};
 
 pub async fn run(global: &GlobalArgs, args: ShowArgs) -> Result<Outcome, Error> {
     if let Some(plan_file) = &args.plan_file {
@@ -29,7 +29,7 @@ pub async fn run(global: &GlobalArgs, args: ShowArgs) -> Result<Outcome, Error> 
         )
         .into());
     }
-    let state = Store::read(&state_path(global)?)?;
+    let state = read(state_location(global)?).await?;
     let mut out = io::stdout().lock();
     if args.json {
         let bytes = match &state {

@@ -1,12 +1,15 @@
-//! `imsform state`: list, show, rm and mv records of the state. Orchestration only: the state
-//! module reads, locks and saves; rendering of a record lives in `show.rs`.
+//! `imsform state`: list, show, rm and mv records of the state, and pull / push the whole state
+//! between backends. Orchestration only: the state module reads, locks and saves; rendering of
+//! a record lives in `show.rs`.
 //!
-//! `list` and `show` read without a lock; `rm` and `mv` lock, change one record and save. `rm`
-//! forgets an image without deleting it from the cloud. Both refuse an address with an
-//! operation in flight, since the next run's recovery would resolve it under the old address.
+//! `list`, `show` and `pull` read without a lock; `rm` and `mv` lock, change one record and
+//! save. `rm` forgets an image without deleting it from the cloud. Both refuse an address with
+//! an operation in flight, since the next run's recovery would resolve it under the old
+//! address. `pull` prints the state as the local file holds it; `push FILE` locks and replaces
+//! the stored state with the file's (refusals: [`Store::push`]).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::Outcome;
@@ -15,13 +18,19 @@ use crate::cli::config::{Config, process_env, working_dir};
 use crate::cli::show::write_record;
 use crate::error::Error;
 use crate::manifest::model::Address;
-use crate::state::{LockOptions, State, StateError, Store};
+use crate::state::{self, Location, LockOptions, State, StateError, Store, format};
 
 pub async fn run(global: &GlobalArgs, command: StateCommand) -> Result<Outcome, Error> {
-    let path = state_path(global)?;
+    let path = state_location(global)?;
     match command {
-        StateCommand::List => list(&path),
-        StateCommand::Show { address } => show(&path, &address),
+        StateCommand::List => list(path).await,
+        StateCommand::Show { address } => show(path, &address).await,
+        StateCommand::Pull => pull(path).await,
+        StateCommand::Push {
+            file,
+            force,
+            lock_timeout,
+        } => push(global, path, &file, force, lock_timeout).await,
         StateCommand::Rm {
             address,
             lock_timeout,
@@ -51,9 +60,16 @@ pub async fn run(global: &GlobalArgs, command: StateCommand) -> Result<Outcome, 
     }
 }
 
-/// The state file of this run: `[state] path` of `imsform.toml` in the working directory.
-pub fn state_path(global: &GlobalArgs) -> Result<PathBuf, Error> {
-    Ok(Config::load(&working_dir(global), &process_env)?.state.path)
+/// Where the state of this run lives: `[state]` of `imsform.toml` in the working directory.
+pub fn state_location(global: &GlobalArgs) -> Result<Location, Error> {
+    Ok(Config::load(&working_dir(global), &process_env)?
+        .state
+        .location)
+}
+
+/// Reads the state at `location` without a lock, off the async threads.
+pub async fn read(location: Location) -> Result<Option<State>, Error> {
+    blocking(move || Ok(state::read(&location)?)).await
 }
 
 /// Runs blocking state work (waiting for the lock, fsync) off the async runtime's threads.
@@ -65,8 +81,8 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|error| StateError::Invalid(format!("the state task failed: {error}")))?
 }
 
-fn list(path: &Path) -> Result<Outcome, Error> {
-    let state = Store::read(path)?;
+async fn list(location: Location) -> Result<Outcome, Error> {
+    let state = read(location).await?;
     let mut out = std::io::stdout().lock();
     for address in state.iter().flat_map(|state| state.images.keys()) {
         writeln!(out, "{address}").map_err(stdout_error)?;
@@ -74,11 +90,11 @@ fn list(path: &Path) -> Result<Outcome, Error> {
     Ok(Outcome::Success)
 }
 
-fn show(path: &Path, address: &str) -> Result<Outcome, Error> {
+async fn show(location: Location, address: &str) -> Result<Outcome, Error> {
     let address = parse_address(address)?;
-    let state = Store::read(path)?.ok_or_else(|| StateError::NoState {
-        path: path.to_owned(),
-    })?;
+    let state = read(location.clone())
+        .await?
+        .ok_or_else(|| no_state(&location))?;
     let record = state.images.get(&address).ok_or(StateError::NotInState {
         address: address.clone(),
     })?;
@@ -86,23 +102,64 @@ fn show(path: &Path, address: &str) -> Result<Outcome, Error> {
     Ok(Outcome::Success)
 }
 
+/// Prints the state in the local file's format.
+async fn pull(location: Location) -> Result<Outcome, Error> {
+    let state = read(location.clone())
+        .await?
+        .ok_or_else(|| no_state(&location))?;
+    let bytes = format::serialize(&state)?;
+    std::io::stdout()
+        .lock()
+        .write_all(&bytes)
+        .map_err(stdout_error)?;
+    Ok(Outcome::Success)
+}
+
+/// Replaces the stored state with the one in `file` (relative to the working directory).
+async fn push(
+    global: &GlobalArgs,
+    location: Location,
+    file: &Path,
+    force: bool,
+    timeout: Option<Duration>,
+) -> Result<Outcome, Error> {
+    let file = working_dir(global).join(file);
+    let bytes = std::fs::read(&file).map_err(|source| StateError::Io {
+        action: "read",
+        path: file.clone(),
+        source,
+    })?;
+    let pushed = format::parse(&file, &bytes)?.state;
+    let (serial, target) = blocking(move || {
+        let operation = "state push";
+        let mut store = Store::open_at(&location, LockOptions { operation, timeout })?;
+        Ok((store.push(&pushed, force)?, store.location()))
+    })
+    .await?;
+    eprintln!("Pushed {} to {target} (serial {serial}).", file.display());
+    Ok(Outcome::Success)
+}
+
+fn no_state(location: &Location) -> StateError {
+    StateError::NoState {
+        path: location.to_string().into(),
+    }
+}
+
 /// Locks, applies `change` to the state and saves it; prints the change's message on stderr.
 async fn edit(
-    path: PathBuf,
+    location: Location,
     operation: &'static str,
     timeout: Option<Duration>,
     change: impl FnOnce(&mut State) -> Result<String, StateError> + Send + 'static,
 ) -> Result<Outcome, Error> {
     let message = blocking(move || {
         // No state, nothing to edit: fail before the lock, which would leave its file behind.
-        if Store::read(&path)?.is_none() {
-            return Err(StateError::NoState { path }.into());
+        if state::read(&location)?.is_none() {
+            return Err(no_state(&location).into());
         }
-        let mut store = Store::open(&path, LockOptions { operation, timeout })?;
-        let mut state = store
-            .state()
-            .cloned()
-            .ok_or_else(|| StateError::NoState { path: path.clone() })?;
+        let mut store = Store::open_at(&location, LockOptions { operation, timeout })?;
+        let mut state = store.state().cloned().ok_or_else(|| no_state(&location))?;
         let message = change(&mut state)?;
         store.save(&state)?;
         Ok(message)

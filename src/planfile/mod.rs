@@ -10,8 +10,9 @@
 //!
 //! [`check_fresh`] is the gate of `apply PLANFILE`: it refuses when the state moved on (lineage
 //! or serial differ; Terraform's "Saved plan is stale"), when a state appeared since a plan made
-//! without one (terraform#24078), and when the configuration points at another cloud. It does
-//! not look at the manifests: a saved plan is applied without them.
+//! without one (terraform#24078), when the configuration points at another cloud, and when the
+//! state is in another PostgreSQL workspace than the plan's. It does not look at the manifests:
+//! a saved plan is applied without them.
 //!
 //! Below `plan` and `render` in the data flow: it uses both, neither uses it.
 
@@ -59,6 +60,10 @@ pub struct Envelope {
     pub config_sha256: String,
     /// The cloud the plan was made for, named in refusals.
     pub identity: Identity,
+    /// The PostgreSQL workspace (`schema/workspace`) whose state the plan was made from;
+    /// absent for a state file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_workspace: Option<String>,
     /// Inputs the plan was made with that apply must reuse, by name: `variables`, the values of
     /// the manifests' variables by name (absent when there are none; see
     /// [`SavedPlan::variables`]).
@@ -137,6 +142,23 @@ pub enum Stale {
         planned: Box<Identity>,
         current: Box<Identity>,
     },
+    #[error(
+        "Saved plan is stale: the plan was made from {}, but the state now is {}: apply it \
+         with the [state] settings (and IMSFORM_WORKSPACE) it was made with, or plan again",
+        workspace_name(planned.as_deref()),
+        workspace_name(current.as_deref())
+    )]
+    OtherWorkspace {
+        planned: Option<String>,
+        current: Option<String>,
+    },
+}
+
+fn workspace_name(workspace: Option<&str>) -> String {
+    match workspace {
+        Some(workspace) => format!("PostgreSQL workspace {workspace}"),
+        None => "a state file".to_owned(),
+    }
 }
 
 /// `sha256` over the manifests: each file's path and content, sorted by path.
@@ -184,12 +206,14 @@ struct File<'a> {
 }
 
 impl SavedPlan {
-    /// A plan to save, with the digests of its inputs and the cloud it was made for.
+    /// A plan to save, with the digests of its inputs, the cloud it was made for and the
+    /// PostgreSQL workspace of its state ([`crate::state::Location::workspace_id`]).
     pub fn new(
         plan: Plan,
         manifests_sha256: String,
         config_sha256: String,
         identity: Identity,
+        state_workspace: Option<String>,
     ) -> SavedPlan {
         let envelope = Envelope {
             kind: KIND.to_owned(),
@@ -198,6 +222,7 @@ impl SavedPlan {
             manifests_sha256,
             config_sha256,
             identity,
+            state_workspace,
             recorded_inputs: Map::new(),
         };
         SavedPlan { envelope, plan }
@@ -338,11 +363,18 @@ pub fn check_fresh(
     current_state: Option<&State>,
     current_config_digest: &str,
     current_identity: &Identity,
+    current_workspace: Option<&str>,
 ) -> Result<(), Stale> {
     if saved.envelope.config_sha256 != current_config_digest {
         return Err(Stale::OtherCloud {
             planned: Box::new(saved.envelope.identity.clone()),
             current: Box::new(current_identity.clone()),
+        });
+    }
+    if saved.envelope.state_workspace.as_deref() != current_workspace {
+        return Err(Stale::OtherWorkspace {
+            planned: saved.envelope.state_workspace.clone(),
+            current: current_workspace.map(str::to_owned),
         });
     }
     match (&saved.plan.prior_state, current_state) {

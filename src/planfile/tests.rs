@@ -26,6 +26,7 @@ fn saved_of(plan: Plan) -> SavedPlan {
         manifests,
         config_digest("cn-north-4", "p1", "https://ims"),
         identity("p1"),
+        None,
     )
 }
 
@@ -330,10 +331,10 @@ fn check_fresh_refuses_every_kind_of_stale_plan() {
     let with_state = saved(Some(&state0));
     let without = saved(None);
     assert_eq!(
-        check_fresh(&with_state, Some(&state0), &config, &here),
+        check_fresh(&with_state, Some(&state0), &config, &here, None),
         Ok(())
     );
-    assert_eq!(check_fresh(&without, None, &config, &here), Ok(()));
+    assert_eq!(check_fresh(&without, None, &config, &here, None), Ok(()));
     let cases = [
         (&without, Some(&state0), "state (lineage 3f1c2a9e"),
         (&with_state, None, "there is no state now"),
@@ -345,7 +346,7 @@ fn check_fresh_refuses_every_kind_of_stale_plan() {
         ),
     ];
     for (plan, current, expected) in cases {
-        let stale = check_fresh(plan, current, &config, &here).unwrap_err();
+        let stale = check_fresh(plan, current, &config, &here, None).unwrap_err();
         assert!(stale.to_string().contains(expected), "{stale}");
         assert!(
             stale.to_string().starts_with("Saved plan is stale"),
@@ -353,11 +354,63 @@ fn check_fresh_refuses_every_kind_of_stale_plan() {
         );
     }
     let elsewhere = config_digest("cn-north-4", "p2", "https://ims");
-    let stale = check_fresh(&with_state, Some(&state0), &elsewhere, &identity("p2")).unwrap_err();
+    let stale = check_fresh(
+        &with_state,
+        Some(&state0),
+        &elsewhere,
+        &identity("p2"),
+        None,
+    )
+    .unwrap_err();
     let text = stale.to_string();
     assert!(
         text.contains("made for the cloud (region cn-north-4, project p1)")
             && text.contains("points at the cloud (region cn-north-4, project p2)"),
         "{text}"
+    );
+}
+
+#[test]
+fn check_fresh_refuses_a_plan_of_another_postgresql_workspace() {
+    let config = config_digest("cn-north-4", "p1", "https://ims");
+    let here = identity("p1");
+    let state0 = state([("web", record("img-1", attrs("web")))]);
+    let local = saved(Some(&state0));
+    let mut pg = local.clone();
+    pg.envelope.state_workspace = Some("imsform/default".into());
+    let check =
+        |plan: &SavedPlan, workspace| check_fresh(plan, Some(&state0), &config, &here, workspace);
+    assert_eq!(check(&pg, Some("imsform/default")), Ok(()));
+    let cases = [
+        (
+            &pg,
+            Some("imsform/staging"),
+            "PostgreSQL workspace imsform/default, but the state now is PostgreSQL workspace imsform/staging",
+        ),
+        (&pg, None, "but the state now is a state file"),
+        (
+            &local,
+            Some("imsform/default"),
+            "made from a state file, but",
+        ),
+    ];
+    for (plan, workspace, expected) in cases {
+        let stale = check(plan, workspace).unwrap_err();
+        let text = stale.to_string();
+        assert!(
+            text.starts_with("Saved plan is stale") && text.contains(expected),
+            "{text}"
+        );
+    }
+    // Recorded in the file (absent for a state file, so such plans are unchanged).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    pg.write(&path).unwrap();
+    assert_eq!(SavedPlan::read(&path).unwrap(), pg);
+    local.write(&path).unwrap();
+    assert!(
+        !std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("state_workspace")
     );
 }

@@ -232,14 +232,19 @@ fn open_lock_file(path: &Path) -> Result<File, StateError> {
         .map_err(|source| io_error("open", path, source))
 }
 
-fn write_holder(file: File, path: &Path, operation: &str) -> Result<LockGuard, StateError> {
-    let info = LockInfo {
+/// The holder info of a lock this process takes now, for any backend.
+pub fn new_info(operation: &str) -> LockInfo {
+    LockInfo {
         id: uuid::Uuid::new_v4().to_string(),
         operation: operation.to_owned(),
         who: format!("{}@{}", user_name(), this_host()),
         pid: std::process::id(),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    };
+    }
+}
+
+fn write_holder(file: File, path: &Path, operation: &str) -> Result<LockGuard, StateError> {
+    let info = new_info(operation);
     let guard = LockGuard { file, info };
     // The guard exists before the writes so that a failure below still releases the lock.
     let json =

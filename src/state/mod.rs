@@ -1,16 +1,18 @@
-//! The state file (`imsform.state.json`): its format, the lock, atomic saves, the backup and the
-//! journal of operations in flight (design.md sections 4 and 6).
+//! The state (`imsform.state.json`, or a PostgreSQL workspace): its format, the store every
+//! command uses, the lock and the journal of operations in flight (design.md sections 4, 6, 9).
 //!
-//! This file owns the types of the format and the module's error; it does no I/O. The contract of
+//! This file owns the types of the format and the module's error, and [`read`] hands reading to
+//! the backend; it does no I/O itself. The contract of
 //! reading, locking and saving is documented on [`store`]; the lock on [`lock`]; parsing and the
 //! refusals on [`format`].
 //!
 //! - [`store::Store`]: the one way a command that may write opens, locks and saves the state.
-//! - [`lock`]: the OS lock with its holder info, and `force-unlock`.
+//! - [`backend`]: where the state lives: the local file, or a PostgreSQL workspace.
+//! - [`lock`]: the holder info every backend shows; the local file's OS lock and `force-unlock`.
 //! - [`format`]: bytes to a checked [`State`] (duplicate keys, versions, migration) and back.
-//! - [`atomic`]: temp file, fsync, rename, fsync of the directory; mode 0600.
 //! - [`schema`]: `schema/state.schema.json`, generated from these types.
 
+pub mod backend;
 pub mod format;
 pub mod lock;
 pub mod schema;
@@ -23,6 +25,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub use backend::Location;
 pub use lock::{LockInfo, LockOptions};
 pub use store::Store;
 
@@ -187,9 +190,34 @@ impl State {
             && self.pending == other.pending
     }
 
+    /// This state without its images and journal: the workspace's metadata (format, lineage,
+    /// serial, version, identity). Every field is named here, without `..`, so that a field
+    /// added to [`State`] must be placed on purpose: a backend that stores images and journal
+    /// entries as rows keeps the shell as one document, so new metadata needs no new column.
+    pub fn shell(&self) -> State {
+        State {
+            format_version: self.format_version,
+            lineage: self.lineage.clone(),
+            serial: self.serial,
+            imsform_version: self.imsform_version.clone(),
+            identity: self.identity.clone(),
+            images: BTreeMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
     /// Whether an operation for `address` is in flight.
     pub fn has_pending(&self, address: &Address) -> bool {
         self.pending.iter().any(|entry| &entry.address == address)
+    }
+}
+
+/// Reads and checks the state at `location` without locking, for read-only commands. `None`
+/// when there is none. Blocking: async callers use `spawn_blocking`.
+pub fn read(location: &Location) -> Result<Option<State>, StateError> {
+    match location {
+        Location::Local(path) => backend::local::read(path),
+        Location::Pg(settings) => backend::pg::read(settings),
     }
 }
 
@@ -293,13 +321,13 @@ pub enum StateError {
         found: String,
     },
     #[error(
-        "{} belongs to {state}, but the configuration points at {configured}: refusing to use \
-         it, nothing was changed. Run with the configuration the state was made with (check \
-         [cloud] in imsform.toml and HW_REGION_NAME / HW_PROJECT_ID left set in the environment)",
-        path.display()
+        "{location} belongs to {state}, but the configuration points at {configured}: refusing \
+         to use it, nothing was changed. Run with the configuration the state was made with \
+         (check [cloud] in imsform.toml and HW_REGION_NAME / HW_PROJECT_ID left set in the \
+         environment)"
     )]
     OtherIdentity {
-        path: PathBuf,
+        location: String,
         state: Box<Identity>,
         configured: Box<Identity>,
     },
@@ -333,6 +361,18 @@ pub enum StateError {
         path: PathBuf,
         holder: Box<LockInfo>,
     },
+    #[error(
+        "refusing to push: the stored state has lineage {stored} but the file has lineage \
+         {pushed}: they are different states; pass --force to replace the stored one"
+    )]
+    PushLineage { stored: String, pushed: String },
+    #[error(
+        "refusing to push: the stored state is at serial {stored} and the file at serial \
+         {pushed}; the stored one is newer or differs (pull it first, or pass --force)"
+    )]
+    PushSerial { stored: u64, pushed: u64 },
+    #[error("{0}")]
+    Backend(#[from] backend::pg::PgError),
     #[error("there is no state at {}", path.display())]
     NoState { path: PathBuf },
     #[error("{address} is not in the state")]

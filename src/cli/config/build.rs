@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
+use crate::state::Location;
+use crate::state::backend::pg::{FileSettings, Settings};
+
 use super::{
     ApplyConfig, CloudConfig, Config, DEFAULT_JOB_TIMEOUT, DEFAULT_PARALLELISM,
     DEFAULT_REQUESTS_PER_SECOND, DEFAULT_STATE_PATH, IpAddr, LOCAL_REGION, Reader, StateConfig,
@@ -21,7 +24,7 @@ const CLOUD_KEYS: [&str; 6] = [
     "local",
     "insecure",
 ];
-const STATE_KEYS: [&str; 1] = ["path"];
+const STATE_KEYS: [&str; 5] = ["path", "backend", "conn_str", "schema", "workspace"];
 const APPLY_KEYS: [&str; 4] = [
     "parallelism",
     "requests_per_second",
@@ -49,7 +52,7 @@ impl Reader<'_> {
             }
         }
         let cloud = self.cloud(root, env);
-        let state = self.state(root, dir);
+        let state = self.state(root, dir, env);
         let apply = self.apply(root);
         Some(Config {
             dir: dir.to_path_buf(),
@@ -177,18 +180,50 @@ impl Reader<'_> {
         problem.is_none()
     }
 
-    fn state(&mut self, root: &DeTable<'_>, dir: &Path) -> StateConfig {
+    fn state(
+        &mut self,
+        root: &DeTable<'_>,
+        dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> StateConfig {
         let mut path = dir.join(DEFAULT_STATE_PATH);
-        for (_, value) in self.table(root, "state", &STATE_KEYS) {
-            match self.string(value, "state.path") {
-                Some(text) if text.trim().is_empty() => {
-                    self.problem(value.span().start, "state.path", "must not be empty");
-                }
-                Some(text) => path = dir.join(text),
-                None => {}
+        let mut backend = ("local".to_owned(), 0);
+        let mut pg = FileSettings::default();
+        for (key, value) in self.table(root, "state", &STATE_KEYS) {
+            let dotted = format!("state.{key}");
+            let Some(text) = self.string(value, &dotted) else {
+                continue;
+            };
+            let start = value.span().start;
+            if text.trim().is_empty() {
+                self.problem(start, &dotted, "must not be empty");
+                continue;
+            }
+            match key {
+                "path" => path = dir.join(text),
+                "backend" => backend = (text, start),
+                "conn_str" => pg.conn_str = Some(text),
+                "schema" => pg.schema = Some(text),
+                // The one key left of STATE_KEYS: `workspace`.
+                _ => pg.workspace = Some(text),
             }
         }
-        StateConfig { path }
+        let location = match backend.0.as_str() {
+            "local" => Location::Local(path.clone()),
+            "pg" => match Settings::resolve(&pg, env) {
+                Ok(settings) => Location::Pg(settings),
+                Err(message) => {
+                    self.env_or_file_problem("state", &message);
+                    Location::Local(path.clone())
+                }
+            },
+            other => {
+                let message = format!("`{other}` is not a backend; use \"local\" or \"pg\"");
+                self.problem(backend.1, "state.backend", message);
+                Location::Local(path.clone())
+            }
+        };
+        StateConfig { path, location }
     }
 
     fn apply(&mut self, root: &DeTable<'_>) -> ApplyConfig {

@@ -1,0 +1,13 @@
+//! The PostgreSQL state backend against a real server (see `server.rs`): the real binary in a
+//! temp dir, the cloud an in-test emulator, the state in a schema of its own per test.
+//! Concurrent applies and the lock, a lock holder whose connection is terminated mid-apply,
+//! force-unlock, migration with `state pull` / `state push`, stale saved plans, the state
+//! commands, and SIGKILL at random moments.
+
+mod crash;
+mod env;
+mod lock;
+mod loss;
+mod migrate;
+mod server;
+mod tls;
