@@ -194,7 +194,7 @@ pub(crate) fn confirm_forgetting(plan: &Plan, auto_approve: bool) -> Result<bool
 }
 
 /// Asks `prompt` on stderr, reads one line from stdin.
-fn confirm(prompt: &str) -> Result<bool, Error> {
+pub(crate) fn confirm(prompt: &str) -> Result<bool, Error> {
     let mut err = io::stderr().lock();
     let io_error = |source| Error::Io {
         context: "cannot ask for confirmation".into(),

@@ -270,6 +270,16 @@ pub enum StateCommand {
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         lock_timeout: Option<std::time::Duration>,
     },
+    /// Bind the state to the cloud the configuration points at (region, project, local or
+    /// not), after showing both; the images are not touched.
+    Rebind {
+        /// Rebind without asking for confirmation (needed off a terminal).
+        #[arg(long)]
+        auto_approve: bool,
+        /// How long to wait for the state lock, e.g. `30s` (default: fail at once).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        lock_timeout: Option<std::time::Duration>,
+    },
 }
 
 #[derive(Debug, Args)]

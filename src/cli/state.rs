@@ -6,7 +6,10 @@
 //! save. `rm` forgets an image without deleting it from the cloud. Both refuse an address with
 //! an operation in flight, since the next run's recovery would resolve it under the old
 //! address. `pull` prints the state as the local file holds it; `push FILE` locks and replaces
-//! the stored state with the file's (refusals: [`Store::push`]).
+//! the stored state with the file's (refusals: [`Store::push`]). `rebind` (`state/rebind.rs`)
+//! moves the state to the cloud the configuration points at.
+
+mod rebind;
 
 use std::io::Write;
 use std::path::Path;
@@ -57,6 +60,10 @@ pub async fn run(global: &GlobalArgs, command: StateCommand) -> Result<Outcome, 
             };
             edit(path, "state mv", lock_timeout, operation).await
         }
+        StateCommand::Rebind {
+            auto_approve,
+            lock_timeout,
+        } => rebind::run(global, auto_approve, lock_timeout).await,
     }
 }
 
@@ -140,7 +147,7 @@ async fn push(
     Ok(Outcome::Success)
 }
 
-fn no_state(location: &Location) -> StateError {
+pub(crate) fn no_state(location: &Location) -> StateError {
     StateError::NoState {
         path: location.to_string().into(),
     }

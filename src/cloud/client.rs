@@ -277,7 +277,14 @@ impl Client {
             Failure::Lost
         };
         let detail = if connect {
-            format!("{detail} ({})", super::error::connect_hint(&detail))
+            let setting = match request.service {
+                Service::Ims => "endpoint",
+                Service::Iam => "iam_endpoint",
+            };
+            format!(
+                "{detail} ({})",
+                super::error::connect_hint(&detail, setting)
+            )
         } else {
             detail
         };

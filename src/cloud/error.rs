@@ -154,20 +154,23 @@ impl ApiFailure {
     }
 }
 
-/// What a connection failure most likely means, from the transport's error chain.
-pub(crate) fn connect_hint(detail: &str) -> &'static str {
+/// What a connection failure most likely means, from the transport's error chain; `setting`
+/// names the configuration key of the endpoint that failed (`endpoint` or `iam_endpoint`).
+pub(crate) fn connect_hint(detail: &str, setting: &str) -> String {
     let lower = detail.to_ascii_lowercase();
     if lower.contains("dns") || lower.contains("resolve") || lower.contains("name or service") {
-        "the host name does not resolve: check [cloud] endpoint and region"
+        format!("the host name does not resolve: check [cloud] {setting} and region")
     } else if lower.contains("refused") {
-        "nothing accepts connections there: check [cloud] endpoint and that the service is up"
+        format!(
+            "nothing accepts connections there: check [cloud] {setting} and that the service is up"
+        )
     } else if ["tls", "certificate", "handshake", "corrupt message"]
         .iter()
         .any(|word| lower.contains(word))
     {
-        "the TLS handshake failed: check that the endpoint speaks https, or its certificate"
+        "the TLS handshake failed: check that the endpoint speaks https, or its certificate".into()
     } else {
-        "check [cloud] endpoint, the network and any proxy"
+        format!("check [cloud] {setting}, the network and any proxy")
     }
 }
 
@@ -317,18 +320,25 @@ mod tests {
     fn connection_failures_are_explained_by_cause() {
         let refused =
             "client error (Connect): tcp connect error: Connection refused (os error 111)";
-        assert!(connect_hint(refused).starts_with("nothing accepts connections"));
+        assert_eq!(
+            connect_hint(refused, "iam_endpoint"),
+            "nothing accepts connections there: check [cloud] iam_endpoint and that the \
+             service is up"
+        );
         let dns = "client error (Connect): dns error: failed to lookup address information";
-        assert!(connect_hint(dns).starts_with("the host name does not resolve"));
+        assert_eq!(
+            connect_hint(dns, "endpoint"),
+            "the host name does not resolve: check [cloud] endpoint and region"
+        );
         let tls = "client error (Connect): received corrupt message of type InvalidContentType";
-        assert!(connect_hint(tls).starts_with("the TLS handshake failed"));
+        assert!(connect_hint(tls, "endpoint").starts_with("the TLS handshake failed"));
         let other = "client error (Connect): operation timed out";
         assert_eq!(
-            connect_hint(other),
+            connect_hint(other, "endpoint"),
             "check [cloud] endpoint, the network and any proxy"
         );
         let handshake = "invalid peer certificate: UnknownIssuer";
-        assert!(connect_hint(handshake).starts_with("the TLS handshake failed"));
+        assert!(connect_hint(handshake, "endpoint").starts_with("the TLS handshake failed"));
     }
 
     #[test]

@@ -324,7 +324,8 @@ pub enum StateError {
         "{location} belongs to {state}, but the configuration points at {configured}: refusing \
          to use it, nothing was changed. Run with the configuration the state was made with \
          (check [cloud] in imsform.toml and HW_REGION_NAME / HW_PROJECT_ID left set in the \
-         environment)"
+         environment), or, if the state is to follow the configuration, move it with \
+         `imsform state rebind`"
     )]
     OtherIdentity {
         location: String,

@@ -1,11 +1,12 @@
 //! The commands of the main workflow (`plan`, `show PLANFILE`, `import`, `output`, build
-//! variables) run as the real binary
+//! variables, `state rebind`) run as the real binary
 //! in temp dirs: against the local cloud (no credentials), and against an emulator started in
 //! the test with `HW_*` variables pointing at it.
 
 mod import;
 mod output;
 mod plan;
+mod rebind;
 mod refusals;
 mod support;
 mod variables;

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use imsform::state::{LockOptions, Store};
 use serde_json::Value;
 
-use crate::support::{Cloud, Dir, LOCAL_TOML, MANIFESTS, TOKEN};
+use crate::support::{Cloud, Dir, LOCAL_TOML, MANIFESTS, TOKEN, finish};
 
 const NOTICE: &str = "Using the local cloud (.imsform/local-cloud.json): no account needed, \
                       nothing leaves this machine.";
@@ -191,6 +191,60 @@ fn without_credentials_the_error_names_the_variables() {
         assert!(run.stderr.contains(name), "{name}: {}", run.stderr);
     }
     assert!(dir.state().is_none());
+}
+
+/// A loopback port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn a_first_plan_against_an_unreachable_endpoint_fails_quickly_naming_the_setting() {
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let iam = format!("http://127.0.0.1:{}", closed_port());
+    let toml = format!(
+        "[cloud]\nregion = \"cn-north-4\"\nendpoint = \"{endpoint}\"\n\
+         iam_endpoint = \"{iam}\"\n"
+    );
+    let dir = Dir::new(&toml, MANIFESTS);
+    // With the project id configured, the first request is the list of images (IMS); without
+    // it, the project id is asked of IAM first.
+    let cases = [
+        (
+            Some("0123456789abcdef0123456789abcdef"),
+            "endpoint",
+            &endpoint,
+        ),
+        (None, "iam_endpoint", &iam),
+    ];
+    for (project, setting, url) in cases {
+        let mut command = dir.command(&["plan", "-out", "plan.json"]);
+        command
+            .env("HW_ACCESS_KEY", "AKTESTUNREACHABLE000")
+            .env("HW_SECRET_KEY", "a-secret-key-for-an-unreachable-endpoint");
+        if let Some(project) = project {
+            command.env("HW_PROJECT_ID", project);
+        }
+        let started = std::time::Instant::now();
+        let run = finish(&mut command);
+        let elapsed = started.elapsed();
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let host = url.trim_start_matches("http://");
+        let hint = format!(
+            "nothing accepts connections there: check [cloud] {setting} and that the service is up"
+        );
+        assert!(
+            run.stderr.contains(&format!("cannot reach {host}")) && run.stderr.contains(&hint),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        // Connection failures are retried briefly (at most 10 s), not for the 5-minute budget.
+        assert!(elapsed.as_secs() < 20, "took {elapsed:?}");
+        assert!(dir.state().is_none(), "a state was written");
+        assert!(!dir.file("plan.json").exists(), "a plan file was written");
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Migration between backends (`state push` / `state pull`), stale saved plans (of another
-//! serial or another workspace), the state commands on a workspace, and refusals of bad
-//! configuration.
+//! serial or another workspace), the state commands on a workspace (`state rebind` too), and
+//! refusals of bad configuration.
 
 use std::time::Duration;
 
@@ -151,4 +151,44 @@ async fn a_password_in_imsform_toml_is_refused_without_printing_it() {
         env.emulator.requests().is_empty(),
         "nothing reached the cloud"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_rebind_moves_a_workspace_to_the_configured_identity() {
+    let Some(env) = PgEnv::new(Duration::from_millis(100)).await else {
+        return;
+    };
+    env.manifest(&manifest(&["web"]));
+    env.ok(&["apply", "--auto-approve"], 0).await;
+    let before = env.state().await;
+    let other = "0123456789abcdef0123456789abcdef";
+    // Rebound to another project (configured, so nothing is asked of the cloud)...
+    let mut rebind = env.command(&["state", "rebind", "--auto-approve"]);
+    rebind.env("HW_PROJECT_ID", other);
+    let out = tokio::task::spawn_blocking(move || rebind.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let moved = env.state().await;
+    let identity = moved.identity.clone().unwrap();
+    assert_eq!(identity.project_id, other);
+    assert_eq!(
+        (moved.serial, &moved.lineage, &moved.images),
+        (before.serial + 1, &before.lineage, &before.images)
+    );
+    // ...the workspace is refused by the configuration it was made with, pointing at rebind...
+    let refused = env.run(&["plan"]).await;
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("project {other}")) && stderr.contains("`imsform state rebind`"),
+        "{stderr}"
+    );
+    // ...until it is rebound: then plan works again, with nothing to change.
+    env.ok(&["state", "rebind", "--auto-approve"], 0).await;
+    let back = env.state().await;
+    assert_eq!(back.identity, before.identity);
+    assert_eq!(back.serial, before.serial + 2);
+    let plan = env.ok(&["plan"], 0).await;
+    assert!(plan.contains("No changes"), "{plan}");
 }
