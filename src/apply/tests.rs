@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::cli::config::CloudConfig;
-use crate::cloud::{Client, ClientOptions, CloudApi, CreateImage, Credentials};
+use crate::cloud::emulated::{client_of, ubuntu_image};
+use crate::cloud::{Client, CloudApi, CreateImage};
 use crate::emulator::Emulator;
 use crate::manifest::model::TOKEN_TAG;
 use crate::plan::PlanOptions;
@@ -27,17 +27,7 @@ async fn rig(job: Duration) -> Rig {
         .start()
         .await
         .unwrap();
-    let config = CloudConfig::at_endpoint(
-        &emulator.uri(),
-        emulator.region(),
-        Some(emulator.project_id()),
-    );
-    let credentials = Credentials::ak_sk(emulator.access_key(), emulator.secret_key());
-    let options = ClientOptions {
-        requests_per_second: 0,
-        ..ClientOptions::default()
-    };
-    let client = Arc::new(Client::new(&config, credentials, options).unwrap());
+    let client = Arc::new(client_of(&emulator));
     Rig {
         emulator,
         dir: tempfile::tempdir().unwrap(),
@@ -228,13 +218,8 @@ async fn an_ambiguous_journal_is_refused_before_anything_is_touched() {
     let rig = rig(Duration::from_millis(100)).await;
     let (token, _) = interrupted_create(&rig, "web").await;
     let request = CreateImage {
-        name: "twin".into(),
-        os_version: "Ubuntu 22.04 server 64bit".into(),
-        disk_format: crate::manifest::model::DiskFormat::Qcow2,
-        min_disk: 40,
-        min_ram: 0,
-        protected: false,
         tags: BTreeMap::from([(TOKEN_TAG.to_owned(), token)]),
+        ..ubuntu_image("twin")
     };
     rig.client.create_metadata(&request).await.unwrap();
     let (plan, store) = rig.plan(&["web"], true).await;
@@ -315,13 +300,8 @@ async fn an_address_whose_recovery_failed_counts_as_one_failure() {
     // An interrupted delete of an image IMS refuses to delete (protected, IMG.0028), journaled
     // at an address the plan also creates.
     let request = CreateImage {
-        name: "guarded".into(),
-        os_version: "Ubuntu 22.04 server 64bit".into(),
-        disk_format: crate::manifest::model::DiskFormat::Qcow2,
-        min_disk: 40,
-        min_ram: 0,
         protected: true,
-        tags: BTreeMap::new(),
+        ..ubuntu_image("guarded")
     };
     let guarded = rig.client.create_metadata(&request).await.unwrap();
     let mut store = rig.store();
