@@ -439,14 +439,7 @@ fn name_collisions_and_targeting_are_said_in_every_rendering() {
     let id = cloud.create_active("web", &[]);
     let import = format!("imsform import images.web {id}");
     let text = cloud.run(&dir, &["plan"]);
-    assert_eq!(text.code, 0, "{}", text.stderr);
-    assert!(
-        text.stdout
-            .contains("Warning: An image named \"web\" already exists"),
-        "{}",
-        text.stdout
-    );
-    assert!(text.stdout.contains(&import), "{}", text.stdout);
+    text.assert_ok_saying(&["Warning: An image named \"web\" already exists", &import]);
     let json = cloud.run(&dir, &["plan", "--json"]);
     let json = schema_checked(json.stdout.as_bytes());
     assert_eq!(json["name_collisions"][0]["address"], "images.web");

@@ -42,6 +42,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl Run {
+    /// Asserts that the run succeeded and that its stdout says each of `texts`.
+    pub fn assert_ok_saying(&self, texts: &[&str]) {
+        assert_eq!(self.code, 0, "{}", self.stderr);
+        for text in texts {
+            assert!(self.stdout.contains(text), "{text:?} in\n{}", self.stdout);
+        }
+    }
+}
+
 /// A temporary working directory.
 pub struct Dir {
     pub temp: tempfile::TempDir,
