@@ -5,24 +5,10 @@ use std::os::unix::fs::PermissionsExt;
 use imsform::state::{LockOptions, Store};
 use serde_json::Value;
 
-use crate::support::{Cloud, Dir, LOCAL_TOML, MANIFESTS, TOKEN};
+use crate::support::{Cloud, Dir, LOCAL_TOML, MANIFESTS, TOKEN, plan_json};
 
 const NOTICE: &str = "Using the local cloud (.imsform/local-cloud.json): no account needed, \
                       nothing leaves this machine.";
-
-/// Parses `text` as one JSON document and checks it against `schema/plan.schema.json`.
-fn plan_json(text: &str) -> Value {
-    let json: Value = serde_json::from_str(text).expect("stdout is one JSON document");
-    let schema: Value =
-        serde_json::from_str(include_str!("../../schema/plan.schema.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "not a valid plan: {errors:#?}");
-    json
-}
 
 fn addresses(json: &Value, action: &str) -> Vec<String> {
     json["resource_changes"]

@@ -149,6 +149,21 @@ impl Dir {
     }
 }
 
+/// Parses `bytes` as one JSON document and checks it against `schema/plan.schema.json`.
+pub fn plan_json(bytes: impl AsRef<[u8]>) -> serde_json::Value {
+    let json: serde_json::Value =
+        serde_json::from_slice(bytes.as_ref()).expect("one JSON document");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schema/plan.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "not a valid plan: {errors:#?}");
+    json
+}
+
 pub fn finish(command: &mut assert_cmd::Command) -> Run {
     let output = command.output().unwrap();
     Run {
