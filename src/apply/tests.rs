@@ -102,6 +102,17 @@ impl Rig {
         .unwrap()
     }
 
+    /// [`Rig::execute`] with an interrupt (Ctrl-C) requested `after` it starts.
+    async fn interrupted(&self, plan: &Plan, store: Store, after: Duration) -> (Report, Store) {
+        let (trigger, shutdown) = Shutdown::new();
+        let interrupt = async {
+            tokio::time::sleep(after).await;
+            trigger.request();
+        };
+        let ((report, store), ()) = tokio::join!(self.execute(plan, store, shutdown), interrupt);
+        (report, store)
+    }
+
     fn live(&self) -> usize {
         self.emulator
             .images()
@@ -116,13 +127,9 @@ async fn an_interrupt_stops_at_a_saved_point_and_the_next_run_resumes() {
     let rig = rig(Duration::from_millis(800)).await;
     let keys = ["a", "b", "c"];
     let (plan, store) = rig.plan(&keys, true).await;
-    let (trigger, shutdown) = Shutdown::new();
-    let run = rig.execute(&plan, store, shutdown);
-    let interrupt = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        trigger.request();
-    };
-    let ((report, store), ()) = tokio::join!(run, interrupt);
+    let (report, store) = rig
+        .interrupted(&plan, store, Duration::from_millis(300))
+        .await;
     drop(store);
     assert!(report.interrupted && !report.success(), "{report:?}");
     assert_eq!(report.stopped.len(), 1, "{report:?}");
@@ -276,13 +283,9 @@ async fn an_interrupt_during_recovery_lists_only_planned_work_as_not_started() {
     // `d` was created by an interrupted run and never registered; `e` is new; `a` is in step.
     interrupted_create(&rig, "d").await;
     let (plan, store) = rig.plan(&["a", "d", "e"], true).await;
-    let (trigger, shutdown) = Shutdown::new();
-    let run = rig.execute(&plan, store, shutdown);
-    let interrupt = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        trigger.request();
-    };
-    let ((report, store), ()) = tokio::join!(run, interrupt);
+    let (report, store) = rig
+        .interrupted(&plan, store, Duration::from_millis(300))
+        .await;
     let address = |key| crate::manifest::model::Address::from_key(key);
     assert!(report.interrupted && !report.success(), "{report:?}");
     assert_eq!(report.stopped.len(), 1, "{report:?}");
