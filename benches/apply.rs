@@ -22,16 +22,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use imsform::apply::{self, ApplyOptions, Shutdown, Silent};
-use imsform::cli::config::CloudConfig;
-use imsform::cloud::{
-    Client, ClientOptions, CloudApi, CreateImage, Credentials, JobStatus, WatchConfig,
-};
+use imsform::cloud::{Client, CloudApi, JobStatus, WatchConfig};
 use imsform::emulator::{Emulator, Faults};
-use imsform::manifest::model::DiskFormat;
 use imsform::plan::{self, PlanOptions};
 use imsform::state::{LockOptions, Store};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+// The fixtures file is shared with the executor's unit tests, which name these modules through
+// `crate::`.
+use imsform::{cli, cloud, emulator, manifest};
+
+#[path = "../src/cloud/emulated.rs"]
+mod emulated;
+
+use emulated::{client_of, ubuntu_image};
 
 /// The real registration job the scaled jobs stand for.
 const REAL_JOB: Duration = Duration::from_secs(95);
@@ -94,18 +99,7 @@ async fn emulator(point: Point) -> (Emulator, Arc<Client>) {
         .start()
         .await
         .expect("the emulator starts");
-    let config = CloudConfig::at_endpoint(
-        &emulator.uri(),
-        emulator.region(),
-        Some(emulator.project_id()),
-    );
-    let credentials = Credentials::ak_sk(emulator.access_key(), emulator.secret_key());
-    // No client-side rate limit: the point is the round trips, not the throttle.
-    let options = ClientOptions {
-        requests_per_second: 0,
-        ..ClientOptions::default()
-    };
-    let client = Client::new(&config, credentials, options).expect("client");
+    let client = client_of(&emulator);
     (emulator, Arc::new(client))
 }
 
@@ -163,15 +157,7 @@ async fn imsform(point: Point) -> Figures {
 
 /// The provider's pattern for one image.
 async fn peer_image(client: &Client, index: usize, poll: Duration) {
-    let create = CreateImage {
-        name: format!("peer-{index}"),
-        os_version: "Ubuntu 22.04 server 64bit".into(),
-        disk_format: DiskFormat::Qcow2,
-        min_disk: 40,
-        min_ram: 0,
-        protected: false,
-        tags: BTreeMap::new(),
-    };
+    let create = ubuntu_image(&format!("peer-{index}"));
     let image = client.create_metadata(&create).await.expect("create");
     let url = format!("bench:peer-{index}.qcow2");
     let job = client.register(&image.id, &url).await.expect("register");

@@ -6,10 +6,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use imsform::cli::config::CloudConfig;
-use imsform::cloud::{Client, ClientOptions, CloudApi, CreateImage, Credentials};
+use imsform::cloud::{Client, CloudApi, CreateImage};
 use imsform::emulator::Emulator;
-use imsform::manifest::model::DiskFormat;
+
+// The fixtures file is shared with the executor's unit tests, which name these modules through
+// `crate::`.
+use imsform::{cli, cloud, emulator, manifest};
+
+#[path = "../src/cloud/emulated.rs"]
+mod emulated;
+
+use emulated::{client_of, ubuntu_image};
 
 const IMAGES: usize = 10_000;
 const IN_FLIGHT: usize = 32;
@@ -17,16 +24,12 @@ const ROUNDS: usize = 5;
 
 fn image(index: usize) -> CreateImage {
     CreateImage {
-        name: format!("bench-{index:05}"),
-        os_version: "Ubuntu 22.04 server 64bit".into(),
-        disk_format: DiskFormat::Qcow2,
-        min_disk: 40,
         min_ram: 1024,
-        protected: false,
         tags: BTreeMap::from([
             ("team".to_owned(), "platform".to_owned()),
             ("imsform-token".to_owned(), format!("BENCH{index:05}")),
         ]),
+        ..ubuntu_image(&format!("bench-{index:05}"))
     }
 }
 
@@ -54,17 +57,7 @@ async fn main() {
         .start()
         .await
         .expect("emulator");
-    let config = CloudConfig::at_endpoint(
-        &emulator.uri(),
-        emulator.region(),
-        Some(emulator.project_id()),
-    );
-    let credentials = Credentials::ak_sk(emulator.access_key(), emulator.secret_key());
-    let options = ClientOptions {
-        requests_per_second: 0,
-        ..ClientOptions::default()
-    };
-    let cloud = Arc::new(Client::new(&config, credentials, options).expect("client"));
+    let cloud = Arc::new(client_of(&emulator));
     let started = Instant::now();
     seed(&cloud).await;
     println!("seeded {IMAGES} images in {:.2?}", started.elapsed());

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::cli::config::CloudConfig;
-use crate::cloud::{Client, ClientOptions, CloudApi, CreateImage, Credentials};
+use crate::cloud::emulated::{client_of, ubuntu_image};
+use crate::cloud::{Client, CloudApi, CreateImage};
 use crate::emulator::Emulator;
 use crate::manifest::model::TOKEN_TAG;
 use crate::plan::PlanOptions;
@@ -27,17 +27,7 @@ async fn rig(job: Duration) -> Rig {
         .start()
         .await
         .unwrap();
-    let config = CloudConfig::at_endpoint(
-        &emulator.uri(),
-        emulator.region(),
-        Some(emulator.project_id()),
-    );
-    let credentials = Credentials::ak_sk(emulator.access_key(), emulator.secret_key());
-    let options = ClientOptions {
-        requests_per_second: 0,
-        ..ClientOptions::default()
-    };
-    let client = Arc::new(Client::new(&config, credentials, options).unwrap());
+    let client = Arc::new(client_of(&emulator));
     Rig {
         emulator,
         dir: tempfile::tempdir().unwrap(),
@@ -112,6 +102,17 @@ impl Rig {
         .unwrap()
     }
 
+    /// [`Rig::execute`] with an interrupt (Ctrl-C) requested `after` it starts.
+    async fn interrupted(&self, plan: &Plan, store: Store, after: Duration) -> (Report, Store) {
+        let (trigger, shutdown) = Shutdown::new();
+        let interrupt = async {
+            tokio::time::sleep(after).await;
+            trigger.request();
+        };
+        let ((report, store), ()) = tokio::join!(self.execute(plan, store, shutdown), interrupt);
+        (report, store)
+    }
+
     fn live(&self) -> usize {
         self.emulator
             .images()
@@ -126,13 +127,9 @@ async fn an_interrupt_stops_at_a_saved_point_and_the_next_run_resumes() {
     let rig = rig(Duration::from_millis(800)).await;
     let keys = ["a", "b", "c"];
     let (plan, store) = rig.plan(&keys, true).await;
-    let (trigger, shutdown) = Shutdown::new();
-    let run = rig.execute(&plan, store, shutdown);
-    let interrupt = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        trigger.request();
-    };
-    let ((report, store), ()) = tokio::join!(run, interrupt);
+    let (report, store) = rig
+        .interrupted(&plan, store, Duration::from_millis(300))
+        .await;
     drop(store);
     assert!(report.interrupted && !report.success(), "{report:?}");
     assert_eq!(report.stopped.len(), 1, "{report:?}");
@@ -228,13 +225,8 @@ async fn an_ambiguous_journal_is_refused_before_anything_is_touched() {
     let rig = rig(Duration::from_millis(100)).await;
     let (token, _) = interrupted_create(&rig, "web").await;
     let request = CreateImage {
-        name: "twin".into(),
-        os_version: "Ubuntu 22.04 server 64bit".into(),
-        disk_format: crate::manifest::model::DiskFormat::Qcow2,
-        min_disk: 40,
-        min_ram: 0,
-        protected: false,
         tags: BTreeMap::from([(TOKEN_TAG.to_owned(), token)]),
+        ..ubuntu_image("twin")
     };
     rig.client.create_metadata(&request).await.unwrap();
     let (plan, store) = rig.plan(&["web"], true).await;
@@ -291,13 +283,9 @@ async fn an_interrupt_during_recovery_lists_only_planned_work_as_not_started() {
     // `d` was created by an interrupted run and never registered; `e` is new; `a` is in step.
     interrupted_create(&rig, "d").await;
     let (plan, store) = rig.plan(&["a", "d", "e"], true).await;
-    let (trigger, shutdown) = Shutdown::new();
-    let run = rig.execute(&plan, store, shutdown);
-    let interrupt = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        trigger.request();
-    };
-    let ((report, store), ()) = tokio::join!(run, interrupt);
+    let (report, store) = rig
+        .interrupted(&plan, store, Duration::from_millis(300))
+        .await;
     let address = |key| crate::manifest::model::Address::from_key(key);
     assert!(report.interrupted && !report.success(), "{report:?}");
     assert_eq!(report.stopped.len(), 1, "{report:?}");
@@ -315,13 +303,8 @@ async fn an_address_whose_recovery_failed_counts_as_one_failure() {
     // An interrupted delete of an image IMS refuses to delete (protected, IMG.0028), journaled
     // at an address the plan also creates.
     let request = CreateImage {
-        name: "guarded".into(),
-        os_version: "Ubuntu 22.04 server 64bit".into(),
-        disk_format: crate::manifest::model::DiskFormat::Qcow2,
-        min_disk: 40,
-        min_ram: 0,
         protected: true,
-        tags: BTreeMap::new(),
+        ..ubuntu_image("guarded")
     };
     let guarded = rig.client.create_metadata(&request).await.unwrap();
     let mut store = rig.store();

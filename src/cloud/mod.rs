@@ -18,6 +18,8 @@
 pub mod client;
 pub mod credentials;
 pub mod distribution;
+#[cfg(test)]
+pub(crate) mod emulated;
 pub mod endpoint;
 pub mod error;
 pub mod factory;

@@ -114,6 +114,9 @@ fn start_copy(
     cross_region: bool,
     shared: &Shared,
 ) -> Reply {
+    if cross_region {
+        check_cross_region_slots(world, caller)?;
+    }
     let source = world.image(&caller.project, source_id)?;
     if source.status != Status::Active || source.gone_at.is_some() {
         return Err(bad(
@@ -164,10 +167,7 @@ pub async fn in_region(
     let body: CopyBody = parse_body(&body)?;
     let cmk_id = body.cmk_id.clone().filter(|cmk| !cmk.is_empty());
     let target = target(&body, caller.project.clone(), cmk_id)?;
-    let handle = shared.clone();
-    shared
-        .run(move |world| start_copy(world, &caller, &id, target, false, &handle))
-        .await
+    copy(shared, caller, id, target, false).await
 }
 
 /// The destination project of a cross-region copy: the project named `project_name` in
@@ -221,30 +221,38 @@ pub async fn cross_region(
 ) -> Reply {
     let body: CopyBody = parse_body(&body)?;
     let target = target(&body, destination(&shared, &caller, &body)?, None)?;
+    copy(shared, caller, id, target, true).await
+}
+
+/// Starts the copy of `id` to `target` in the world of `shared`.
+async fn copy(shared: Shared, caller: Caller, id: String, target: Target, cross: bool) -> Reply {
     let handle = shared.clone();
     shared
-        .run(move |world| {
-            let running = world
-                .jobs
-                .values()
-                .filter(|job| !job.finished && job.project == caller.project)
-                .filter(|job| {
-                    matches!(
-                        job.work,
-                        Work::Copy {
-                            cross_region: true,
-                            ..
-                        }
-                    )
-                })
-                .count();
-            if running >= CROSS_REGION_COPIES {
-                return Err(bad(
-                    "IMG.0060",
-                    format!("At most {CROSS_REGION_COPIES} cross-region copies may run at once."),
-                ));
-            }
-            start_copy(world, &caller, &id, target, true, &handle)
-        })
+        .run(move |world| start_copy(world, &caller, &id, target, cross, &handle))
         .await
+}
+
+/// Refuses a cross-region copy while the caller's project runs as many as the cloud allows.
+fn check_cross_region_slots(world: &World, caller: &Caller) -> Result<(), ApiError> {
+    let running = world
+        .jobs
+        .values()
+        .filter(|job| !job.finished && job.project == caller.project)
+        .filter(|job| {
+            matches!(
+                job.work,
+                Work::Copy {
+                    cross_region: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    if running >= CROSS_REGION_COPIES {
+        return Err(bad(
+            "IMG.0060",
+            format!("At most {CROSS_REGION_COPIES} cross-region copies may run at once."),
+        ));
+    }
+    Ok(())
 }

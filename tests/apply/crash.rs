@@ -144,26 +144,10 @@ async fn crash_worker(runs: usize) -> Tally {
         let (yaml, names) = generation(run);
         env.manifest(&yaml);
         let delay = rand::rng().random_range(Duration::ZERO..=typical);
-        kill_after(&env, delay).await;
+        env.apply_killed_after(delay).await;
         tally.add(check_run(&env, &names).await);
     }
     tally
-}
-
-async fn kill_after(env: &TestEnv, delay: Duration) {
-    let mut child = env
-        .command(&["apply", "--auto-approve"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    tokio::time::sleep(delay).await;
-    // SIGKILL: no handler, no cleanup, the lock released by the kernel.
-    let _ = child.kill();
-    tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
 }
 
 /// The images the journal says are being deleted or replaced.

@@ -1,9 +1,10 @@
 //! `TestEnv`: a temp dir with `imsform.toml` pointing at an in-test emulator, manifests, and
-//! the `imsform` binary run in it with the emulator's credentials in the environment.
+//! the `imsform` binary run in it with the emulator's credentials in the environment. Also the
+//! base of tests/pg's `PgEnv` (included there by `#[path]`), which adds a `[state]` section.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Output;
+use std::process::{Child, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
 use imsform::emulator::Emulator;
@@ -13,27 +14,39 @@ use serde_json::Value;
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
     pub emulator: Emulator,
+    /// Variables every command sets (`Some`) or clears (`None`) on top of the credentials.
+    pub vars: Vec<(&'static str, Option<String>)>,
 }
 
 impl TestEnv {
     /// A fresh directory and emulator (fast jobs, short delete linger).
     pub async fn new() -> TestEnv {
+        let apply = "[apply]\nrequests_per_second = 200\njob_timeout = \"2m\"\n";
+        TestEnv::start(Duration::from_millis(300), apply).await
+    }
+
+    /// A fresh emulator whose jobs take `job`, and a directory whose `imsform.toml` points the
+    /// cloud at it, followed by `sections`.
+    pub async fn start(job: Duration, sections: &str) -> TestEnv {
         let emulator = Emulator::builder()
-            .job_duration(Duration::from_millis(300))
+            .job_duration(job)
             .delete_linger(Duration::from_millis(100))
             .start()
             .await
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
-            "[cloud]\nregion = \"{}\"\nproject_id = \"{}\"\nendpoint = \"{}\"\n\n\
-             [apply]\nrequests_per_second = 200\njob_timeout = \"2m\"\n",
+            "[cloud]\nregion = \"{}\"\nproject_id = \"{}\"\nendpoint = \"{}\"\n\n{sections}",
             emulator.region(),
             emulator.project_id(),
             emulator.uri()
         );
         std::fs::write(dir.path().join("imsform.toml"), config).unwrap();
-        TestEnv { dir, emulator }
+        TestEnv {
+            dir,
+            emulator,
+            vars: Vec::new(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -45,7 +58,8 @@ impl TestEnv {
         std::fs::write(self.path().join("images.yaml"), yaml).unwrap();
     }
 
-    /// The `imsform` command in this directory, with credentials and nothing on stdin.
+    /// The `imsform` command in this directory, with credentials, `vars`, nothing on stdin,
+    /// and none of the caller's own cloud or state settings.
     pub fn command(&self, args: &[&str]) -> std::process::Command {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_imsform"));
         command
@@ -56,8 +70,25 @@ impl TestEnv {
             .env("NO_COLOR", "1")
             .env_remove("HW_AUTH_TOKEN")
             .env_remove("HW_SECURITY_TOKEN")
-            .stdin(std::process::Stdio::null());
+            .env_remove("PG_CONN_STR")
+            .env_remove("IMSFORM_WORKSPACE")
+            .stdin(Stdio::null());
+        for (name, value) in &self.vars {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
         command
+    }
+
+    /// `imsform ARGS` started with its output discarded, for a test that kills it.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
     }
 
     /// Runs `imsform ARGS` off the async threads (the emulator runs on them).
@@ -65,6 +96,24 @@ impl TestEnv {
         let mut command = self.command(args);
         tokio::task::spawn_blocking(move || command.output().unwrap())
             .await
+            .unwrap()
+    }
+
+    /// `apply --auto-approve` SIGKILLed after `delay`: no handler, no cleanup, a lock released
+    /// by the kernel (or the server, when the connection drops).
+    pub async fn apply_killed_after(&self, delay: Duration) {
+        let mut child = self.spawn(&["apply", "--auto-approve"]);
+        tokio::time::sleep(delay).await;
+        // It may have finished already: then there is nothing to kill.
+        let _ = child.kill();
+        TestEnv::wait(child).await;
+    }
+
+    /// Waits for a child of [`TestEnv::spawn`] off the async threads.
+    pub async fn wait(mut child: Child) -> ExitStatus {
+        tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap()
             .unwrap()
     }
 

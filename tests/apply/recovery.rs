@@ -59,18 +59,10 @@ async fn replace_interrupted_during_registration(signal: Signal) {
         job_duration_ms: Some(3000),
         ..Faults::default()
     });
-    let mut child = env
-        .command(&["apply", "--auto-approve"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = env.spawn(&["apply", "--auto-approve"]);
     wait_for_state(&env, "\"job_id\"").await;
     rustix::process::kill_process(rustix::process::Pid::from_child(&child), signal).unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = TestEnv::wait(child).await;
     assert!(
         !status.success(),
         "the interrupted apply does not claim success"

@@ -33,17 +33,10 @@ fn import_refuses_what_it_cannot_adopt_and_adopts_the_rest() {
 
     let before = cloud.emulator.requests().len();
     let run = cloud.run(&dir, &["import", "images.web", &legacy]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stdout.contains("Import successful! images.web"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("image_url (\"bucket:web.qcow2\")"),
-        "{}",
-        run.stdout
-    );
+    run.assert_ok_saying(&[
+        "Import successful! images.web",
+        "image_url (\"bucket:web.qcow2\")",
+    ]);
     let state = dir.state_json();
     let record = &state["images"]["images.web"];
     assert_eq!(record["id"], legacy.as_str());

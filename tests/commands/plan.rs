@@ -5,24 +5,10 @@ use std::os::unix::fs::PermissionsExt;
 use imsform::state::{LockOptions, Store};
 use serde_json::Value;
 
-use crate::support::{Cloud, Dir, LOCAL_TOML, MANIFESTS, TOKEN, finish};
+use crate::support::{Cloud, Dir, LOCAL_TOML, MANIFESTS, TOKEN, finish, plan_json};
 
 const NOTICE: &str = "Using the local cloud (.imsform/local-cloud.json): no account needed, \
                       nothing leaves this machine.";
-
-/// Parses `text` as one JSON document and checks it against `schema/plan.schema.json`.
-fn plan_json(text: &str) -> Value {
-    let json: Value = serde_json::from_str(text).expect("stdout is one JSON document");
-    let schema: Value =
-        serde_json::from_str(include_str!("../../schema/plan.schema.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "not a valid plan: {errors:#?}");
-    json
-}
 
 fn addresses(json: &Value, action: &str) -> Vec<String> {
     json["resource_changes"]
@@ -94,12 +80,7 @@ fn markdown_goes_to_a_file_or_to_stdout_but_not_beside_json() {
 fn a_saved_plan_is_private_and_shown_in_three_formats() {
     let dir = Dir::local();
     let run = dir.run(&["plan", "-out", "plan.json"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stdout.contains("Saved the plan to: plan.json"),
-        "{}",
-        run.stdout
-    );
+    run.assert_ok_saying(&["Saved the plan to: plan.json"]);
     let full = dir.file("plan.json");
     let command = format!(" -C {} apply {}\n", dir.path().display(), full.display());
     assert!(run.stdout.contains(&command), "{}", run.stdout);
@@ -260,17 +241,10 @@ fn drift_is_shown_and_refresh_false_does_not_read_the_cloud() {
     assert!(!run.stdout.contains("outside imsform"), "{}", run.stdout);
     cloud.rename(&id, "web-renamed");
     let run = cloud.run(&dir, &["plan", "--no-color"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stdout.contains("Objects changed outside imsform"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("\"web-renamed\" -> \"web\""),
-        "{}",
-        run.stdout
-    );
+    run.assert_ok_saying(&[
+        "Objects changed outside imsform",
+        "\"web-renamed\" -> \"web\"",
+    ]);
     insta::assert_snapshot!("drift", run.stdout.replace(&id, "[IMAGE_ID]"));
     let lists = cloud.served("GET /v2/cloudimages");
     let run = cloud.run(&dir, &["plan", "--refresh=false", "--json"]);

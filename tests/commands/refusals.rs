@@ -1,9 +1,7 @@
 //! Plans that fail before apply does: each refusal exits 1, says what is wrong, leaves the state
 //! as it was and reaches the cloud with reads only (the emulator's request counts prove it).
 
-use serde_json::Value;
-
-use crate::support::{Cloud, Dir, MANIFESTS, Run};
+use crate::support::{Cloud, Dir, MANIFESTS, Run, plan_json};
 
 /// The cloud's writes and the state's bytes before a refused command.
 struct Before {
@@ -358,20 +356,6 @@ fn refresh_only_refuses_the_flags_terraform_refuses() {
     }
 }
 
-/// Parses `bytes` as JSON and checks it against `schema/plan.schema.json`.
-fn schema_checked(bytes: &[u8]) -> Value {
-    let json: Value = serde_json::from_slice(bytes).expect("one JSON document");
-    let schema: Value =
-        serde_json::from_str(include_str!("../../schema/plan.schema.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "not a valid plan: {errors:#?}");
-    json
-}
-
 #[test]
 fn a_saved_plan_is_the_json_plan_and_an_edited_one_is_refused() {
     let cloud = Cloud::start();
@@ -380,7 +364,7 @@ fn a_saved_plan_is_the_json_plan_and_an_edited_one_is_refused() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let bytes = std::fs::read(dir.file("plan.json")).unwrap();
     // What `jq .resource_changes plan.json` reads.
-    let file = schema_checked(&bytes);
+    let file = plan_json(&bytes);
     let addresses: Vec<&str> = file["resource_changes"]
         .as_array()
         .unwrap()
@@ -406,7 +390,7 @@ fn a_saved_plan_is_the_json_plan_and_an_edited_one_is_refused() {
     ] {
         without_envelope.as_object_mut().unwrap().remove(key);
     }
-    assert_eq!(schema_checked(shown.stdout.as_bytes()), without_envelope);
+    assert_eq!(plan_json(shown.stdout.as_bytes()), without_envelope);
     // An edit of the plan: refused, nothing created.
     let mut edited = file.clone();
     edited["resource_changes"][1]["change"]["after"]["name"] = "web-edited".into();
@@ -439,16 +423,9 @@ fn name_collisions_and_targeting_are_said_in_every_rendering() {
     let id = cloud.create_active("web", &[]);
     let import = format!("imsform import images.web {id}");
     let text = cloud.run(&dir, &["plan"]);
-    assert_eq!(text.code, 0, "{}", text.stderr);
-    assert!(
-        text.stdout
-            .contains("Warning: An image named \"web\" already exists"),
-        "{}",
-        text.stdout
-    );
-    assert!(text.stdout.contains(&import), "{}", text.stdout);
+    text.assert_ok_saying(&["Warning: An image named \"web\" already exists", &import]);
     let json = cloud.run(&dir, &["plan", "--json"]);
-    let json = schema_checked(json.stdout.as_bytes());
+    let json = plan_json(json.stdout.as_bytes());
     assert_eq!(json["name_collisions"][0]["address"], "images.web");
     assert_eq!(json["name_collisions"][0]["image_ids"][0], id.as_str());
     let markdown = cloud.run(&dir, &["plan", "--markdown", "-"]).stdout;
@@ -470,7 +447,7 @@ fn name_collisions_and_targeting_are_said_in_every_rendering() {
         "web is not targeted"
     );
     let json = cloud.run(&dir, &["plan", "--json", "--exclude", "web"]);
-    let json = schema_checked(json.stdout.as_bytes());
+    let json = plan_json(json.stdout.as_bytes());
     assert_eq!(json["complete"], false);
     assert_eq!(json["targeting"]["excludes"][0], "web");
     let markdown = cloud

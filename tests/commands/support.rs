@@ -42,6 +42,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl Run {
+    /// Asserts that the run succeeded and that its stdout says each of `texts`.
+    pub fn assert_ok_saying(&self, texts: &[&str]) {
+        assert_eq!(self.code, 0, "{}", self.stderr);
+        for text in texts {
+            assert!(self.stdout.contains(text), "{text:?} in\n{}", self.stdout);
+        }
+    }
+}
+
 /// A temporary working directory.
 pub struct Dir {
     pub temp: tempfile::TempDir,
@@ -137,6 +147,21 @@ impl Dir {
     pub fn run(&self, args: &[&str]) -> Run {
         finish(&mut self.command(args))
     }
+}
+
+/// Parses `bytes` as one JSON document and checks it against `schema/plan.schema.json`.
+pub fn plan_json(bytes: impl AsRef<[u8]>) -> serde_json::Value {
+    let json: serde_json::Value =
+        serde_json::from_slice(bytes.as_ref()).expect("one JSON document");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schema/plan.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "not a valid plan: {errors:#?}");
+    json
 }
 
 pub fn finish(command: &mut assert_cmd::Command) -> Run {

@@ -87,13 +87,7 @@ fn each_source_gives_values_in_terraform_order() {
     assert_eq!(after["tags"]["team"], "data");
     // The text plan shows the substituted values.
     let text = run(&dir, &["plan", "--var", "build=7"], &[]);
-    assert_eq!(text.code, 0, "{}", text.stderr);
-    assert!(
-        text.stdout
-            .contains("image_url   = \"bucket:web/7-small.qcow2\""),
-        "{}",
-        text.stdout
-    );
+    text.assert_ok_saying(&["image_url   = \"bucket:web/7-small.qcow2\""]);
     // validate resolves the same way.
     let valid = run(&dir, &["validate", "--var", "build=7"], &[]);
     assert_eq!(valid.code, 0, "{}", valid.stderr);

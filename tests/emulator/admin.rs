@@ -216,17 +216,7 @@ async fn a_data_file_is_created_at_start_and_an_unwritable_one_fails_the_start()
 
 #[test]
 fn the_cli_sets_the_image_quota() {
-    use std::io::BufRead;
-    let binary = assert_cmd::cargo::cargo_bin("imsform");
-    let mut child = std::process::Command::new(&binary)
-        .args(["emulator", "--listen", "127.0.0.1:0", "--image-quota", "7"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (mut child, line) = emulator_process(&["--listen", "127.0.0.1:0", "--image-quota", "7"]);
     let info: Value = serde_json::from_str(&line).unwrap();
     let text = |key: &str| info[key].as_str().unwrap().to_owned();
     let config = imsform::cli::config::CloudConfig::at_endpoint(

@@ -339,8 +339,8 @@ pub async fn statuses(api: &Api, count: usize) -> Vec<u16> {
     out
 }
 
-/// Runs `imsform emulator ARGS`, reads its start-up line, and stops it.
-pub fn startup_line(args: &[&str]) -> String {
+/// Starts `imsform emulator ARGS` and reads its start-up line; the caller stops it.
+pub fn emulator_process(args: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead;
     let binary = assert_cmd::cargo::cargo_bin("imsform");
     let mut child = std::process::Command::new(&binary)
@@ -353,6 +353,12 @@ pub fn startup_line(args: &[&str]) -> String {
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
+    (child, line)
+}
+
+/// Runs `imsform emulator ARGS`, reads its start-up line, and stops it.
+pub fn startup_line(args: &[&str]) -> String {
+    let (mut child, line) = emulator_process(args);
     child.kill().unwrap();
     child.wait().unwrap();
     line

@@ -9,8 +9,7 @@ use crate::support::Dir;
 fn applied_multi_file() -> Dir {
     let dir = Dir::example("multi-file");
     let run = dir.run(&["apply", "--auto-approve"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("3 added"), "{}", run.stdout);
+    run.assert_ok_saying(&["3 added"]);
     dir
 }
 
@@ -19,8 +18,7 @@ fn a_plan_over_some_files_leaves_the_unlisted_images_alone_and_says_so() {
     let dir = applied_multi_file();
     let state = dir.state().unwrap();
     let run = dir.run(&["apply", "--auto-approve", "linux.yaml", "defaults.yaml"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+    run.assert_ok_saying(&["No changes."]);
     assert!(
         run.stderr.contains(
             "the paths given leave out manifests of the directory (databases.yml), so these \
@@ -33,18 +31,10 @@ fn a_plan_over_some_files_leaves_the_unlisted_images_alone_and_says_so() {
     assert_eq!(dir.state().unwrap(), state, "the state is unchanged");
 
     let run = dir.run(&["plan", "--destroy-unlisted", "linux.yaml", "defaults.yaml"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stdout
-            .contains("# images.postgres-16 will be destroyed"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("0 to add, 0 to change, 1 to destroy"),
-        "{}",
-        run.stdout
-    );
+    run.assert_ok_saying(&[
+        "# images.postgres-16 will be destroyed",
+        "0 to add, 0 to change, 1 to destroy",
+    ]);
 
     for covering in [
         &["linux.yaml", "defaults.yaml", "databases.yml"][..],

@@ -4,17 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::ONE_IMAGE;
 use crate::support::{Cloud, Dir, MANIFESTS, finish};
-
-/// One image: a plan from no state reads nothing, so the first request is its create.
-const ONE_IMAGE: &str = "\
-images:
-  web:
-    name: web
-    image_url: bucket:web.qcow2
-    os_version: Ubuntu 22.04 server 64bit
-    min_disk: 40
-";
 
 /// `import images.web img-1` (one read of the image) against `endpoint` with made-up
 /// credentials; returns the run and how long it took.

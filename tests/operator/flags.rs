@@ -6,12 +6,7 @@ use crate::support::Dir;
 fn applied() -> Dir {
     let dir = Dir::local();
     let run = dir.run(&["apply", "-auto-approve"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stdout.contains("Apply complete! Resources: 2 added"),
-        "{}",
-        run.stdout
-    );
+    run.assert_ok_saying(&["Apply complete! Resources: 2 added"]);
     dir
 }
 
@@ -19,18 +14,10 @@ fn applied() -> Dir {
 fn selection_and_replacement_flags() {
     let dir = applied();
     let run = dir.run(&["plan", "-destroy", "-target=images.web"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stdout
-            .contains("Plan: 0 to add, 0 to change, 1 to destroy."),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("# images.web will be destroyed"),
-        "{}",
-        run.stdout
-    );
+    run.assert_ok_saying(&[
+        "Plan: 0 to add, 0 to change, 1 to destroy.",
+        "# images.web will be destroyed",
+    ]);
     let run = dir.run(&["plan", "-destroy", "-exclude=images.web"]);
     assert!(
         run.stdout.contains("# images.db will be destroyed"),
@@ -78,8 +65,7 @@ fn output_and_run_flags() {
     let run = dir.run(&["apply", "-refresh-only", "-auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let run = dir.run(&["apply", "-destroy", "-auto-approve"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("2 destroyed"), "{}", run.stdout);
+    run.assert_ok_saying(&["2 destroyed"]);
 }
 
 #[test]

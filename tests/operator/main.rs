@@ -13,3 +13,14 @@ mod flags;
 mod inputs;
 mod locks;
 mod progress;
+
+/// One image, `web`, with no tags: a plan from no state reads nothing, so the first request
+/// is its create.
+pub const ONE_IMAGE: &str = "\
+images:
+  web:
+    name: web
+    image_url: bucket:web.qcow2
+    os_version: Ubuntu 22.04 server 64bit
+    min_disk: 40
+";

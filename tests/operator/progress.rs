@@ -6,16 +6,8 @@ use std::time::{Duration, Instant};
 use imsform::emulator::Emulator;
 use imsform::state::lock::read_holder;
 
+use crate::ONE_IMAGE;
 use crate::support::{Dir, finish};
-
-const ONE_IMAGE: &str = "\
-images:
-  web:
-    name: web
-    image_url: bucket:web.qcow2
-    os_version: Ubuntu 22.04 server 64bit
-    min_disk: 40
-";
 
 /// This user's name as `id -un` reads it from the user database.
 fn user_name() -> String {

@@ -39,18 +39,8 @@ async fn sigkill_at_any_moment_then_one_apply_converges_without_orphans_or_dupli
     for run in 0..runs {
         let names = generation(run);
         env.manifest(&manifest(&names));
-        let mut child = env
-            .command(&["apply", "--auto-approve"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        tokio::time::sleep(rand::rng().random_range(Duration::ZERO..=typical)).await;
-        let _ = child.kill();
-        tokio::task::spawn_blocking(move || child.wait())
-            .await
-            .unwrap()
-            .unwrap();
+        env.apply_killed_after(rand::rng().random_range(Duration::ZERO..=typical))
+            .await;
 
         let killed = env.state().await;
         journaled += usize::from(!killed.pending.is_empty());

@@ -4,6 +4,9 @@
 //! force-unlock, migration with `state pull` / `state push`, stale saved plans, the state
 //! commands, and SIGKILL at random moments.
 
+#[path = "../apply/env.rs"]
+#[allow(dead_code, reason = "shared with tests/apply, which uses all of it")]
+mod base;
 mod crash;
 mod env;
 mod lock;

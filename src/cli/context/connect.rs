@@ -193,11 +193,9 @@ async fn connect_local(config: &Config) -> Result<Connection, Error> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::cloud::{CloudApi, CreateImage};
-    use crate::manifest::model::DiskFormat;
+    use crate::cloud::CloudApi;
+    use crate::cloud::emulated::ubuntu_image;
 
     #[tokio::test]
     async fn the_local_cloud_keeps_its_world_and_identity_across_runs() {
@@ -212,16 +210,11 @@ mod tests {
         let first = connect(&config).await.unwrap();
         assert!(dir.path().join(LOCAL_DATA_FILE).is_file());
         let digest = first.config_digest().await.unwrap();
-        let create = CreateImage {
-            name: "kept".into(),
-            os_version: "Ubuntu 22.04 server 64bit".into(),
-            disk_format: DiskFormat::Qcow2,
-            min_disk: 40,
-            min_ram: 0,
-            protected: false,
-            tags: BTreeMap::new(),
-        };
-        let created = first.client.create_metadata(&create).await.unwrap();
+        let created = first
+            .client
+            .create_metadata(&ubuntu_image("kept"))
+            .await
+            .unwrap();
         first.close().await;
         let second = connect(&config).await.unwrap();
         assert_eq!(second.config_digest().await.unwrap(), digest);

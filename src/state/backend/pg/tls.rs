@@ -43,16 +43,20 @@ pub fn connector(settings: &Settings) -> Result<MakeRustlsConnect, PgError> {
         .map_err(|error| fail(error.to_string()))?;
     let algorithms = provider.signature_verification_algorithms;
     let verifier: Arc<dyn ServerCertVerifier> = match settings.sslmode {
-        SslMode::Disable | SslMode::Prefer | SslMode::Require => {
-            Arc::new(Unverified { algorithms })
-        }
+        SslMode::Disable | SslMode::Prefer | SslMode::Require => Arc::new(Lenient {
+            algorithms,
+            chain: None,
+        }),
         SslMode::VerifyCa | SslMode::VerifyFull => {
             let roots = Arc::new(roots(settings)?);
             let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                 .build()
                 .map_err(|error| fail(error.to_string()))?;
             if settings.sslmode == SslMode::VerifyCa {
-                Arc::new(AnyName { inner: webpki })
+                Arc::new(Lenient {
+                    algorithms,
+                    chain: Some(webpki),
+                })
             } else {
                 webpki
             }
@@ -85,22 +89,36 @@ fn roots(settings: &Settings) -> Result<RootCertStore, PgError> {
     Ok(roots)
 }
 
-/// `prefer` and `require`: encrypted, but any certificate is accepted (libpq does the same).
+/// Every mode short of `verify-full` (libpq does the same): the handshake's signatures are
+/// checked as the web PKI verifier checks them, the host name never.
 #[derive(Debug)]
-struct Unverified {
+struct Lenient {
     algorithms: WebPkiSupportedAlgorithms,
+    /// `verify-ca`: the chain must lead to a trusted root. `None` (`prefer`, `require`): any
+    /// certificate is accepted.
+    chain: Option<Arc<WebPkiServerVerifier>>,
 }
 
-impl ServerCertVerifier for Unverified {
+impl ServerCertVerifier for Lenient {
+    /// The web PKI verifier checks the chain before the name, so a name error means a valid
+    /// chain.
     fn verify_server_cert(
         &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        Ok(ServerCertVerified::assertion())
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(
@@ -123,55 +141,5 @@ impl ServerCertVerifier for Unverified {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca`: the chain must lead to a trusted root; the name in it is not checked (the
-/// web PKI verifier checks the chain before the name, so a name error means a valid chain).
-#[derive(Debug)]
-struct AnyName {
-    inner: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for AnyName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        match self
-            .inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }
