@@ -2,12 +2,13 @@
 //! temp dir, the cloud an in-test emulator, the state in a schema of its own per test.
 //! Concurrent applies and the lock, a lock holder whose connection is terminated mid-apply,
 //! force-unlock, migration with `state pull` / `state push`, stale saved plans, the state
-//! commands, and SIGKILL at random moments.
+//! commands, the rows an apply writes step by step, and SIGKILL at random moments.
 
 mod crash;
 mod env;
 mod lock;
 mod loss;
 mod migrate;
+mod rows;
 mod server;
 mod tls;
