@@ -127,7 +127,7 @@ async fn update<C: CloudApi>(
     let (address, recorded) = (change.address.clone(), id.to_owned());
     ctx.state
         .edit(move |state| {
-            if let Some(record) = state.images.get_mut(&address).filter(|r| r.id == recorded) {
+            if let Some(record) = state.image_mut(&address).filter(|r| r.id == recorded) {
                 record.attributes = after;
                 if let Some(image) = seen {
                     record.observed = Some(Observed {
@@ -206,7 +206,7 @@ async fn destroy<C: CloudApi>(
         ));
     }
     let key = address.clone();
-    let removed = delete::journal(ctx, address, id, move |state| state.images.remove(&key)).await?;
+    let removed = delete::journal(ctx, address, id, move |state| state.remove_image(&key)).await?;
     Ok(match delete::delete_journaled(ctx, address, id).await? {
         Gone::Deleted => Outcome::Done {
             added: 0,
@@ -219,9 +219,9 @@ async fn destroy<C: CloudApi>(
             ctx.state
                 .edit(move |state| {
                     if let Some(record) = removed {
-                        state.images.insert(key.clone(), record);
+                        state.insert_image(key.clone(), record);
                     }
-                    state.pending.retain(|e| {
+                    state.pending_mut().retain(|e| {
                         !(e.address == key
                             && matches!(&e.operation,
                                 crate::state::PendingOperation::Delete { image_id: i } if *i == image_id))
@@ -247,22 +247,26 @@ pub(crate) async fn accept_moves_and_drift<C>(
     ctx.state
         .edit(move |state| {
             for moved in moves {
-                if let Some(record) = state.images.remove(&moved.from) {
-                    state.images.insert(moved.to.clone(), record);
+                if let Some(record) = state.remove_image(&moved.from) {
+                    state.insert_image(moved.to.clone(), record);
                 }
-                for entry in state.pending.iter_mut().filter(|e| e.address == moved.from) {
+                for entry in state
+                    .pending_mut()
+                    .iter_mut()
+                    .filter(|e| e.address == moved.from)
+                {
                     entry.address = moved.to.clone();
                 }
             }
             for seen in drift {
-                let Some(record) = state.images.get_mut(&seen.address) else {
+                let Some(record) = state.image_mut(&seen.address) else {
                     continue;
                 };
                 if record.id != seen.image_id {
                     continue;
                 }
                 let Some(after) = seen.after else {
-                    state.images.remove(&seen.address);
+                    state.remove_image(&seen.address);
                     continue;
                 };
                 record.attributes = after;

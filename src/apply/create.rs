@@ -11,7 +11,7 @@ use super::register::{self, Step};
 use super::{ApplyError, Ctx};
 use crate::cloud::{CloudApi, CloudError, CreateImage, RemoteImage};
 use crate::manifest::model::{Address, ImageAttrs, TOKEN_TAG};
-use crate::state::{PendingEntry, PendingOperation, State};
+use crate::state::{PendingEntry, PendingOperation};
 
 /// One image to create for an address.
 #[derive(Debug, Clone)]
@@ -98,7 +98,9 @@ async fn adopt<C: CloudApi>(
     let (id, key) = (created.id.clone(), token.to_owned());
     ctx.state
         .edit(move |state| {
-            if let Some(PendingOperation::Create { image_id, .. }) = entry_mut(state, &key) {
+            if let Some(PendingOperation::Create { image_id, .. }) =
+                entry_mut(state.pending_mut(), &key)
+            {
                 *image_id = Some(id);
             }
         })
@@ -152,14 +154,16 @@ async fn journal<C>(ctx: &Arc<Ctx<C>>, image: &NewImage, token: &str) -> Result<
         },
         started_at: now(),
     };
-    ctx.state.edit(move |state| state.pending.push(entry)).await
+    ctx.state
+        .edit(move |state| state.pending_mut().push(entry))
+        .await
 }
 
 /// Drops the create entry of `token`.
 pub(crate) async fn drop_entry<C>(ctx: &Arc<Ctx<C>>, token: &str) -> Result<(), ApplyError> {
     let token = token.to_owned();
     ctx.state
-        .edit(move |state| state.pending.retain(|e| !is_create(e, &token)))
+        .edit(move |state| state.pending_mut().retain(|e| !is_create(e, &token)))
         .await
 }
 
@@ -167,9 +171,11 @@ pub(crate) fn is_create(entry: &PendingEntry, key: &str) -> bool {
     matches!(&entry.operation, PendingOperation::Create { token, .. } if token == key)
 }
 
-pub(crate) fn entry_mut<'a>(state: &'a mut State, key: &str) -> Option<&'a mut PendingOperation> {
-    state
-        .pending
+pub(crate) fn entry_mut<'a>(
+    pending: &'a mut [PendingEntry],
+    key: &str,
+) -> Option<&'a mut PendingOperation> {
+    pending
         .iter_mut()
         .find(|e| is_create(e, key))
         .map(|e| &mut e.operation)

@@ -11,7 +11,7 @@ use super::progress::Phase;
 use super::{ApplyError, Ctx};
 use crate::cloud::CloudApi;
 use crate::manifest::model::Address;
-use crate::state::{PendingEntry, PendingOperation, State};
+use crate::state::{Edit as StateEdit, PendingEntry, PendingOperation};
 
 /// How a journaled delete ended.
 #[derive(Debug)]
@@ -32,7 +32,7 @@ pub(crate) async fn journal<C, R: Send + 'static>(
     ctx: &Arc<Ctx<C>>,
     address: &Address,
     image_id: &str,
-    also: impl FnOnce(&mut State) -> R + Send + 'static,
+    also: impl FnOnce(&mut StateEdit<'_>) -> R + Send + 'static,
 ) -> Result<R, ApplyError> {
     let entry = PendingEntry {
         address: address.clone(),
@@ -44,7 +44,7 @@ pub(crate) async fn journal<C, R: Send + 'static>(
     ctx.state
         .edit(move |state| {
             let returned = also(state);
-            state.pending.push(entry);
+            state.pending_mut().push(entry);
             returned
         })
         .await
@@ -114,7 +114,7 @@ pub(crate) async fn drop_entry<C>(
     ctx.state
         .edit(move |state| {
             state
-                .pending
+                .pending_mut()
                 .retain(|e| !(e.address == address && is_delete(&e.operation, &id)));
         })
         .await

@@ -85,7 +85,7 @@ pub(crate) async fn register<C: CloudApi>(
                 ctx.state
                     .edit(move |state| {
                         if let Some(PendingOperation::Create { job_id, .. }) =
-                            entry_mut(state, &key)
+                            entry_mut(state.pending_mut(), &key)
                         {
                             *job_id = Some(job);
                         }
@@ -250,12 +250,12 @@ pub(crate) async fn finish<C: CloudApi>(
     let replaces = at.image.replaces.clone();
     ctx.state
         .edit(move |state| {
-            state.pending.retain(|e| !is_create(e, &key));
-            state.images.insert(address.clone(), record);
+            state.pending_mut().retain(|e| !is_create(e, &key));
+            state.insert_image(address.clone(), record);
             if let Some(old) = replaces {
                 let operation = PendingOperation::Delete { image_id: old };
                 let started_at = create::now();
-                state.pending.push(PendingEntry {
+                state.pending_mut().push(PendingEntry {
                     address,
                     operation,
                     started_at,
@@ -305,10 +305,10 @@ pub(crate) async fn fail_image<C: CloudApi>(
         let (entry_address, image_id) = (address.clone(), id.clone());
         ctx.state
             .edit(move |state| {
-                state.pending.retain(|e| !is_create(e, &key));
+                state.pending_mut().retain(|e| !is_create(e, &key));
                 let operation = PendingOperation::Delete { image_id };
                 let started_at = create::now();
-                state.pending.push(PendingEntry {
+                state.pending_mut().push(PendingEntry {
                     address: entry_address,
                     operation,
                     started_at,
@@ -330,8 +330,8 @@ pub(crate) async fn fail_image<C: CloudApi>(
     };
     ctx.state
         .edit(move |state| {
-            state.pending.retain(|e| !is_create(e, &key));
-            state.images.insert(address, record);
+            state.pending_mut().retain(|e| !is_create(e, &key));
+            state.insert_image(address, record);
         })
         .await?;
     Ok(Step::Tainted(format!(

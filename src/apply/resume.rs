@@ -207,7 +207,8 @@ async fn create_entry<C: CloudApi>(
             let (key, id) = (token.to_owned(), image_id.clone());
             ctx.state
                 .edit(move |state| {
-                    if let Some(PendingOperation::Create { image_id, .. }) = entry_mut(state, &key)
+                    if let Some(PendingOperation::Create { image_id, .. }) =
+                        entry_mut(state.pending_mut(), &key)
                     {
                         *image_id = Some(id);
                     }

@@ -32,7 +32,9 @@ pub(crate) async fn run<C: CloudApi>(
             .edit(move |state| {
                 for (address, record) in adopted {
                     // The plan was made from this state: the address has no image.
-                    state.images.entry(address).or_insert(record);
+                    if !state.state().images.contains_key(&address) {
+                        state.insert_image(address, record);
+                    }
                 }
             })
             .await?;

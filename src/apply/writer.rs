@@ -1,6 +1,8 @@
 //! [`StateWriter`]: the single task that owns the [`Store`] during an apply. Steps send edits
-//! through a channel; the task applies them in order to its copy of the state and saves. A step
-//! continues only once its edit is on disk. It must not decide what an edit means.
+//! through a channel; the task applies them in order to the store's state and saves them with
+//! [`Store::change`], which hands down only the records the edits touched (no copy or
+//! comparison of the whole state per step). A step continues only once its edit is on disk. It
+//! must not decide what an edit means.
 //!
 //! Edits that queue up while a save runs are applied together and saved once (one fsync for
 //! many steps when many images finish at once); each is acknowledged only after that save.
@@ -13,9 +15,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::ApplyError;
-use crate::state::{State, StateError, Store};
+use crate::state::{Edit as StateEdit, StateError, Store};
 
-type EditFn = Box<dyn FnOnce(&mut State) + Send>;
+type EditFn = Box<dyn FnOnce(&mut StateEdit<'_>) + Send>;
 
 struct Edit {
     apply: EditFn,
@@ -39,7 +41,7 @@ impl StateWriter {
     /// Applies `edit` to the state and waits until it is saved; returns what `edit` returned.
     pub(crate) async fn edit<R: Send + 'static>(
         &self,
-        edit: impl FnOnce(&mut State) -> R + Send + 'static,
+        edit: impl FnOnce(&mut StateEdit<'_>) -> R + Send + 'static,
     ) -> Result<R, ApplyError> {
         let (result_tx, result_rx) = oneshot::channel();
         let (saved_tx, saved_rx) = oneshot::channel();
@@ -63,7 +65,6 @@ impl StateWriter {
 }
 
 async fn run(mut store: Store, mut receiver: mpsc::Receiver<Edit>) -> Store {
-    let mut state = store.state_or_new();
     let mut failed: Option<Arc<StateError>> = None;
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
@@ -76,19 +77,15 @@ async fn run(mut store: Store, mut receiver: mpsc::Receiver<Edit>) -> Store {
             }
             continue;
         }
-        let mut acks = Vec::with_capacity(batch.len());
-        for edit in batch {
-            (edit.apply)(&mut state);
-            acks.push(edit.saved);
-        }
-        let (returned, result) = save(store, state.clone()).await;
+        let (edits, acks): (Vec<EditFn>, Vec<_>) = batch
+            .into_iter()
+            .map(|edit| (edit.apply, edit.saved))
+            .unzip();
+        let (returned, result) = save(store, edits).await;
         store = returned;
         let result = result.map_err(Arc::new);
         if let Err(error) = &result {
             failed = Some(error.clone());
-        } else if let Some(saved) = store.state() {
-            // Keep the serial the store set, so later edits see what is on disk.
-            state = saved.clone();
         }
         for ack in acks {
             let _ = ack.send(result.clone());
@@ -97,10 +94,15 @@ async fn run(mut store: Store, mut receiver: mpsc::Receiver<Edit>) -> Store {
     store
 }
 
-/// Saves off the async threads (`Store::save` blocks on fsync).
-async fn save(mut store: Store, state: State) -> (Store, Result<(), StateError>) {
+/// Applies `edits` in order to the store's state and saves them together, off the async
+/// threads (the save blocks on fsync or on the database).
+async fn save(mut store: Store, edits: Vec<EditFn>) -> (Store, Result<(), StateError>) {
     let joined = tokio::task::spawn_blocking(move || {
-        let result = store.save(&state);
+        let result = store.change(|state| {
+            for edit in edits {
+                edit(state);
+            }
+        });
         (store, result)
     })
     .await;

@@ -7,12 +7,14 @@
 //! refusals on [`format`].
 //!
 //! - [`store::Store`]: the one way a command that may write opens, locks and saves the state.
+//! - [`edit`]: an edit of the state that records what it touches, for [`Store::change`].
 //! - [`backend`]: where the state lives: the local file, or a PostgreSQL workspace.
 //! - [`lock`]: the holder info every backend shows; the local file's OS lock and `force-unlock`.
 //! - [`format`]: bytes to a checked [`State`] (duplicate keys, versions, migration) and back.
 //! - [`schema`]: `schema/state.schema.json`, generated from these types.
 
 pub mod backend;
+pub mod edit;
 pub mod format;
 pub mod lock;
 pub mod schema;
@@ -26,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use backend::Location;
+pub use edit::Edit;
 pub use lock::{LockInfo, LockOptions};
 pub use store::Store;
 

@@ -8,7 +8,8 @@
 //! 1. [`Store::open_at`] (or [`Store::open`] for a state file) opens the backend, which takes
 //!    the lock and reads the state, or notes that there is none.
 //! 2. The caller reads [`Store::state`] (or [`Store::state_or_new`]), changes a copy, and calls
-//!    [`Store::save`] after every step it must not lose.
+//!    [`Store::save`] after every step it must not lose; or, as the apply does for each step,
+//!    changes the state in place through [`Store::change`], which saves it.
 //! 3. Dropping the store releases the lock.
 //!
 //! Read-only commands use [`super::read`], which takes no lock and performs the same checks.
@@ -22,9 +23,12 @@
 //! - **Lineage** is fixed: a new state gets the backend's lineage, else a fresh UUID v4 (the
 //!   same one for every [`Store::state_or_new`] call of a store); `save` refuses a state of
 //!   another lineage. Only [`Store::push`] replaces a state wholesale.
-//! - **Only what changed is handed down**: the store diffs the new state against the last
-//!   commit ([`Commit`]) and keeps its copy up to date by cloning only the changed records, so
-//!   the store's own work per save is one comparison pass, not a copy of the state.
+//! - **Only what changed is handed down** ([`Commit`]): [`Store::save`] diffs the new state
+//!   against the last commit and keeps its copy up to date by cloning only the changed
+//!   records, so its work per save is one comparison pass, not a copy of the state.
+//!   [`Store::change`] edits the store's own copy and learns what changed from what the edit
+//!   touched ([`Edit`]), so its work does not grow with the number of images. Both hand the
+//!   backend the same commit for the same change, through one function.
 //!
 //! # Caveats
 //!
@@ -36,7 +40,8 @@ use std::path::Path;
 
 use super::backend::local::{self, LocalBackend};
 use super::backend::pg::PgBackend;
-use super::backend::{Backend, Commit, Location};
+use super::backend::{Backend, Commit, Delta, Location};
+use super::edit::{Edit, Undo};
 use super::lock::{LockInfo, LockOptions};
 use super::{FORMAT_VERSION, IMSFORM_VERSION, Identity, ImageRecord, State, StateError};
 use crate::manifest::model::Address;
@@ -200,39 +205,68 @@ impl Store {
         Ok(serial)
     }
 
-    fn commit(&mut self, state: &State, serial: u64, push: bool) -> Result<(), StateError> {
-        let mut shell = state.shell();
-        if shell.identity.is_none() && !push {
-            shell.identity.clone_from(&self.identity);
-        }
-        shell.serial = serial;
-        shell.format_version = FORMAT_VERSION;
-        IMSFORM_VERSION.clone_into(&mut shell.imsform_version);
-        let empty = State::new(String::new());
-        let previous = self.current.as_ref().unwrap_or(&empty);
-        let (changed, removed) = diff(&previous.images, &state.images);
-        let journal_changed = previous.pending != state.pending;
-        let meta_changed = self
+    /// Applies `edit` to the state and saves it, handing the backend only the records `edit`
+    /// touched (see [`Edit`]): the apply's way to save a step, whose cost does not grow with
+    /// the number of images (the local file still writes the whole file). Same contract as
+    /// [`Store::save`]; when the save fails the state is left as it was before `edit`.
+    pub fn change<R>(&mut self, edit: impl FnOnce(&mut Edit<'_>) -> R) -> Result<R, StateError> {
+        let existed = self.current.is_some();
+        let mut state = self
             .current
-            .as_ref()
-            .is_none_or(|current| !same_meta(&current.shell(), &shell));
-        let unchanged = changed.is_empty() && removed.is_empty() && !journal_changed;
-        if unchanged && !meta_changed && !self.backend.must_write() && !push {
-            return Ok(());
+            .take()
+            .unwrap_or_else(|| State::new(self.new_lineage.clone()));
+        let mut undo = Undo::default();
+        let returned = edit(&mut undo.edit(&mut state));
+        let delta = undo.delta(&state);
+        let previous = existed.then_some(&state);
+        let written = write(
+            self.writer(),
+            &state,
+            previous,
+            &delta,
+            state.serial + 1,
+            false,
+        );
+        match written {
+            Ok(Some(mut shell)) => {
+                shell.images = std::mem::take(&mut state.images);
+                shell.pending = std::mem::take(&mut state.pending);
+                self.current = Some(shell);
+            }
+            Ok(None) => self.current = Some(state),
+            Err(error) => {
+                undo.roll_back(&mut state);
+                self.current = existed.then_some(state);
+                return Err(error);
+            }
         }
-        if push && unchanged && !meta_changed && previous.serial == serial {
-            return Ok(());
+        Ok(returned)
+    }
+
+    fn writer(&mut self) -> Writer<'_> {
+        Writer {
+            backend: self.backend.as_mut(),
+            identity: self.identity.as_ref(),
         }
-        let commit = Commit {
-            state,
-            shell: &shell,
-            previous_serial: self.current.as_ref().map(|current| current.serial),
+    }
+
+    /// Saves `state` whole: compares it with the last commit to find what changed.
+    fn commit(&mut self, state: &State, serial: u64, push: bool) -> Result<(), StateError> {
+        let previous = self.current.as_ref();
+        let empty = BTreeMap::new();
+        let (changed, removed) = diff(previous.map_or(&empty, |p| &p.images), &state.images);
+        let delta = Delta {
             changed,
             removed: removed.iter().collect(),
-            journal_changed,
+            journal_changed: previous.map_or(&[][..], |p| &p.pending) != state.pending,
         };
-        self.backend.commit(&commit)?;
-        let changed = commit.changed;
+        let writer = Writer {
+            backend: self.backend.as_mut(),
+            identity: self.identity.as_ref(),
+        };
+        let Some(mut shell) = write(writer, state, previous, &delta, serial, push)? else {
+            return Ok(());
+        };
         let mut images = self
             .current
             .take()
@@ -241,7 +275,7 @@ impl Store {
         for address in &removed {
             images.remove(address);
         }
-        for address in changed {
+        for address in delta.changed {
             if let Some(record) = state.images.get(address) {
                 images.insert(address.clone(), record.clone());
             }
@@ -253,9 +287,55 @@ impl Store {
     }
 }
 
+/// What a commit needs of the store besides the states.
+struct Writer<'a> {
+    backend: &'a mut dyn Backend,
+    /// The identity bound to this run.
+    identity: Option<&'a Identity>,
+}
+
+/// Hands `state` down as one commit at `serial` unless nothing differs from `previous` (the
+/// last commit; `None` before the first); returns the shell it wrote, `None` when it wrote
+/// nothing. The one path to the backend for [`Store::save`], [`Store::push`] and
+/// [`Store::change`].
+fn write(
+    writer: Writer<'_>,
+    state: &State,
+    previous: Option<&State>,
+    delta: &Delta<'_>,
+    serial: u64,
+    push: bool,
+) -> Result<Option<State>, StateError> {
+    let mut shell = state.shell();
+    if shell.identity.is_none() && !push {
+        shell.identity = writer.identity.cloned();
+    }
+    shell.serial = serial;
+    shell.format_version = FORMAT_VERSION;
+    IMSFORM_VERSION.clone_into(&mut shell.imsform_version);
+    let meta_changed = previous.is_none_or(|previous| !same_meta(&previous.shell(), &shell));
+    let unchanged = delta.is_empty() && !meta_changed;
+    if unchanged && !writer.backend.must_write() && !push {
+        return Ok(None);
+    }
+    let previous_serial = previous.map(|previous| previous.serial);
+    if push && unchanged && previous_serial == Some(serial) {
+        return Ok(None);
+    }
+    writer.backend.commit(&Commit {
+        state,
+        shell: &shell,
+        previous_serial,
+        changed: &delta.changed,
+        removed: &delta.removed,
+        journal_changed: delta.journal_changed,
+    })?;
+    Ok(Some(shell))
+}
+
 /// The addresses whose record is new or differs, and those that are gone: one pass over both
-/// maps in address order, without lookups (this comparison is the store's only work that
-/// grows with the number of images).
+/// maps in address order, without lookups (this comparison is the only work of
+/// [`Store::save`] that grows with the number of images).
 fn diff<'a>(
     previous: &BTreeMap<Address, ImageRecord>,
     next: &'a BTreeMap<Address, ImageRecord>,
@@ -287,154 +367,5 @@ fn same_meta(current: &State, next: &State) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use super::*;
-    use crate::state::backend::Opened;
-    use crate::state::{ImageRecord, PendingEntry, PendingOperation};
-
-    /// What one commit handed down: serial, changed, removed, journal changed.
-    type Seen = (u64, Vec<String>, Vec<String>, bool);
-
-    #[derive(Debug)]
-    struct Recording {
-        info: LockInfo,
-        seen: Arc<Mutex<Vec<Seen>>>,
-    }
-
-    impl Backend for Recording {
-        fn location(&self) -> String {
-            "memory".to_owned()
-        }
-        fn lock_info(&self) -> &LockInfo {
-            &self.info
-        }
-        fn commit(&mut self, commit: &Commit<'_>) -> Result<(), StateError> {
-            let names = |list: &[&Address]| list.iter().map(|a| a.to_string()).collect();
-            self.seen.lock().unwrap().push((
-                commit.serial(),
-                names(&commit.changed),
-                names(&commit.removed),
-                commit.journal_changed,
-            ));
-            Ok(())
-        }
-    }
-
-    fn record(id: &str) -> ImageRecord {
-        serde_json::from_value(serde_json::json!({"id": id, "attributes": {
-            "name": id, "image_url": "b:o.qcow2", "os_version": "Ubuntu 22.04 server 64bit",
-            "disk_format": "qcow2", "min_disk": 40, "min_ram": 0}}))
-        .unwrap()
-    }
-
-    #[test]
-    fn only_what_changed_is_handed_down_and_the_copy_follows() {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let backend = Recording {
-            info: crate::state::lock::new_info("test"),
-            seen: seen.clone(),
-        };
-        let lineage = "0b8f2b8e-6a4c-4b8e-9a57-5d0a4bfb6c11".to_owned();
-        let opened = Opened {
-            state: None,
-            lineage: Some(lineage.clone()),
-        };
-        let mut store = Store::new(Box::new(backend), opened);
-        let mut state = store.state_or_new();
-        assert_eq!(
-            state.lineage, lineage,
-            "a new state takes the backend's lineage"
-        );
-        for key in ["a", "b", "c"] {
-            state.images.insert(Address::from_key(key), record(key));
-        }
-        store.save(&state).unwrap();
-        store.save(&state).unwrap();
-        state.images.remove(&Address::from_key("a"));
-        state.images.insert(Address::from_key("b"), record("b2"));
-        state.pending.push(PendingEntry {
-            address: Address::from_key("d"),
-            operation: PendingOperation::Delete {
-                image_id: "x".to_owned(),
-            },
-            started_at: "t".to_owned(),
-        });
-        store.save(&state).unwrap();
-        let seen = seen.lock().unwrap().clone();
-        let all = ["images.a", "images.b", "images.c"]
-            .map(String::from)
-            .to_vec();
-        assert_eq!(
-            seen,
-            [
-                (1, all, vec![], false),
-                (
-                    2,
-                    vec!["images.b".to_owned()],
-                    vec!["images.a".to_owned()],
-                    true
-                ),
-            ],
-            "an unchanged save hands nothing down"
-        );
-        let current = store.state().unwrap();
-        assert_eq!((current.serial, &current.images), (2, &state.images));
-        assert_eq!(current.pending, state.pending);
-        let mut other = state.clone();
-        other.lineage = "1b8f2b8e-6a4c-4b8e-9a57-5d0a4bfb6c11".to_owned();
-        assert!(matches!(
-            store.save(&other),
-            Err(StateError::LineageChange { .. })
-        ));
-    }
-
-    #[test]
-    fn the_bound_identity_reaches_the_backend_and_another_cloud_is_refused() {
-        use crate::state::{CloudKind, Identity};
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let backend = Recording {
-            info: crate::state::lock::new_info("test"),
-            seen: seen.clone(),
-        };
-        let opened = Opened {
-            state: None,
-            lineage: None,
-        };
-        let mut store = Store::new(Box::new(backend), opened);
-        let here = Identity {
-            kind: CloudKind::Cloud,
-            region: "cn-north-4".to_owned(),
-            project_id: "p1".to_owned(),
-        };
-        store.bind_identity(here.clone()).unwrap();
-        let mut state = store.state_or_new();
-        state.images.insert(Address::from_key("a"), record("a"));
-        store.save(&state).unwrap();
-        assert_eq!(store.state().unwrap().identity.as_ref(), Some(&here));
-        store.save(&state).unwrap();
-        assert_eq!(
-            seen.lock().unwrap().len(),
-            1,
-            "the filled identity is no change"
-        );
-        let elsewhere = Identity {
-            region: "cn-south-1".to_owned(),
-            ..here.clone()
-        };
-        let refused = store.check_identity(&elsewhere, false).unwrap_err();
-        assert!(
-            refused
-                .to_string()
-                .starts_with("memory belongs to the cloud"),
-            "{refused}"
-        );
-        let other_project = Identity {
-            project_id: "p2".to_owned(),
-            ..here
-        };
-        assert!(store.check_identity(&other_project, false).is_ok());
-        assert!(store.bind_identity(other_project).is_err());
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

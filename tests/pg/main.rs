@@ -2,7 +2,7 @@
 //! temp dir, the cloud an in-test emulator, the state in a schema of its own per test.
 //! Concurrent applies and the lock, a lock holder whose connection is terminated mid-apply,
 //! force-unlock, migration with `state pull` / `state push`, stale saved plans, the state
-//! commands, and SIGKILL at random moments.
+//! commands, the rows an apply writes step by step, and SIGKILL at random moments.
 
 #[path = "../apply/env.rs"]
 #[allow(dead_code, reason = "shared with tests/apply, which uses all of it")]
@@ -12,5 +12,6 @@ mod env;
 mod lock;
 mod loss;
 mod migrate;
+mod rows;
 mod server;
 mod tls;

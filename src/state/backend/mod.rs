@@ -8,7 +8,7 @@
 //!
 //! The seam speaks in the state's own types: a [`Commit`] names the records that changed since
 //! the last commit, so a backend that stores rows writes only those (a save costs the same at
-//! 10 images and at 10,000), while one that stores a file writes the whole state.
+//! 10 images and at 10,000), while one that stores a file necessarily writes the whole state.
 
 pub mod local;
 pub mod pg;
@@ -71,11 +71,30 @@ pub struct Commit<'a> {
     /// The serial the backend holds now; `None` when no state was saved yet.
     pub previous_serial: Option<u64>,
     /// Addresses whose record is new or differs from the last commit.
+    pub changed: &'a [&'a Address],
+    /// Addresses whose record is gone.
+    pub removed: &'a [&'a Address],
+    /// Whether `pending` differs from the last commit.
+    pub journal_changed: bool,
+}
+
+/// What differs from the last commit, as the store found it: by comparing two states, or from
+/// what an edit touched.
+#[derive(Debug, Default)]
+pub struct Delta<'a> {
+    /// Addresses whose record is new or differs.
     pub changed: Vec<&'a Address>,
     /// Addresses whose record is gone.
     pub removed: Vec<&'a Address>,
-    /// Whether `pending` differs from the last commit.
+    /// Whether `pending` differs.
     pub journal_changed: bool,
+}
+
+impl Delta<'_> {
+    /// Whether nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.removed.is_empty() && !self.journal_changed
+    }
 }
 
 impl Commit<'_> {

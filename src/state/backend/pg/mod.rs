@@ -139,7 +139,7 @@ impl Backend for PgBackend {
 
     fn commit(&mut self, commit: &Commit<'_>) -> Result<(), StateError> {
         let mut upserts = Map::new();
-        for address in &commit.changed {
+        for address in commit.changed {
             if let Some(record) = commit.state.images.get(*address) {
                 upserts.insert(address.to_string(), rows::to_value(record)?);
             }
