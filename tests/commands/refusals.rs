@@ -35,6 +35,13 @@ fn assert_refused(cloud: &Cloud, dir: &Dir, was: &Before, run: &Run, expected: &
     );
 }
 
+/// Runs `args` in `dir` and asserts it is refused as [`assert_refused`] checks.
+fn assert_run_refused(cloud: &Cloud, dir: &Dir, args: &[&str], expected: &[&str]) {
+    let was = before(cloud, dir);
+    let run = cloud.run(dir, args);
+    assert_refused(cloud, dir, &was, &run, expected);
+}
+
 fn image_id(dir: &Dir, address: &str) -> String {
     dir.state_json()["images"][address]["id"]
         .as_str()
@@ -232,13 +239,10 @@ fn creates_beyond_the_quota_fail_the_plan_with_the_numbers() {
     cloud.create_queued("someone-elses-a", &[]);
     cloud.create_queued("someone-elses-b", &[]);
     for args in [&["plan"][..], &["apply", "--auto-approve"]] {
-        let was = before(&cloud, &dir);
-        let run = cloud.run(&dir, args);
-        assert_refused(
+        assert_run_refused(
             &cloud,
             &dir,
-            &was,
-            &run,
+            args,
             &[
                 "the plan creates 2 new images",
                 "quota is 3 with 2 in use: 1 remain",
@@ -269,13 +273,10 @@ fn an_os_version_the_region_lacks_fails_the_plan_with_the_closest_names() {
         "os_version: Ubuntu 22.04 server 64 bit",
         1,
     ));
-    let was = before(&cloud, &dir);
-    let run = cloud.run(&dir, &["plan"]);
-    assert_refused(
+    assert_run_refused(
         &cloud,
         &dir,
-        &was,
-        &run,
+        &["plan"],
         &[
             "images.web: os_version \"Ubuntu 22.04 server 64 bit\" is not offered in this region",
             "the closest valid names: \"Ubuntu 22.04 server 64bit\"",
@@ -322,9 +323,7 @@ fn targets_that_match_nothing_are_errors_naming_the_closest_addresses() {
     for (flags, expected) in cases {
         for command in [&["plan"][..], &["apply", "--auto-approve"]] {
             let args: Vec<&str> = command.iter().chain(flags).copied().collect();
-            let was = before(&cloud, &dir);
-            let run = cloud.run(&dir, &args);
-            assert_refused(&cloud, &dir, &was, &run, expected);
+            assert_run_refused(&cloud, &dir, &args, expected);
         }
     }
 }
@@ -344,15 +343,11 @@ fn refresh_only_refuses_the_flags_terraform_refuses() {
             &["apply", "--refresh-only", "--auto-approve"],
         ] {
             let args: Vec<&str> = command.iter().chain(flag).copied().collect();
-            let was = before(&cloud, &dir);
-            let run = cloud.run(&dir, &args);
             let expected = format!("--refresh-only cannot be combined with {}", flag[0]);
-            assert_refused(&cloud, &dir, &was, &run, &[&expected]);
+            assert_run_refused(&cloud, &dir, &args, &[&expected]);
         }
         let args: Vec<&str> = ["refresh"].iter().chain(flag).copied().collect();
-        let was = before(&cloud, &dir);
-        let run = cloud.run(&dir, &args);
-        assert_refused(&cloud, &dir, &was, &run, &["unexpected argument"]);
+        assert_run_refused(&cloud, &dir, &args, &["unexpected argument"]);
     }
 }
 
@@ -396,24 +391,19 @@ fn a_saved_plan_is_the_json_plan_and_an_edited_one_is_refused() {
     edited["resource_changes"][1]["change"]["after"]["name"] = "web-edited".into();
     dir.write("plan.json", &serde_json::to_string_pretty(&edited).unwrap());
     for args in [&["apply", "plan.json"][..], &["show", "plan.json"]] {
-        let was = before(&cloud, &dir);
-        let run = cloud.run(&dir, args);
-        assert_refused(
-            &cloud,
-            &dir,
-            &was,
-            &run,
-            &["was changed after it was saved"],
-        );
+        assert_run_refused(&cloud, &dir, args, &["was changed after it was saved"]);
     }
     assert!(cloud.writes().is_empty());
     // The file as saved applies; applied again, it is stale.
     std::fs::write(dir.file("plan.json"), &bytes).unwrap();
     let run = cloud.run(&dir, &["apply", "plan.json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let was = before(&cloud, &dir);
-    let run = cloud.run(&dir, &["apply", "plan.json"]);
-    assert_refused(&cloud, &dir, &was, &run, &["Saved plan is stale"]);
+    assert_run_refused(
+        &cloud,
+        &dir,
+        &["apply", "plan.json"],
+        &["Saved plan is stale"],
+    );
 }
 
 #[test]
