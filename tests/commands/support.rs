@@ -164,6 +164,14 @@ pub fn plan_json(bytes: impl AsRef<[u8]>) -> serde_json::Value {
     json
 }
 
+/// A plan JSON (checked against the schema) without its timestamp, to compare
+/// two plans made at different moments.
+pub fn untimed_plan_json(bytes: impl AsRef<[u8]>) -> serde_json::Value {
+    let mut json = plan_json(bytes);
+    json["timestamp"] = serde_json::Value::Null;
+    json
+}
+
 pub fn finish(command: &mut assert_cmd::Command) -> Run {
     let output = command.output().unwrap();
     Run {
