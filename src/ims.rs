@@ -22,6 +22,14 @@ pub const REGISTER_EXTENSIONS: [&str; 10] = [
     "zvhd", "qcow2", "vhd", "raw", "vhdx", "qed", "vdi", "qcow", "zvhd2", "vmdk",
 ];
 
+/// A region id (`cn-north-4`): lower-case letters, digits and `-`, as it goes into host names.
+pub fn is_region_name(region: &str) -> bool {
+    !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 /// Letters, digits, space, `-`, `.`, `_`; 1-128 characters; no leading or trailing space.
 pub fn is_valid_name(name: &str) -> bool {
     let count = name.chars().count();

@@ -245,6 +245,7 @@ pub(crate) async fn finish<C: CloudApi>(
         attributes,
         observed: Some(observation(observed.as_ref())),
         tainted: None,
+        replicas: std::collections::BTreeMap::new(),
     };
     let (address, key) = (at.image.address.clone(), at.token.to_owned());
     let replaces = at.image.replaces.clone();
@@ -327,6 +328,7 @@ pub(crate) async fn fail_image<C: CloudApi>(
         attributes: at.image.attributes.clone(),
         observed: None,
         tainted: Some(Taint { code, reason }),
+        replicas: std::collections::BTreeMap::new(),
     };
     ctx.state
         .edit(move |state| {

@@ -59,6 +59,12 @@ pub(super) fn left_in_journal(store: &Store) -> Vec<(Address, String)> {
                 PendingOperation::Delete { image_id } => {
                     format!("image {image_id} is not deleted yet")
                 }
+                PendingOperation::Copy { region, token, .. } => {
+                    format!("the copy to {region} with token {token} is not resolved")
+                }
+                PendingOperation::DeleteReplica { region, image_id } => {
+                    format!("replica {image_id} in {region} is not deleted yet")
+                }
             };
             (entry.address.clone(), what)
         })

@@ -74,6 +74,8 @@ pub(super) async fn recover_one<C: CloudApi>(
         PendingOperation::Delete { image_id } => {
             delete_entry(ctx, &entry.address, image_id, &action).await
         }
+        // Never in `Plan::recovery` (see `plan::recover`); the replica phase recovers them.
+        PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => Ok(Ended::Left),
         PendingOperation::Create {
             token,
             attributes,
@@ -151,6 +153,8 @@ async fn resolve<C: CloudApi>(
                 view.images.insert(id.clone(), image);
             }
         }
+        // Never in `Plan::recovery` (see `plan::recover`); the replica phase recovers them.
+        PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => {}
     }
     let resolved = crate::plan::recover(
         std::slice::from_ref(entry),

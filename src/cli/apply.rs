@@ -25,6 +25,7 @@ use crate::cli::config::{Config, process_env, working_dir};
 use crate::cli::context::{self, Connection, Request};
 use crate::cli::state::{blocking, stdout_error};
 use crate::error::Error;
+use crate::state::State;
 use crate::manifest::check_plan_variables;
 use crate::plan::{Plan, PlanMode};
 use crate::planfile::{SavedPlan, check_fresh};
@@ -118,7 +119,9 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
         Ok(Store::open_at(&location, lock)?)
     })
     .await?;
-    let connection = context::connect(&config).await?;
+    let mut regions = saved.plan.replica_regions();
+    regions.extend(store.state().map(State::replica_regions).unwrap_or_default());
+    let connection = context::connect(&config, &regions).await?;
     let workspace = config.state.location.workspace_id();
     let fresh = check_saved(&saved, &mut store, &connection, workspace.as_deref()).await;
     if let Err(error) = fresh {

@@ -7,6 +7,7 @@
 //!
 //! Credentials are not here: they come only from the environment, see `cloud::Credentials`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -51,6 +52,25 @@ pub struct CloudConfig {
     pub local: bool,
     /// Skip TLS verification (test rigs only; prints a warning).
     pub insecure: bool,
+    /// The IAM project name looked up (`GET /v3/projects?name=`) when `project_id` is absent;
+    /// `None`: the region's name, as Huawei names a region's default project.
+    pub project_name: Option<String>,
+    /// `copy_agency`: the IAM agency IMS acts under for cross-region copies (replicas).
+    pub copy_agency: Option<String>,
+    /// `[cloud.regions.REGION]`: the other regions replicas may go to, by name.
+    pub regions: BTreeMap<String, RegionConfig>,
+}
+
+/// `[cloud.regions.REGION]`: a replica region's project and endpoints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegionConfig {
+    /// The project replicas go to, by name; `None`: the region's default project (named like
+    /// the region).
+    pub project: Option<String>,
+    /// IMS endpoint override; default `https://ims.{region}.myhuaweicloud.com`.
+    pub endpoint: Option<String>,
+    /// IAM endpoint override; default `https://iam.{region}.myhuaweicloud.com`.
+    pub iam_endpoint: Option<String>,
 }
 
 impl CloudConfig {
@@ -64,7 +84,19 @@ impl CloudConfig {
             iam_endpoint: Some(endpoint.to_owned()),
             local: false,
             insecure: false,
+            project_name: None,
+            copy_agency: None,
+            regions: BTreeMap::new(),
         }
+    }
+
+    /// The project name of `region` replicas go to (the region's default project unless
+    /// `[cloud.regions.REGION] project` names another).
+    pub fn project_of(&self, region: &str) -> String {
+        self.regions
+            .get(region)
+            .and_then(|r| r.project.clone())
+            .unwrap_or_else(|| region.to_owned())
     }
 }
 

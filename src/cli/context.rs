@@ -9,6 +9,7 @@
 //! commands own their output. Notices (the local cloud, `insecure`) go to stderr.
 
 mod connect;
+pub mod regions;
 mod subset;
 
 pub use connect::{
@@ -28,7 +29,7 @@ use crate::manifest::diagnostic::render_all;
 use crate::manifest::model::Address;
 use crate::manifest::{self, Diagnostic, Loaded, VarInput};
 use crate::plan::{self, Plan, PlanOptions, RemoteView};
-use crate::state::{LockOptions, Store};
+use crate::state::{LockOptions, State, Store};
 
 /// What a command asks of [`prepare`].
 #[derive(Debug, Clone, Copy)]
@@ -73,12 +74,17 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         let destroy = request.run.destroy_unlisted;
         eprintln!("{}", subset::leave_alone(&unlisted, destroy, &mut options));
     }
-    let connection = connect(&config).await?;
+    let mut regions = loaded.manifests.replica_regions();
+    regions.extend(store.state().map(State::replica_regions).unwrap_or_default());
+    regions::check(&config.cloud, &loaded.manifests)?;
+    let connection = connect(&config, &regions).await?;
     bind_identity(&mut store, &connection).await?;
     let remote = if request.run.refresh {
         let started = std::time::Instant::now();
-        let view =
+        let mut view =
             plan::refresh(connection.client.as_ref(), store.state(), &loaded.manifests).await?;
+        let (factory, state) = (&connection.factory, store.state());
+        plan::refresh_replicas(factory, state, &loaded.manifests, &mut view).await?;
         tracing::info!(
             images = view.images.len(),
             requests = connection.client.requests_sent(),
@@ -90,7 +96,14 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         tracing::info!("--refresh=false: planning from the state alone");
         None
     };
-    let mut plan = plan::plan(&loaded.manifests, store.state(), remote.as_ref(), &options)?;
+    let cloud = &config.cloud;
+    let mut plan = plan::plan_with_projects(
+        &loaded.manifests,
+        store.state(),
+        remote.as_ref(),
+        &options,
+        &|region| cloud.project_of(region),
+    )?;
     plan.timestamp = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     preflight(&plan, &connection).await?;
     let counts = plan.counts();

@@ -70,7 +70,7 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Outcome, Error
             })?;
     let mut state = store.state_or_new();
     check_state(&state, &address, &args.image_id)?;
-    let connection = context::connect(&config).await?;
+    let connection = context::connect(&config, &state.replica_regions()).await?;
     let image = match context::bind_identity(&mut store, &connection).await {
         Ok(()) => read_image(&connection, &args.image_id).await,
         Err(error) => Err(error),
@@ -114,6 +114,8 @@ fn check_state(state: &State, address: &Address, image_id: &str) -> Result<(), E
                 image_id, replaces, ..
             } => [image_id.as_deref(), replaces.as_deref()],
             PendingOperation::Delete { image_id } => [Some(image_id.as_str()), None],
+            // Images of other regions: never the configured region's image to import.
+            PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => [None, None],
         };
         if ids.contains(&Some(image_id)) {
             return Err(bound(&entry.address).into());
@@ -190,6 +192,7 @@ pub fn imported_record(spec: &ImageSpec, image: &RemoteImage) -> ImageRecord {
         attributes,
         observed: Some(observed(image)),
         tainted: None,
+        replicas: std::collections::BTreeMap::new(),
     }
 }
 
@@ -243,6 +246,7 @@ mod tests {
             attrs: ImageAttrs {
                 name: "web".into(),
                 image_url: "bucket:web.qcow2".into(),
+                copied_from: None,
                 os_version: "Ubuntu 22.04 server 64bit".into(),
                 disk_format: DiskFormat::Qcow2,
                 min_disk: 40,
@@ -257,6 +261,7 @@ mod tests {
                 line: 1,
                 column: 1,
             },
+            replicas: BTreeMap::new(),
         }
     }
 
@@ -281,6 +286,7 @@ mod tests {
             created_at: None,
             updated_at: Some("2026-11-22T10:00:00Z".into()),
             image_url: None,
+            copied_from: None,
         };
         let record = imported_record(&spec(), &image);
         let attrs = &record.attributes;
@@ -295,6 +301,7 @@ mod tests {
         assert_eq!(attrs.tags, BTreeMap::from([("owner".into(), "ops".into())]));
         let reported = RemoteImage {
             image_url: Some("bucket:legacy.qcow2".into()),
+            copied_from: None,
             ..image
         };
         let from_the_cloud = imported_record(&spec(), &reported);
@@ -323,6 +330,7 @@ mod tests {
             created_at: None,
             updated_at: None,
             image_url: None,
+            copied_from: None,
         }
     }
 

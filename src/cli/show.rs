@@ -168,6 +168,21 @@ fn write_pending(out: &mut impl Write, entry: &PendingEntry) -> io::Result<()> {
             format!("create ({})", parts.join(", "))
         }
         PendingOperation::Delete { image_id } => format!("delete of image {image_id}"),
+        PendingOperation::Copy {
+            token,
+            region,
+            image_id,
+            job_id,
+            ..
+        } => {
+            let mut parts = vec![format!("token {token}")];
+            parts.extend(image_id.as_ref().map(|id| format!("image {id}")));
+            parts.extend(job_id.as_ref().map(|id| format!("job {id}")));
+            format!("copy to {region} ({})", parts.join(", "))
+        }
+        PendingOperation::DeleteReplica { region, image_id } => {
+            format!("delete of replica {image_id} in {region}")
+        }
     };
     writeln!(
         out,

@@ -51,6 +51,8 @@ pub struct Client {
     credentials: Credentials,
     endpoints: Endpoints,
     pub(crate) region: String,
+    /// The IAM project name looked up when no project id is configured.
+    pub(crate) project_name: String,
     project_id: OnceCell<String>,
     retry: RetryPolicy,
     /// Shared by every client of one [`super::ClientFactory`] (all regions of a run).
@@ -128,6 +130,10 @@ impl Client {
             credentials,
             endpoints,
             region: config.region.clone(),
+            project_name: config
+                .project_name
+                .clone()
+                .unwrap_or_else(|| config.region.clone()),
             project_id,
             retry: options.retry,
             limiter,

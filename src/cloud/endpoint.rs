@@ -112,8 +112,7 @@ mod tests {
             project_id: None,
             endpoint: endpoint.map(str::to_owned),
             iam_endpoint: iam.map(str::to_owned),
-            local: false,
-            insecure: false,
+            ..CloudConfig::at_endpoint("", "cn-north-4", None)
         }
     }
 

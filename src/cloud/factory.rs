@@ -75,19 +75,31 @@ impl ClientFactory {
         )
     }
 
+    /// The configuration's settings for cross-region copies and their regions.
+    pub fn config(&self) -> &CloudConfig {
+        &self.config
+    }
+
     /// The cloud configuration of `region`: the configured one for its own region, else
-    /// that region with its override or default endpoints and no project id (IAM finds it).
+    /// that region with its endpoints (an override of [`ClientFactory::endpoint`], else
+    /// `[cloud.regions.REGION]`'s, else the defaults) and no project id: IAM finds the
+    /// project named by `[cloud.regions.REGION] project` (default: the region's name).
     fn config_for(&self, region: &str) -> CloudConfig {
         if region == self.config.region {
             return self.config.clone();
         }
+        let configured = self.config.regions.get(region);
         let (endpoint, iam_endpoint) = match self.endpoints.get(region) {
             Some((ims, iam)) => (Some(ims.clone()), Some(iam.clone())),
-            None => (None, None),
+            None => (
+                configured.and_then(|r| r.endpoint.clone()),
+                configured.and_then(|r| r.iam_endpoint.clone()),
+            ),
         };
         CloudConfig {
             region: region.to_owned(),
             project_id: None,
+            project_name: Some(self.config.project_of(region)),
             endpoint,
             iam_endpoint,
             ..self.config.clone()

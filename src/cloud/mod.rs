@@ -106,6 +106,9 @@ pub struct RemoteImage {
     /// The OBS file the image was registered from, where IMS reports it (`__data_origin` =
     /// `file,<bucket:object>`); `None` where it does not.
     pub image_url: Option<String>,
+    /// The image a copy was made from (`__data_origin` = `image,<region>,<image id>`), as
+    /// `(region, image id)`; `None` for any other image.
+    pub copied_from: Option<(String, String)>,
 }
 
 /// `POST /v2/images`: the metadata of a new image.

@@ -60,9 +60,9 @@ impl Client {
         Ok(images)
     }
 
-    /// `GET /v3/projects?name={region}` on IAM: exactly one project, else a clear error.
+    /// `GET /v3/projects?name={project name}` (the region's name by default) on IAM: exactly one project, else a clear error.
     pub(crate) async fn lookup_project_id(&self) -> Result<String, CloudError> {
-        let request = request::list_projects(&self.region);
+        let request = request::list_projects(&self.project_name);
         let response = self.send(&request, &[200], None).await?;
         let body = response.json(request.operation)?;
         let ids = wire::parse_project_ids(&body).ok_or_else(|| CloudError::Protocol {
@@ -73,14 +73,14 @@ impl Client {
         match ids.as_slice() {
             [id] => Ok(id.clone()),
             [] => Err(CloudError::Config(format!(
-                "IAM knows no project named `{}` for these credentials: check the region, or set \
-                 [cloud] project_id",
-                self.region
+                "IAM knows no project named `{}` in region {} for these credentials: check the \
+                 region (and [cloud.regions.{}] project), or set [cloud] project_id",
+                self.project_name, self.region, self.region
             ))),
             many => Err(CloudError::Config(format!(
                 "IAM returned {} projects named `{}`: set [cloud] project_id to choose one",
                 many.len(),
-                self.region
+                self.project_name
             ))),
         }
     }

@@ -81,10 +81,10 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// `GET /v3/projects?name={region}` on IAM.
-pub fn list_projects(region: &str) -> ApiRequest {
+pub fn list_projects(name: &str) -> ApiRequest {
     let mut request = ApiRequest::new("look up the project id", "GET", "/v3/projects".into());
     request.service = Service::Iam;
-    request.query = pairs(&[("name", region)]);
+    request.query = pairs(&[("name", name)]);
     request
 }
 

@@ -109,6 +109,10 @@ pub fn parse_image(value: &Value) -> Option<RemoteImage> {
         image_url: text(value, "__data_origin")
             .and_then(|origin| origin.strip_prefix("file,").map(str::to_owned))
             .filter(|url| !url.is_empty()),
+        copied_from: text(value, "__data_origin").and_then(|origin| {
+            let (region, id) = origin.strip_prefix("image,")?.split_once(',')?;
+            Some((region.to_owned(), id.to_owned()))
+        }),
     })
 }
 

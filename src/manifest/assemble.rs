@@ -12,7 +12,7 @@ use super::diagnostic::{Diagnostic, Label};
 use super::document::{Document, RawImage, RawMoved};
 use super::fields::ImageFields;
 use super::model::{
-    Address, DiskFormat, ImageAttrs, ImageSpec, Lifecycle, Location, Manifests, Moved,
+    Address, DiskFormat, ImageAttrs, ImageSpec, ReplicaSpec, Lifecycle, Location, Manifests, Moved,
 };
 use crate::ims;
 
@@ -116,11 +116,24 @@ fn merge(
         protected: pick(&own.protected, &defaults.protected).is_some_and(|p| p.value),
     };
     let lifecycle = merged_lifecycle(own, defaults);
+    let replicas = own
+        .replicas
+        .iter()
+        .map(|(region, raw)| {
+            let replica = ReplicaSpec {
+                name: raw.name.clone(),
+                description: raw.description.clone(),
+                location: location(&raw.label),
+            };
+            (region.clone(), replica)
+        })
+        .collect();
     Some(ImageSpec {
         address: image.address.clone(),
         attrs,
         lifecycle,
         location: location(&image.label),
+        replicas,
     })
 }
 

@@ -65,6 +65,13 @@ pub fn read_document(walker: &mut Walker<'_>, root: &MarkedMappingNode) -> Docum
             "defaults" => {
                 if let Some(mapping) = walker.mapping(value, "`defaults`") {
                     let fields = read_image(walker, mapping, "`defaults`");
+                    if let Some(label) = &fields.replicas_label {
+                        walker.push(
+                            Diagnostic::error("`replicas` cannot be set in `defaults`")
+                                .at(label.clone())
+                                .hint("each image names its own replicas; move it to the images"),
+                        );
+                    }
                     document.defaults = Some((fields, walker.key_label(key)));
                 }
             }

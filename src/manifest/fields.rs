@@ -12,11 +12,12 @@ use marked_yaml::Node;
 
 use super::diagnostic::{Diagnostic, Label};
 use super::model::{DiskFormat, Field, ReplaceOrder, TOKEN_TAG};
+use super::replicas::{RawReplica, read_replicas};
 use super::walk::{MappingRef, Spanned, Walker, closest};
 use crate::ims;
 
 /// The keys of an image (and of `defaults`).
-pub const IMAGE_KEYS: [&str; 10] = [
+pub const IMAGE_KEYS: [&str; 11] = [
     "name",
     "image_url",
     "os_version",
@@ -27,6 +28,7 @@ pub const IMAGE_KEYS: [&str; 10] = [
     "tags",
     "protected",
     "lifecycle",
+    "replicas",
 ];
 
 /// The keys of `lifecycle`.
@@ -62,6 +64,9 @@ pub struct ImageFields {
     pub prevent_destroy: Option<bool>,
     pub ignore_changes: Option<BTreeSet<Field>>,
     pub replace_order: Option<ReplaceOrder>,
+    /// `replicas` by region, and where `replicas:` was written (refused in `defaults`).
+    pub replicas: BTreeMap<String, RawReplica>,
+    pub replicas_label: Option<Label>,
     /// Keys written, valid or not: a required field written wrongly is not also "missing".
     pub written: BTreeSet<&'static str>,
 }
@@ -89,6 +94,10 @@ pub fn read_image(walker: &mut Walker<'_>, mapping: MappingRef<'_>, what: &str) 
                 fields.tags = tags(walker, value, &at);
             }
             "protected" => fields.protected = walker.bool(value, &at),
+            "replicas" => {
+                fields.replicas_label = Some(walker.key_label(key));
+                fields.replicas = read_replicas(walker, value, what);
+            }
             // The one key left of IMAGE_KEYS: `lifecycle`.
             _ => lifecycle(walker, value, &mut fields, what),
         }
@@ -96,7 +105,7 @@ pub fn read_image(walker: &mut Walker<'_>, mapping: MappingRef<'_>, what: &str) 
     fields
 }
 
-fn name(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
+pub(super) fn name(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
     let name = walker.text(node, what)?;
     if ims::is_valid_name(&name.value) {
         return Some(name);
@@ -203,7 +212,11 @@ fn disk_format(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spann
     })
 }
 
-fn description(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
+pub(super) fn description(
+    walker: &mut Walker<'_>,
+    node: &Node,
+    what: &str,
+) -> Option<Spanned<String>> {
     let text = walker.text(node, what)?;
     if ims::is_valid_description(&text.value) {
         return Some(text);

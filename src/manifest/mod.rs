@@ -16,6 +16,7 @@ mod discover;
 mod document;
 mod fields;
 mod interpolate;
+mod replicas;
 pub mod model;
 mod source;
 mod var_file;
@@ -31,6 +32,7 @@ pub use assemble::{USER_TAGS_MAX, derived_disk_format};
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use document::{MOVED_KEYS, TOP_KEYS};
 pub use fields::{DISK_FORMATS, IMAGE_KEYS, LIFECYCLE_KEYS, REPLACE_ORDERS};
+pub use replicas::REPLICA_KEYS;
 pub use source::{MAX_FILE_BYTES, MAX_INDENT};
 pub use variables::{VARIABLE_KEYS, VarArg, VarInput};
 

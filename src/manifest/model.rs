@@ -250,6 +250,39 @@ pub struct ImageSpec {
     pub lifecycle: Lifecycle,
     /// Where the image's key was written.
     pub location: Location,
+    /// Copies of the image kept in other regions, by region (design.md section 10).
+    pub replicas: BTreeMap<String, ReplicaSpec>,
+}
+
+/// One `replicas` entry: a copy of the image in another region, at the child address
+/// `images.<key>.replicas["REGION"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaSpec {
+    /// `None`: the source image's name.
+    pub name: Option<String>,
+    /// `None`: the source image's description.
+    pub description: Option<String>,
+    /// Where the region was written.
+    pub location: Location,
+}
+
+impl ImageSpec {
+    /// The name and description `region`'s replica should have: its own, else the source's.
+    pub fn replica_attrs(&self, region: &str) -> Option<(String, Option<String>)> {
+        let replica = self.replicas.get(region)?;
+        Some((
+            replica.name.clone().unwrap_or_else(|| self.attrs.name.clone()),
+            replica
+                .description
+                .clone()
+                .or_else(|| self.attrs.description.clone()),
+        ))
+    }
+}
+
+/// The address of an image's replica in `region`: `images.<key>.replicas["REGION"]`.
+pub fn replica_address(image: &Address, region: &str) -> String {
+    format!("{image}.replicas[\"{region}\"]")
 }
 
 /// A `moved` entry: rename an address without replacing its image.
@@ -265,6 +298,16 @@ pub struct Moved {
 pub struct Manifests {
     pub images: BTreeMap<Address, ImageSpec>,
     pub moved: Vec<Moved>,
+}
+
+impl Manifests {
+    /// Every region some image keeps a replica in.
+    pub fn replica_regions(&self) -> BTreeSet<String> {
+        self.images
+            .values()
+            .flat_map(|spec| spec.replicas.keys().cloned())
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@ impl Plan {
             || !self.drift.is_empty()
             || !self.recovery.is_empty()
             || !self.moves.is_empty()
+            || self.replicas.iter().any(|c| c.action != Action::NoOp)
+            || !self.replica_drift.is_empty()
+            || !self.replica_recovery.is_empty()
             || self
                 .untracked
                 .iter()
@@ -37,8 +40,9 @@ impl Plan {
             counts.destroy += work.destroy;
         }
         counts.destroy += self.untracked_deletes();
-        for change in &self.changes {
-            match change.action {
+        let replicas = self.replicas.iter().map(|c| c.action);
+        for action in self.changes.iter().map(|c| c.action).chain(replicas) {
+            match action {
                 Action::NoOp => {}
                 Action::Create => counts.add += 1,
                 Action::Update => counts.change += 1,
@@ -64,6 +68,10 @@ impl Plan {
         self.changes
             .iter()
             .any(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
+            || self
+                .replicas
+                .iter()
+                .any(|c| matches!(c.action, Action::Delete | Action::Replace { .. }))
             || self.recovery_work().any(|work| work.destroy > 0)
             || self.untracked_deletes() > 0
     }
@@ -90,6 +98,8 @@ impl Plan {
     /// state), by a change or by the recovery of the journal.
     pub fn changes_images(&self) -> bool {
         self.changes.iter().any(|c| c.action != Action::NoOp)
+            || self.replicas.iter().any(|c| c.action != Action::NoOp)
+            || !self.replica_recovery.is_empty()
             || self.recovery_work().any(|work| work != Counts::default())
             || self.untracked_deletes() > 0
     }

@@ -14,6 +14,7 @@ use super::model::{
     Action, Drift, NameCollision, Plan, PlanMode, PlanOptions, Reason, ResourceChange, StateRef,
 };
 use super::recovery::recover;
+use super::replicas;
 use super::refresh::RemoteView;
 use super::select::{Selection, apply_moves};
 use super::untracked;
@@ -29,10 +30,22 @@ pub fn plan(
     remote: Option<&RemoteView>,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
+    plan_with_projects(desired, state, remote, options, &|region| region.to_owned())
+}
+
+/// [`plan`], with the project name replicas of each region go to (`[cloud.regions]`).
+pub fn plan_with_projects(
+    desired: &Manifests,
+    state: Option<&State>,
+    remote: Option<&RemoteView>,
+    options: &PlanOptions,
+    project_of: &dyn Fn(&str) -> String,
+) -> Result<Plan, PlanError> {
     let selection = Selection::new(options)?;
     let mut records = state.map(|s| s.images.clone()).unwrap_or_default();
     let pending = state.map_or(&[][..], |s| s.pending.as_slice());
     let recovery = recover(pending, remote, &mut records);
+    let replica_recovery = replicas::recover(pending, remote, &mut records);
     let moves =
         apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused { problems })?;
     let moved_from: BTreeMap<&Address, &Address> = moves.iter().map(|m| (&m.to, &m.from)).collect();
@@ -42,6 +55,7 @@ pub fn plan(
     let mode = options.mode();
     let mut changes = Vec::new();
     let mut drift = Vec::new();
+    let (mut replica_changes, mut replica_drift) = (Vec::new(), Vec::new());
     let mut problems = Vec::new();
     for address in addresses.into_iter().filter(|a| selection.includes(a)) {
         let spec = desired.images.get(address);
@@ -49,6 +63,8 @@ pub fn plan(
         let seen = remote.map(|view| record.and_then(|r| view.image(&r.id)));
         drift.extend(drift_of(address, spec, record, seen));
         if mode == PlanMode::RefreshOnly {
+            let input = replica_input(address, spec, record, None, remote, mode, project_of);
+            replica_drift.extend(replicas::diff(&input).1);
             continue;
         }
         let input = Input {
@@ -59,10 +75,15 @@ pub fn plan(
             mode,
             replace: options.replace.contains(address),
         };
-        if let Some(mut change) = diff_one(&input, &mut problems) {
+        let change = diff_one(&input, &mut problems).map(|mut change| {
             change.moved_from = moved_from.get(address).map(|a| (*a).clone());
-            changes.push(change);
-        }
+            change
+        });
+        let input = replica_input(address, spec, record, change.as_ref(), remote, mode, project_of);
+        let (replicas, seen) = replicas::diff(&input);
+        replica_changes.extend(replicas);
+        replica_drift.extend(seen);
+        changes.extend(change);
     }
     if !problems.is_empty() {
         return Err(PlanError::Refused { problems });
@@ -83,7 +104,30 @@ pub fn plan(
         name_collisions,
         timestamp: None,
         untracked,
+        replicas: replica_changes,
+        replica_drift,
+        replica_recovery,
     })
+}
+
+fn replica_input<'a>(
+    address: &'a Address,
+    spec: Option<&'a ImageSpec>,
+    record: Option<&'a ImageRecord>,
+    source: Option<&'a ResourceChange>,
+    remote: Option<&'a RemoteView>,
+    mode: PlanMode,
+    project_of: &'a dyn Fn(&str) -> String,
+) -> replicas::ReplicaInput<'a> {
+    replicas::ReplicaInput {
+        address,
+        spec,
+        record,
+        source,
+        remote,
+        mode,
+        project_of,
+    }
 }
 
 /// What changed outside imsform for a managed image that refresh looked for.

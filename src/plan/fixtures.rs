@@ -19,6 +19,7 @@ pub fn attrs(key: &str) -> ImageAttrs {
     ImageAttrs {
         name: format!("{key}-image"),
         image_url: format!("images:{key}/disk.qcow2"),
+        copied_from: None,
         os_version: "Ubuntu 22.04 server 64bit".into(),
         disk_format: DiskFormat::Qcow2,
         min_disk: 40,
@@ -43,6 +44,7 @@ pub fn spec(key: &str, attrs: ImageAttrs) -> ImageSpec {
         attrs,
         lifecycle: Lifecycle::default(),
         location: location(),
+        replicas: std::collections::BTreeMap::new(),
     }
 }
 
@@ -131,6 +133,7 @@ pub fn remote(id: &str, attrs: &ImageAttrs, status: ImageStatus) -> RemoteImage 
         size: Some(1 << 30),
         created_at: None,
         image_url: Some(attrs.image_url.clone()),
+        copied_from: None,
         updated_at: None,
     }
 }

@@ -24,18 +24,26 @@ mod model;
 mod preflight;
 mod recovery;
 pub mod refresh;
+mod replica;
+mod replica_refresh;
+mod replicas;
 mod select;
 mod untracked;
 
 pub use counts::Counts;
 pub use drift::observed;
 pub(crate) use drift::{field_value, refreshed};
-pub use engine::plan;
+pub use engine::{plan, plan_with_projects};
 pub use error::{PlanError, Problem};
 pub use model::*;
 pub use preflight::{CloudFacts, preflight};
 pub(crate) use recovery::recover;
 pub use refresh::{RemoteView, refresh};
+pub use replica::{
+    ReplicaAttrs, ReplicaChange, ReplicaDrift, ReplicaRecovery, ReplicaRecoveryAction,
+};
+pub use replica_refresh::refresh_replicas;
+pub use replicas::{COPY_SKEW, candidates};
 pub use untracked::{Untracked, UntrackedAction};
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::replica::{ReplicaChange, ReplicaDrift, ReplicaRecovery};
 use super::untracked::Untracked;
 use crate::cloud::AttrUpdate;
 use crate::manifest::model::{Address, Field, ImageAttrs, ReplaceOrder};
@@ -96,6 +97,25 @@ pub struct Plan {
     /// Images created by this state's imsform that the state does not track, by image id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub untracked: Vec<Untracked>,
+    /// The replicas' changes (`images.<key>.replicas["REGION"]`), no-ops included, sorted by
+    /// address; carried out after (creates) or before (deletes) their images' changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaChange>,
+    /// Replicas changed outside imsform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_drift: Vec<ReplicaDrift>,
+    /// What the recovery of the journal's copies and replica deletes will do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_recovery: Vec<ReplicaRecovery>,
+}
+
+impl Plan {
+    /// Every region the plan's replicas are in.
+    pub fn replica_regions(&self) -> std::collections::BTreeSet<String> {
+        let changes = self.replicas.iter().map(|c| c.region.clone());
+        let recovery = self.replica_recovery.iter().map(|r| r.region.clone());
+        changes.chain(recovery).collect()
+    }
 }
 
 /// The `--target`/`--exclude` patterns a plan was narrowed with, as given.
@@ -190,6 +210,8 @@ pub enum Reason {
     DeleteBecauseNoResourceConfig,
     /// `--destroy`.
     DeleteByRequest,
+    /// A replica's source image is replaced (or its recorded source is not the current one).
+    ReplaceBecauseSourceReplaced,
 }
 
 impl Reason {
@@ -202,6 +224,7 @@ impl Reason {
             Reason::ReplaceByRequest => "replace_by_request",
             Reason::DeleteBecauseNoResourceConfig => "delete_because_no_resource_config",
             Reason::DeleteByRequest => "delete_by_request",
+            Reason::ReplaceBecauseSourceReplaced => "replace_because_source_replaced",
         }
     }
 
@@ -215,6 +238,7 @@ impl Reason {
             Reason::ReplaceByRequest,
             Reason::DeleteBecauseNoResourceConfig,
             Reason::DeleteByRequest,
+            Reason::ReplaceBecauseSourceReplaced,
         ]
         .into_iter()
         .find(|reason| reason.as_str() == text)
@@ -230,6 +254,7 @@ impl Reason {
             Reason::ReplaceByRequest => "of the --replace option",
             Reason::DeleteBecauseNoResourceConfig => "the image is no longer in the manifests",
             Reason::DeleteByRequest => "of the --destroy option",
+            Reason::ReplaceBecauseSourceReplaced => "its source image is replaced",
         }
     }
 }

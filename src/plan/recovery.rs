@@ -24,7 +24,7 @@ pub(crate) fn recover(
 ) -> Vec<Recovery> {
     pending
         .iter()
-        .map(|entry| {
+        .filter_map(|entry| {
             let action = match &entry.operation {
                 PendingOperation::Create {
                     token,
@@ -41,12 +41,16 @@ pub(crate) fn recover(
                     recover_create(&created, token, image_id.as_deref(), remote, records)
                 }
                 PendingOperation::Delete { image_id } => recover_delete(image_id, remote),
+                // Replica entries: `Plan::replica_recovery` (`replicas.rs`).
+                PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => {
+                    return None;
+                }
             };
-            Recovery {
+            Some(Recovery {
                 address: entry.address.clone(),
                 operation: entry.operation.clone(),
                 action,
-            }
+            })
         })
         .collect()
 }
@@ -135,6 +139,7 @@ fn record(
         attributes: created.attributes.clone(),
         observed: image.map(observed),
         tainted,
+        replicas: std::collections::BTreeMap::new(),
     }
 }
 

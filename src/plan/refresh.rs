@@ -31,6 +31,9 @@ pub struct RemoteView {
     /// Images carrying a token of this state's lineage that neither the state's records nor
     /// its journal know, by id.
     pub untracked: BTreeMap<String, RemoteImage>,
+    /// Per replica region read (`replica_refresh.rs`): the images the state's replicas and
+    /// replica journal name, and the copies of this region's images a lost copy may be, by id.
+    pub regions: BTreeMap<String, BTreeMap<String, RemoteImage>>,
 }
 
 impl RemoteView {
@@ -40,6 +43,12 @@ impl RemoteView {
             .get(id)
             .or_else(|| self.by_token.values().flatten().find(|i| i.id == id))
             .or_else(|| self.untracked.get(id))
+    }
+
+    /// The image `id` of replica region `region` as refresh saw it; `None` when the region
+    /// was read and the image is not there (a region not read counts as read and empty).
+    pub fn replica(&self, region: &str, id: &str) -> Option<&RemoteImage> {
+        self.regions.get(region).and_then(|images| images.get(id))
     }
 }
 
@@ -103,6 +112,8 @@ fn wanted(state: &State) -> (BTreeSet<&str>, Vec<&str>) {
             PendingOperation::Delete { image_id } => {
                 wanted.insert(image_id);
             }
+            // Read in their own regions (`replicas.rs`).
+            PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => {}
         }
     }
     (wanted, tokens)

@@ -147,6 +147,7 @@ fn adopted_record(spec: &ImageSpec, image: &RemoteImage) -> ImageRecord {
         attributes: refreshed(&spec.attrs, image, &BTreeSet::new()),
         observed: Some(observed(image)),
         tainted: None,
+        replicas: std::collections::BTreeMap::new(),
     }
 }
 

@@ -47,6 +47,9 @@ pub(super) fn plan(document: JsonPlan<'static>) -> Result<Plan, String> {
         name_collisions: document.name_collisions.into_owned(),
         timestamp: document.timestamp.map(std::borrow::Cow::into_owned),
         untracked,
+        replicas: document.replica_changes.into_owned(),
+        replica_drift: document.replica_drift.into_owned(),
+        replica_recovery: document.replica_recovery.into_owned(),
     })
 }
 

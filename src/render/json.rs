@@ -15,8 +15,9 @@ use serde_json::Value;
 
 use crate::manifest::model::{Address, DiskFormat, ImageAttrs, ReplaceOrder};
 use crate::plan::{
-    Action, Drift, FieldChange, Move, NameCollision, Plan, PlanMode, Recovery, ResourceChange,
-    StatusChange, Targeting, Untracked, UntrackedAction,
+    Action, Drift, FieldChange, Move, NameCollision, Plan, PlanMode, Recovery, ReplicaChange,
+    ReplicaDrift, ReplicaRecovery, ResourceChange, StatusChange, Targeting, Untracked,
+    UntrackedAction,
 };
 use crate::state::{ImageRecord, Taint};
 
@@ -65,6 +66,15 @@ pub struct JsonPlan<'a> {
     pub moved: Cow<'a, [Move]>,
     /// Planned creates named like images that imsform does not manage.
     pub name_collisions: Cow<'a, [NameCollision]>,
+    /// The replicas' changes (`images.<key>.replicas["REGION"]`), no-ops included.
+    #[serde(default)]
+    pub replica_changes: Cow<'a, [ReplicaChange]>,
+    /// Replicas changed outside imsform.
+    #[serde(default)]
+    pub replica_drift: Cow<'a, [ReplicaDrift]>,
+    /// What the recovery of the journal's copies and replica deletes will do.
+    #[serde(default)]
+    pub replica_recovery: Cow<'a, [ReplicaRecovery]>,
     pub summary: Summary,
 }
 
@@ -137,6 +147,9 @@ impl<'a> JsonPlan<'a> {
             untracked: plan.untracked.iter().map(JsonUntracked::of).collect(),
             moved: Cow::Borrowed(&plan.moves),
             name_collisions: Cow::Borrowed(&plan.name_collisions),
+            replica_changes: Cow::Borrowed(&plan.replicas),
+            replica_drift: Cow::Borrowed(&plan.replica_drift),
+            replica_recovery: Cow::Borrowed(&plan.replica_recovery),
             summary: Summary {
                 add: counts.add,
                 change: counts.change,

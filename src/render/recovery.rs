@@ -10,6 +10,11 @@ pub(crate) fn sentence(recovery: &Recovery) -> String {
     let what = match &recovery.operation {
         PendingOperation::Create { token, .. } => format!("interrupted create (token {token})"),
         PendingOperation::Delete { image_id } => format!("interrupted delete of {image_id}"),
+        // Replica entries are recovered by the replica plan (`Plan::replica_recovery`).
+        PendingOperation::Copy { region, .. } => format!("interrupted copy to {region}"),
+        PendingOperation::DeleteReplica { region, image_id } => {
+            format!("interrupted delete of {image_id} in {region}")
+        }
     };
     let mut text = format!(
         "{}: {what}: {}",

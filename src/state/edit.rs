@@ -33,8 +33,20 @@ impl Edit<'_> {
     }
 
     /// Puts `record` at `address`; returns the record it replaces.
-    pub fn insert_image(&mut self, address: Address, record: ImageRecord) -> Option<ImageRecord> {
+    /// A record without replicas keeps those of the record it replaces: the image's
+    /// replacement does not forget its copies in other regions (the replica plan replaces
+    /// them from the new image).
+    pub fn insert_image(
+        &mut self,
+        address: Address,
+        mut record: ImageRecord,
+    ) -> Option<ImageRecord> {
         self.undo.note(self.state, &address);
+        if record.replicas.is_empty()
+            && let Some(old) = self.state.images.get_mut(&address)
+        {
+            record.replicas = std::mem::take(&mut old.replicas);
+        }
         self.state.images.insert(address, record)
     }
 

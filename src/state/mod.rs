@@ -108,6 +108,30 @@ pub struct ImageRecord {
     /// Set when the image must be replaced by the next apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tainted: Option<Taint>,
+    /// The image's copies in other regions (`images.<key>.replicas["REGION"]`), by region.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replicas: BTreeMap<String, ReplicaRecord>,
+}
+
+/// One replica: a copy of the image in another region, made by cross-region copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaRecord {
+    /// The copy's image id in the destination region.
+    pub id: String,
+    /// The destination project's name (the region's default project when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// The name and description as last applied.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The id of the source image the copy was made from: a replica whose source was
+    /// replaced is replaced too.
+    pub source_id: String,
+    /// What the last refresh or apply saw of the copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
 }
 
 /// What was last observed of an image in the cloud.
@@ -167,6 +191,36 @@ pub enum PendingOperation {
     },
     /// Delete of an image no longer bound to an address (e.g. the old half of a replace).
     Delete { image_id: String },
+    /// Delete of a replica's image in `region` (removed from the manifests, its source
+    /// destroyed, or the old half of a replica's replacement).
+    DeleteReplica { region: String, image_id: String },
+    /// Cross-region copy of the address's image into `region` (a replica), written before the
+    /// copy request is sent. A copy carries no tags, so a copy whose answer was lost is found
+    /// by its `__data_origin` (`image,<source_region>,<source_id>`), name and creation time
+    /// (not before `sent_at` less a skew); once found it is tagged with `token`.
+    Copy {
+        /// `<lineage8>-<ULID>`, tagged onto the copy once its id is known.
+        token: String,
+        source_id: String,
+        source_region: String,
+        region: String,
+        /// The destination project's name.
+        project: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        /// RFC 3339: when the request was about to be sent.
+        sent_at: String,
+        /// Set once the copy's image is known (the job's `entities.image_id`, or found).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image_id: Option<String>,
+        /// Set once the copy request answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job_id: Option<String>,
+        /// The replica this copy replaces, deleted after the copy succeeds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces: Option<String>,
+    },
 }
 
 impl State {
@@ -207,6 +261,17 @@ impl State {
             images: BTreeMap::new(),
             pending: Vec::new(),
         }
+    }
+
+    /// Every region the state's replicas and its journal's replica operations are in.
+    pub fn replica_regions(&self) -> std::collections::BTreeSet<String> {
+        let recorded = self.images.values().flat_map(|r| r.replicas.keys().cloned());
+        let pending = self.pending.iter().filter_map(|entry| match &entry.operation {
+            PendingOperation::Copy { region, .. }
+            | PendingOperation::DeleteReplica { region, .. } => Some(region.clone()),
+            _ => None,
+        });
+        recorded.chain(pending).collect()
     }
 
     /// Whether an operation for `address` is in flight.

@@ -2,28 +2,35 @@
 //! that make a value impossible (a zero parallelism, a duration like "soon", plain HTTP to a
 //! remote host, no region). Pure; part of `config.rs`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
+use crate::ims::is_region_name;
 use crate::state::Location;
 use crate::state::backend::pg::{FileSettings, Settings};
 
 use super::{
     ApplyConfig, CloudConfig, Config, DEFAULT_JOB_TIMEOUT, DEFAULT_PARALLELISM,
-    DEFAULT_REQUESTS_PER_SECOND, DEFAULT_STATE_PATH, IpAddr, LOCAL_REGION, Reader, StateConfig,
+    DEFAULT_REQUESTS_PER_SECOND, DEFAULT_STATE_PATH, IpAddr, LOCAL_REGION, Reader, RegionConfig,
+    StateConfig,
 };
 
+
 const SECTIONS: [&str; 3] = ["cloud", "state", "apply"];
-const CLOUD_KEYS: [&str; 6] = [
+const CLOUD_KEYS: [&str; 8] = [
     "region",
     "project_id",
     "endpoint",
     "iam_endpoint",
     "local",
     "insecure",
+    "copy_agency",
+    "regions",
 ];
+const REGION_KEYS: [&str; 3] = ["project", "endpoint", "iam_endpoint"];
 const STATE_KEYS: [&str; 5] = ["path", "backend", "conn_str", "schema", "workspace"];
 const APPLY_KEYS: [&str; 4] = [
     "parallelism",
@@ -67,14 +74,9 @@ impl Reader<'_> {
         root: &DeTable<'_>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Option<CloudConfig> {
-        let mut cloud = CloudConfig {
-            region: String::new(),
-            project_id: None,
-            endpoint: None,
-            iam_endpoint: None,
-            local: false,
-            insecure: false,
-        };
+        let mut cloud = CloudConfig::at_endpoint("", "", None);
+        cloud.endpoint = None;
+        cloud.iam_endpoint = None;
         let mut region = None;
         for (key, value) in self.table(root, "cloud", &CLOUD_KEYS) {
             let dotted = format!("cloud.{key}");
@@ -92,6 +94,16 @@ impl Reader<'_> {
                     } = url;
                 }
                 "local" => cloud.local = self.bool(value, &dotted).unwrap_or(false),
+                "copy_agency" => {
+                    cloud.copy_agency = self.string(value, &dotted).filter(|agency| {
+                        let ok = !agency.trim().is_empty();
+                        if !ok {
+                            self.problem(start, &dotted, "must not be empty");
+                        }
+                        ok
+                    });
+                }
+                "regions" => cloud.regions = self.regions(value),
                 // The one key left of CLOUD_KEYS: `insecure`.
                 _ => cloud.insecure = self.bool(value, &dotted).unwrap_or(false),
             }
@@ -127,6 +139,57 @@ impl Reader<'_> {
         Some(cloud)
     }
 
+    /// `[cloud.regions.REGION]` tables: each region's name checked like `[cloud] region`.
+    fn regions(&mut self, value: &toml::Spanned<DeValue<'_>>) -> BTreeMap<String, RegionConfig> {
+        let mut regions = BTreeMap::new();
+        let Some(table) = value.get_ref().as_table() else {
+            let message = "must be a table of regions (`[cloud.regions.REGION]`)";
+            self.problem(value.span().start, "cloud.regions", message);
+            return regions;
+        };
+        for (name, entry) in table {
+            let name_text = name.get_ref().to_string();
+            let Some(region) = self.region_name(name_text, name.span().start) else {
+                continue;
+            };
+            let prefix = format!("cloud.regions.{region}");
+            let Some(entries) = entry.get_ref().as_table() else {
+                let message = format!("must be a table (`[{prefix}]`)");
+                self.problem(entry.span().start, &prefix, message);
+                continue;
+            };
+            let mut config = RegionConfig::default();
+            for (key, value) in entries {
+                let dotted = format!("{prefix}.{}", key.get_ref());
+                let start = value.span().start;
+                match key.get_ref().as_ref() {
+                    "project" => config.project = self.string(value, &dotted),
+                    "endpoint" => {
+                        let url = self.string(value, &dotted);
+                        config.endpoint = url.filter(|url| self.endpoint(url, start, &dotted));
+                    }
+                    "iam_endpoint" => {
+                        let url = self.string(value, &dotted);
+                        config.iam_endpoint = url.filter(|url| self.endpoint(url, start, &dotted));
+                    }
+                    other => self.unknown(key.span().start, &dotted, other, &REGION_KEYS),
+                }
+            }
+            regions.insert(region, config);
+        }
+        regions
+    }
+
+    /// A region name of `[cloud.regions]`, checked like `[cloud] region`.
+    fn region_name(&mut self, region: String, start: usize) -> Option<String> {
+        if is_region_name(&region) {
+            return Some(region);
+        }
+        let message = format!("`{region}` is not a region name (like `cn-north-4`)");
+        self.problem(start, "cloud.regions", message);
+        None
+    }
+
     fn env_or_file_problem(&mut self, key: &str, message: &str) {
         self.problems.push(super::ConfigProblem {
             line: 0,
@@ -139,11 +202,7 @@ impl Reader<'_> {
     /// A region name goes into host names: lower-case letters, digits and `-` only. `start` is
     /// its place in the file, `None` when it came from `HW_REGION_NAME`.
     fn region(&mut self, region: String, start: Option<usize>) -> Option<String> {
-        let valid = !region.is_empty()
-            && region
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if valid {
+        if is_region_name(&region) {
             return Some(region);
         }
         let message = format!("`{region}` is not a region name (like `cn-north-4`)");

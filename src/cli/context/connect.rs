@@ -8,12 +8,13 @@
 //! the world. The credentials protect nothing (loopback only, a throwaway world); they exist so
 //! that every request is signed and checked exactly as against the real cloud.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::config::{CloudConfig, Config, process_env};
 use crate::cloud::endpoint::Endpoints;
-use crate::cloud::{Client, ClientOptions, Credentials, WatchConfig};
+use crate::cloud::{Client, ClientFactory, ClientOptions, Credentials, WatchConfig};
 use crate::emulator::Emulator;
 use crate::error::Error;
 use crate::planfile::config_digest;
@@ -41,7 +42,10 @@ pub const LOCAL_NOTICE: &str = "Using the local cloud (.imsform/local-cloud.json
 
 /// A connection to the cloud for one run.
 pub struct Connection {
+    /// The configured region's client.
     pub client: Arc<Client>,
+    /// Clients for the replica regions, sharing `client`'s rate limit.
+    pub factory: ClientFactory,
     /// The job-poll cadence for this cloud (fast on the local cloud).
     pub watch: WatchConfig,
     /// The in-process emulator of the local cloud, kept alive for the run.
@@ -121,10 +125,12 @@ pub fn check_connectable(config: &Config) -> Result<(), Error> {
 }
 
 /// Connects to the cloud `config` names: the local cloud with `[cloud] local = true`, else the
-/// configured one with credentials from the environment.
-pub async fn connect(config: &Config) -> Result<Connection, Error> {
+/// configured one with credentials from the environment. `regions` are the other regions the
+/// run may reach (its replicas'): the local cloud serves each of them and those of
+/// `[cloud.regions]`.
+pub async fn connect(config: &Config, regions: &BTreeSet<String>) -> Result<Connection, Error> {
     if config.cloud.local {
-        return connect_local(config).await;
+        return connect_local(config, regions).await;
     }
     let credentials = Credentials::from_env(&process_env)?;
     if config.cloud.insecure {
@@ -134,21 +140,23 @@ pub async fn connect(config: &Config) -> Result<Connection, Error> {
         );
     }
     let endpoints = Endpoints::from_config(&config.cloud)?;
-    let client = Client::new(
+    let factory = ClientFactory::new(
         &config.cloud,
         credentials,
         ClientOptions::from_apply(&config.apply),
-    )?;
+    );
+    let client = factory.client(&config.cloud.region)?;
     tracing::info!(endpoint = %endpoints.ims.base, region = %config.cloud.region, "cloud");
     Ok(Connection {
         client: Arc::new(client),
+        factory,
         watch: WatchConfig::cloud(config.apply.poll_interval),
         local: None,
         endpoint_marker: format!("{}{}", endpoints.ims.base, endpoints.ims.path_prefix),
     })
 }
 
-async fn connect_local(config: &Config) -> Result<Connection, Error> {
+async fn connect_local(config: &Config, regions: &BTreeSet<String>) -> Result<Connection, Error> {
     let data_file = config.dir.join(LOCAL_DATA_FILE);
     if let Some(parent) = data_file.parent() {
         std::fs::create_dir_all(parent).map_err(|source| Error::Io {
@@ -156,10 +164,19 @@ async fn connect_local(config: &Config) -> Result<Connection, Error> {
             source,
         })?;
     }
-    let emulator = Emulator::builder()
+    let mut builder = Emulator::builder().region(&config.cloud.region);
+    for region in regions.iter().chain(config.cloud.regions.keys()) {
+        builder = builder.region(region);
+    }
+    for (region, settings) in &config.cloud.regions {
+        // A named project other than the default one is a sub-project `REGION_…` there.
+        if let Some(project) = settings.project.as_ref().filter(|p| *p != region) {
+            builder = builder.project(project);
+        }
+    }
+    let emulator = builder
         .credentials(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY)
         .project_id(LOCAL_PROJECT_ID)
-        .region(&config.cloud.region)
         .job_duration(LOCAL_JOB_DURATION)
         .image_quota(LOCAL_IMAGE_QUOTA)
         .delete_linger(LOCAL_DELETE_LINGER)
@@ -170,6 +187,8 @@ async fn connect_local(config: &Config) -> Result<Connection, Error> {
     tracing::info!(endpoint = %emulator.uri(), "the local cloud is serving");
     let cloud = CloudConfig {
         local: true,
+        copy_agency: config.cloud.copy_agency.clone(),
+        regions: config.cloud.regions.clone(),
         ..CloudConfig::at_endpoint(
             &emulator.uri(),
             &config.cloud.region,
@@ -177,13 +196,15 @@ async fn connect_local(config: &Config) -> Result<Connection, Error> {
         )
     };
     let credentials = Credentials::ak_sk(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY);
-    let client = Client::new(
-        &cloud,
-        credentials,
-        ClientOptions::from_apply(&config.apply),
-    )?;
+    let mut factory =
+        ClientFactory::new(&cloud, credentials, ClientOptions::from_apply(&config.apply));
+    for (region, uri) in emulator.endpoints() {
+        factory = factory.endpoint(&region, &uri, &uri);
+    }
+    let client = factory.client(&config.cloud.region)?;
     Ok(Connection {
         client: Arc::new(client),
+        factory,
         watch: WatchConfig::local(config.apply.poll_interval),
         local: Some(emulator),
         // The port changes every run; the directory names this local cloud.
@@ -207,7 +228,7 @@ mod tests {
             &|_| None,
         )
         .unwrap();
-        let first = connect(&config).await.unwrap();
+        let first = connect(&config, &BTreeSet::new()).await.unwrap();
         assert!(dir.path().join(LOCAL_DATA_FILE).is_file());
         let digest = first.config_digest().await.unwrap();
         let created = first
@@ -216,7 +237,7 @@ mod tests {
             .await
             .unwrap();
         first.close().await;
-        let second = connect(&config).await.unwrap();
+        let second = connect(&config, &BTreeSet::new()).await.unwrap();
         assert_eq!(second.config_digest().await.unwrap(), digest);
         let listed = second.client.list_private_images().await.unwrap();
         assert_eq!(

@@ -149,6 +149,7 @@ fn image_named(id: &str) -> RemoteImage {
         description: None,
         protected: false,
         image_url: None,
+        copied_from: None,
         checksum: None,
         size: None,
         created_at: None,
