@@ -68,11 +68,13 @@
 //!   destroyed, as [`Plan::counts`] counts them.
 
 mod change;
+mod copy;
 mod create;
 mod delete;
 mod progress;
 mod recover;
 mod register;
+mod replicas;
 mod report;
 mod resume;
 mod shutdown;
@@ -94,7 +96,7 @@ pub use progress::{Event, HEARTBEAT, Phase, PlainProgress, ProgressSink, Silent,
 pub use report::Report;
 pub use shutdown::{Shutdown, ShutdownTrigger};
 
-use crate::cloud::{CloudApi, JobWatcher, WatchConfig};
+use crate::cloud::{ClientFactory, CloudApi, JobWatcher, WatchConfig};
 use crate::manifest::model::Address;
 use crate::plan::{Action, Plan, PlanMode, RecoveryAction};
 use crate::state::{StateError, Store};
@@ -111,6 +113,8 @@ pub struct ApplyOptions {
     pub watch: WatchConfig,
     /// The wait between the two token lookups after a create's answer was lost.
     pub create_settle: Duration,
+    /// The clients of the other regions, for replicas (`None`: a plan without replicas).
+    pub regions: Option<ClientFactory>,
 }
 
 impl Default for ApplyOptions {
@@ -120,6 +124,7 @@ impl Default for ApplyOptions {
             job_timeout: Duration::from_secs(30 * 60),
             watch: WatchConfig::default(),
             create_settle: Duration::from_secs(2),
+            regions: None,
         }
     }
 }
@@ -268,7 +273,9 @@ async fn run_phases<C: CloudApi + 'static>(
     if plan.mode == PlanMode::RefreshOnly {
         return Ok(report);
     }
+    replicas::before(plan, ctx, &mut report).await?;
     run_changes(plan, ctx, &recovered, &mut report).await?;
+    replicas::after(plan, ctx, &mut report).await?;
     report.interrupted |= ctx.shutdown.is_requested();
     Ok(report)
 }

@@ -25,11 +25,11 @@ use crate::cli::config::{Config, process_env, working_dir};
 use crate::cli::context::{self, Connection, Request};
 use crate::cli::state::{blocking, stdout_error};
 use crate::error::Error;
-use crate::state::State;
 use crate::manifest::check_plan_variables;
 use crate::plan::{Plan, PlanMode};
 use crate::planfile::{SavedPlan, check_fresh};
 use crate::render::human;
+use crate::state::State;
 use crate::state::{LockOptions, Store};
 
 const PROMPT: &str =
@@ -120,7 +120,12 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
     })
     .await?;
     let mut regions = saved.plan.replica_regions();
-    regions.extend(store.state().map(State::replica_regions).unwrap_or_default());
+    regions.extend(
+        store
+            .state()
+            .map(State::replica_regions)
+            .unwrap_or_default(),
+    );
     let connection = context::connect(&config, &regions).await?;
     let workspace = config.state.location.workspace_id();
     let fresh = check_saved(&saved, &mut store, &connection, workspace.as_deref()).await;
@@ -242,6 +247,7 @@ pub(crate) async fn carry_out(
         parallelism: run.parallelism.max(1),
         job_timeout: run.config.apply.job_timeout,
         watch: connection.watch,
+        regions: Some(connection.factory.clone()),
         ..ApplyOptions::default()
     };
     let cloud = connection.client.clone();

@@ -75,7 +75,12 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         eprintln!("{}", subset::leave_alone(&unlisted, destroy, &mut options));
     }
     let mut regions = loaded.manifests.replica_regions();
-    regions.extend(store.state().map(State::replica_regions).unwrap_or_default());
+    regions.extend(
+        store
+            .state()
+            .map(State::replica_regions)
+            .unwrap_or_default(),
+    );
     regions::check(&config.cloud, &loaded.manifests)?;
     let connection = connect(&config, &regions).await?;
     bind_identity(&mut store, &connection).await?;

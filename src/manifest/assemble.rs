@@ -12,7 +12,7 @@ use super::diagnostic::{Diagnostic, Label};
 use super::document::{Document, RawImage, RawMoved};
 use super::fields::ImageFields;
 use super::model::{
-    Address, DiskFormat, ImageAttrs, ImageSpec, ReplicaSpec, Lifecycle, Location, Manifests, Moved,
+    Address, DiskFormat, ImageAttrs, ImageSpec, Lifecycle, Location, Manifests, Moved, ReplicaSpec,
 };
 use crate::ims;
 

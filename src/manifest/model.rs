@@ -271,7 +271,10 @@ impl ImageSpec {
     pub fn replica_attrs(&self, region: &str) -> Option<(String, Option<String>)> {
         let replica = self.replicas.get(region)?;
         Some((
-            replica.name.clone().unwrap_or_else(|| self.attrs.name.clone()),
+            replica
+                .name
+                .clone()
+                .unwrap_or_else(|| self.attrs.name.clone()),
             replica
                 .description
                 .clone()

@@ -14,8 +14,8 @@ use super::model::{
     Action, Drift, NameCollision, Plan, PlanMode, PlanOptions, Reason, ResourceChange, StateRef,
 };
 use super::recovery::recover;
-use super::replicas;
 use super::refresh::RemoteView;
+use super::replicas;
 use super::select::{Selection, apply_moves};
 use super::untracked;
 use crate::cloud::{ImageStatus, RemoteImage};
@@ -79,7 +79,15 @@ pub fn plan_with_projects(
             change.moved_from = moved_from.get(address).map(|a| (*a).clone());
             change
         });
-        let input = replica_input(address, spec, record, change.as_ref(), remote, mode, project_of);
+        let input = replica_input(
+            address,
+            spec,
+            record,
+            change.as_ref(),
+            remote,
+            mode,
+            project_of,
+        );
         let (replicas, seen) = replicas::diff(&input);
         replica_changes.extend(replicas);
         replica_drift.extend(seen);

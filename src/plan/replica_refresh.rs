@@ -75,4 +75,3 @@ fn named(state: &State) -> (BTreeSet<String>, BTreeSet<String>) {
     }
     (ids, sources)
 }
-

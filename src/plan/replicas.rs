@@ -85,7 +85,12 @@ fn recorded_attrs(record: &ReplicaRecord, region: &str, input: &ReplicaInput<'_>
 }
 
 /// The record's attributes with the refreshed name and description.
-fn current(record: &ReplicaRecord, region: &str, input: &ReplicaInput<'_>, seen: Option<Option<&RemoteImage>>) -> ReplicaAttrs {
+fn current(
+    record: &ReplicaRecord,
+    region: &str,
+    input: &ReplicaInput<'_>,
+    seen: Option<Option<&RemoteImage>>,
+) -> ReplicaAttrs {
     let mut attrs = recorded_attrs(record, region, input);
     if let Some(Some(image)) = seen {
         attrs.name.clone_from(&image.name);
@@ -163,9 +168,8 @@ fn desired(input: &ReplicaInput<'_>, region: &str) -> Option<ReplicaAttrs> {
         return None;
     }
     let (name, description) = spec.replica_attrs(region)?;
-    let new_source = source.is_some_and(|c| {
-        matches!(c.action, Action::Create | Action::Replace { .. })
-    });
+    let new_source =
+        source.is_some_and(|c| matches!(c.action, Action::Create | Action::Replace { .. }));
     Some(ReplicaAttrs {
         name,
         description,
@@ -220,9 +224,9 @@ fn diff_one(
         };
         return change(Action::Delete, Some(reason), Some(before), None);
     };
-    let order = input
-        .spec
-        .map_or(ReplaceOrder::CreateBeforeDestroy, |s| s.lifecycle.replace_order);
+    let order = input.spec.map_or(ReplaceOrder::CreateBeforeDestroy, |s| {
+        s.lifecycle.replace_order
+    });
     let replace = if after.source_id.as_ref() != before.source_id.as_ref() {
         Some(Reason::ReplaceBecauseSourceReplaced)
     } else if after.project != before.project {
@@ -248,9 +252,7 @@ pub(super) fn recover(
     let mut recoveries = Vec::new();
     for entry in pending {
         let (region, action) = match &entry.operation {
-            PendingOperation::Copy { region, .. } => {
-                (region, recover_copy(entry, remote, records))
-            }
+            PendingOperation::Copy { region, .. } => (region, recover_copy(entry, remote, records)),
             PendingOperation::DeleteReplica { region, image_id } => {
                 let action = match remote.map(|view| view.replica(region, image_id)) {
                     None => ReplicaRecoveryAction::LookUp,
@@ -297,7 +299,9 @@ fn recover_copy(
         Some(id) => view.replica(region, id).into_iter().collect(),
         None => candidates(&entry.operation, view, records),
     };
-    let mut found = found.into_iter().filter(|i| i.status != ImageStatus::Deleted);
+    let mut found = found
+        .into_iter()
+        .filter(|i| i.status != ImageStatus::Deleted);
     let Some(adopted) = found.next() else {
         return ReplicaRecoveryAction::Drop;
     };

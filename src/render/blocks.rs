@@ -29,7 +29,7 @@ impl Line {
         }
     }
 
-    fn at(depth: usize, mark: &'static str, text: impl Into<String>) -> Line {
+    pub(crate) fn at(depth: usize, mark: &'static str, text: impl Into<String>) -> Line {
         Line {
             depth: Some(depth),
             mark,
@@ -118,7 +118,7 @@ pub(crate) fn change(change: &ResourceChange) -> Vec<Line> {
     lines
 }
 
-fn quoted(text: Option<&str>) -> String {
+pub(crate) fn quoted(text: Option<&str>) -> String {
     text.map_or_else(|| "null".into(), |t| Value::from(t).to_string())
 }
 
@@ -238,7 +238,7 @@ fn hidden(lines: &mut Vec<Line>, count: usize, noun: &str) {
 }
 
 /// The lines of changed fields.
-fn field_lines(lines: &mut Vec<Line>, changes: &[FieldChange], width: usize) {
+pub(crate) fn field_lines(lines: &mut Vec<Line>, changes: &[FieldChange], width: usize) {
     for change in changes {
         let name = change.field.as_str();
         let forces = if change.forces_replacement {

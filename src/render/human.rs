@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use super::blocks::{self, Line};
-use super::recovery;
 use super::{NO_CHANGES, plan_line, summary};
+use super::{recovery, replicas};
 use crate::plan::{Plan, PlanMode, ResourceChange};
 
 /// Writes `plan` for a terminal or a log.
@@ -59,13 +59,14 @@ fn body_lines(plan: &Plan) -> Vec<Line> {
     lines.push(Line::raw("imsform will perform the following actions:"));
     lines.push(Line::raw(""));
     lines.extend(detail_lines(plan.changes.iter()));
+    lines.extend(replica_lines(plan));
     lines.push(Line::raw(plan_line(plan.counts())));
     lines
 }
 
 /// "Objects changed outside imsform", empty when nothing drifted.
 pub(crate) fn drift_section(plan: &Plan) -> Vec<Line> {
-    if plan.drift.is_empty() {
+    if plan.drift.is_empty() && plan.replica_drift.is_empty() {
         return Vec::new();
     }
     let mut lines = section(
@@ -99,12 +100,16 @@ pub(crate) fn drift_lines(plan: &Plan) -> Vec<Line> {
         lines.extend(blocks::drift(drift));
         lines.push(Line::raw(""));
     }
+    for drift in &plan.replica_drift {
+        lines.extend(replicas::drift(drift));
+        lines.push(Line::raw(""));
+    }
     lines
 }
 
 /// What recovery of the journal will do, empty when nothing is pending.
 pub(crate) fn recovery_section(plan: &Plan) -> Vec<Line> {
-    if plan.recovery.is_empty() {
+    if plan.recovery.is_empty() && plan.replica_recovery.is_empty() {
         return Vec::new();
     }
     let mut lines = section(
@@ -113,6 +118,9 @@ pub(crate) fn recovery_section(plan: &Plan) -> Vec<Line> {
     );
     for entry in &plan.recovery {
         lines.push(Line::raw(format!("  - {}", recovery::sentence(entry))));
+    }
+    for entry in &plan.replica_recovery {
+        lines.push(Line::raw(format!("  - {}", replicas::sentence(entry))));
     }
     lines.push(Line::raw(""));
     lines
@@ -186,6 +194,19 @@ pub(crate) fn detail_lines<'a>(changes: impl Iterator<Item = &'a ResourceChange>
     let mut lines = Vec::new();
     for change in changes {
         let block = blocks::change(change);
+        if !block.is_empty() {
+            lines.extend(block);
+            lines.push(Line::raw(""));
+        }
+    }
+    lines
+}
+
+/// The blocks of the replicas' changes, in address order.
+pub(crate) fn replica_lines(plan: &Plan) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for change in &plan.replicas {
+        let block = replicas::change(change);
         if !block.is_empty() {
             lines.extend(block);
             lines.push(Line::raw(""));

@@ -35,7 +35,9 @@ pub fn render(plan: &Plan, limit: usize) -> String {
             &c.address,
         )
     });
-    let details = diff_text(&human::detail_lines(ordered.into_iter()));
+    let mut lines = human::detail_lines(ordered.into_iter());
+    lines.extend(human::replica_lines(plan));
+    let details = diff_text(&lines);
     let drift = diff_text(&human::drift_lines(plan));
     let mut head = head(plan, None);
     let full = document(plan, &head, &details, &drift);

@@ -13,9 +13,10 @@ pub mod json;
 pub mod markdown;
 pub mod output;
 mod recovery;
+mod replicas;
 mod warnings;
 
-use crate::manifest::model::{Address, ReplaceOrder};
+use crate::manifest::model::ReplaceOrder;
 use crate::plan::{Action, Counts, Plan};
 
 /// The line printed when nothing changes.
@@ -97,16 +98,21 @@ impl Group {
 }
 
 /// The addresses of each group that has any, in [`Group::ALL`] order, each sorted.
-pub(crate) fn summary(plan: &Plan) -> Vec<(Group, Vec<&Address>)> {
+pub(crate) fn summary(plan: &Plan) -> Vec<(Group, Vec<String>)> {
     Group::ALL
         .into_iter()
         .filter_map(|group| {
-            let mut addresses: Vec<&Address> = plan
+            let images = plan
                 .changes
                 .iter()
                 .filter(|c| Group::of(c.action) == Some(group))
-                .map(|c| &c.address)
-                .collect();
+                .map(|c| c.address.to_string());
+            let replicas = plan
+                .replicas
+                .iter()
+                .filter(|c| Group::of(c.action) == Some(group))
+                .map(crate::plan::ReplicaChange::address);
+            let mut addresses: Vec<String> = images.chain(replicas).collect();
             addresses.sort();
             (!addresses.is_empty()).then_some((group, addresses))
         })

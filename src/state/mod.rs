@@ -265,12 +265,18 @@ impl State {
 
     /// Every region the state's replicas and its journal's replica operations are in.
     pub fn replica_regions(&self) -> std::collections::BTreeSet<String> {
-        let recorded = self.images.values().flat_map(|r| r.replicas.keys().cloned());
-        let pending = self.pending.iter().filter_map(|entry| match &entry.operation {
-            PendingOperation::Copy { region, .. }
-            | PendingOperation::DeleteReplica { region, .. } => Some(region.clone()),
-            _ => None,
-        });
+        let recorded = self
+            .images
+            .values()
+            .flat_map(|r| r.replicas.keys().cloned());
+        let pending = self
+            .pending
+            .iter()
+            .filter_map(|entry| match &entry.operation {
+                PendingOperation::Copy { region, .. }
+                | PendingOperation::DeleteReplica { region, .. } => Some(region.clone()),
+                _ => None,
+            });
         recorded.chain(pending).collect()
     }
 

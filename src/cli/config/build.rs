@@ -18,7 +18,6 @@ use super::{
     StateConfig,
 };
 
-
 const SECTIONS: [&str; 3] = ["cloud", "state", "apply"];
 const CLOUD_KEYS: [&str; 8] = [
     "region",

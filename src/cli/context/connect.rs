@@ -196,8 +196,11 @@ async fn connect_local(config: &Config, regions: &BTreeSet<String>) -> Result<Co
         )
     };
     let credentials = Credentials::ak_sk(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY);
-    let mut factory =
-        ClientFactory::new(&cloud, credentials, ClientOptions::from_apply(&config.apply));
+    let mut factory = ClientFactory::new(
+        &cloud,
+        credentials,
+        ClientOptions::from_apply(&config.apply),
+    );
     for (region, uri) in emulator.endpoints() {
         factory = factory.endpoint(&region, &uri, &uri);
     }

@@ -1,0 +1,198 @@
+//! Carrying out the plan's replica work (design.md section 10), around the images' changes:
+//!
+//! - before them: the recovery of journaled copies and replica deletes, the replica drift
+//!   accepted into the state, the deletes (removed from the manifests, source destroyed) and
+//!   the delete halves of destroy-before-create replacements (so that a source destroyed
+//!   first never leaves copies the state forgot);
+//! - after them: the creates, the updates and the other halves of replacements (a new source
+//!   is active by then; create-before-destroy copies first, then deletes the old copy).
+//!
+//! Replica steps run one at a time, each through the one rate limiter of the run's clients.
+//! A failed replica is reported at its image's address and does not stop the others.
+
+use std::sync::Arc;
+
+use super::copy::{self, Done};
+use super::{ApplyError, Ctx, Outcome, Report, add};
+use crate::manifest::model::{Address, ReplaceOrder};
+use crate::plan::{Action, Plan, ReplicaRecovery, ReplicaRecoveryAction};
+use crate::state::PendingOperation;
+
+/// Recovery, drift and deletes: the work before the images' changes.
+pub(crate) async fn before<C>(
+    plan: &Plan,
+    ctx: &Arc<Ctx<C>>,
+    report: &mut Report,
+) -> Result<(), ApplyError> {
+    for recovery in &plan.replica_recovery {
+        let done = recover(ctx, recovery).await?;
+        record(
+            report,
+            &recovery.image,
+            &recovery.region,
+            done,
+            Action::Create,
+        );
+    }
+    accept_drift(plan, ctx).await?;
+    for change in &plan.replicas {
+        let first = matches!(
+            change.action,
+            Action::Delete
+                | Action::Replace {
+                    order: ReplaceOrder::DestroyBeforeCreate
+                }
+        );
+        if let (true, Some(id)) = (first, &change.prior_id) {
+            let done = copy::delete(ctx, &change.image, &change.region, id).await?;
+            if change.action == Action::Delete || done.is_err() {
+                record(report, &change.image, &change.region, done, Action::Delete);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates, updates and create-first replacements: the work after the images' changes.
+pub(crate) async fn after<C>(
+    plan: &Plan,
+    ctx: &Arc<Ctx<C>>,
+    report: &mut Report,
+) -> Result<(), ApplyError> {
+    for change in &plan.replicas {
+        if ctx.shutdown.is_requested() || report.lists(&change.image) {
+            continue;
+        }
+        let done = match (change.action, &change.after, &change.prior_id) {
+            (Action::Create, Some(after), _) => {
+                copy::copy(ctx, &change.image, &change.region, after, None).await?
+            }
+            (Action::Update, Some(after), Some(id)) => {
+                copy::update(ctx, &change.image, &change.region, id, after).await?
+            }
+            (Action::Replace { order }, Some(after), prior) => {
+                let replaces = match order {
+                    ReplaceOrder::CreateBeforeDestroy => prior.clone(),
+                    ReplaceOrder::DestroyBeforeCreate => None,
+                };
+                copy::copy(ctx, &change.image, &change.region, after, replaces).await?
+            }
+            _ => continue,
+        };
+        record(report, &change.image, &change.region, done, change.action);
+    }
+    Ok(())
+}
+
+fn record(report: &mut Report, image: &Address, region: &str, done: Done, action: Action) {
+    let outcome = match done {
+        Ok(_) => {
+            let (added, changed, destroyed) = match action {
+                Action::Create => (1, 0, 0),
+                Action::Update => (0, 1, 0),
+                Action::Replace { .. } => (1, 0, 1),
+                Action::Delete => (0, 0, 1),
+                Action::NoOp => (0, 0, 0),
+            };
+            Outcome::Done {
+                added,
+                changed,
+                destroyed,
+                id: None,
+            }
+        }
+        Err(why) => Outcome::Failed(format!("replicas[\"{region}\"]: {why}")),
+    };
+    add(report, image.clone(), outcome);
+}
+
+/// Finishes one journaled copy or replica delete as the plan decided.
+async fn recover<C>(ctx: &Arc<Ctx<C>>, recovery: &ReplicaRecovery) -> Result<Done, ApplyError> {
+    let region = &recovery.region;
+    let target = match copy::client(ctx, region) {
+        Ok(target) => target,
+        Err(why) => return Ok(Err(why)),
+    };
+    let operation = &recovery.operation;
+    let found = match (&recovery.action, operation) {
+        (ReplicaRecoveryAction::Adopt { image_id, .. }, _) => Ok(image_id.clone()),
+        (
+            ReplicaRecoveryAction::LookUp,
+            PendingOperation::Copy {
+                image_id: Some(id), ..
+            },
+        ) => Ok(id.clone()),
+        (ReplicaRecoveryAction::LookUp, PendingOperation::Copy { .. }) => {
+            copy::lost(ctx, &target, operation).await?
+        }
+        (ReplicaRecoveryAction::Delete { image_id }, _)
+        | (ReplicaRecoveryAction::LookUp, PendingOperation::DeleteReplica { image_id, .. }) => {
+            return Ok(copy::delete_in(ctx, &target, region, image_id)
+                .await?
+                .map(|()| None));
+        }
+        _ => Err(String::new()),
+    };
+    match (found, operation) {
+        (Ok(id), PendingOperation::Copy { .. }) => {
+            copy::finish(ctx, &recovery.image, &target, operation, &id).await
+        }
+        (_, PendingOperation::Copy { token, .. }) => {
+            let key = token.clone();
+            ctx.state
+                .edit(move |state| {
+                    state.pending_mut().retain(|e| {
+                        !matches!(&e.operation, PendingOperation::Copy { token, .. } if *token == key)
+                    });
+                })
+                .await?;
+            Ok(Ok(None))
+        }
+        (_, PendingOperation::DeleteReplica { region, image_id }) => {
+            let (at, id) = (region.clone(), image_id.clone());
+            ctx.state
+                .edit(move |state| {
+                    state.pending_mut().retain(|e| {
+                        !matches!(&e.operation, PendingOperation::DeleteReplica { region, image_id }
+                            if *region == at && *image_id == id)
+                    });
+                })
+                .await?;
+            Ok(Ok(None))
+        }
+        _ => Ok(Ok(None)),
+    }
+}
+
+/// Accepts the replica drift: a copy deleted outside imsform is forgotten (the plan copies
+/// again), a renamed one takes the refreshed name and description.
+async fn accept_drift<C>(plan: &Plan, ctx: &Arc<Ctx<C>>) -> Result<(), ApplyError> {
+    if plan.replica_drift.is_empty() {
+        return Ok(());
+    }
+    let drift = plan.replica_drift.clone();
+    ctx.state
+        .edit(move |state| {
+            for seen in drift {
+                let Some(image) = state.image_mut(&seen.image) else {
+                    continue;
+                };
+                let Some(replica) = image.replicas.get_mut(&seen.region) else {
+                    continue;
+                };
+                if replica.id != seen.image_id {
+                    continue;
+                }
+                match seen.after {
+                    None => {
+                        image.replicas.remove(&seen.region);
+                    }
+                    Some(after) => {
+                        replica.name = after.name;
+                        replica.description = after.description;
+                    }
+                }
+            }
+        })
+        .await
+}
