@@ -1,0 +1,185 @@
+//! Replicas end to end with the real binary on the local cloud (design.md section 10): an image
+//! with two replicas converges; removing one and adding another converges; a replica deleted
+//! and one renamed outside imsform are drift that one apply repairs; replacing the source
+//! replaces its replicas and deletes the old copies. The cloud's world is read from the local
+//! cloud's file after each run.
+
+use serde_json::Value;
+
+use super::support::*;
+
+const TOML: &str = "[cloud]\nlocal = true\ncopy_agency = \"ims_admin_agency\"\n";
+
+const IMAGE: &str = "\
+images:
+  web:
+    name: web-base
+    image_url: my-bucket:web/base.qcow2
+    os_version: Ubuntu 22.04 server 64bit
+    min_disk: 40
+    replicas:
+";
+
+fn manifests(replicas: &str) -> String {
+    format!("{IMAGE}{replicas}")
+}
+
+/// The local cloud's images, live ones only.
+fn world(dir: &Dir) -> Vec<Value> {
+    let world: Value = serde_json::from_str(&dir.read(".imsform/local-cloud.json")).unwrap();
+    world["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] != "deleted" && i["gone_at"].is_null())
+        .cloned()
+        .collect()
+}
+
+/// The replica ids the state records, by region.
+fn replicas(dir: &Dir) -> Vec<(String, String)> {
+    let state = dir.state_json();
+    let recorded = state["images"]["images.web"]["replicas"]
+        .as_object()
+        .cloned();
+    recorded
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(region, r)| (region, r["id"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn apply(dir: &Dir) -> Run {
+    let run = dir.run(&["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    run
+}
+
+fn converged(dir: &Dir) {
+    dir.run(&["plan", "--no-color"])
+        .assert_ok_saying(&["No changes. Your images match the manifests."]);
+}
+
+#[test]
+fn replicas_are_created_changed_repaired_and_follow_their_source() {
+    let dir = Dir::new(
+        TOML,
+        &manifests("      cn-south-1: {}\n      ap-southeast-1: { name: web-base-sg }\n"),
+    );
+    let run = apply(&dir);
+    assert!(
+        run.stdout
+            .contains("Plan: 3 to add, 0 to change, 0 to destroy.")
+    );
+    converged(&dir);
+    let first = replicas(&dir);
+    assert_eq!(
+        first.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
+        ["ap-southeast-1", "cn-south-1"]
+    );
+    let images = world(&dir);
+    assert_eq!(images.len(), 3, "the source and two copies");
+    let sg = images
+        .iter()
+        .find(|i| i["id"] == first[0].1.as_str())
+        .unwrap();
+    assert_eq!(sg["name"], "web-base-sg");
+    assert!(
+        sg["tags"]["imsform-token"].is_string(),
+        "the copy carries its token"
+    );
+
+    // Remove one, add another.
+    dir.write(
+        "images.yaml",
+        &manifests(
+            "      ap-southeast-1: { name: web-base-sg }\n      eu-west-0: { description: EU }\n",
+        ),
+    );
+    let run = apply(&dir);
+    assert!(
+        run.stdout
+            .contains("Plan: 1 to add, 0 to change, 1 to destroy."),
+        "{}",
+        run.stdout
+    );
+    converged(&dir);
+    let second = replicas(&dir);
+    assert_eq!(second[0], first[0], "the kept replica is untouched");
+    assert_eq!(second[1].0, "eu-west-0");
+    assert_eq!(world(&dir).len(), 3, "the removed copy is deleted");
+
+    // Outside imsform: one copy deleted, the other renamed.
+    let path = dir.file(".imsform/local-cloud.json");
+    let mut cloud: Value = serde_json::from_str(&dir.read(".imsform/local-cloud.json")).unwrap();
+    let images = cloud["images"].as_array_mut().unwrap();
+    images.retain(|i| i["id"] != second[1].1.as_str());
+    let renamed = images
+        .iter_mut()
+        .find(|i| i["id"] == second[0].1.as_str())
+        .unwrap();
+    renamed["name"] = "renamed-by-hand".into();
+    std::fs::write(&path, serde_json::to_vec(&cloud).unwrap()).unwrap();
+    let plan = dir.run(&["plan", "--no-color"]);
+    for text in [
+        "Objects changed outside imsform",
+        "# images.web.replicas[\"eu-west-0\"] has been deleted",
+        "# images.web.replicas[\"ap-southeast-1\"] has changed",
+        "# images.web.replicas[\"eu-west-0\"] will be created",
+        "# images.web.replicas[\"ap-southeast-1\"] will be updated in-place",
+        "Plan: 1 to add, 1 to change, 0 to destroy.",
+    ] {
+        assert!(plan.stdout.contains(text), "{text:?} in\n{}", plan.stdout);
+    }
+    apply(&dir);
+    converged(&dir);
+
+    // Replacing the source replaces its copies; the old ones are deleted.
+    let before = replicas(&dir);
+    dir.write(
+        "images.yaml",
+        &manifests(
+            "      ap-southeast-1: { name: web-base-sg }\n      eu-west-0: { description: EU }\n",
+        )
+        .replace("base.qcow2", "base-2.qcow2"),
+    );
+    let run = apply(&dir);
+    assert!(
+        run.stdout
+            .contains("Plan: 3 to add, 0 to change, 3 to destroy."),
+        "{}",
+        run.stdout
+    );
+    converged(&dir);
+    let after = replicas(&dir);
+    let live: Vec<Value> = world(&dir);
+    assert_eq!(live.len(), 3, "no orphan, no duplicate: {live:#?}");
+    for ((region, old), (_, new)) in before.iter().zip(&after) {
+        assert_ne!(old, new, "{region} was replaced");
+        assert!(live.iter().all(|i| i["id"] != old.as_str()));
+    }
+}
+
+#[test]
+fn a_replica_in_the_source_region_or_without_an_agency_is_refused_before_any_change() {
+    let dir = Dir::new(
+        "[cloud]\nlocal = true\n",
+        &manifests("      cn-north-4: {}\n"),
+    );
+    let run = dir.run(&["plan", "--no-color"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains(
+            "images.yaml:8:7: images.web.replicas[\"cn-north-4\"]: the image itself is in \
+             cn-north-4"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("`[cloud] copy_agency` is not set"),
+        "{}",
+        run.stderr
+    );
+    assert!(dir.state().is_none(), "nothing was written");
+}
