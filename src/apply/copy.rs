@@ -277,10 +277,10 @@ pub(crate) async fn finish<C>(
             }
         })
         .await?;
-    if let Some(old) = replaces {
-        if let Err(why) = delete_in(ctx, target, &region, &old).await? {
-            return Ok(Err(format!("copy {image_id} is in place, but {why}")));
-        }
+    if let Some(old) = replaces
+        && let Err(why) = delete_in(ctx, target, &region, &old).await?
+    {
+        return Ok(Err(format!("copy {image_id} is in place, but {why}")));
     }
     Ok(Ok(Some(image_id.to_owned())))
 }

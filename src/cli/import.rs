@@ -246,7 +246,6 @@ mod tests {
             attrs: ImageAttrs {
                 name: "web".into(),
                 image_url: "bucket:web.qcow2".into(),
-                copied_from: None,
                 os_version: "Ubuntu 22.04 server 64bit".into(),
                 disk_format: DiskFormat::Qcow2,
                 min_disk: 40,

@@ -19,7 +19,6 @@ pub fn attrs(key: &str) -> ImageAttrs {
     ImageAttrs {
         name: format!("{key}-image"),
         image_url: format!("images:{key}/disk.qcow2"),
-        copied_from: None,
         os_version: "Ubuntu 22.04 server 64bit".into(),
         disk_format: DiskFormat::Qcow2,
         min_disk: 40,
@@ -74,6 +73,7 @@ pub fn record(id: &str, attrs: ImageAttrs) -> ImageRecord {
             updated_at: None,
         }),
         tainted: None,
+        replicas: std::collections::BTreeMap::new(),
     }
 }
 
@@ -154,6 +154,7 @@ pub fn view_of(state: &State) -> RemoteView {
         by_token: BTreeMap::new(),
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
+        regions: BTreeMap::new(),
     }
 }
 
@@ -166,6 +167,7 @@ pub fn one(applied: ImageAttrs, seen: Option<ImageAttrs>, wanted: ImageAttrs) ->
         by_token: BTreeMap::new(),
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
+        regions: BTreeMap::new(),
     });
     let plan = plan(
         &manifests([spec("web", wanted)]),

@@ -21,6 +21,7 @@ fn drift_is_listed_once_and_repaired_by_the_plan() {
         by_token: BTreeMap::new(),
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
+        regions: BTreeMap::new(),
     };
     let desired = manifests([spec("web", applied.clone())]);
     let plan = plan(&desired, Some(&state), Some(&view), &PlanOptions::default()).unwrap();
@@ -96,6 +97,7 @@ fn ignore_changes_hides_drift_and_edits_of_its_fields() {
         by_token: BTreeMap::new(),
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
+        regions: BTreeMap::new(),
     };
     let plan = plan(
         &manifests([wanted]),
@@ -207,6 +209,7 @@ fn refresh_only_accepts_drift_and_changes_nothing_in_the_cloud() {
         by_token: BTreeMap::new(),
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
+        regions: BTreeMap::new(),
     };
     // The manifests also want a new image: refresh-only ignores that.
     let mut wanted = attrs("web");

@@ -24,6 +24,7 @@ fn view(images: &[(&str, ImageStatus)]) -> RemoteView {
         by_token: BTreeMap::new(),
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
+        regions: BTreeMap::new(),
     }
 }
 

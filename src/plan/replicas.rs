@@ -129,7 +129,10 @@ fn detect(
         ..before.clone()
     };
     let field_changes = field_changes(&before, &after);
-    (!field_changes.is_empty()).then(|| ReplicaDrift {
+    if field_changes.is_empty() {
+        return None;
+    }
+    Some(ReplicaDrift {
         after: Some(after),
         field_changes,
         ..base

@@ -4,11 +4,11 @@
 //! `applyable`) is not read but re-derived, and the caller refuses a file whose document is
 //! not exactly what the plan read back renders.
 
-use crate::manifest::model::{Address, ReplaceOrder};
-use crate::plan::{
-    Action, Drift, Plan, Reason, ResourceChange, StateRef, Untracked, UntrackedAction,
+use crate::manifest::model::Address;
+use crate::plan::{Drift, Plan, Reason, ResourceChange, StateRef, Untracked, UntrackedAction};
+use crate::render::json::{
+    self, JsonChange, JsonDrift, JsonPlan, JsonResource, JsonUntracked, RESOURCE_TYPE,
 };
-use crate::render::json::{self, JsonChange, JsonDrift, JsonPlan, JsonUntracked, RESOURCE_TYPE};
 
 /// The plan of `document`, or what is wrong with it.
 pub(super) fn plan(document: JsonPlan<'static>) -> Result<Plan, String> {
@@ -20,11 +20,13 @@ pub(super) fn plan(document: JsonPlan<'static>) -> Result<Plan, String> {
         (None, None) => None,
         _ => return Err("lineage and serial must both be set or both be null".into()),
     };
-    let changes = document
-        .resource_changes
-        .into_iter()
-        .map(change)
-        .collect::<Result<_, _>>()?;
+    let (mut changes, mut replicas) = (Vec::new(), Vec::new());
+    for entry in document.resource_changes {
+        match entry {
+            JsonResource::Image(entry) => changes.push(change(entry)?),
+            JsonResource::Replica(entry) => replicas.push(entry.read()?),
+        }
+    }
     let drift = document
         .resource_drift
         .into_iter()
@@ -47,7 +49,7 @@ pub(super) fn plan(document: JsonPlan<'static>) -> Result<Plan, String> {
         name_collisions: document.name_collisions.into_owned(),
         timestamp: document.timestamp.map(std::borrow::Cow::into_owned),
         untracked,
-        replicas: document.replica_changes.into_owned(),
+        replicas,
         replica_drift: document.replica_drift.into_owned(),
         replica_recovery: document.replica_recovery.into_owned(),
     })
@@ -67,7 +69,7 @@ fn check_resource(address: &Address, kind: &str, name: &str, mode: &str) -> Resu
 fn change(entry: JsonChange<'static>) -> Result<ResourceChange, String> {
     let address = entry.address.into_owned();
     check_resource(&address, &entry.kind, &entry.name, &entry.mode)?;
-    let action = action(&entry.change.actions)
+    let action = json::action_of(&entry.change.actions)
         .ok_or_else(|| format!("{address}: unknown actions {:?}", entry.change.actions))?;
     let reason = match entry.action_reason {
         None => None,
@@ -92,21 +94,6 @@ fn change(entry: JsonChange<'static>) -> Result<ResourceChange, String> {
         taint: entry.taint.map(std::borrow::Cow::into_owned),
         address,
     })
-}
-
-/// The action whose Terraform `actions` list is `words`.
-fn action(words: &[std::borrow::Cow<'static, str>]) -> Option<Action> {
-    let replace = |order| Action::Replace { order };
-    [
-        Action::NoOp,
-        Action::Create,
-        Action::Update,
-        replace(ReplaceOrder::CreateBeforeDestroy),
-        replace(ReplaceOrder::DestroyBeforeCreate),
-        Action::Delete,
-    ]
-    .into_iter()
-    .find(|candidate| json::actions(*candidate).iter().eq(words.iter()))
 }
 
 fn drift(entry: JsonDrift<'static>) -> Result<Drift, String> {

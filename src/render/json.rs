@@ -15,11 +15,14 @@ use serde_json::Value;
 
 use crate::manifest::model::{Address, DiskFormat, ImageAttrs, ReplaceOrder};
 use crate::plan::{
-    Action, Drift, FieldChange, Move, NameCollision, Plan, PlanMode, Recovery, ReplicaChange,
-    ReplicaDrift, ReplicaRecovery, ResourceChange, StatusChange, Targeting, Untracked,
-    UntrackedAction,
+    Action, Drift, FieldChange, Move, NameCollision, Plan, PlanMode, Recovery, ReplicaDrift,
+    ReplicaRecovery, ResourceChange, StatusChange, Targeting, Untracked, UntrackedAction,
 };
 use crate::state::{ImageRecord, Taint};
+
+mod replica;
+
+pub use replica::{JsonReplicaChange, REPLICA_TYPE};
 
 /// The version of this JSON format.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -58,7 +61,8 @@ pub struct JsonPlan<'a> {
     pub errored: bool,
     /// The `--target`/`--exclude` patterns in effect, `null` when none.
     pub targeting: Option<Cow<'a, Targeting>>,
-    pub resource_changes: Vec<JsonChange<'a>>,
+    /// The images' changes, then the replicas'.
+    pub resource_changes: Vec<JsonResource<'a>>,
     pub resource_drift: Vec<JsonDrift<'a>>,
     pub recovery: Cow<'a, [Recovery]>,
     pub untracked: Vec<JsonUntracked<'a>>,
@@ -66,9 +70,6 @@ pub struct JsonPlan<'a> {
     pub moved: Cow<'a, [Move]>,
     /// Planned creates named like images that imsform does not manage.
     pub name_collisions: Cow<'a, [NameCollision]>,
-    /// The replicas' changes (`images.<key>.replicas["REGION"]`), no-ops included.
-    #[serde(default)]
-    pub replica_changes: Cow<'a, [ReplicaChange]>,
     /// Replicas changed outside imsform.
     #[serde(default)]
     pub replica_drift: Cow<'a, [ReplicaDrift]>,
@@ -141,13 +142,21 @@ impl<'a> JsonPlan<'a> {
             complete: plan.targeting.is_none(),
             errored: false,
             targeting: plan.targeting.as_ref().map(Cow::Borrowed),
-            resource_changes: plan.changes.iter().map(JsonChange::of).collect(),
+            resource_changes: plan
+                .changes
+                .iter()
+                .map(|c| JsonResource::Image(JsonChange::of(c)))
+                .chain(
+                    plan.replicas
+                        .iter()
+                        .map(|c| JsonResource::Replica(JsonReplicaChange::of(c))),
+                )
+                .collect(),
             resource_drift: plan.drift.iter().map(JsonDrift::of).collect(),
             recovery: Cow::Borrowed(&plan.recovery),
             untracked: plan.untracked.iter().map(JsonUntracked::of).collect(),
             moved: Cow::Borrowed(&plan.moves),
             name_collisions: Cow::Borrowed(&plan.name_collisions),
-            replica_changes: Cow::Borrowed(&plan.replicas),
             replica_drift: Cow::Borrowed(&plan.replica_drift),
             replica_recovery: Cow::Borrowed(&plan.replica_recovery),
             summary: Summary {
@@ -210,6 +219,15 @@ impl Object<'_> {
     }
 }
 
+/// One entry of `resource_changes`: an image's change or a replica's (`type` tells them
+/// apart; an image's body has keys a replica's lacks, which is how they are read back).
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum JsonResource<'a> {
+    Image(JsonChange<'a>),
+    Replica(JsonReplicaChange<'a>),
+}
+
 /// One resource change, with Terraform's `type`, `name` and `mode`.
 #[derive(Serialize, Deserialize)]
 pub struct JsonChange<'a> {
@@ -260,6 +278,21 @@ pub fn actions(action: Action) -> &'static [&'static str] {
         } => &["delete", "create"],
         Action::Delete => &["delete"],
     }
+}
+
+/// The action whose Terraform `actions` list is `words`.
+pub fn action_of(words: &[Cow<'_, str>]) -> Option<Action> {
+    let replace = |order| Action::Replace { order };
+    [
+        Action::NoOp,
+        Action::Create,
+        Action::Update,
+        replace(ReplaceOrder::CreateBeforeDestroy),
+        replace(ReplaceOrder::DestroyBeforeCreate),
+        Action::Delete,
+    ]
+    .into_iter()
+    .find(|candidate| actions(*candidate).iter().eq(words.iter()))
 }
 
 fn borrowed(words: &'static [&'static str]) -> Vec<Cow<'static, str>> {

@@ -127,6 +127,7 @@ mod tests {
                 updated_at: None,
             }),
             tainted: None,
+            replicas: std::collections::BTreeMap::new(),
         }
     }
 

@@ -96,13 +96,57 @@ fn replicas_are_created_changed_repaired_and_follow_their_source() {
             "      ap-southeast-1: { name: web-base-sg }\n      eu-west-0: { description: EU }\n",
         ),
     );
-    let run = apply(&dir);
+    let planned = dir.run(&["plan", "-out", "plan.json", "--no-color"]);
     assert!(
-        run.stdout
+        planned
+            .stdout
             .contains("Plan: 1 to add, 0 to change, 1 to destroy."),
         "{}",
-        run.stdout
+        planned.stdout
     );
+    // The saved plan: each replica is its own resource change, valid for the schema.
+    let json = plan_json(dir.read("plan.json"));
+    let entries: Vec<(&str, &str, String)> = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let kind = c["type"].as_str().unwrap();
+            let actions = c["change"]["actions"].to_string();
+            (c["address"].as_str().unwrap(), kind, actions)
+        })
+        .collect();
+    let replica = "imsform_image_replica";
+    assert_eq!(
+        entries,
+        [
+            ("images.web", "imsform_image", r#"["no-op"]"#.to_owned()),
+            (
+                r#"images.web.replicas["ap-southeast-1"]"#,
+                replica,
+                r#"["no-op"]"#.to_owned()
+            ),
+            (
+                r#"images.web.replicas["cn-south-1"]"#,
+                replica,
+                r#"["delete"]"#.to_owned()
+            ),
+            (
+                r#"images.web.replicas["eu-west-0"]"#,
+                replica,
+                r#"["create"]"#.to_owned()
+            ),
+        ]
+    );
+    assert_eq!(
+        (
+            json["summary"]["add"].as_u64(),
+            json["summary"]["destroy"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let run = dir.run(&["apply", "plan.json", "--no-color"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     converged(&dir);
     let second = replicas(&dir);
     assert_eq!(second[0], first[0], "the kept replica is untouched");

@@ -86,6 +86,7 @@ pub fn record(id: &str, marker: &str) -> ImageRecord {
         },
         observed: None,
         tainted: None,
+        replicas: std::collections::BTreeMap::new(),
     }
 }
 
