@@ -169,6 +169,10 @@ fn the_schema_agrees_with_the_rust_side() {
     assert_eq!(keys(image), set(manifest::IMAGE_KEYS));
     assert_eq!(keys(lifecycle), set(manifest::LIFECYCLE_KEYS));
     assert_eq!(
+        keys(&schema["$defs"]["replica"]["properties"]),
+        set(manifest::REPLICA_KEYS)
+    );
+    assert_eq!(
         keys(&schema["$defs"]["moved"]["properties"]),
         set(manifest::MOVED_KEYS)
     );
@@ -227,6 +231,10 @@ fn the_schema_agrees_with_the_rust_side() {
         with("tags", json!({ "imsform-token": "x" })),
         with("tags", json!({ "a b": "x" })),
         with("tagz", json!({})),
+        with("replicas", json!({ "CN_South": {} })),
+        with("replicas", json!({ "cn-south-1": { "nmae": "x" } })),
+        with("replicas", json!({ "cn-south-1": { "name": " x" } })),
+        with("replicas", json!(["cn-south-1"])),
         json!({ "images": { "Web": {} } }),
         json!({ "moved": [{ "from": "images.a" }] }),
     ];
@@ -234,6 +242,9 @@ fn the_schema_agrees_with_the_rust_side() {
         assert!(!validator.is_valid(&instance), "{instance}");
     }
     assert!(validator.is_valid(&with("name", json!("Ubuntu 22.04 基础镜像"))));
+    let replicas =
+        json!({ "cn-south-1": {}, "ap-southeast-1": { "name": "web-sg" }, "eu-west-0": null });
+    assert!(validator.is_valid(&with("replicas", replicas)));
 
     // Variables: names as `variables::is_valid_name` has them; references only where the
     // manifests substitute them.

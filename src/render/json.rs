@@ -70,13 +70,17 @@ pub struct JsonPlan<'a> {
     pub moved: Cow<'a, [Move]>,
     /// Planned creates named like images that imsform does not manage.
     pub name_collisions: Cow<'a, [NameCollision]>,
-    /// Replicas changed outside imsform.
-    #[serde(default)]
+    /// Replicas changed outside imsform; absent when none.
+    #[serde(default, skip_serializing_if = "none")]
     pub replica_drift: Cow<'a, [ReplicaDrift]>,
-    /// What the recovery of the journal's copies and replica deletes will do.
-    #[serde(default)]
+    /// What the recovery of the journal's copies and replica deletes will do; absent when none.
+    #[serde(default, skip_serializing_if = "none")]
     pub replica_recovery: Cow<'a, [ReplicaRecovery]>,
     pub summary: Summary,
+}
+
+fn none<T: Clone>(list: &Cow<'_, [T]>) -> bool {
+    list.is_empty()
 }
 
 /// An image of this lineage the state does not know, and what the plan does with it.
