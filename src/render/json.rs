@@ -71,16 +71,12 @@ pub struct JsonPlan<'a> {
     /// Planned creates named like images that imsform does not manage.
     pub name_collisions: Cow<'a, [NameCollision]>,
     /// Replicas changed outside imsform; absent when none.
-    #[serde(default, skip_serializing_if = "none")]
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
     pub replica_drift: Cow<'a, [ReplicaDrift]>,
     /// What the recovery of the journal's copies and replica deletes will do; absent when none.
-    #[serde(default, skip_serializing_if = "none")]
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
     pub replica_recovery: Cow<'a, [ReplicaRecovery]>,
     pub summary: Summary,
-}
-
-fn none<T: Clone>(list: &Cow<'_, [T]>) -> bool {
-    list.is_empty()
 }
 
 /// An image of this lineage the state does not know, and what the plan does with it.
