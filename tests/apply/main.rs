@@ -9,4 +9,5 @@ mod faults;
 mod interrupt;
 mod lifecycle;
 mod recovery;
+mod replicas;
 mod untracked;

@@ -1,0 +1,149 @@
+//! Crash safety of replicas against a two-region emulator (design.md section 10): a copy
+//! whose answer is lost is found in the destination region and adopted, and an apply killed
+//! at any moment around a copy is finished by ONE apply, with no orphan and no duplicate copy.
+
+use std::time::Duration;
+
+use imsform::emulator::{Emulator, Faults};
+use imsform::state::PendingOperation;
+
+use crate::env::{TestEnv, text};
+
+const SOUTH: &str = "ap-southeast-1";
+const COPY_ROUTE: &str = "POST /v1/cloudimages/{image_id}/cross_region_copy";
+
+const MANIFEST: &str = "\
+images:
+  web:
+    name: web
+    image_url: bucket:web.qcow2
+    os_version: Ubuntu 22.04 server 64bit
+    min_disk: 40
+    replicas:
+      ap-southeast-1: { name: web-sg }
+";
+
+/// An emulator serving `cn-north-4` and [`SOUTH`], jobs of `job`, and a directory whose
+/// configuration reaches both (the south project found through its own IAM).
+async fn two_regions(job: Duration) -> TestEnv {
+    let emulator = Emulator::builder()
+        .region("cn-north-4")
+        .region(SOUTH)
+        .job_duration(job)
+        .delete_linger(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let south = emulator.uri_of(SOUTH).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[cloud]\nregion = \"cn-north-4\"\nproject_id = \"{}\"\nendpoint = \"{}\"\n\
+         copy_agency = \"ims_admin_agency\"\n\n[cloud.regions.{SOUTH}]\nendpoint = \"{south}\"\n\
+         iam_endpoint = \"{south}\"\n\n[apply]\nrequests_per_second = 200\njob_timeout = \"2m\"\n\
+         poll_interval = \"50ms\"\n",
+        emulator.project_id(),
+        emulator.uri(),
+    );
+    std::fs::write(dir.path().join("imsform.toml"), config).unwrap();
+    let env = TestEnv {
+        dir,
+        emulator,
+        vars: Vec::new(),
+    };
+    env.manifest(MANIFEST);
+    env
+}
+
+/// The state's replica and the live copies of the source in [`SOUTH`]: exactly one, the
+/// recorded one, active and tagged; nothing pending.
+fn assert_one_copy(env: &TestEnv) {
+    let state = env.state();
+    assert!(state.pending.is_empty(), "{:?}", state.pending);
+    let record = &state.images[&"images.web".parse_address()];
+    let replica = &record.replicas[SOUTH];
+    assert_eq!(replica.source_id, record.id);
+    let origin = format!("image,cn-north-4,{}", record.id);
+    let copies: Vec<_> = env
+        .live_images()
+        .into_values()
+        .filter(|i| i["__data_origin"] == origin.as_str())
+        .collect();
+    assert_eq!(copies.len(), 1, "no orphan, no duplicate: {copies:#?}");
+    assert_eq!(copies[0]["id"], replica.id.as_str());
+    assert_eq!(copies[0]["status"], "active");
+    assert_eq!(copies[0]["name"], "web-sg");
+    assert!(
+        copies[0]["tags"].to_string().contains("imsform-token"),
+        "{}",
+        copies[0]
+    );
+    let live = env.live_images();
+    let images: Vec<_> = live
+        .values()
+        .filter(|i| {
+            i["__data_origin"]
+                .as_str()
+                .is_some_and(|o| o.starts_with("file,"))
+        })
+        .collect();
+    assert_eq!(images.len(), 1, "one source image: {live:#?}");
+}
+
+trait ParseAddress {
+    fn parse_address(&self) -> imsform::manifest::model::Address;
+}
+
+impl ParseAddress for str {
+    fn parse_address(&self) -> imsform::manifest::model::Address {
+        imsform::manifest::model::Address::parse(self).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_lost_copy_answer_is_found_by_origin_name_and_time_and_adopted() {
+    let env = two_regions(Duration::from_millis(200)).await;
+    env.emulator.set_faults(Faults {
+        drop_routes: [(COPY_ROUTE.to_owned(), 1)].into(),
+        ..Faults::default()
+    });
+    let out = env.apply_converges().await;
+    assert!(out.contains("Apply complete! Resources: 2 added"), "{out}");
+    assert_eq!(
+        env.emulator.stats()[COPY_ROUTE],
+        1,
+        "the copy was never re-sent"
+    );
+    assert_one_copy(&env);
+}
+
+#[tokio::test]
+async fn an_apply_killed_around_the_copy_is_finished_by_one_apply() {
+    let mut copies_in_flight = 0;
+    for delay in [300, 700, 1000, 1300, 1600, 2000] {
+        let env = two_regions(Duration::from_millis(500)).await;
+        env.apply_killed_after(Duration::from_millis(delay)).await;
+        let killed = env.state();
+        copies_in_flight += killed
+            .pending
+            .iter()
+            .filter(|e| matches!(e.operation, PendingOperation::Copy { .. }))
+            .count();
+        let output = env.run(&["apply", "--auto-approve"]).await;
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "after {delay} ms:\n{}",
+            text(&output)
+        );
+        env.assert_no_changes().await;
+        assert_one_copy(&env);
+        assert!(
+            env.emulator.stats().get(COPY_ROUTE).copied().unwrap_or(0) <= 2,
+            "after {delay} ms"
+        );
+    }
+    assert!(
+        copies_in_flight > 0,
+        "no kill landed while a copy was journaled: the delays no longer fit the job length"
+    );
+}
