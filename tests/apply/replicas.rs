@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use imsform::emulator::{Emulator, Faults};
+use imsform::manifest::model::Address;
 use imsform::state::PendingOperation;
 
 use crate::env::{TestEnv, text};
@@ -59,7 +60,7 @@ async fn two_regions(job: Duration) -> TestEnv {
 fn assert_one_copy(env: &TestEnv) {
     let state = env.state();
     assert!(state.pending.is_empty(), "{:?}", state.pending);
-    let record = &state.images[&"images.web".parse_address()];
+    let record = &state.images[&Address::parse("images.web").unwrap()];
     let replica = &record.replicas[SOUTH];
     assert_eq!(replica.source_id, record.id);
     let origin = format!("image,cn-north-4,{}", record.id);
@@ -87,16 +88,6 @@ fn assert_one_copy(env: &TestEnv) {
         })
         .collect();
     assert_eq!(images.len(), 1, "one source image: {live:#?}");
-}
-
-trait ParseAddress {
-    fn parse_address(&self) -> imsform::manifest::model::Address;
-}
-
-impl ParseAddress for str {
-    fn parse_address(&self) -> imsform::manifest::model::Address {
-        imsform::manifest::model::Address::parse(self).unwrap()
-    }
 }
 
 #[tokio::test]
