@@ -53,4 +53,6 @@ mod options_tests;
 #[cfg(test)]
 mod recovery_tests;
 #[cfg(test)]
+mod replicas_tests;
+#[cfg(test)]
 mod tests;
