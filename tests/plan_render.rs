@@ -361,6 +361,80 @@ fn every_action_at_once() {
     insta::assert_snapshot!(render_all(&plan));
 }
 
+/// A copy in `region` recorded for the image `source_id`.
+fn replica(id: &str, name: &str, source_id: &str) -> state::ReplicaRecord {
+    state::ReplicaRecord {
+        id: id.into(),
+        project: None,
+        name: name.into(),
+        description: None,
+        source_id: source_id.into(),
+        observed: None,
+    }
+}
+
+fn wants(spec: &mut manifest::model::ImageSpec, region: &str, name: Option<&str>) {
+    let replica = manifest::model::ReplicaSpec {
+        name: name.map(str::to_owned),
+        description: None,
+        location: manifest::model::Location {
+            file: "images.yaml".into(),
+            line: 1,
+            column: 1,
+        },
+    };
+    spec.replicas.insert(region.into(), replica);
+}
+
+#[test]
+fn replicas() {
+    // `web` is replaced (its replica follows) and drops one replica; `db` gets a new replica
+    // and its other one was renamed and `api`'s deleted outside imsform.
+    let mut web = record("img-w", attrs("web"));
+    web.replicas
+        .insert("cn-south-1".into(), replica("copy-1", "web-image", "img-w"));
+    web.replicas.insert(
+        "ap-southeast-1".into(),
+        replica("copy-2", "web-image", "img-w"),
+    );
+    let mut db = record("img-d", attrs("db"));
+    db.replicas
+        .insert("cn-south-1".into(), replica("copy-3", "db-image", "img-d"));
+    let mut api = record("img-a", attrs("api"));
+    api.replicas
+        .insert("cn-south-1".into(), replica("copy-4", "api-image", "img-a"));
+    let mut state = state([("web", web), ("db", db), ("api", api)]);
+    // An interrupted run was deleting an older copy of `web`.
+    let delete = PendingOperation::DeleteReplica {
+        region: "ap-southeast-1".into(),
+        image_id: "copy-0".into(),
+    };
+    state.pending = vec![pending("web", delete)];
+    let mut web = spec("web", with("web", |a| a.min_disk = 80));
+    wants(&mut web, "cn-south-1", None);
+    let mut db = spec("db", attrs("db"));
+    wants(&mut db, "cn-south-1", None);
+    wants(&mut db, "eu-west-0", Some("db-eu"));
+    let mut api = spec("api", attrs("api"));
+    wants(&mut api, "cn-south-1", None);
+    let desired = manifests([web, db, api]);
+    let copy = |id: &str, name: &str| {
+        let mut image = remote(id, &attrs("web"), ImageStatus::Active);
+        image.name = name.into();
+        image.description = None;
+        (id.to_owned(), image)
+    };
+    let view = view_with(&state, |view| {
+        let south = BTreeMap::from([copy("copy-1", "web-image"), copy("copy-3", "renamed")]);
+        view.regions.insert("cn-south-1".into(), south);
+        let sg = BTreeMap::from([copy("copy-2", "web-image"), copy("copy-0", "web-image")]);
+        view.regions.insert("ap-southeast-1".into(), sg);
+        view.regions.insert("eu-west-0".into(), BTreeMap::new());
+    });
+    let plan = make(&desired, &state, &view, &PlanOptions::default());
+    insta::assert_snapshot!(render_all(&plan));
+}
+
 /// 5,000 images: most updated, some replaced and destroyed.
 fn big_plan() -> Plan {
     let keys: Vec<String> = (0..5000).map(|i| format!("img-{i:05}")).collect();

@@ -116,7 +116,7 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         add = counts.add,
         change = counts.change,
         destroy = counts.destroy,
-        drift = plan.drift.len(),
+        drift = plan.drift_count(),
         "planned"
     );
     let parallelism = parallelism(&request.run.scope, &config)?;

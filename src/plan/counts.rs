@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{Action, Plan, PlanMode};
+use super::replica::ReplicaRecoveryAction;
 use super::untracked::UntrackedAction;
 
 /// Counts for `Plan: X to add, Y to change, Z to destroy.`
@@ -56,6 +57,11 @@ impl Plan {
         counts
     }
 
+    /// The objects changed outside imsform: images and replicas.
+    pub fn drift_count(&self) -> usize {
+        self.drift.len() + self.replica_drift.len()
+    }
+
     /// The changes that create an image: creates and replacements.
     pub fn new_images(&self) -> impl Iterator<Item = &super::model::ResourceChange> {
         self.changes
@@ -80,10 +86,23 @@ impl Plan {
     /// it leaves every cloud write of the recovery to the next apply.
     fn recovery_work(&self) -> impl Iterator<Item = Counts> + '_ {
         let counted = self.mode != PlanMode::RefreshOnly;
+        let replicas = self.replica_recovery.iter().map(|r| match r.action {
+            // A found copy completes a create; a journaled delete destroys.
+            ReplicaRecoveryAction::Adopt { .. } => Counts {
+                add: 1,
+                ..Counts::default()
+            },
+            ReplicaRecoveryAction::Delete { .. } => Counts {
+                destroy: 1,
+                ..Counts::default()
+            },
+            ReplicaRecoveryAction::Drop | ReplicaRecoveryAction::LookUp => Counts::default(),
+        });
         self.recovery
             .iter()
-            .filter(move |_| counted)
             .map(super::model::Recovery::counts)
+            .chain(replicas)
+            .filter(move |_| counted)
     }
 
     /// How many untracked images the plan deletes.

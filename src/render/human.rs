@@ -37,7 +37,7 @@ fn body_lines(plan: &Plan) -> Vec<Line> {
     lines.extend(recovery_section(plan));
     lines.extend(untracked_section(plan));
     if plan.mode == PlanMode::RefreshOnly {
-        lines.push(Line::raw(if plan.drift.is_empty() {
+        lines.push(Line::raw(if plan.drift_count() == 0 {
             NO_CHANGES
         } else {
             "This is a refresh-only plan: imsform will not change any image. Apply it to record \

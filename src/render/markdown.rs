@@ -89,7 +89,7 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
     let title = if plan.mode == PlanMode::RefreshOnly {
         format!(
             "refresh-only, {} object(s) changed outside imsform",
-            plan.drift.len()
+            plan.drift_count()
         )
     } else if plan.changes_images() || !plan.moves.is_empty() {
         format!(
@@ -140,10 +140,13 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
     if !plan.moves.is_empty() {
         text.push('\n');
     }
-    if !plan.recovery.is_empty() {
+    if !plan.recovery.is_empty() || !plan.replica_recovery.is_empty() {
         text.push_str("**Interrupted operations** (resolved before anything else):\n\n");
         for recovery in &plan.recovery {
             text.push_str(&format!("- {}\n", super::recovery::sentence(recovery)));
+        }
+        for recovery in &plan.replica_recovery {
+            text.push_str(&format!("- {}\n", super::replicas::sentence(recovery)));
         }
         text.push('\n');
     }
@@ -201,7 +204,7 @@ fn document(plan: &Plan, head: &str, details: &[String], drift: &[String]) -> St
         ));
     }
     if !drift.is_empty() {
-        let title = format!("Objects changed outside imsform ({})", plan.drift.len());
+        let title = format!("Objects changed outside imsform ({})", plan.drift_count());
         text.push_str(&collapsible(&title, drift));
     }
     if plan.mode != PlanMode::RefreshOnly && !plan.changes_images() && plan.moves.is_empty() {

@@ -24,6 +24,16 @@ fn attributes(attrs: &ReplicaAttrs, region: &str) -> [(&'static str, String); 5]
     ]
 }
 
+/// Why, in a replica's words where they differ from an image's.
+fn explain(reason: Reason) -> &'static str {
+    match reason {
+        Reason::RecreateBecauseDeletedOutside => "the copy was deleted outside imsform",
+        Reason::DeleteBecauseNoResourceConfig => "the replica is no longer in the manifests",
+        Reason::DeleteByRequest => "its source is destroyed (--destroy)",
+        other => other.explain(),
+    }
+}
+
 /// The block of one replica change (nothing for a no-op).
 pub(crate) fn change(change: &ReplicaChange) -> Vec<Line> {
     let Some(group) = Group::of(change.action) else {
@@ -41,7 +51,7 @@ pub(crate) fn change(change: &ReplicaChange) -> Vec<Line> {
         .reason
         .filter(|r| *r != Reason::ReplaceBecauseCannotUpdate)
     {
-        lines.push(Line::raw(format!("  # (because {})", reason.explain())));
+        lines.push(Line::raw(format!("  # (because {})", explain(reason))));
     }
     lines.push(Line::at(
         0,
