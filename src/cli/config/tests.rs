@@ -252,3 +252,54 @@ fn poll_interval_is_adaptive_or_a_duration() {
         "imsform.toml:4:17: `apply.poll_interval`: must be a string, not integer"
     );
 }
+
+#[test]
+fn replica_regions_and_the_copy_agency_are_read() {
+    let config = parse(
+        r#"
+[cloud]
+region = "cn-north-4"
+copy_agency = "ims_copy"
+
+[cloud.regions.cn-south-1]
+
+[cloud.regions.ap-southeast-1]
+project = "ap-southeast-1_platform"
+endpoint = "https://ims.sg.example.com"
+iam_endpoint = "http://127.0.0.1:9001"
+"#,
+    )
+    .unwrap();
+    let cloud = &config.cloud;
+    assert_eq!(cloud.copy_agency.as_deref(), Some("ims_copy"));
+    assert_eq!(
+        cloud.regions.keys().collect::<Vec<_>>(),
+        ["ap-southeast-1", "cn-south-1"]
+    );
+    assert_eq!(cloud.project_of("cn-south-1"), "cn-south-1");
+    assert_eq!(cloud.project_of("ap-southeast-1"), "ap-southeast-1_platform");
+    let sg = &cloud.regions["ap-southeast-1"];
+    assert_eq!(sg.endpoint.as_deref(), Some("https://ims.sg.example.com"));
+    assert_eq!(sg.iam_endpoint.as_deref(), Some("http://127.0.0.1:9001"));
+}
+
+#[test]
+fn bad_replica_regions_are_each_named_at_their_place() {
+    let text = r#"[cloud]
+region = "cn-north-4"
+copy_agency = ""
+[cloud.regions.CN_South]
+[cloud.regions.eu-west-0]
+projekt = "x"
+endpoint = "http://ims.example.com"
+"#;
+    assert_eq!(
+        error(text),
+        "imsform.toml:3:15: `cloud.copy_agency`: must not be empty\n\
+         imsform.toml:4:16: `cloud.regions`: `CN_South` is not a region name (like `cn-north-4`)\n\
+         imsform.toml:7:12: `cloud.regions.eu-west-0.endpoint`: plain `http://` is refused except \
+         to a loopback host; use `https://`\n\
+         imsform.toml:6:1: `cloud.regions.eu-west-0.projekt`: unknown key; did you mean `project`?"
+    );
+    assert!(error("[cloud]\nregions = 3\n").contains("`cloud.regions`: must be a table"));
+}
