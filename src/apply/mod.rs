@@ -270,6 +270,7 @@ async fn run_phases<C: CloudApi + 'static>(
     }
     change::accept_moves_and_drift(plan, ctx).await?;
     untracked::run(plan, ctx, &mut report).await?;
+    replicas::accept_drift(plan, ctx).await?;
     if plan.mode == PlanMode::RefreshOnly {
         return Ok(report);
     }

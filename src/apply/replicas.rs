@@ -1,24 +1,32 @@
 //! Carrying out the plan's replica work (design.md section 10), around the images' changes:
 //!
-//! - before them: the recovery of journaled copies and replica deletes, the replica drift
-//!   accepted into the state, the deletes (removed from the manifests, source destroyed) and
-//!   the delete halves of destroy-before-create replacements (so that a source destroyed
-//!   first never leaves copies the state forgot);
+//! - with the images' drift (also in a refresh-only run): the replica drift accepted into the
+//!   state ([`accept_drift`]);
+//! - before the images' changes: the recovery of journaled copies and replica deletes, the
+//!   deletes (removed from the manifests, source destroyed) and the delete halves of
+//!   destroy-before-create replacements (so that a source destroyed first never leaves copies
+//!   the state forgot);
 //! - after them: the creates, the updates and the other halves of replacements (a new source
 //!   is active by then; create-before-destroy copies first, then deletes the old copy).
 //!
-//! Replica steps run one at a time, each through the one rate limiter of the run's clients.
-//! A failed replica is reported at its image's address and does not stop the others.
+//! The creates, updates and replacements run `parallelism` at once (the images' changes are
+//! done by then, so they have the whole budget), the recovery and the deletes one at a time;
+//! every request goes through the one rate limiter of the run's clients. A failed replica is
+//! reported at its image's address and does not stop the others.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use super::copy::{self, Done};
 use super::{ApplyError, Ctx, Outcome, Report, add};
 use crate::manifest::model::{Address, ReplaceOrder};
-use crate::plan::{Action, Plan, ReplicaRecovery, ReplicaRecoveryAction};
+use crate::plan::{Action, Plan, ReplicaChange, ReplicaRecovery, ReplicaRecoveryAction};
 use crate::state::PendingOperation;
 
-/// Recovery, drift and deletes: the work before the images' changes.
+/// Recovery and deletes: the work before the images' changes.
 pub(crate) async fn before<C>(
     plan: &Plan,
     ctx: &Arc<Ctx<C>>,
@@ -34,7 +42,6 @@ pub(crate) async fn before<C>(
             Action::Create,
         );
     }
-    accept_drift(plan, ctx).await?;
     for change in &plan.replicas {
         let first = matches!(
             change.action,
@@ -53,35 +60,89 @@ pub(crate) async fn before<C>(
     Ok(())
 }
 
-/// Creates, updates and create-first replacements: the work after the images' changes.
-pub(crate) async fn after<C>(
+/// Creates, updates and create-first replacements: the work after the images' changes, at
+/// most `parallelism` replicas at once (each replica is its own address, so no two steps
+/// share one). A replica whose image failed is left alone.
+pub(crate) async fn after<C: Send + Sync + 'static>(
     plan: &Plan,
     ctx: &Arc<Ctx<C>>,
     report: &mut Report,
 ) -> Result<(), ApplyError> {
+    let semaphore = Arc::new(Semaphore::new(ctx.options.parallelism.max(1)));
+    let mut tasks = JoinSet::new();
+    let mut images = HashMap::new();
     for change in &plan.replicas {
-        if ctx.shutdown.is_requested() || report.lists(&change.image) {
+        if ctx.shutdown.is_requested() {
+            break;
+        }
+        if change.action == Action::NoOp || change.action == Action::Delete {
             continue;
         }
-        let done = match (change.action, &change.after, &change.prior_id) {
-            (Action::Create, Some(after), _) => {
-                copy::copy(ctx, &change.image, &change.region, after, None).await?
-            }
-            (Action::Update, Some(after), Some(id)) => {
-                copy::update(ctx, &change.image, &change.region, id, after).await?
-            }
-            (Action::Replace { order }, Some(after), prior) => {
-                let replaces = match order {
-                    ReplaceOrder::CreateBeforeDestroy => prior.clone(),
-                    ReplaceOrder::DestroyBeforeCreate => None,
-                };
-                copy::copy(ctx, &change.image, &change.region, after, replaces).await?
-            }
-            _ => continue,
+        if report.lists(&change.image) {
+            continue;
+        }
+        let Ok(permit) = semaphore.clone().acquire_owned().await else {
+            break;
         };
-        record(report, &change.image, &change.region, done, change.action);
+        let (ctx, task_change) = (ctx.clone(), change.clone());
+        let handle = tasks.spawn(async move {
+            let _permit = permit;
+            let done = step(&ctx, &task_change).await;
+            (task_change, done)
+        });
+        images.insert(handle.id(), change.image.clone());
+        while let Some(joined) = tasks.try_join_next() {
+            collect(report, joined, &images)?;
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        collect(report, joined, &images)?;
     }
     Ok(())
+}
+
+type Joined = Result<(ReplicaChange, Result<Done, ApplyError>), tokio::task::JoinError>;
+
+fn collect(
+    report: &mut Report,
+    joined: Joined,
+    images: &HashMap<tokio::task::Id, Address>,
+) -> Result<(), ApplyError> {
+    match joined {
+        Ok((change, done)) => {
+            record(report, &change.image, &change.region, done?, change.action);
+        }
+        // A panicking step is a bug; its journal entry, if any, stays for the next apply.
+        Err(error) => {
+            if let Some(image) = images.get(&error.id()) {
+                report
+                    .failures
+                    .push((image.clone(), format!("internal error: {error}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One replica's create, update or create-first replacement.
+async fn step<C>(ctx: &Arc<Ctx<C>>, change: &ReplicaChange) -> Result<Done, ApplyError> {
+    let (image, region) = (&change.image, &change.region);
+    match (change.action, &change.after, &change.prior_id) {
+        (Action::Create, Some(after), _) => copy::copy(ctx, image, region, after, None).await,
+        (Action::Update, Some(after), Some(id)) => {
+            copy::update(ctx, image, region, id, after).await
+        }
+        (Action::Replace { order }, Some(after), prior) => {
+            let replaces = match order {
+                ReplaceOrder::CreateBeforeDestroy => prior.clone(),
+                ReplaceOrder::DestroyBeforeCreate => None,
+            };
+            copy::copy(ctx, image, region, after, replaces).await
+        }
+        _ => Ok(Err(
+            "the plan names no attributes or id for this change".into()
+        )),
+    }
 }
 
 fn record(report: &mut Report, image: &Address, region: &str, done: Done, action: Action) {
@@ -166,7 +227,7 @@ async fn recover<C>(ctx: &Arc<Ctx<C>>, recovery: &ReplicaRecovery) -> Result<Don
 
 /// Accepts the replica drift: a copy deleted outside imsform is forgotten (the plan copies
 /// again), a renamed one takes the refreshed name and description.
-async fn accept_drift<C>(plan: &Plan, ctx: &Arc<Ctx<C>>) -> Result<(), ApplyError> {
+pub(crate) async fn accept_drift<C>(plan: &Plan, ctx: &Arc<Ctx<C>>) -> Result<(), ApplyError> {
     if plan.replica_drift.is_empty() {
         return Ok(());
     }

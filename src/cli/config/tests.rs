@@ -277,7 +277,10 @@ iam_endpoint = "http://127.0.0.1:9001"
         ["ap-southeast-1", "cn-south-1"]
     );
     assert_eq!(cloud.project_of("cn-south-1"), "cn-south-1");
-    assert_eq!(cloud.project_of("ap-southeast-1"), "ap-southeast-1_platform");
+    assert_eq!(
+        cloud.project_of("ap-southeast-1"),
+        "ap-southeast-1_platform"
+    );
     let sg = &cloud.regions["ap-southeast-1"];
     assert_eq!(sg.endpoint.as_deref(), Some("https://ims.sg.example.com"));
     assert_eq!(sg.iam_endpoint.as_deref(), Some("http://127.0.0.1:9001"));
