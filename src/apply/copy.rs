@@ -1,6 +1,5 @@
-//! One replica's steps in its region: the journaled cross-region copy, the update of its name
-//! and description, and the journaled delete (design.md section 10). The phases that run them
-//! are in `replicas.rs`.
+//! A replica's journaled cross-region copy (design.md section 10); its update and delete are in
+//! `replica_steps.rs`, the phases that run them in `replicas.rs`.
 //!
 //! # The copy protocol
 //!
@@ -26,9 +25,10 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::create::now;
+use super::replica_steps::delete_in;
 use super::{ApplyError, Ctx};
 use crate::cloud::distribution::CopyToRegion;
-use crate::cloud::{AttrUpdate, Client, CloudApi, CloudError, ImageStatus, JobStatus};
+use crate::cloud::{Client, CloudApi, CloudError, ImageStatus, JobStatus};
 use crate::manifest::model::{Address, TOKEN_TAG};
 use crate::plan::{COPY_SKEW, RemoteView, ReplicaAttrs, candidates};
 use crate::state::{Observed, PendingEntry, PendingOperation, ReplicaRecord, new_token};
@@ -46,21 +46,23 @@ pub(crate) fn client<C>(ctx: &Ctx<C>, region: &str) -> Result<Client, String> {
     factory.client(region).map_err(|e| e.to_string())
 }
 
+fn is_copy(entry: &PendingEntry, key: &str) -> bool {
+    matches!(&entry.operation, PendingOperation::Copy { token, .. } if token == key)
+}
+
 /// The copy entry of `token`, to change.
 fn copy_entry<'a>(pending: &'a mut [PendingEntry], key: &str) -> Option<&'a mut PendingOperation> {
     pending
         .iter_mut()
+        .find(|e| is_copy(e, key))
         .map(|e| &mut e.operation)
-        .find(|op| matches!(op, PendingOperation::Copy { token, .. } if token == key))
 }
 
-async fn drop_copy<C>(ctx: &Arc<Ctx<C>>, token: &str) -> Result<(), ApplyError> {
+pub(crate) async fn drop_copy<C>(ctx: &Arc<Ctx<C>>, token: &str) -> Result<(), ApplyError> {
     let key = token.to_owned();
     ctx.state
         .edit(move |state| {
-            state.pending_mut().retain(
-                |e| !matches!(&e.operation, PendingOperation::Copy { token, .. } if *token == key),
-            );
+            state.pending_mut().retain(|e| !is_copy(e, &key));
         })
         .await
 }
@@ -259,9 +261,7 @@ pub(crate) async fn finish<C>(
     let old = replaces.clone();
     ctx.state
         .edit(move |state| {
-            state.pending_mut().retain(
-                |e| !matches!(&e.operation, PendingOperation::Copy { token, .. } if *token == key),
-            );
+            state.pending_mut().retain(|e| !is_copy(e, &key));
             if let Some(old) = old {
                 state.pending_mut().push(PendingEntry {
                     address: address.clone(),
@@ -305,98 +305,4 @@ async fn active<C>(ctx: &Ctx<C>, target: &Client, image_id: &str) -> Result<Imag
         tokio::time::sleep(interval).await;
         interval = (interval * 2).min(ctx.options.watch.poll_interval * 10);
     }
-}
-
-/// Deletes a replica image whose `DeleteReplica` entry is saved, waits until it is gone and
-/// drops the entry.
-pub(crate) async fn delete_in<C>(
-    ctx: &Arc<Ctx<C>>,
-    target: &Client,
-    region: &str,
-    image_id: &str,
-) -> Result<Result<(), String>, ApplyError> {
-    if let Err(error) = target.delete(image_id).await {
-        return Ok(Err(format!("deleting {image_id} in {region}: {error}")));
-    }
-    let deadline = Instant::now() + ctx.options.job_timeout;
-    let ids = [image_id.to_owned()];
-    if let Err(error) = target.wait_gone(&ids, deadline).await {
-        return Ok(Err(format!("waiting for {image_id} to go: {error}")));
-    }
-    let (at, id) = (region.to_owned(), image_id.to_owned());
-    ctx.state
-        .edit(move |state| {
-            state.pending_mut().retain(|e| {
-                !matches!(&e.operation, PendingOperation::DeleteReplica { region, image_id }
-                    if *region == at && *image_id == id)
-            });
-        })
-        .await?;
-    Ok(Ok(()))
-}
-
-/// One save forgets the replica and journals its delete; then the delete.
-pub(crate) async fn delete<C>(
-    ctx: &Arc<Ctx<C>>,
-    address: &Address,
-    region: &str,
-    image_id: &str,
-) -> Result<Done, ApplyError> {
-    let target = match client(ctx, region) {
-        Ok(target) => target,
-        Err(why) => return Ok(Err(why)),
-    };
-    let (key, at, id) = (address.clone(), region.to_owned(), image_id.to_owned());
-    ctx.state
-        .edit(move |state| {
-            if let Some(image) = state.image_mut(&key) {
-                image.replicas.remove(&at);
-            }
-            state.pending_mut().push(PendingEntry {
-                address: key,
-                operation: PendingOperation::DeleteReplica {
-                    region: at,
-                    image_id: id,
-                },
-                started_at: now(),
-            });
-        })
-        .await?;
-    Ok(delete_in(ctx, &target, region, image_id)
-        .await?
-        .map(|()| None))
-}
-
-/// `PATCH` of the name and description in the replica's region, then the record.
-pub(crate) async fn update<C>(
-    ctx: &Arc<Ctx<C>>,
-    address: &Address,
-    region: &str,
-    image_id: &str,
-    after: &ReplicaAttrs,
-) -> Result<Done, ApplyError> {
-    let target = match client(ctx, region) {
-        Ok(target) => target,
-        Err(why) => return Ok(Err(why)),
-    };
-    let changes = [
-        AttrUpdate::Name(after.name.clone()),
-        AttrUpdate::Description(after.description.clone()),
-    ];
-    if let Err(error) = target.update(image_id, &changes).await {
-        return Ok(Err(format!("updating {image_id} in {region}: {error}")));
-    }
-    let (key, at, after) = (address.clone(), region.to_owned(), after.clone());
-    ctx.state
-        .edit(move |state| {
-            let replica = state
-                .image_mut(&key)
-                .and_then(|image| image.replicas.get_mut(&at));
-            if let Some(replica) = replica {
-                replica.name = after.name;
-                replica.description = after.description;
-            }
-        })
-        .await?;
-    Ok(Ok(Some(image_id.to_owned())))
 }

@@ -74,6 +74,7 @@ mod delete;
 mod progress;
 mod recover;
 mod register;
+mod replica_steps;
 mod replicas;
 mod report;
 mod resume;

@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::copy::{self, Done};
+use super::replica_steps;
 use super::{ApplyError, Ctx, Outcome, Report, add};
 use crate::manifest::model::{Address, ReplaceOrder};
 use crate::plan::{Action, Plan, ReplicaChange, ReplicaRecovery, ReplicaRecoveryAction};
@@ -51,7 +52,7 @@ pub(crate) async fn before<C>(
                 }
         );
         if let (true, Some(id)) = (first, &change.prior_id) {
-            let done = copy::delete(ctx, &change.image, &change.region, id).await?;
+            let done = replica_steps::delete(ctx, &change.image, &change.region, id).await?;
             if change.action == Action::Delete || done.is_err() {
                 record(report, &change.image, &change.region, done, Action::Delete);
             }
@@ -130,7 +131,7 @@ async fn step<C>(ctx: &Arc<Ctx<C>>, change: &ReplicaChange) -> Result<Done, Appl
     match (change.action, &change.after, &change.prior_id) {
         (Action::Create, Some(after), _) => copy::copy(ctx, image, region, after, None).await,
         (Action::Update, Some(after), Some(id)) => {
-            copy::update(ctx, image, region, id, after).await
+            replica_steps::update(ctx, image, region, id, after).await
         }
         (Action::Replace { order }, Some(after), prior) => {
             let replaces = match order {
@@ -188,7 +189,7 @@ async fn recover<C>(ctx: &Arc<Ctx<C>>, recovery: &ReplicaRecovery) -> Result<Don
         }
         (ReplicaRecoveryAction::Delete { image_id }, _)
         | (ReplicaRecoveryAction::LookUp, PendingOperation::DeleteReplica { image_id, .. }) => {
-            return Ok(copy::delete_in(ctx, &target, region, image_id)
+            return Ok(replica_steps::delete_in(ctx, &target, region, image_id)
                 .await?
                 .map(|()| None));
         }
@@ -199,26 +200,11 @@ async fn recover<C>(ctx: &Arc<Ctx<C>>, recovery: &ReplicaRecovery) -> Result<Don
             copy::finish(ctx, &recovery.image, &target, operation, &id).await
         }
         (_, PendingOperation::Copy { token, .. }) => {
-            let key = token.clone();
-            ctx.state
-                .edit(move |state| {
-                    state.pending_mut().retain(|e| {
-                        !matches!(&e.operation, PendingOperation::Copy { token, .. } if *token == key)
-                    });
-                })
-                .await?;
+            copy::drop_copy(ctx, token).await?;
             Ok(Ok(None))
         }
         (_, PendingOperation::DeleteReplica { region, image_id }) => {
-            let (at, id) = (region.clone(), image_id.clone());
-            ctx.state
-                .edit(move |state| {
-                    state.pending_mut().retain(|e| {
-                        !matches!(&e.operation, PendingOperation::DeleteReplica { region, image_id }
-                            if *region == at && *image_id == id)
-                    });
-                })
-                .await?;
+            replica_steps::drop_delete(ctx, region, image_id).await?;
             Ok(Ok(None))
         }
         _ => Ok(Ok(None)),

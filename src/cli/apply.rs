@@ -29,7 +29,6 @@ use crate::manifest::check_plan_variables;
 use crate::plan::{Plan, PlanMode};
 use crate::planfile::{SavedPlan, check_fresh};
 use crate::render::human;
-use crate::state::State;
 use crate::state::{LockOptions, Store};
 
 const PROMPT: &str =
@@ -119,13 +118,7 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
         Ok(Store::open_at(&location, lock)?)
     })
     .await?;
-    let mut regions = saved.plan.replica_regions();
-    regions.extend(
-        store
-            .state()
-            .map(State::replica_regions)
-            .unwrap_or_default(),
-    );
+    let regions = context::regions::reached(saved.plan.replica_regions(), store.state());
     let connection = context::connect(&config, &regions).await?;
     let workspace = config.state.location.workspace_id();
     let fresh = check_saved(&saved, &mut store, &connection, workspace.as_deref()).await;

@@ -29,7 +29,7 @@ use crate::manifest::diagnostic::render_all;
 use crate::manifest::model::Address;
 use crate::manifest::{self, Diagnostic, Loaded, VarInput};
 use crate::plan::{self, Plan, PlanOptions, RemoteView};
-use crate::state::{LockOptions, State, Store};
+use crate::state::{LockOptions, Store};
 
 /// What a command asks of [`prepare`].
 #[derive(Debug, Clone, Copy)]
@@ -74,14 +74,8 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         let destroy = request.run.destroy_unlisted;
         eprintln!("{}", subset::leave_alone(&unlisted, destroy, &mut options));
     }
-    let mut regions = loaded.manifests.replica_regions();
-    regions.extend(
-        store
-            .state()
-            .map(State::replica_regions)
-            .unwrap_or_default(),
-    );
     regions::check(&config.cloud, &loaded.manifests)?;
+    let regions = regions::reached(loaded.manifests.replica_regions(), store.state());
     let connection = connect(&config, &regions).await?;
     bind_identity(&mut store, &connection).await?;
     let remote = if request.run.refresh {

@@ -154,6 +154,14 @@ pub fn write_record(
     Ok(())
 }
 
+/// How far a journaled create or copy got: its token, and its image and job once known.
+fn progress(token: &str, image_id: &Option<String>, job_id: &Option<String>) -> String {
+    let mut parts = vec![format!("token {token}")];
+    parts.extend(image_id.as_ref().map(|id| format!("image {id}")));
+    parts.extend(job_id.as_ref().map(|id| format!("job {id}")));
+    parts.join(", ")
+}
+
 fn write_pending(out: &mut impl Write, entry: &PendingEntry) -> io::Result<()> {
     let what = match &entry.operation {
         PendingOperation::Create {
@@ -161,12 +169,7 @@ fn write_pending(out: &mut impl Write, entry: &PendingEntry) -> io::Result<()> {
             image_id,
             job_id,
             ..
-        } => {
-            let mut parts = vec![format!("token {token}")];
-            parts.extend(image_id.as_ref().map(|id| format!("image {id}")));
-            parts.extend(job_id.as_ref().map(|id| format!("job {id}")));
-            format!("create ({})", parts.join(", "))
-        }
+        } => format!("create ({})", progress(token, image_id, job_id)),
         PendingOperation::Delete { image_id } => format!("delete of image {image_id}"),
         PendingOperation::Copy {
             token,
@@ -174,12 +177,7 @@ fn write_pending(out: &mut impl Write, entry: &PendingEntry) -> io::Result<()> {
             image_id,
             job_id,
             ..
-        } => {
-            let mut parts = vec![format!("token {token}")];
-            parts.extend(image_id.as_ref().map(|id| format!("image {id}")));
-            parts.extend(job_id.as_ref().map(|id| format!("job {id}")));
-            format!("copy to {region} ({})", parts.join(", "))
-        }
+        } => format!("copy to {region} ({})", progress(token, image_id, job_id)),
         PendingOperation::DeleteReplica { region, image_id } => {
             format!("delete of replica {image_id} in {region}")
         }

@@ -8,9 +8,19 @@
 //! - `[cloud] copy_agency` must be set when any image has a replica: IMS copies across
 //!   regions under that IAM agency.
 
+use std::collections::BTreeSet;
+
 use crate::cli::config::CloudConfig;
 use crate::error::Error;
 use crate::manifest::model::{Manifests, replica_address};
+use crate::state::State;
+
+/// The regions a run may reach besides its own: `named` (by the manifests or the plan) and
+/// those of the state's replicas and replica journal.
+pub fn reached(mut named: BTreeSet<String>, state: Option<&State>) -> BTreeSet<String> {
+    named.extend(state.map(State::replica_regions).unwrap_or_default());
+    named
+}
 
 /// Every problem of the manifests' replicas under `cloud`, each at its place in the
 /// manifests; all of them in one error.
