@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
-use imsform::emulator::Emulator;
+use imsform::emulator::{Emulator, EmulatorBuilder};
 use imsform::state::{State, Store};
 use serde_json::Value;
 
@@ -28,7 +28,18 @@ impl TestEnv {
     /// A fresh emulator whose jobs take `job`, and a directory whose `imsform.toml` points the
     /// cloud at it, followed by `sections`.
     pub async fn start(job: Duration, sections: &str) -> TestEnv {
-        let emulator = Emulator::builder()
+        TestEnv::start_with(Emulator::builder(), job, &|_| String::new(), sections).await
+    }
+
+    /// [`TestEnv::start`] with the emulator `builder` makes (its first region is the configured
+    /// one) and the `[cloud]` lines `cloud` writes for it after the region, project and endpoint.
+    pub async fn start_with(
+        builder: EmulatorBuilder,
+        job: Duration,
+        cloud: &(dyn Fn(&Emulator) -> String + Sync),
+        sections: &str,
+    ) -> TestEnv {
+        let emulator = builder
             .job_duration(job)
             .delete_linger(Duration::from_millis(100))
             .start()
@@ -36,10 +47,11 @@ impl TestEnv {
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
-            "[cloud]\nregion = \"{}\"\nproject_id = \"{}\"\nendpoint = \"{}\"\n\n{sections}",
+            "[cloud]\nregion = \"{}\"\nproject_id = \"{}\"\nendpoint = \"{}\"\n{}\n{sections}",
             emulator.region(),
             emulator.project_id(),
-            emulator.uri()
+            emulator.uri(),
+            cloud(&emulator),
         );
         std::fs::write(dir.path().join("imsform.toml"), config).unwrap();
         TestEnv {

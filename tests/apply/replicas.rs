@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use imsform::emulator::{Emulator, Faults};
+use imsform::emulator::{Emulator, EmulatorBuilder, Faults};
 use imsform::manifest::model::Address;
 use imsform::state::PendingOperation;
 
@@ -24,33 +24,26 @@ images:
       ap-southeast-1: { name: web-sg }
 ";
 
-/// An emulator serving `cn-north-4` and [`SOUTH`], jobs of `job`, and a directory whose
-/// configuration reaches both (the south project found through its own IAM).
-async fn two_regions(job: Duration) -> TestEnv {
-    let emulator = Emulator::builder()
-        .region("cn-north-4")
-        .region(SOUTH)
-        .job_duration(job)
-        .delete_linger(Duration::from_millis(100))
-        .start()
-        .await
-        .unwrap();
-    let south = emulator.uri_of(SOUTH).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "[cloud]\nregion = \"cn-north-4\"\nproject_id = \"{}\"\nendpoint = \"{}\"\n\
-         copy_agency = \"ims_admin_agency\"\n\n[cloud.regions.{SOUTH}]\nendpoint = \"{south}\"\n\
-         iam_endpoint = \"{south}\"\n\n[apply]\nrequests_per_second = 200\njob_timeout = \"2m\"\n\
-         poll_interval = \"50ms\"\n",
-        emulator.project_id(),
-        emulator.uri(),
-    );
-    std::fs::write(dir.path().join("imsform.toml"), config).unwrap();
-    let env = TestEnv {
-        dir,
-        emulator,
-        vars: Vec::new(),
+/// The emulator with `cn-north-4` and [`SOUTH`] `env` wants, and the `[cloud]` lines that
+/// reach the south region (its project found through its own IAM) and name the copy agency.
+pub fn two_regions() -> (EmulatorBuilder, impl Fn(&Emulator) -> String + Sync) {
+    let builder = Emulator::builder().region("cn-north-4").region(SOUTH);
+    let cloud = |emulator: &Emulator| {
+        let south = emulator.uri_of(SOUTH).unwrap();
+        format!(
+            "copy_agency = \"ims_admin_agency\"\n\n[cloud.regions.{SOUTH}]\n\
+             endpoint = \"{south}\"\niam_endpoint = \"{south}\"\n"
+        )
     };
+    (builder, cloud)
+}
+
+/// A directory with [`MANIFEST`] and the two regions' configuration, jobs of `job`.
+async fn replica_env(job: Duration) -> TestEnv {
+    let (builder, cloud) = two_regions();
+    let apply =
+        "[apply]\nrequests_per_second = 200\njob_timeout = \"2m\"\npoll_interval = \"50ms\"\n";
+    let env = TestEnv::start_with(builder, job, &cloud, apply).await;
     env.manifest(MANIFEST);
     env
 }
@@ -92,7 +85,7 @@ fn assert_one_copy(env: &TestEnv) {
 
 #[tokio::test]
 async fn a_lost_copy_answer_is_found_by_origin_name_and_time_and_adopted() {
-    let env = two_regions(Duration::from_millis(200)).await;
+    let env = replica_env(Duration::from_millis(200)).await;
     env.emulator.set_faults(Faults {
         drop_routes: [(COPY_ROUTE.to_owned(), 1)].into(),
         ..Faults::default()
@@ -111,7 +104,7 @@ async fn a_lost_copy_answer_is_found_by_origin_name_and_time_and_adopted() {
 async fn an_apply_killed_around_the_copy_is_finished_by_one_apply() {
     let mut copies_in_flight = 0;
     for delay in [300, 700, 1000, 1300, 1600, 2000] {
-        let env = two_regions(Duration::from_millis(500)).await;
+        let env = replica_env(Duration::from_millis(500)).await;
         env.apply_killed_after(Duration::from_millis(delay)).await;
         let killed = env.state();
         copies_in_flight += killed

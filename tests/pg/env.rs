@@ -5,6 +5,7 @@
 use std::ops::Deref;
 use std::time::Duration;
 
+use imsform::emulator::{Emulator, EmulatorBuilder};
 use imsform::state::State;
 
 use crate::base::{TestEnv, image};
@@ -30,6 +31,16 @@ impl Deref for PgEnv {
 impl PgEnv {
     /// `None` only outside CI on a machine without PostgreSQL (announced loudly).
     pub async fn new(job: Duration) -> Option<PgEnv> {
+        PgEnv::start(Emulator::builder(), job, &|_| String::new()).await
+    }
+
+    /// [`PgEnv::new`] with the emulator `builder` makes and extra `[cloud]` lines (see
+    /// [`TestEnv::start_with`]).
+    pub async fn start(
+        builder: EmulatorBuilder,
+        job: Duration,
+        cloud: &(dyn Fn(&Emulator) -> String + Sync),
+    ) -> Option<PgEnv> {
         let server = server()?;
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let sections = format!(
@@ -37,7 +48,7 @@ impl PgEnv {
              [apply]\nrequests_per_second = 500\njob_timeout = \"2m\"\n",
             server.url,
         );
-        let mut env = TestEnv::start(job, &sections).await;
+        let mut env = TestEnv::start_with(builder, job, cloud, &sections).await;
         // The password goes by the environment, never into imsform.toml.
         env.vars.push(("PGPASSWORD", server.password.clone()));
         Some(PgEnv {

@@ -12,6 +12,7 @@ mod env;
 mod lock;
 mod loss;
 mod migrate;
+mod replicas;
 mod rows;
 mod server;
 mod tls;

@@ -49,8 +49,8 @@ pub fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, StateError> {
         .map_err(|error| StateError::Invalid(format!("cannot serialize the state: {error}")))
 }
 
-/// The key of a journal entry: the create's or copy's token, or `delete:[<region>:]<image id>`; a repeated key gets
-/// `#n` so that every entry keeps its own row.
+/// The key of a journal entry: the create's or copy's token, or `delete:[<region>:]<image id>`;
+/// a repeated key gets `#n` so that every entry keeps its own row.
 pub fn journal_key(entry: &PendingEntry) -> String {
     match &entry.operation {
         PendingOperation::Create { token, .. } => token.clone(),

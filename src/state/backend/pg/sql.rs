@@ -9,7 +9,8 @@
 //!   from a sequence and is the second half of the two-int advisory lock key.
 //! - `resources(workspace, address, data jsonb)`: one row per managed image.
 //! - `journal(workspace, key, seq, entry jsonb)`: one row per operation in flight; `key` is
-//!   the create's token (or `delete:<image id>`), `seq` its place in the journal.
+//!   the create's or copy's token (or `delete:[<region>:]<image id>`), `seq` its place in the
+//!   journal.
 //! - `lock_holders(workspace PK, lock_id, operation, who, pid, version, created, backend_pid)`:
 //!   who holds the lock; a row counts only while `backend_pid` really holds it (`pg_locks`).
 
