@@ -131,3 +131,67 @@ async fn an_apply_killed_around_the_copy_is_finished_by_one_apply() {
         "no kill landed while a copy was journaled: the delays no longer fit the job length"
     );
 }
+
+/// A client of the emulator's south region, acting outside imsform.
+fn south(env: &TestEnv) -> imsform::cloud::Client {
+    let uri = env.emulator.uri_of(SOUTH).unwrap();
+    let project = env.emulator.project_named(SOUTH).unwrap();
+    let config = imsform::cli::config::CloudConfig::at_endpoint(&uri, SOUTH, Some(project));
+    let credentials =
+        imsform::cloud::Credentials::ak_sk(env.emulator.access_key(), env.emulator.secret_key());
+    imsform::cloud::Client::new(&config, credentials, Default::default()).unwrap()
+}
+
+const LIST: &str = "GET /v2/cloudimages";
+
+#[tokio::test]
+async fn refresh_lists_each_region_once_and_copies_changed_outside_are_repaired() {
+    use imsform::cloud::{AttrUpdate, CloudApi};
+    let env = replica_env(Duration::from_millis(100)).await;
+    let three: String = ["a", "b", "c"]
+        .iter()
+        .map(|key| {
+            MANIFEST
+                .trim_start_matches("images:\n")
+                .replace("  web:", &format!("  {key}:"))
+                .replace("name: web", &format!("name: {key}"))
+                .replace("name: web-sg", &format!("name: {key}-sg"))
+        })
+        .collect();
+    env.manifest(&format!("images:\n{three}"));
+    env.apply_converges().await;
+    // One list per region for three replicas: the configured region and the south.
+    let before = env.emulator.stats().get(LIST).copied().unwrap_or(0);
+    env.assert_no_changes().await;
+    let after = env.emulator.stats().get(LIST).copied().unwrap_or(0);
+    assert_eq!(after - before, 2, "{:?}", env.emulator.stats());
+    // Outside imsform, through the south region's API: one copy deleted, one renamed.
+    let state = env.state();
+    let copy = |key: &str| {
+        let address = Address::parse(&format!("images.{key}")).unwrap();
+        state.images[&address].replicas[SOUTH].id.clone()
+    };
+    let cloud = south(&env);
+    cloud.delete(&copy("a")).await.unwrap();
+    let renamed = [AttrUpdate::Name("renamed-by-hand".into())];
+    cloud.update(&copy("b"), &renamed).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let plan = env.ok(&["plan", "--no-color"], 0).await;
+    for text in [
+        "# images.a.replicas[\"ap-southeast-1\"] has been deleted",
+        "# images.b.replicas[\"ap-southeast-1\"] has changed",
+        "# images.a.replicas[\"ap-southeast-1\"] will be created",
+        "# images.b.replicas[\"ap-southeast-1\"] will be updated in-place",
+        "Plan: 1 to add, 1 to change, 0 to destroy.",
+    ] {
+        assert!(plan.contains(text), "{text:?} in\n{plan}");
+    }
+    env.apply_converges().await;
+    let live = env.live_images();
+    let copies = live.values().filter(|i| {
+        i["__data_origin"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("image,"))
+    });
+    assert_eq!(copies.count(), 3, "one copy an image: {live:#?}");
+}
