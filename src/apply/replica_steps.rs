@@ -21,16 +21,28 @@ pub(crate) async fn delete_in<C>(
     region: &str,
     image_id: &str,
 ) -> Result<Result<(), String>, ApplyError> {
-    if let Err(error) = target.delete(image_id).await {
-        return Ok(Err(format!("deleting {image_id} in {region}: {error}")));
-    }
-    let deadline = Instant::now() + ctx.options.job_timeout;
-    let ids = [image_id.to_owned()];
-    if let Err(error) = target.wait_gone(&ids, deadline).await {
-        return Ok(Err(format!("waiting for {image_id} to go: {error}")));
+    if let Err(why) = delete_and_wait(ctx, target, region, image_id).await {
+        return Ok(Err(why));
     }
     drop_delete(ctx, region, image_id).await?;
     Ok(Ok(()))
+}
+
+async fn delete_and_wait<C>(
+    ctx: &Ctx<C>,
+    target: &Client,
+    region: &str,
+    image_id: &str,
+) -> Result<(), String> {
+    target
+        .delete(image_id)
+        .await
+        .map_err(|error| format!("deleting {image_id} in {region}: {error}"))?;
+    let deadline = Instant::now() + ctx.options.job_timeout;
+    target
+        .wait_gone(&[image_id.to_owned()], deadline)
+        .await
+        .map_err(|error| format!("waiting for {image_id} in {region} to go: {error}"))
 }
 
 /// Drops the `DeleteReplica` entry of `image_id` in `region`.
@@ -48,6 +60,17 @@ pub(crate) async fn drop_delete<C>(
             });
         })
         .await
+}
+
+/// Deletes a copy no replica owns (an untracked one) in `region` and waits until it is gone;
+/// no journal entry: it carries this lineage's token, so the next refresh finds it again.
+pub(crate) async fn delete_copy<C>(
+    ctx: &Arc<Ctx<C>>,
+    region: &str,
+    image_id: &str,
+) -> Result<(), String> {
+    let target = client(ctx, region)?;
+    delete_and_wait(ctx, &target, region, image_id).await
 }
 
 /// One save forgets the replica and journals its delete; then the delete.

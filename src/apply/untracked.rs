@@ -2,11 +2,13 @@
 //! ones are recorded at their addresses in one save, before any change runs (the changes of
 //! those addresses start from them); the ones to delete are deleted and waited for until gone.
 //! A delete needs no journal entry: if the run stops, the image still carries this lineage's
-//! token and the next refresh finds it again. Must not decide anything: the plan did.
+//! token and the next refresh finds it again. Copies found in replica regions are deleted
+//! there. Must not decide anything: the plan did.
 
 use std::sync::Arc;
 
 use super::delete::{self, Gone};
+use super::replica_steps;
 use super::{ApplyError, Ctx, Report};
 use crate::cloud::CloudApi;
 use crate::plan::{Plan, UntrackedAction};
@@ -44,6 +46,13 @@ pub(crate) async fn run<C: CloudApi>(
             continue;
         }
         let id = &untracked.image_id;
+        if let Some(region) = &untracked.region {
+            match replica_steps::delete_copy(ctx, region, id).await {
+                Ok(()) => report.destroyed += 1,
+                Err(why) => report.untracked_failures.push((id.clone(), why)),
+            }
+            continue;
+        }
         match delete::delete_and_wait(ctx, None, id).await {
             Gone::Deleted => report.destroyed += 1,
             Gone::Refused(why) | Gone::Failed(why) => {

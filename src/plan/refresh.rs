@@ -34,6 +34,9 @@ pub struct RemoteView {
     /// Per replica region read (`replica_refresh.rs`): the images the state's replicas and
     /// replica journal name, and the copies of this region's images a lost copy may be, by id.
     pub regions: BTreeMap<String, BTreeMap<String, RemoteImage>>,
+    /// Copies in replica regions carrying a token of this state's lineage that neither the
+    /// replica records nor the journal know, with their region, by region and id.
+    pub untracked_copies: Vec<(String, RemoteImage)>,
 }
 
 impl RemoteView {
@@ -121,7 +124,7 @@ fn wanted(state: &State) -> (BTreeSet<&str>, Vec<&str>) {
 
 /// Whether `image` (not named by the state) carries a token of the state's lineage that no
 /// pending create holds.
-fn untracked(state: &State, pending_tokens: &[&str], image: &RemoteImage) -> bool {
+pub(super) fn untracked(state: &State, pending_tokens: &[&str], image: &RemoteImage) -> bool {
     image.status != ImageStatus::Deleted
         && image.tags.get(TOKEN_TAG).is_some_and(|token| {
             is_token_of(&state.lineage, token) && !pending_tokens.contains(&token.as_str())

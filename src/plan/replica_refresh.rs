@@ -1,14 +1,15 @@
 //! Refresh of the replica regions (design.md section 10): one paged private-image list per
-//! region that the manifests' replicas, the state's replicas or its replica journal name,
-//! never one request per replica. The regions are read concurrently, each through its own
+//! region that the manifests' replicas, the state's replicas, its replica journal or
+//! `[cloud.regions]` name, never one request per replica. The regions are read concurrently, each through its own
 //! client of one [`ClientFactory`] (one rate limit for all). Of each list, only the images the
-//! state names and the copies of this state's source images are kept.
+//! state names and the copies of this state's source images are kept, and the copies carrying
+//! a token of this state's lineage that nothing in the state knows (untracked).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::task::JoinSet;
 
-use super::refresh::RemoteView;
+use super::refresh::{RemoteView, untracked};
 use crate::cloud::{ClientFactory, CloudApi, CloudError, RemoteImage};
 use crate::manifest::model::Manifests;
 use crate::state::{PendingOperation, State};
@@ -22,7 +23,10 @@ pub async fn refresh_replicas(
 ) -> Result<(), CloudError> {
     let mut regions = desired.replica_regions();
     regions.extend(state.map(State::replica_regions).unwrap_or_default());
+    // Configured regions too: where copies the state forgot (`state rm`) are found.
+    regions.extend(factory.config().regions.keys().cloned());
     let (ids, sources) = state.map(named).unwrap_or_default();
+    let tokens = state.map(copy_tokens).unwrap_or_default();
     let mut reads = JoinSet::new();
     for region in regions {
         let client = factory.client(&region)?;
@@ -30,14 +34,31 @@ pub async fn refresh_replicas(
     }
     while let Some(read) = reads.join_next().await {
         let (region, listed) = read.map_err(|error| CloudError::Config(error.to_string()))?;
-        let kept = listed?
-            .into_iter()
-            .filter(|image| keep(image, &ids, &sources))
-            .map(|image| (image.id.clone(), image))
-            .collect();
+        let mut kept = BTreeMap::new();
+        for image in listed? {
+            if keep(&image, &ids, &sources) {
+                kept.insert(image.id.clone(), image);
+            } else if state.is_some_and(|state| untracked(state, &tokens, &image)) {
+                view.untracked_copies.push((region.clone(), image));
+            }
+        }
         view.regions.insert(region, kept);
     }
+    view.untracked_copies
+        .sort_by(|(r1, a), (r2, b)| (r1, &a.id).cmp(&(r2, &b.id)));
     Ok(())
+}
+
+/// The tokens of the journal's copies: a copy being recovered is not untracked.
+fn copy_tokens(state: &State) -> Vec<&str> {
+    state
+        .pending
+        .iter()
+        .filter_map(|entry| match &entry.operation {
+            PendingOperation::Copy { token, .. } => Some(token.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether refresh keeps `image`: the state names it, or it is a copy of a state's image.

@@ -27,6 +27,10 @@ pub struct Untracked {
     /// The value of its `imsform-token` tag.
     pub token: String,
     pub action: UntrackedAction,
+    /// The region of a copy (a replica's image) found in a replica region; `None`: the
+    /// configured region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// What the plan does with an untracked image.
@@ -67,7 +71,8 @@ pub(super) fn decide(
         adoptable = adoptions(desired, view, records, selection);
     }
     let delete = options.delete_untracked && mode != PlanMode::RefreshOnly;
-    view.untracked
+    let mut decided: Vec<Untracked> = view
+        .untracked
         .values()
         .map(|image| {
             let action = match adoptable.remove(&image.id) {
@@ -83,15 +88,32 @@ pub(super) fn decide(
                     matches: found.map(|(address, _)| address),
                 },
             };
-            Untracked {
-                image_id: image.id.clone(),
-                name: image.name.clone(),
-                status: image.status.as_str().to_owned(),
-                token: image.tags.get(TOKEN_TAG).cloned().unwrap_or_default(),
-                action,
-            }
+            untracked(image, action, None)
         })
-        .collect()
+        .collect();
+    // Copies in replica regions are never adopted: a replica is made by a copy, and the plan
+    // copies again where one is missing.
+    let copies = view.untracked_copies.iter().map(|(region, image)| {
+        let action = if delete {
+            UntrackedAction::Delete
+        } else {
+            UntrackedAction::Report { matches: None }
+        };
+        untracked(image, action, Some(region.clone()))
+    });
+    decided.extend(copies);
+    decided
+}
+
+fn untracked(image: &RemoteImage, action: UntrackedAction, region: Option<String>) -> Untracked {
+    Untracked {
+        image_id: image.id.clone(),
+        name: image.name.clone(),
+        status: image.status.as_str().to_owned(),
+        token: image.tags.get(TOKEN_TAG).cloned().unwrap_or_default(),
+        action,
+        region,
+    }
 }
 
 /// The adoptions, by image id: an address of the manifests (selected, without an image) and

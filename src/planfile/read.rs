@@ -132,5 +132,6 @@ fn untracked(entry: JsonUntracked<'static>) -> Result<Untracked, String> {
         status: entry.status.into_owned(),
         token: entry.token.into_owned(),
         action,
+        region: entry.region.map(std::borrow::Cow::into_owned),
     })
 }

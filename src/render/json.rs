@@ -93,6 +93,9 @@ pub struct JsonUntracked<'a> {
     /// For `adopt`: the record the state takes, as the plan diffed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<Cow<'a, ImageRecord>>,
+    /// A copy's region (a replica region), absent for the configured region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Cow<'a, str>>,
 }
 
 impl<'a> JsonUntracked<'a> {
@@ -112,6 +115,7 @@ impl<'a> JsonUntracked<'a> {
             action: Cow::Borrowed(action),
             address: address.map(Cow::Borrowed),
             record,
+            region: untracked.region.as_deref().map(Cow::Borrowed),
         }
     }
 }

@@ -97,8 +97,13 @@ pub(crate) fn untracked_sentence(untracked: &Untracked) -> String {
         UntrackedAction::Adopt { address, .. } => format!("adopt it as {address}"),
         UntrackedAction::Delete => "delete it and wait until it is gone".to_owned(),
     };
+    let place = untracked
+        .region
+        .as_ref()
+        .map(|region| format!(" in {region}"))
+        .unwrap_or_default();
     format!(
-        "image {} \"{}\" ({}, token {}): {what}",
+        "image {}{place} \"{}\" ({}, token {}): {what}",
         untracked.image_id, untracked.name, untracked.status, untracked.token
     )
 }

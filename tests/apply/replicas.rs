@@ -195,3 +195,37 @@ async fn refresh_lists_each_region_once_and_copies_changed_outside_are_repaired(
     });
     assert_eq!(copies.count(), 3, "one copy an image: {live:#?}");
 }
+
+#[tokio::test]
+async fn a_copy_the_state_forgot_is_untracked_in_its_region_and_deleted_on_request() {
+    let env = replica_env(Duration::from_millis(100)).await;
+    env.apply_converges().await;
+    env.ok(&["state", "rm", "images.web"], 0).await;
+    env.manifest("images: {}\n");
+    let plan = env.ok(&["plan", "--no-color"], 0).await;
+    let copy_line = plan
+        .lines()
+        .find(|line| line.contains(&format!(" in {SOUTH} \"web-sg\"")))
+        .unwrap_or_else(|| panic!("the copy is reported untracked in its region:\n{plan}"));
+    assert!(
+        copy_line.contains("left alone; --delete-untracked deletes it"),
+        "{copy_line}"
+    );
+    let json = env.ok(&["plan", "--json"], 0).await;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let regions: Vec<&serde_json::Value> = json["untracked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| &u["region"])
+        .collect();
+    assert_eq!(
+        regions,
+        [&serde_json::Value::Null, &serde_json::json!(SOUTH)]
+    );
+    let out = env
+        .ok(&["apply", "--auto-approve", "--delete-untracked"], 0)
+        .await;
+    assert!(out.contains("0 added, 0 changed, 2 destroyed"), "{out}");
+    assert!(env.live_images().is_empty(), "{:#?}", env.live_images());
+}
