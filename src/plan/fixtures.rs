@@ -155,6 +155,7 @@ pub fn view_of(state: &State) -> RemoteView {
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
         regions: BTreeMap::new(),
+        untracked_copies: Vec::new(),
     }
 }
 
@@ -168,6 +169,7 @@ pub fn one(applied: ImageAttrs, seen: Option<ImageAttrs>, wanted: ImageAttrs) ->
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
         regions: BTreeMap::new(),
+        untracked_copies: Vec::new(),
     });
     let plan = plan(
         &manifests([spec("web", wanted)]),

@@ -22,6 +22,7 @@ fn drift_is_listed_once_and_repaired_by_the_plan() {
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
         regions: BTreeMap::new(),
+        untracked_copies: Vec::new(),
     };
     let desired = manifests([spec("web", applied.clone())]);
     let plan = plan(&desired, Some(&state), Some(&view), &PlanOptions::default()).unwrap();
@@ -98,6 +99,7 @@ fn ignore_changes_hides_drift_and_edits_of_its_fields() {
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
         regions: BTreeMap::new(),
+        untracked_copies: Vec::new(),
     };
     let plan = plan(
         &manifests([wanted]),
@@ -210,6 +212,7 @@ fn refresh_only_accepts_drift_and_changes_nothing_in_the_cloud() {
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
         regions: BTreeMap::new(),
+        untracked_copies: Vec::new(),
     };
     // The manifests also want a new image: refresh-only ignores that.
     let mut wanted = attrs("web");

@@ -25,6 +25,7 @@ fn view(images: &[(&str, ImageStatus)]) -> RemoteView {
         unmanaged_names: BTreeMap::new(),
         untracked: BTreeMap::new(),
         regions: BTreeMap::new(),
+        untracked_copies: Vec::new(),
     }
 }
 
