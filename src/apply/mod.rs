@@ -70,6 +70,7 @@
 mod change;
 mod create;
 mod delete;
+mod members;
 mod progress;
 mod recover;
 mod register;

@@ -59,6 +59,9 @@ pub(super) fn left_in_journal(store: &Store) -> Vec<(Address, String)> {
                 PendingOperation::Delete { image_id } => {
                     format!("image {image_id} is not deleted yet")
                 }
+                PendingOperation::Members { image_id, .. } => {
+                    format!("the sharing change of image {image_id} is not finished")
+                }
             };
             (entry.address.clone(), what)
         })

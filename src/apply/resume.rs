@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::create::{self, NewImage, entry_mut, phase};
 use super::delete::{self, Gone};
+use super::members;
 use super::progress::Phase;
 use super::register::{self, Journaled, Step};
 use super::{ApplyError, Ctx};
@@ -73,6 +74,13 @@ pub(super) async fn recover_one<C: CloudApi>(
     match &entry.operation {
         PendingOperation::Delete { image_id } => {
             delete_entry(ctx, &entry.address, image_id, &action).await
+        }
+        PendingOperation::Members { image_id, .. } => {
+            let (address, id) = (entry.address.clone(), image_id.clone());
+            ctx.state
+                .edit(move |state| members::settle(state, &address, &id, None))
+                .await?;
+            Ok(Ended::Settled(Work::default()))
         }
         PendingOperation::Create {
             token,
@@ -151,6 +159,8 @@ async fn resolve<C: CloudApi>(
                 view.images.insert(id.clone(), image);
             }
         }
+        // Needs nothing from the cloud: the plan's update re-sends what is missing.
+        PendingOperation::Members { .. } => {}
     }
     let resolved = crate::plan::recover(
         std::slice::from_ref(entry),

@@ -113,7 +113,9 @@ fn check_state(state: &State, address: &Address, image_id: &str) -> Result<(), E
             PendingOperation::Create {
                 image_id, replaces, ..
             } => [image_id.as_deref(), replaces.as_deref()],
-            PendingOperation::Delete { image_id } => [Some(image_id.as_str()), None],
+            PendingOperation::Delete { image_id } | PendingOperation::Members { image_id, .. } => {
+                [Some(image_id.as_str()), None]
+            }
         };
         if ids.contains(&Some(image_id)) {
             return Err(bound(&entry.address).into());

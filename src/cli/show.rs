@@ -168,6 +168,16 @@ fn write_pending(out: &mut impl Write, entry: &PendingEntry) -> io::Result<()> {
             format!("create ({})", parts.join(", "))
         }
         PendingOperation::Delete { image_id } => format!("delete of image {image_id}"),
+        PendingOperation::Members {
+            image_id,
+            add,
+            remove,
+        } => {
+            let mut parts = Vec::new();
+            parts.extend((!add.is_empty()).then(|| format!("add {}", add.join(", "))));
+            parts.extend((!remove.is_empty()).then(|| format!("remove {}", remove.join(", "))));
+            format!("sharing change of image {image_id} ({})", parts.join("; "))
+        }
     };
     writeln!(
         out,

@@ -109,6 +109,7 @@ pub fn parse_image(value: &Value) -> Option<RemoteImage> {
         image_url: text(value, "__data_origin")
             .and_then(|origin| origin.strip_prefix("file,").map(str::to_owned))
             .filter(|url| !url.is_empty()),
+        members: None,
     })
 }
 

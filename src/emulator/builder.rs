@@ -98,7 +98,7 @@ impl EmulatorBuilder {
                 project_id: uuid::Uuid::new_v4().simple().to_string(),
                 region: DEFAULT_REGION.to_owned(),
                 projects: Vec::new(),
-                member_limit: MEMBER_LIMIT,
+                member_limit: crate::ims::MEMBERS_MAX,
                 temporary: BTreeMap::new(),
                 tokens: Vec::new(),
                 expired_tokens: Vec::new(),
@@ -287,9 +287,6 @@ impl EmulatorBuilder {
 
 /// The region served when none is named.
 const DEFAULT_REGION: &str = "cn-north-4";
-
-/// Members per system-disk image (ims-distribution.md section 3.7).
-const MEMBER_LIMIT: usize = 256;
 
 async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), EmulatorError> {
     let failed = |source| EmulatorError::Bind { addr, source };

@@ -19,7 +19,7 @@ use super::select::{Selection, apply_moves};
 use super::untracked;
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, Field, ImageAttrs, ImageSpec, Manifests};
-use crate::state::{ImageRecord, State};
+use crate::state::{ImageRecord, PendingEntry, PendingOperation, State};
 
 /// Plans the changes that bring the cloud to `desired`. `remote: None` trusts the state
 /// (`--refresh=false`).
@@ -37,6 +37,7 @@ pub fn plan(
         apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused { problems })?;
     let moved_from: BTreeMap<&Address, &Address> = moves.iter().map(|m| (&m.to, &m.from)).collect();
     let untracked = untracked::decide(desired, remote, &mut records, &selection, options);
+    let sharing = sharing_in_flight(pending);
     let addresses: BTreeSet<&Address> = desired.images.keys().chain(records.keys()).collect();
     selection.check_matches(&addresses, &options.replace)?;
     let mode = options.mode();
@@ -47,7 +48,7 @@ pub fn plan(
         let spec = desired.images.get(address);
         let record = records.get(address);
         let seen = remote.map(|view| record.and_then(|r| view.image(&r.id)));
-        drift.extend(drift_of(address, spec, record, seen));
+        drift.extend(drift_of(address, spec, record, seen, &sharing));
         if mode == PlanMode::RefreshOnly {
             continue;
         }
@@ -86,17 +87,32 @@ pub fn plan(
     })
 }
 
+/// The images whose sharing change the journal holds: their members differ from the record
+/// because of imsform's own change, not because of one made outside it.
+fn sharing_in_flight(pending: &[PendingEntry]) -> BTreeSet<&str> {
+    pending
+        .iter()
+        .filter_map(|entry| match &entry.operation {
+            PendingOperation::Members { image_id, .. } => Some(image_id.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// What changed outside imsform for a managed image that refresh looked for.
 fn drift_of(
     address: &Address,
     spec: Option<&ImageSpec>,
     record: Option<&ImageRecord>,
     seen: Option<Option<&RemoteImage>>,
+    sharing: &BTreeSet<&str>,
 ) -> Option<Drift> {
     let (record, seen) = (record?, seen?);
-    let empty = BTreeSet::new();
-    let ignore = spec.map_or(&empty, |s| &s.lifecycle.ignore_changes);
-    detect(address, record, seen, ignore)
+    let mut ignore = spec.map_or_else(BTreeSet::new, |s| s.lifecycle.ignore_changes.clone());
+    if sharing.contains(record.id.as_str()) {
+        ignore.insert(Field::ShareWith);
+    }
+    detect(address, record, seen, &ignore)
 }
 
 /// The plain creates whose name an image outside the state already has. Replacements are left
@@ -198,7 +214,19 @@ fn create(address: &Address, spec: &ImageSpec, reason: Option<Reason>) -> Resour
         field_changes: Vec::new(),
         moved_from: None,
         taint: None,
+        member_status: BTreeMap::new(),
     }
+}
+
+/// Each member's status as refresh read it.
+fn member_status(seen: Option<&RemoteImage>) -> BTreeMap<String, String> {
+    let members = seen.and_then(|image| image.members.as_ref());
+    members.map_or_else(BTreeMap::new, |members| {
+        members
+            .iter()
+            .map(|(project, status)| (project.clone(), status.as_str().to_owned()))
+            .collect()
+    })
 }
 
 fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ResourceChange {
@@ -213,6 +241,7 @@ fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ResourceCh
         field_changes: Vec::new(),
         moved_from: None,
         taint: None,
+        member_status: BTreeMap::new(),
     }
 }
 
@@ -300,6 +329,7 @@ fn update_or_replace(
             .tainted
             .clone()
             .filter(|_| reason == Some(Reason::ReplaceBecauseTainted)),
+        member_status: member_status(input.seen.flatten()),
     }
 }
 
@@ -316,6 +346,7 @@ fn keep_ignored(desired: &mut ImageAttrs, current: &ImageAttrs, ignore: &BTreeSe
             Field::Description => desired.description.clone_from(&current.description),
             Field::Tags => desired.tags.clone_from(&current.tags),
             Field::Protected => desired.protected = current.protected,
+            Field::ShareWith => desired.share_with.clone_from(&current.share_with),
         }
     }
 }

@@ -159,6 +159,11 @@ pub struct ResourceChange {
     /// job's error code and message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taint: Option<Taint>,
+    /// Each member's answer to the share (consumer project id to `pending`, `accepted` or
+    /// `rejected`) as refresh read it; empty when the image shares with nobody or the members
+    /// were not read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub member_status: BTreeMap<String, String>,
 }
 
 /// What happens to one address.
@@ -326,6 +331,9 @@ pub enum RecoveryAction {
     AlreadyDeleted { image_id: String },
     /// Several images carry the token (should never happen): refuse to guess.
     Ambiguous { image_ids: Vec<String> },
+    /// A sharing change was interrupted: the plan was made from the members refresh read, so
+    /// the entry is dropped and what is still missing is the plan's own update.
+    Replan { image_id: String },
 }
 
 impl ResourceChange {

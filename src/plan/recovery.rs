@@ -41,6 +41,9 @@ pub(crate) fn recover(
                     recover_create(&created, token, image_id.as_deref(), remote, records)
                 }
                 PendingOperation::Delete { image_id } => recover_delete(image_id, remote),
+                PendingOperation::Members { image_id, .. } => RecoveryAction::Replan {
+                    image_id: image_id.clone(),
+                },
             };
             Recovery {
                 address: entry.address.clone(),

@@ -1,6 +1,8 @@
 //! Refresh: read what the cloud holds for the state's images in a handful of requests. One
 //! `list_private_images` (the client walks every page), plus one `find_by_tag` per pending create
-//! that has no image id yet. Never one request per image. Reads only; the plan stays pure.
+//! that has no image id yet, plus one member list per image that shares (its manifest or its
+//! record names members, or a member change of it is in the journal), read concurrently under
+//! the client's rate limit. Never one request per image. Reads only; the plan stays pure.
 //!
 //! The list is read even without a state (a first plan): so that wrong credentials, region,
 //! project or endpoint fail the plan rather than the apply, and so that planned creates can be
@@ -11,6 +13,8 @@
 //! (design.md section 6) that neither the records nor the journal know.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::future::try_join_all;
 
 use crate::cloud::{CloudApi, CloudError, ImageStatus, RemoteImage};
 use crate::manifest::model::{Manifests, TOKEN_TAG};
@@ -77,7 +81,52 @@ pub async fn refresh(
         let found = cloud.find_by_tag(TOKEN_TAG, token).await?;
         view.by_token.insert(token.to_owned(), found);
     }
+    if let Some(state) = state {
+        read_members(cloud, &sharing(state, desired), &mut view).await?;
+    }
     Ok(view)
+}
+
+/// The ids of the state's images whose members the plan needs: those whose record or manifest
+/// names members, and those with a member change in the journal.
+fn sharing<'s>(state: &'s State, desired: &Manifests) -> BTreeSet<&'s str> {
+    let shares = |address| {
+        desired
+            .images
+            .get(address)
+            .is_some_and(|spec| !spec.attrs.share_with.is_empty())
+    };
+    let recorded = state
+        .images
+        .iter()
+        .filter(|(address, record)| !record.attributes.share_with.is_empty() || shares(*address))
+        .map(|(_, record)| record.id.as_str());
+    let pending = state.pending.iter().filter_map(|entry| match &entry.operation {
+        PendingOperation::Members { image_id, .. } => Some(image_id.as_str()),
+        _ => None,
+    });
+    recorded.chain(pending).collect()
+}
+
+/// Reads the members of each of `ids` that refresh found, concurrently, into the view.
+async fn read_members(
+    cloud: &impl CloudApi,
+    ids: &BTreeSet<&str>,
+    view: &mut RemoteView,
+) -> Result<(), CloudError> {
+    let listed = ids.iter().filter(|id| {
+        view.images
+            .get(**id)
+            .is_some_and(|image| image.status != ImageStatus::Deleted)
+    });
+    let reads = listed.map(|id| async move { Ok::<_, CloudError>((*id, cloud.members(id).await?)) });
+    for (id, members) in try_join_all(reads).await? {
+        if let Some(image) = view.images.get_mut(id) {
+            let by_project = members.into_iter().map(|m| (m.member_id, m.status));
+            image.members = Some(by_project.collect());
+        }
+    }
+    Ok(())
 }
 
 /// The image ids the state refers to, and the tokens of pending creates without an id.
@@ -100,7 +149,7 @@ fn wanted(state: &State) -> (BTreeSet<&str>, Vec<&str>) {
                 tokens.push(token.as_str());
                 wanted.extend(replaces.as_deref());
             }
-            PendingOperation::Delete { image_id } => {
+            PendingOperation::Delete { image_id } | PendingOperation::Members { image_id, .. } => {
                 wanted.insert(image_id);
             }
         }

@@ -87,6 +87,10 @@ fn change(entry: JsonChange<'static>) -> Result<ResourceChange, String> {
         field_changes: body.field_changes.into_owned(),
         moved_from: entry.previous_address.map(std::borrow::Cow::into_owned),
         taint: entry.taint.map(std::borrow::Cow::into_owned),
+        member_status: entry
+            .member_status
+            .map(std::borrow::Cow::into_owned)
+            .unwrap_or_default(),
         address,
     })
 }

@@ -7,7 +7,7 @@
 //! document plus an envelope, and `planfile` turns it back into the [`Plan`] apply carries out.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
@@ -161,6 +161,9 @@ pub struct Object<'a> {
     pub description: Option<Cow<'a, str>>,
     pub tags: Cow<'a, BTreeMap<String, String>>,
     pub protected: bool,
+    /// Absent in plans saved before sharing existed.
+    #[serde(default)]
+    pub share_with: Cow<'a, BTreeSet<String>>,
     pub status: Option<Cow<'a, str>>,
 }
 
@@ -176,6 +179,7 @@ fn object<'a>(attrs: &'a ImageAttrs, id: Option<&'a str>, status: Option<&'a str
         description: attrs.description.as_deref().map(Cow::Borrowed),
         tags: Cow::Borrowed(&attrs.tags),
         protected: attrs.protected,
+        share_with: Cow::Borrowed(&attrs.share_with),
         status: status.map(Cow::Borrowed),
     }
 }
@@ -193,6 +197,7 @@ impl Object<'_> {
             description: self.description.as_deref().map(str::to_owned),
             tags: self.tags.clone().into_owned(),
             protected: self.protected,
+            share_with: self.share_with.clone().into_owned(),
         }
     }
 }
@@ -211,6 +216,9 @@ pub struct JsonChange<'a> {
     /// Why a tainted image is replaced, as recorded (e.g. the failed job's code and message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taint: Option<Cow<'a, Taint>>,
+    /// Each member's answer to the share, by consumer project id, as refresh read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_status: Option<Cow<'a, BTreeMap<String, String>>>,
     pub change: ChangeBody<'a>,
 }
 
@@ -278,6 +286,8 @@ impl<'a> JsonChange<'a> {
             image_id: id.map(Cow::Borrowed),
             action_reason: change.reason.map(|r| Cow::Borrowed(r.as_str())),
             taint: change.taint.as_ref().map(Cow::Borrowed),
+            member_status: (!change.member_status.is_empty())
+                .then_some(Cow::Borrowed(&change.member_status)),
             change: ChangeBody {
                 actions: borrowed(actions(change.action)),
                 before: change.before.as_ref().map(|b| object(b, id, status)),

@@ -10,6 +10,9 @@ pub(crate) fn sentence(recovery: &Recovery) -> String {
     let what = match &recovery.operation {
         PendingOperation::Create { token, .. } => format!("interrupted create (token {token})"),
         PendingOperation::Delete { image_id } => format!("interrupted delete of {image_id}"),
+        PendingOperation::Members { image_id, .. } => {
+            format!("interrupted sharing change of {image_id}")
+        }
     };
     let mut text = format!(
         "{}: {what}: {}",
@@ -67,6 +70,10 @@ fn outcome(action: &RecoveryAction) -> String {
             "several images carry its token ({}): imsform will not guess; delete the extra \
              images by hand",
             image_ids.join(", ")
+        ),
+        RecoveryAction::Replan { image_id } => format!(
+            "the members of image {image_id} were read again and this plan finishes the \
+             change: drop the entry"
         ),
     }
 }

@@ -167,6 +167,15 @@ pub enum PendingOperation {
     },
     /// Delete of an image no longer bound to an address (e.g. the old half of a replace).
     Delete { image_id: String },
+    /// A change of the image's members (sharing): batch jobs adding and removing consumer
+    /// projects. Member batches are sets, so recovery re-reads the members and plans again.
+    Members {
+        image_id: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        add: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        remove: Vec<String>,
+    },
 }
 
 impl State {

@@ -55,6 +55,7 @@ pub fn journal_key(entry: &PendingEntry) -> String {
     match &entry.operation {
         PendingOperation::Create { token, .. } => token.clone(),
         PendingOperation::Delete { image_id } => format!("delete:{image_id}"),
+        PendingOperation::Members { image_id, .. } => format!("members:{image_id}"),
     }
 }
 
