@@ -45,4 +45,6 @@ mod options_tests;
 #[cfg(test)]
 mod recovery_tests;
 #[cfg(test)]
+mod sharing_tests;
+#[cfg(test)]
 mod tests;

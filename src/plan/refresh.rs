@@ -168,11 +168,13 @@ fn untracked(state: &State, pending_tokens: &[&str], image: &RemoteImage) -> boo
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::cloud::{AttrUpdate, CreateImage, ImageStatus, Job};
+    use crate::cloud::{
+        AttrUpdate, CreateImage, ImageMember, ImageStatus, Job, JobReport, MemberStatus,
+    };
     use crate::plan::fixtures::*;
     use crate::state::PendingOperation;
 
@@ -182,6 +184,9 @@ mod tests {
         images: Vec<RemoteImage>,
         lists: AtomicUsize,
         tag_lookups: AtomicUsize,
+        /// Members by image id.
+        members: BTreeMap<String, Vec<String>>,
+        member_lists: AtomicUsize,
     }
 
     fn unused<T>() -> Result<T, CloudError> {
@@ -228,6 +233,28 @@ mod tests {
         async fn delete(&self, _: &str) -> Result<(), CloudError> {
             unused()
         }
+        async fn members(&self, image_id: &str) -> Result<Vec<ImageMember>, CloudError> {
+            self.member_lists.fetch_add(1, Ordering::SeqCst);
+            let shared = self.members.get(image_id).cloned().unwrap_or_default();
+            Ok(shared
+                .into_iter()
+                .map(|member_id| ImageMember {
+                    member_id,
+                    status: MemberStatus::Accepted,
+                    created_at: None,
+                    updated_at: None,
+                })
+                .collect())
+        }
+        async fn add_members(&self, _: &str, _: &[String]) -> Result<String, CloudError> {
+            unused()
+        }
+        async fn remove_members(&self, _: &str, _: &[String]) -> Result<String, CloudError> {
+            unused()
+        }
+        async fn job_report(&self, _: &str) -> Result<JobReport, CloudError> {
+            unused()
+        }
     }
 
     fn cloud_with(count: usize) -> CountingCloud {
@@ -260,6 +287,41 @@ mod tests {
         assert_eq!(view.images.len(), 300);
         assert_eq!(view.unmanaged_names.len(), 200);
         assert!(view.images.contains_key("img-299") && !view.images.contains_key("img-300"));
+    }
+
+    #[tokio::test]
+    async fn members_are_read_once_per_sharing_image_and_never_for_the_others() {
+        let mut cloud = cloud_with(4);
+        cloud.members = BTreeMap::from([("img-1".to_owned(), vec!["p-outside".to_owned()])]);
+        let mut shared = attrs("k0");
+        shared.share_with = BTreeSet::from(["p0".to_owned()]);
+        let mut state = state([
+            ("k0", record("img-0", shared)),
+            ("k1", record("img-1", attrs("k1"))),
+            ("k2", record("img-2", attrs("k2"))),
+            ("k3", record("img-3", attrs("k3"))),
+        ]);
+        state.pending = vec![pending(
+            "k3",
+            PendingOperation::Members {
+                image_id: "img-3".into(),
+                add: vec!["p3".into()],
+                remove: Vec::new(),
+            },
+        )];
+        let mut wanted = attrs("k1");
+        wanted.share_with = BTreeSet::from(["p1".to_owned()]);
+        let desired = manifests([spec("k1", wanted), spec("k2", attrs("k2"))]);
+        let view = refresh(&cloud, Some(&state), &desired).await.unwrap();
+        // k0 (its record shares), k1 (its manifest shares), k3 (a change in flight); not k2.
+        assert_eq!(cloud.member_lists.load(Ordering::SeqCst), 3);
+        assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
+        let members = |id: &str| view.images[id].members.clone();
+        assert_eq!(members("img-0"), Some(BTreeMap::new()));
+        let outside = BTreeMap::from([("p-outside".to_owned(), MemberStatus::Accepted)]);
+        assert_eq!(members("img-1"), Some(outside));
+        assert_eq!(members("img-2"), None);
+        assert_eq!(members("img-3"), Some(BTreeMap::new()));
     }
 
     #[tokio::test]
