@@ -179,7 +179,11 @@ async fn update<C: CloudApi>(
             "updating the tags of image {id}: {error}"
         )));
     }
-    let shared = if change.field_changes.iter().any(|c| c.field == Field::ShareWith) {
+    let shared = if change
+        .field_changes
+        .iter()
+        .any(|c| c.field == Field::ShareWith)
+    {
         let (old, new) = (&before.share_with, &after.share_with);
         members::converge(ctx, &change.address, id, old, new).await?
     } else {

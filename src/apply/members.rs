@@ -92,7 +92,11 @@ fn failure(report: Result<JobReport, CloudError>) -> Option<String> {
     };
     if report.job.status == JobStatus::Fail {
         let code = report.job.error_code.as_deref().unwrap_or("job failed");
-        let reason = report.job.fail_reason.as_deref().unwrap_or("no reason given");
+        let reason = report
+            .job
+            .fail_reason
+            .as_deref()
+            .unwrap_or("no reason given");
         return Some(format!("{code}: {reason}"));
     }
     let failed: Vec<&str> = report
@@ -154,7 +158,10 @@ mod tests {
 
     #[test]
     fn a_member_job_fails_as_a_whole_or_for_the_projects_it_names() {
-        assert_eq!(failure(Ok(report(JobStatus::Success, &[("p1", "success")]))), None);
+        assert_eq!(
+            failure(Ok(report(JobStatus::Success, &[("p1", "success")]))),
+            None
+        );
         assert_eq!(
             failure(Ok(report(JobStatus::Fail, &[]))).unwrap(),
             "IMG.0088: An image can have at most 256 members."

@@ -76,9 +76,13 @@ pub(super) async fn recover_one<C: CloudApi>(
             delete_entry(ctx, &entry.address, image_id, &action).await
         }
         PendingOperation::Members { image_id, .. } => {
+            let read = match &action {
+                RecoveryAction::Replan { members, .. } => members.clone(),
+                _ => None,
+            };
             let (address, id) = (entry.address.clone(), image_id.clone());
             ctx.state
-                .edit(move |state| members::settle(state, &address, &id, None))
+                .edit(move |state| members::settle(state, &address, &id, read))
                 .await?;
             Ok(Ended::Settled(Work::default()))
         }

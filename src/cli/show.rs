@@ -122,6 +122,13 @@ pub fn write_record(
         }
         writeln!(out, "    }}")?;
     }
+    if !attrs.share_with.is_empty() {
+        line(out, "share_with", &"[")?;
+        for project in &attrs.share_with {
+            writeln!(out, "        {},", quoted(project))?;
+        }
+        writeln!(out, "    ]")?;
+    }
     if let Some(observed) = &record.observed {
         let mut parts = vec![observed.status.clone()];
         parts.extend(

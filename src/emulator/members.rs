@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 use super::config::{Config, Pagination};
 use super::images::{parse_body, timestamp};
 use super::jobs;
-use crate::ims;
 use super::model::{Caller, Member, MemberStatus, Work};
 use super::reply::{ApiError, Reply};
 use super::world::{Image, Outcome, Shared, Status, World};
+use crate::ims;
 use crate::sign;
 
 /// The body of the owner's batch add and delete.

@@ -288,17 +288,17 @@ fn share_with(
         if !ims::is_project_id(&project.value) {
             valid = false;
             walker.push(
-                Diagnostic::error(format!(
-                    "`{}` in {what} is not a project id",
-                    project.value
-                ))
-                .at(project.label)
-                .hint("a consumer project id: 32 lower-case hex digits, as IAM shows it"),
+                Diagnostic::error(format!("`{}` in {what} is not a project id", project.value))
+                    .at(project.label)
+                    .hint("a consumer project id: 32 lower-case hex digits, as IAM shows it"),
             );
         } else if !projects.insert(project.value.clone()) {
             walker.push(
-                Diagnostic::warning(format!("project `{}` is listed twice in {what}", project.value))
-                    .at(project.label),
+                Diagnostic::warning(format!(
+                    "project `{}` is listed twice in {what}",
+                    project.value
+                ))
+                .at(project.label),
             );
         }
     }

@@ -194,11 +194,9 @@ impl Field {
 
     pub fn change_kind(self) -> ChangeKind {
         match self {
-            Field::Name
-            | Field::MinRam
-            | Field::Description
-            | Field::Tags
-            | Field::ShareWith => ChangeKind::InPlace,
+            Field::Name | Field::MinRam | Field::Description | Field::Tags | Field::ShareWith => {
+                ChangeKind::InPlace
+            }
             Field::ImageUrl | Field::OsVersion | Field::DiskFormat | Field::MinDisk => {
                 ChangeKind::Replace
             }

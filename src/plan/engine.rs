@@ -19,7 +19,7 @@ use super::select::{Selection, apply_moves};
 use super::untracked;
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, Field, ImageAttrs, ImageSpec, Manifests};
-use crate::state::{ImageRecord, PendingEntry, PendingOperation, State};
+use crate::state::{ImageRecord, State};
 
 /// Plans the changes that bring the cloud to `desired`. `remote: None` trusts the state
 /// (`--refresh=false`).
@@ -37,7 +37,6 @@ pub fn plan(
         apply_moves(desired, &mut records).map_err(|problems| PlanError::Refused { problems })?;
     let moved_from: BTreeMap<&Address, &Address> = moves.iter().map(|m| (&m.to, &m.from)).collect();
     let untracked = untracked::decide(desired, remote, &mut records, &selection, options);
-    let sharing = sharing_in_flight(pending);
     let addresses: BTreeSet<&Address> = desired.images.keys().chain(records.keys()).collect();
     selection.check_matches(&addresses, &options.replace)?;
     let mode = options.mode();
@@ -48,7 +47,7 @@ pub fn plan(
         let spec = desired.images.get(address);
         let record = records.get(address);
         let seen = remote.map(|view| record.and_then(|r| view.image(&r.id)));
-        drift.extend(drift_of(address, spec, record, seen, &sharing));
+        drift.extend(drift_of(address, spec, record, seen));
         if mode == PlanMode::RefreshOnly {
             continue;
         }
@@ -87,32 +86,17 @@ pub fn plan(
     })
 }
 
-/// The images whose sharing change the journal holds: their members differ from the record
-/// because of imsform's own change, not because of one made outside it.
-fn sharing_in_flight(pending: &[PendingEntry]) -> BTreeSet<&str> {
-    pending
-        .iter()
-        .filter_map(|entry| match &entry.operation {
-            PendingOperation::Members { image_id, .. } => Some(image_id.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// What changed outside imsform for a managed image that refresh looked for.
 fn drift_of(
     address: &Address,
     spec: Option<&ImageSpec>,
     record: Option<&ImageRecord>,
     seen: Option<Option<&RemoteImage>>,
-    sharing: &BTreeSet<&str>,
 ) -> Option<Drift> {
     let (record, seen) = (record?, seen?);
-    let mut ignore = spec.map_or_else(BTreeSet::new, |s| s.lifecycle.ignore_changes.clone());
-    if sharing.contains(record.id.as_str()) {
-        ignore.insert(Field::ShareWith);
-    }
-    detect(address, record, seen, &ignore)
+    let empty = BTreeSet::new();
+    let ignore = spec.map_or(&empty, |s| &s.lifecycle.ignore_changes);
+    detect(address, record, seen, ignore)
 }
 
 /// The plain creates whose name an image outside the state already has. Replacements are left

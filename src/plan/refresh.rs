@@ -101,10 +101,13 @@ fn sharing<'s>(state: &'s State, desired: &Manifests) -> BTreeSet<&'s str> {
         .iter()
         .filter(|(address, record)| !record.attributes.share_with.is_empty() || shares(*address))
         .map(|(_, record)| record.id.as_str());
-    let pending = state.pending.iter().filter_map(|entry| match &entry.operation {
-        PendingOperation::Members { image_id, .. } => Some(image_id.as_str()),
-        _ => None,
-    });
+    let pending = state
+        .pending
+        .iter()
+        .filter_map(|entry| match &entry.operation {
+            PendingOperation::Members { image_id, .. } => Some(image_id.as_str()),
+            _ => None,
+        });
     recorded.chain(pending).collect()
 }
 
@@ -119,7 +122,8 @@ async fn read_members(
             .get(**id)
             .is_some_and(|image| image.status != ImageStatus::Deleted)
     });
-    let reads = listed.map(|id| async move { Ok::<_, CloudError>((*id, cloud.members(id).await?)) });
+    let reads =
+        listed.map(|id| async move { Ok::<_, CloudError>((*id, cloud.members(id).await?)) });
     for (id, members) in try_join_all(reads).await? {
         if let Some(image) = view.images.get_mut(id) {
             let by_project = members.into_iter().map(|m| (m.member_id, m.status));

@@ -43,12 +43,7 @@ fn a_created_image_lists_its_members_and_an_unchanged_set_is_no_change() {
     let plan = plan(&desired, None, None, &PlanOptions::default()).unwrap();
     let after = plan.changes[0].after.as_ref().unwrap();
     assert_eq!(after.share_with, BTreeSet::from([P1.into(), P2.into()]));
-    let same = planned(
-        &[P1],
-        &[(P1, MemberStatus::Rejected)],
-        &[P1],
-        Vec::new(),
-    );
+    let same = planned(&[P1], &[(P1, MemberStatus::Rejected)], &[P1], Vec::new());
     // A rejected share is the consumer's answer, not a change: still a member.
     assert_eq!(same.changes[0].action, Action::NoOp);
     assert!(same.drift.is_empty());
@@ -70,7 +65,10 @@ fn members_added_and_removed_are_one_in_place_update_with_statuses() {
     assert_eq!(change.field_changes[0].after, serde_json::json!([P1, P3]));
     assert_eq!(
         change.member_status,
-        BTreeMap::from([(P1.into(), "accepted".into()), (P2.into(), "pending".into())])
+        BTreeMap::from([
+            (P1.into(), "accepted".into()),
+            (P2.into(), "pending".into())
+        ])
     );
     assert!(plan.drift.is_empty());
     assert_eq!(plan.counts().change, 1);
@@ -78,7 +76,12 @@ fn members_added_and_removed_are_one_in_place_update_with_statuses() {
 
 #[test]
 fn a_member_removed_outside_is_drift_and_added_again() {
-    let plan = planned(&[P1, P2], &[(P1, MemberStatus::Accepted)], &[P1, P2], Vec::new());
+    let plan = planned(
+        &[P1, P2],
+        &[(P1, MemberStatus::Accepted)],
+        &[P1, P2],
+        Vec::new(),
+    );
     assert_eq!(plan.drift.len(), 1);
     let drift = &plan.drift[0].field_changes[0];
     assert_eq!(drift.field, Field::ShareWith);
@@ -109,14 +112,18 @@ fn a_member_change_in_the_journal_is_not_drift_and_is_planned_again() {
     assert_eq!(
         plan.recovery[0].action,
         RecoveryAction::Replan {
-            image_id: "img-1".into()
+            image_id: "img-1".into(),
+            members: Some(BTreeSet::from([P1.into(), P2.into()])),
         }
     );
     assert_eq!(plan.recovery[0].counts(), Counts::default());
     let change = &plan.changes[0];
     assert_eq!(change.action, Action::Update);
     assert_eq!(change.field_changes[0].before, serde_json::json!([P1, P2]));
-    assert_eq!(change.field_changes[0].after, serde_json::json!([P1, P2, P3]));
+    assert_eq!(
+        change.field_changes[0].after,
+        serde_json::json!([P1, P2, P3])
+    );
 }
 
 #[test]

@@ -342,7 +342,11 @@ fn member_lines(
         let status = members
             .get(project)
             .map_or_else(String::new, |s| format!(" # {s}"));
-        lines.push(Line::at(2, "-", format!("{},{status}", quoted(Some(project)))));
+        lines.push(Line::at(
+            2,
+            "-",
+            format!("{},{status}", quoted(Some(project))),
+        ));
     }
     let kept: Vec<&String> = before.intersection(&after).collect();
     if !kept.is_empty() {

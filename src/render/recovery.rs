@@ -71,9 +71,20 @@ fn outcome(action: &RecoveryAction) -> String {
              images by hand",
             image_ids.join(", ")
         ),
-        RecoveryAction::Replan { image_id } => format!(
-            "the members of image {image_id} were read again and this plan finishes the \
-             change: drop the entry"
+        RecoveryAction::Replan {
+            image_id,
+            members: Some(members),
+        } => format!(
+            "image {image_id} is shared with {} project(s) now: record them and drop the entry; \
+             this plan finishes the change",
+            members.len()
+        ),
+        RecoveryAction::Replan {
+            image_id,
+            members: None,
+        } => format!(
+            "not refreshed: the members of image {image_id} are not known; drop the entry and \
+             re-send the change this plan makes"
         ),
     }
 }

@@ -8,5 +8,6 @@ mod output;
 mod plan;
 mod rebind;
 mod refusals;
+mod sharing;
 mod support;
 mod variables;

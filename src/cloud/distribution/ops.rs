@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 
 use super::wire::{parse_job_report, parse_member_page};
 use super::{Answer, CopyInRegion, CopyToRegion, ImageMember, JobReport, request};
+use crate::cloud::CloudError;
 use crate::cloud::client::Client;
 use crate::cloud::request::{self as base, ApiRequest};
 use crate::cloud::wire::parse_job_id;
-use crate::cloud::CloudError;
 
 /// Stops a cloud that keeps announcing member pages (10 million members).
 const MAX_PAGES: usize = 10_000;
