@@ -33,7 +33,7 @@ pub(crate) use drift::{field_value, refreshed};
 pub use engine::plan;
 pub use error::{PlanError, Problem};
 pub use model::*;
-pub use preflight::{CloudFacts, preflight};
+pub use preflight::{CloudFacts, preflight, refuse_sharing_with_owner};
 pub(crate) use recovery::recover;
 pub use refresh::{RemoteView, refresh};
 pub use untracked::{Untracked, UntrackedAction};

@@ -178,3 +178,20 @@ fn a_project_id_that_is_not_one_fails_validation_and_touches_nothing() {
     assert_eq!(cloud.total_requests(), 0);
     assert!(dir.state().is_none());
 }
+
+#[test]
+fn sharing_with_the_owning_project_fails_at_plan_time_and_nothing_is_written() {
+    let cloud = cloud();
+    let owner = cloud.emulator.project_id().to_owned();
+    let dir = cloud.dir(&manifests(&[P1, &owner]));
+    let run = cloud.run(&dir, &["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "images.web: share_with lists {owner}, the project that owns the image"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(cloud.writes(), Vec::<(String, u64)>::new());
+}
