@@ -14,8 +14,18 @@ pub const TAG_KEY_MAX: usize = 36;
 pub const TAG_VALUE_MAX: usize = 43;
 /// `min_disk` in GB (section 10: 1-1024).
 pub const MIN_DISK_RANGE: std::ops::RangeInclusive<u32> = 1..=1024;
+/// Members (consumer projects) per system-disk image (ims-distribution.md section 3.7).
+pub const MEMBERS_MAX: usize = 256;
 /// `__os_version` when none is given.
 pub const DEFAULT_OS_VERSION: &str = "Other Linux(64 bit)";
+
+/// A project id as IAM writes it: 32 lower-case hex digits.
+pub fn is_project_id(text: &str) -> bool {
+    text.len() == 32
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
 
 /// File extensions (lower case) that `PUT /v1/cloudimages/{id}/upload` accepts.
 pub const REGISTER_EXTENSIONS: [&str; 10] = [

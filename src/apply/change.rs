@@ -2,15 +2,17 @@
 //! writing the plan's moves and drift into the state. Each function works on one address only;
 //! the scheduling is in [`super`].
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::create::{self, NewImage, phase};
 use super::delete::{self, Gone};
+use super::members::{self, Shared};
 use super::progress::{Event, Phase};
 use super::register::Step;
 use super::{ApplyError, Ctx, Outcome};
 use crate::cloud::CloudApi;
-use crate::manifest::model::{Address, ReplaceOrder};
+use crate::manifest::model::{Address, Field, ReplaceOrder};
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::state::Observed;
 
@@ -57,12 +59,64 @@ fn done_summary(action: Action) -> &'static str {
     }
 }
 
+/// The image to create for `change`: its members are added once it is active
+/// ([`share_new`]), so the journal and the record start without them.
 fn new_image(change: &ResourceChange, replaces: Option<&str>) -> Option<NewImage> {
+    let mut attributes = change.after.clone()?;
+    attributes.share_with.clear();
     Some(NewImage {
         address: change.address.clone(),
-        attributes: change.after.clone()?,
+        attributes,
         replaces: replaces.map(str::to_owned),
     })
+}
+
+/// Shares the image `id` just created for `change` with the members the plan asks for, and
+/// records them in the save that clears the journal entry.
+async fn share_new<C: CloudApi>(
+    ctx: &Arc<Ctx<C>>,
+    change: &ResourceChange,
+    id: &str,
+) -> Result<Shared, ApplyError> {
+    let wanted = change
+        .after
+        .as_ref()
+        .map(|after| after.share_with.clone())
+        .unwrap_or_default();
+    let address = &change.address;
+    let shared = members::converge(ctx, address, id, &BTreeSet::new(), &wanted).await?;
+    if shared == Shared::Done && !wanted.is_empty() {
+        let (address, id) = (address.clone(), id.to_owned());
+        ctx.state
+            .edit(move |state| members::settle(state, &address, &id, Some(wanted)))
+            .await?;
+    }
+    Ok(shared)
+}
+
+/// A create's step, then the sharing of its new image.
+async fn created_and_shared<C: CloudApi>(
+    ctx: &Arc<Ctx<C>>,
+    change: &ResourceChange,
+    step: Step,
+    (added, destroyed): (usize, usize),
+) -> Result<Outcome, ApplyError> {
+    let Step::Done(id) = &step else {
+        return Ok(from_step(step, added, destroyed));
+    };
+    let shared = share_new(ctx, change, id).await?;
+    Ok(with_sharing(from_step(step, added, destroyed), shared))
+}
+
+/// `outcome` of an image's work, unless its sharing did not end.
+fn with_sharing(outcome: Outcome, shared: Shared) -> Outcome {
+    match (outcome, shared) {
+        (Outcome::Done { id: Some(id), .. }, Shared::Failed(why)) => {
+            Outcome::Failed(format!("image {id} is in place, but {why}"))
+        }
+        (Outcome::Done { .. }, Shared::Stopped(why)) => Outcome::Stopped(why),
+        (outcome, _) => outcome,
+    }
 }
 
 fn from_step(step: Step, added: usize, destroyed: usize) -> Outcome {
@@ -89,17 +143,18 @@ async fn create_new<C: CloudApi>(
     let Some(image) = new_image(change, None) else {
         return Ok(no_after());
     };
-    Ok(from_step(create::create(ctx, &image).await?, 1, 0))
+    let step = create::create(ctx, &image).await?;
+    created_and_shared(ctx, change, step, (1, 0)).await
 }
 
 /// `PATCH` for name/min_ram/description, the batch tag API for the tags that differ (the
-/// token tag is never among them), then the record.
+/// token tag is never among them), the member jobs for `share_with`, then the record.
 async fn update<C: CloudApi>(
     ctx: &Arc<Ctx<C>>,
     change: &ResourceChange,
     id: &str,
 ) -> Result<Outcome, ApplyError> {
-    let Some(after) = change.after.clone() else {
+    let (Some(mut after), Some(before)) = (change.after.clone(), change.before.as_ref()) else {
         return Ok(no_after());
     };
     if ctx.shutdown.is_requested() {
@@ -124,9 +179,27 @@ async fn update<C: CloudApi>(
             "updating the tags of image {id}: {error}"
         )));
     }
+    let shared = if change
+        .field_changes
+        .iter()
+        .any(|c| c.field == Field::ShareWith)
+    {
+        let (old, new) = (&before.share_with, &after.share_with);
+        members::converge(ctx, &change.address, id, old, new).await?
+    } else {
+        Shared::Done
+    };
+    if shared != Shared::Done {
+        // The journal entry (if any) stays: the next plan reads the members again.
+        after.share_with.clone_from(&before.share_with);
+    }
     let (address, recorded) = (change.address.clone(), id.to_owned());
+    let settled = shared == Shared::Done;
     ctx.state
         .edit(move |state| {
+            if settled {
+                members::settle(state, &address, &recorded, None);
+            }
             if let Some(record) = state.image_mut(&address).filter(|r| r.id == recorded) {
                 record.attributes = after;
                 if let Some(image) = seen {
@@ -140,12 +213,13 @@ async fn update<C: CloudApi>(
             }
         })
         .await?;
-    Ok(Outcome::Done {
+    let done = Outcome::Done {
         added: 0,
         changed: 1,
         destroyed: 0,
         id: Some(id.to_owned()),
-    })
+    };
+    Ok(with_sharing(done, shared))
 }
 
 /// create_before_destroy: the new image fully, then (journaled in the same save that points
@@ -159,8 +233,10 @@ async fn replace_create_first<C: CloudApi>(
         return Ok(no_after());
     };
     match create::create(ctx, &image).await? {
-        Step::Done(new) => Ok(
-            match delete::delete_journaled(ctx, &change.address, old).await? {
+        Step::Done(new) => {
+            // Consumers get the new image before the old one goes.
+            let shared = share_new(ctx, change, &new).await?;
+            let outcome = match delete::delete_journaled(ctx, &change.address, old).await? {
                 Gone::Deleted => Outcome::Done {
                     added: 1,
                     changed: 0,
@@ -171,8 +247,9 @@ async fn replace_create_first<C: CloudApi>(
                     "new image {new} is in place, but the old one is not deleted yet: {why}"
                 )),
                 Gone::Stopped(why) => Outcome::Stopped(why),
-            },
-        ),
+            };
+            Ok(with_sharing(outcome, shared))
+        }
         step => Ok(from_step(step, 1, 1)),
     }
 }
@@ -188,7 +265,10 @@ async fn replace_destroy_first<C: CloudApi>(
         return Ok(no_after());
     };
     match destroy(ctx, &change.address, old).await? {
-        Outcome::Done { .. } => Ok(from_step(create::create(ctx, &image).await?, 1, 1)),
+        Outcome::Done { .. } => {
+            let step = create::create(ctx, &image).await?;
+            created_and_shared(ctx, change, step, (1, 1)).await
+        }
         other => Ok(other),
     }
 }

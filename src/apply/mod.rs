@@ -71,6 +71,7 @@ mod change;
 mod copy;
 mod create;
 mod delete;
+mod members;
 mod progress;
 mod recover;
 mod register;

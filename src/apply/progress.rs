@@ -30,6 +30,8 @@ pub enum Phase {
     /// Waiting for a deleted image to leave the list.
     WaitingGone,
     Recovering,
+    /// Waiting for the member jobs of a sharing change.
+    Sharing,
 }
 
 impl Phase {
@@ -43,6 +45,7 @@ impl Phase {
             Phase::Deleting => "deleting".into(),
             Phase::WaitingGone => "waiting until deleted".into(),
             Phase::Recovering => "recovering an interrupted operation".into(),
+            Phase::Sharing => "changing who the image is shared with".into(),
         }
     }
 
@@ -54,6 +57,7 @@ impl Phase {
             Phase::Updating => "updating",
             Phase::Deleting | Phase::WaitingGone => "deleting",
             Phase::Recovering => "recovering",
+            Phase::Sharing => "sharing",
         };
         let percent = match self {
             Phase::Waiting { percent: Some(p) } => format!(", {p:.0}%"),

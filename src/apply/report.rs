@@ -65,6 +65,9 @@ pub(super) fn left_in_journal(store: &Store) -> Vec<(Address, String)> {
                 PendingOperation::DeleteReplica { region, image_id } => {
                     format!("replica {image_id} in {region} is not deleted yet")
                 }
+                PendingOperation::Members { image_id, .. } => {
+                    format!("the sharing change of image {image_id} is not finished")
+                }
             };
             (entry.address.clone(), what)
         })

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::create::{self, NewImage, entry_mut, phase};
 use super::delete::{self, Gone};
+use super::members;
 use super::progress::Phase;
 use super::register::{self, Journaled, Step};
 use super::{ApplyError, Ctx};
@@ -76,6 +77,17 @@ pub(super) async fn recover_one<C: CloudApi>(
         }
         // Never in `Plan::recovery` (see `plan::recover`); the replica phase recovers them.
         PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => Ok(Ended::Left),
+        PendingOperation::Members { image_id, .. } => {
+            let read = match &action {
+                RecoveryAction::Replan { members, .. } => members.clone(),
+                _ => None,
+            };
+            let (address, id) = (entry.address.clone(), image_id.clone());
+            ctx.state
+                .edit(move |state| members::settle(state, &address, &id, read))
+                .await?;
+            Ok(Ended::Settled(Work::default()))
+        }
         PendingOperation::Create {
             token,
             attributes,
@@ -155,6 +167,8 @@ async fn resolve<C: CloudApi>(
         }
         // Never in `Plan::recovery` (see `plan::recover`); the replica phase recovers them.
         PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => {}
+        // Needs nothing from the cloud: the plan's update re-sends what is missing.
+        PendingOperation::Members { .. } => {}
     }
     let resolved = crate::plan::recover(
         std::slice::from_ref(entry),

@@ -135,10 +135,14 @@ pub async fn bind_identity(store: &mut Store, connection: &Connection) -> Result
     Ok(store.bind_identity(identity)?)
 }
 
-/// Checks a plan that creates images against the project's quota and the region's
+/// Refuses sharing an image with its own project (the id is known once the identity is bound),
+/// and checks a plan that creates images against the project's quota and the region's
 /// os_versions: one request each, only when the plan creates anything and the cloud is read
 /// (`--refresh=false` reads nothing).
 async fn preflight(plan: &Plan, connection: &Connection) -> Result<(), Error> {
+    if let Some(project_id) = connection.client.known_project_id() {
+        plan::refuse_sharing_with_owner(plan, project_id)?;
+    }
     let creates = plan.new_images().next().is_some();
     if !plan.refreshed || plan.mode == plan::PlanMode::RefreshOnly || !creates {
         return Ok(());

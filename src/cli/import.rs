@@ -9,7 +9,7 @@
 //! one is broken).
 //!
 //! What is recorded ([`imported_record`]): the cloud's values for everything it reports
-//! faithfully (name, tags, min_ram, description, os_version, min_disk, protected), so the next
+//! faithfully (name, tags, min_ram, description, os_version, min_disk, protected, members), so the next
 //! plan shows an update, or a replacement, where the image differs from the manifest. IMS cannot
 //! report the file an image was registered from, and may have converted its disk format, so
 //! `image_url` and `disk_format` are taken from the manifest, and a note on stdout says so (as
@@ -113,7 +113,9 @@ fn check_state(state: &State, address: &Address, image_id: &str) -> Result<(), E
             PendingOperation::Create {
                 image_id, replaces, ..
             } => [image_id.as_deref(), replaces.as_deref()],
-            PendingOperation::Delete { image_id } => [Some(image_id.as_str()), None],
+            PendingOperation::Delete { image_id } | PendingOperation::Members { image_id, .. } => {
+                [Some(image_id.as_str()), None]
+            }
             // Images of other regions: never the configured region's image to import.
             PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => [None, None],
         };
@@ -167,7 +169,13 @@ async fn read_image(
         }
         .into());
     }
-    Ok(image)
+    // The members are part of what the image is: recorded as the cloud has them.
+    let members = client.members(image_id).await?;
+    let by_project = members.into_iter().map(|m| (m.member_id, m.status));
+    Ok(RemoteImage {
+        members: Some(by_project.collect()),
+        ..image
+    })
 }
 
 /// The state record of an imported image: the cloud's values, except `image_url` and
@@ -182,6 +190,8 @@ pub fn imported_record(spec: &ImageSpec, image: &RemoteImage) -> ImageRecord {
             .unwrap_or_else(|| manifest.os_version.clone()),
         min_disk: image.min_disk,
         protected: image.protected,
+        // The cloud's members when read, else none: never the manifest's wish.
+        share_with: BTreeSet::new(),
         ..manifest.clone()
     };
     // Every field the cloud can change comes from the cloud, ignore_changes or not: the state
@@ -253,6 +263,7 @@ mod tests {
                 description: Some("wanted".into()),
                 tags: BTreeMap::from([("team".into(), "platform".into())]),
                 protected: false,
+                share_with: BTreeSet::new(),
             },
             lifecycle: Lifecycle::default(),
             location: Location {
@@ -286,6 +297,7 @@ mod tests {
             updated_at: Some("2026-11-22T10:00:00Z".into()),
             image_url: None,
             copied_from: None,
+            members: None,
         };
         let record = imported_record(&spec(), &image);
         let attrs = &record.attributes;
@@ -330,6 +342,7 @@ mod tests {
             updated_at: None,
             image_url: None,
             copied_from: None,
+            members: None,
         }
     }
 

@@ -122,6 +122,13 @@ pub fn write_record(
         }
         writeln!(out, "    }}")?;
     }
+    if !attrs.share_with.is_empty() {
+        line(out, "share_with", &"[")?;
+        for project in &attrs.share_with {
+            writeln!(out, "        {},", quoted(project))?;
+        }
+        writeln!(out, "    ]")?;
+    }
     if let Some(observed) = &record.observed {
         let mut parts = vec![observed.status.clone()];
         parts.extend(
@@ -180,6 +187,16 @@ fn write_pending(out: &mut impl Write, entry: &PendingEntry) -> io::Result<()> {
         } => format!("copy to {region} ({})", progress(token, image_id, job_id)),
         PendingOperation::DeleteReplica { region, image_id } => {
             format!("delete of replica {image_id} in {region}")
+        }
+        PendingOperation::Members {
+            image_id,
+            add,
+            remove,
+        } => {
+            let mut parts = Vec::new();
+            parts.extend((!add.is_empty()).then(|| format!("add {}", add.join(", "))));
+            parts.extend((!remove.is_empty()).then(|| format!("remove {}", remove.join(", "))));
+            format!("sharing change of image {image_id} ({})", parts.join("; "))
         }
     };
     writeln!(

@@ -42,6 +42,7 @@ use crate::manifest::model::DiskFormat;
 
 pub use client::Client;
 pub use credentials::Credentials;
+pub use distribution::{ImageMember, JobReport, MemberResult, MemberStatus};
 pub use error::CloudError;
 pub use factory::ClientFactory;
 pub use jobs::{GoneWatch, JobOutcome, JobProgress, JobWatcher, WatchConfig, Watching};
@@ -109,6 +110,9 @@ pub struct RemoteImage {
     /// The image a copy was made from (`__data_origin` = `image,<region>,<image id>`), as
     /// `(region, image id)`; `None` for any other image.
     pub copied_from: Option<(String, String)>,
+    /// The image's members (consumer project id to status), when they were read: refresh reads
+    /// them only for images that share; `None` otherwise.
+    pub members: Option<BTreeMap<String, MemberStatus>>,
 }
 
 /// `POST /v2/images`: the metadata of a new image.
@@ -219,6 +223,57 @@ pub trait CloudApi: Send + Sync {
     /// [`CloudApi::job`].
     fn job_progress(&self, job_id: &str) -> impl Future<Output = Result<Job, CloudError>> + Send {
         self.job(job_id)
+    }
+    /// Every member of `image_id` with its status, all pages.
+    fn members(
+        &self,
+        image_id: &str,
+    ) -> impl Future<Output = Result<Vec<ImageMember>, CloudError>> + Send;
+    /// Shares `image_id` with `projects` (a batch job); returns the job id. A batch is a set:
+    /// sent again, it converges to the same members, so it is retried like a read.
+    fn add_members(
+        &self,
+        image_id: &str,
+        projects: &[String],
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+    /// Stops sharing `image_id` with `projects` (a batch job); returns the job id.
+    fn remove_members(
+        &self,
+        image_id: &str,
+        projects: &[String],
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+    /// The job with its member results (`GET /v1/{project_id}/jobs/{job_id}`).
+    fn job_report(
+        &self,
+        job_id: &str,
+    ) -> impl Future<Output = Result<JobReport, CloudError>> + Send;
+    /// Reads the job until it succeeds or fails, at intervals backing off from
+    /// `cadence.poll_interval` to ten times it; [`CloudError::Timeout`] at `deadline`.
+    fn wait_job(
+        &self,
+        job_id: &str,
+        cadence: &WatchConfig,
+        deadline: Instant,
+    ) -> impl Future<Output = Result<JobReport, CloudError>> + Send {
+        let (job_id, first) = (job_id.to_owned(), cadence.poll_interval);
+        async move {
+            let started = Instant::now();
+            let mut interval = first;
+            loop {
+                let report = self.job_report(&job_id).await?;
+                if matches!(report.job.status, JobStatus::Success | JobStatus::Fail) {
+                    return Ok(report);
+                }
+                if Instant::now() + interval > deadline {
+                    return Err(CloudError::Timeout {
+                        what: format!("job {job_id}"),
+                        after: started.elapsed(),
+                    });
+                }
+                tokio::time::sleep(interval).await;
+                interval = (interval * 2).min(first * 10);
+            }
+        }
     }
     /// Waits until none of `ids` is listed any more (deletion is asynchronous), polling the
     /// list rather than each image, with intervals backing off from 1 s to 10 s;

@@ -8,7 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::client::Client;
 use super::request::{self, ApiRequest};
 use super::wire::{self, NextPage};
-use super::{AttrUpdate, CloudApi, CloudError, CreateImage, ImageStatus, Job, RemoteImage};
+use super::{
+    AttrUpdate, CloudApi, CloudError, CreateImage, ImageMember, ImageStatus, Job, JobReport,
+    RemoteImage,
+};
 
 /// Stops a cloud that keeps announcing pages from looping forever (10 million images).
 const MAX_PAGES: usize = 10_000;
@@ -290,5 +293,25 @@ impl CloudApi for Client {
 
     async fn job_progress(&self, job_id: &str) -> Result<Job, CloudError> {
         self.read_job(&request::job_progress(job_id), job_id).await
+    }
+
+    async fn members(&self, image_id: &str) -> Result<Vec<ImageMember>, CloudError> {
+        Client::members(self, image_id).await
+    }
+
+    async fn add_members(&self, image_id: &str, projects: &[String]) -> Result<String, CloudError> {
+        Client::add_members(self, &[image_id.to_owned()], projects).await
+    }
+
+    async fn remove_members(
+        &self,
+        image_id: &str,
+        projects: &[String],
+    ) -> Result<String, CloudError> {
+        Client::remove_members(self, &[image_id.to_owned()], projects).await
+    }
+
+    async fn job_report(&self, job_id: &str) -> Result<JobReport, CloudError> {
+        Client::job_report(self, job_id).await
     }
 }

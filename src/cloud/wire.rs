@@ -113,6 +113,7 @@ pub fn parse_image(value: &Value) -> Option<RemoteImage> {
             let (region, id) = origin.strip_prefix("image,")?.split_once(',')?;
             Some((region.to_owned(), id.to_owned()))
         }),
+        members: None,
     })
 }
 

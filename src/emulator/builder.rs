@@ -35,8 +35,8 @@ pub struct EmulatorBuilder {
     listen: SocketAddr,
     /// In order; `cn-north-4` when none is given.
     regions: Vec<String>,
-    /// Sub-project names, `REGION_SUFFIX`.
-    sub_projects: Vec<String>,
+    /// Sub-project names, `REGION_SUFFIX`, with the id given (else derived).
+    sub_projects: Vec<(String, Option<String>)>,
     config: Config,
 }
 
@@ -51,7 +51,7 @@ fn derived_project_id(project_id: &str, name: &str) -> String {
 fn projects(
     project_id: &str,
     regions: &[String],
-    sub_projects: &[String],
+    sub_projects: &[(String, Option<String>)],
 ) -> Result<Vec<Project>, EmulatorError> {
     let mut projects: Vec<Project> = regions
         .iter()
@@ -66,7 +66,7 @@ fn projects(
             region: region.clone(),
         })
         .collect();
-    for name in sub_projects {
+    for (name, id) in sub_projects {
         let region = name
             .split_once('_')
             .map(|(region, _)| region)
@@ -77,7 +77,9 @@ fn projects(
             })?;
         if projects.iter().all(|project| project.name != *name) {
             projects.push(Project {
-                id: derived_project_id(project_id, name),
+                id: id
+                    .clone()
+                    .unwrap_or_else(|| derived_project_id(project_id, name)),
                 name: name.clone(),
                 region: region.to_owned(),
             });
@@ -98,7 +100,7 @@ impl EmulatorBuilder {
                 project_id: uuid::Uuid::new_v4().simple().to_string(),
                 region: DEFAULT_REGION.to_owned(),
                 projects: Vec::new(),
-                member_limit: MEMBER_LIMIT,
+                member_limit: crate::ims::MEMBERS_MAX,
                 temporary: BTreeMap::new(),
                 tokens: Vec::new(),
                 expired_tokens: Vec::new(),
@@ -173,7 +175,15 @@ impl EmulatorBuilder {
     /// Adds a sub-project named `REGION_SUFFIX` (e.g. `cn-north-4_consumer`) in that region;
     /// its id is derived from the default project's.
     pub fn project(mut self, name: &str) -> Self {
-        self.sub_projects.push(name.to_owned());
+        self.sub_projects.push((name.to_owned(), None));
+        self
+    }
+
+    /// Adds a sub-project named `REGION_SUFFIX` with the id `id` (e.g. the consumer projects a
+    /// manifest shares with).
+    pub fn project_with_id(mut self, name: &str, id: &str) -> Self {
+        self.sub_projects
+            .push((name.to_owned(), Some(id.to_owned())));
         self
     }
 
@@ -287,9 +297,6 @@ impl EmulatorBuilder {
 
 /// The region served when none is named.
 const DEFAULT_REGION: &str = "cn-north-4";
-
-/// Members per system-disk image (ims-distribution.md section 3.7).
-const MEMBER_LIMIT: usize = 256;
 
 async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), EmulatorError> {
     let failed = |source| EmulatorError::Bind { addr, source };

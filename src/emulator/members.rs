@@ -19,6 +19,7 @@ use super::jobs;
 use super::model::{Caller, Member, MemberStatus, Work};
 use super::reply::{ApiError, Reply};
 use super::world::{Image, Outcome, Shared, Status, World};
+use crate::ims;
 use crate::sign;
 
 /// The body of the owner's batch add and delete.
@@ -51,14 +52,6 @@ fn required(field: &str, values: Option<Vec<String>>) -> Result<Vec<String>, Api
     Ok(values)
 }
 
-/// A project id as IAM writes it: 32 lower-case hex digits.
-fn is_project_id(text: &str) -> bool {
-    text.len() == 32
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// The owner's checks of a batch add (`adding`) or delete; the images and projects to use.
 fn check_owner_batch(
     world: &World,
@@ -81,7 +74,7 @@ fn check_owner_batch(
     let images = required("images", body.images)?;
     let projects = required("projects", body.projects)?;
     for project in &projects {
-        if !is_project_id(project) {
+        if !ims::is_project_id(project) {
             return Err(ApiError::bad(
                 "IMG.0067",
                 format!("The project ID {project} is invalid."),
@@ -361,9 +354,9 @@ mod tests {
 
     #[test]
     fn project_ids_are_32_lower_case_hex_digits() {
-        assert!(is_project_id("0123456789abcdef0123456789abcdef"));
-        assert!(!is_project_id("0123456789ABCDEF0123456789abcdef"));
-        assert!(!is_project_id("0123456789abcdef"));
+        assert!(ims::is_project_id("0123456789abcdef0123456789abcdef"));
+        assert!(!ims::is_project_id("0123456789ABCDEF0123456789abcdef"));
+        assert!(!ims::is_project_id("0123456789abcdef"));
     }
 
     #[test]

@@ -213,6 +213,17 @@ impl Emulator {
         })
     }
 
+    /// The consumer projects image `image_id` is shared with (any status), for tests.
+    pub fn members_of(&self, image_id: &str) -> std::collections::BTreeSet<String> {
+        self.shared.peek(|world| {
+            world
+                .images
+                .get(image_id)
+                .map(|image| image.members.keys().cloned().collect())
+                .unwrap_or_default()
+        })
+    }
+
     /// Empties the world (images, jobs, statistics, recorded requests) and restores the
     /// start-up faults, like `POST /__emulator/reset`.
     pub async fn reset(&self) {

@@ -114,6 +114,9 @@ fn merge(
         description: pick(&own.description, &defaults.description).map(|d| d.value.clone()),
         tags,
         protected: pick(&own.protected, &defaults.protected).is_some_and(|p| p.value),
+        share_with: pick(&own.share_with, &defaults.share_with)
+            .map(|s| s.value.clone())
+            .unwrap_or_default(),
     };
     let lifecycle = merged_lifecycle(own, defaults);
     let replicas = own

@@ -17,7 +17,7 @@ use super::walk::{MappingRef, Spanned, Walker, closest};
 use crate::ims;
 
 /// The keys of an image (and of `defaults`).
-pub const IMAGE_KEYS: [&str; 11] = [
+pub const IMAGE_KEYS: [&str; 12] = [
     "name",
     "image_url",
     "os_version",
@@ -27,6 +27,7 @@ pub const IMAGE_KEYS: [&str; 11] = [
     "description",
     "tags",
     "protected",
+    "share_with",
     "lifecycle",
     "replicas",
 ];
@@ -61,6 +62,7 @@ pub struct ImageFields {
     pub tags_label: Option<Label>,
     pub tags: BTreeMap<String, Spanned<String>>,
     pub protected: Option<Spanned<bool>>,
+    pub share_with: Option<Spanned<BTreeSet<String>>>,
     pub prevent_destroy: Option<bool>,
     pub ignore_changes: Option<BTreeSet<Field>>,
     pub replace_order: Option<ReplaceOrder>,
@@ -98,6 +100,7 @@ pub fn read_image(walker: &mut Walker<'_>, mapping: MappingRef<'_>, what: &str) 
                 fields.replicas_label = Some(walker.key_label(key));
                 fields.replicas = read_replicas(walker, value, what);
             }
+            "share_with" => fields.share_with = share_with(walker, value, &at),
             // The one key left of IMAGE_KEYS: `lifecycle`.
             _ => lifecycle(walker, value, &mut fields, what),
         }
@@ -277,6 +280,56 @@ fn tags(walker: &mut Walker<'_>, node: &Node, what: &str) -> BTreeMap<String, Sp
         tags.insert(key.to_owned(), tag_value);
     }
     tags
+}
+
+/// Consumer project ids: 32 lower-case hex digits each, at most [`ims::MEMBERS_MAX`]; a
+/// project listed twice is a warning.
+fn share_with(
+    walker: &mut Walker<'_>,
+    node: &Node,
+    what: &str,
+) -> Option<Spanned<BTreeSet<String>>> {
+    let label = walker.label(node);
+    let items = walker.list(node, what)?;
+    let mut projects = BTreeSet::new();
+    let mut valid = true;
+    for item in items {
+        let Some(project) = walker.text(item, &format!("an entry of {what}")) else {
+            valid = false;
+            continue;
+        };
+        if !ims::is_project_id(&project.value) {
+            valid = false;
+            walker.push(
+                Diagnostic::error(format!("`{}` in {what} is not a project id", project.value))
+                    .at(project.label)
+                    .hint("a consumer project id: 32 lower-case hex digits, as IAM shows it"),
+            );
+        } else if !projects.insert(project.value.clone()) {
+            walker.push(
+                Diagnostic::warning(format!(
+                    "project `{}` is listed twice in {what}",
+                    project.value
+                ))
+                .at(project.label),
+            );
+        }
+    }
+    if projects.len() > ims::MEMBERS_MAX {
+        walker.push(
+            Diagnostic::error(format!(
+                "{what} lists {} projects; IMS allows at most {} members per image",
+                projects.len(),
+                ims::MEMBERS_MAX
+            ))
+            .at(label.clone()),
+        );
+        return None;
+    }
+    valid.then_some(Spanned {
+        value: projects,
+        label,
+    })
 }
 
 fn lifecycle(walker: &mut Walker<'_>, node: &Node, fields: &mut ImageFields, what: &str) {

@@ -131,6 +131,9 @@ pub struct ImageAttrs {
     pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub protected: bool,
+    /// The consumer projects (32-hex project ids of the same region) the image is shared with.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub share_with: BTreeSet<String>,
 }
 
 /// One attribute of [`ImageAttrs`], as named in manifests, `ignore_changes` and plans.
@@ -146,6 +149,7 @@ pub enum Field {
     Description,
     Tags,
     Protected,
+    ShareWith,
 }
 
 /// What a change of a [`Field`] costs.
@@ -160,7 +164,7 @@ pub enum ChangeKind {
 }
 
 impl Field {
-    pub const ALL: [Field; 9] = [
+    pub const ALL: [Field; 10] = [
         Field::Name,
         Field::ImageUrl,
         Field::OsVersion,
@@ -170,6 +174,7 @@ impl Field {
         Field::Description,
         Field::Tags,
         Field::Protected,
+        Field::ShareWith,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -183,12 +188,15 @@ impl Field {
             Field::Description => "description",
             Field::Tags => "tags",
             Field::Protected => "protected",
+            Field::ShareWith => "share_with",
         }
     }
 
     pub fn change_kind(self) -> ChangeKind {
         match self {
-            Field::Name | Field::MinRam | Field::Description | Field::Tags => ChangeKind::InPlace,
+            Field::Name | Field::MinRam | Field::Description | Field::Tags | Field::ShareWith => {
+                ChangeKind::InPlace
+            }
             Field::ImageUrl | Field::OsVersion | Field::DiskFormat | Field::MinDisk => {
                 ChangeKind::Replace
             }
@@ -200,7 +208,7 @@ impl Field {
     pub fn can_drift(self) -> bool {
         matches!(
             self,
-            Field::Name | Field::MinRam | Field::Description | Field::Tags
+            Field::Name | Field::MinRam | Field::Description | Field::Tags | Field::ShareWith
         )
     }
 }

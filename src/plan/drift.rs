@@ -33,6 +33,13 @@ pub(crate) fn field_value(attrs: &ImageAttrs, field: Field) -> Value {
                 .collect(),
         ),
         Field::Protected => Value::Bool(attrs.protected),
+        Field::ShareWith => Value::Array(
+            attrs
+                .share_with
+                .iter()
+                .map(|p| Value::from(p.as_str()))
+                .collect(),
+        ),
     }
 }
 
@@ -78,6 +85,7 @@ fn differs(before: &ImageAttrs, after: &ImageAttrs, field: Field) -> bool {
         Field::Description => before.description != after.description,
         Field::Tags => before.tags != after.tags,
         Field::Protected => before.protected != after.protected,
+        Field::ShareWith => before.share_with != after.share_with,
     }
 }
 
@@ -131,6 +139,13 @@ pub(crate) fn refreshed(
             .filter(|(k, _)| k.as_str() != TOKEN_TAG)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+    }
+    // Members are read only for images that share (design.md section 10); unread, the record
+    // stands.
+    if keep(Field::ShareWith)
+        && let Some(members) = &remote.members
+    {
+        attrs.share_with = members.keys().cloned().collect();
     }
     attrs
 }

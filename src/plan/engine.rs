@@ -250,7 +250,19 @@ fn create(address: &Address, spec: &ImageSpec, reason: Option<Reason>) -> Resour
         field_changes: Vec::new(),
         moved_from: None,
         taint: None,
+        member_status: BTreeMap::new(),
     }
+}
+
+/// Each member's status as refresh read it.
+fn member_status(seen: Option<&RemoteImage>) -> BTreeMap<String, String> {
+    let members = seen.and_then(|image| image.members.as_ref());
+    members.map_or_else(BTreeMap::new, |members| {
+        members
+            .iter()
+            .map(|(project, status)| (project.clone(), status.as_str().to_owned()))
+            .collect()
+    })
 }
 
 fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ResourceChange {
@@ -265,6 +277,7 @@ fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ResourceCh
         field_changes: Vec::new(),
         moved_from: None,
         taint: None,
+        member_status: BTreeMap::new(),
     }
 }
 
@@ -352,6 +365,7 @@ fn update_or_replace(
             .tainted
             .clone()
             .filter(|_| reason == Some(Reason::ReplaceBecauseTainted)),
+        member_status: member_status(input.seen.flatten()),
     }
 }
 
@@ -368,6 +382,7 @@ fn keep_ignored(desired: &mut ImageAttrs, current: &ImageAttrs, ignore: &BTreeSe
             Field::Description => desired.description.clone_from(&current.description),
             Field::Tags => desired.tags.clone_from(&current.tags),
             Field::Protected => desired.protected = current.protected,
+            Field::ShareWith => desired.share_with.clone_from(&current.share_with),
         }
     }
 }

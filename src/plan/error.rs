@@ -96,6 +96,14 @@ pub enum Problem {
         os_version: String,
         closest: Vec<String>,
     },
+    #[error(
+        "{address}: share_with lists {project_id}, the project that owns the image; IMS refuses \
+         to share an image with its own project (IMG.0076): remove it from share_with"
+    )]
+    ShareWithOwner {
+        address: Address,
+        project_id: String,
+    },
     #[error("moved from {from} to {to} conflicts: {detail}")]
     MovedConflict {
         from: Address,

@@ -2,7 +2,7 @@
 //! manifests, state records and remote images made directly from the model types. Test-only
 //! (`#[cfg(test)]` here; included by path from tests/plan_render.rs and benches/plan.rs).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{
@@ -26,6 +26,7 @@ pub fn attrs(key: &str) -> ImageAttrs {
         description: None,
         tags: BTreeMap::from([("team".into(), "platform".into())]),
         protected: false,
+        share_with: BTreeSet::new(),
     }
 }
 
@@ -135,6 +136,7 @@ pub fn remote(id: &str, attrs: &ImageAttrs, status: ImageStatus) -> RemoteImage 
         image_url: Some(attrs.image_url.clone()),
         copied_from: None,
         updated_at: None,
+        members: None,
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) use drift::{field_value, refreshed};
 pub use engine::{plan, plan_with_projects};
 pub use error::{PlanError, Problem};
 pub use model::*;
-pub use preflight::{CloudFacts, preflight};
+pub use preflight::{CloudFacts, preflight, refuse_sharing_with_owner};
 pub(crate) use recovery::recover;
 pub use refresh::{RemoteView, refresh};
 pub use replica::{
@@ -54,5 +54,7 @@ mod options_tests;
 mod recovery_tests;
 #[cfg(test)]
 mod replicas_tests;
+#[cfg(test)]
+mod sharing_tests;
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 //! the apply executor carries out. Data only, plus small derived views (counts, the cloud calls
 //! an update needs); no diffing here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -179,6 +179,11 @@ pub struct ResourceChange {
     /// job's error code and message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taint: Option<Taint>,
+    /// Each member's answer to the share (consumer project id to `pending`, `accepted` or
+    /// `rejected`) as refresh read it; empty when the image shares with nobody or the members
+    /// were not read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub member_status: BTreeMap<String, String>,
 }
 
 /// What happens to one address.
@@ -351,6 +356,14 @@ pub enum RecoveryAction {
     AlreadyDeleted { image_id: String },
     /// Several images carry the token (should never happen): refuse to guess.
     Ambiguous { image_ids: Vec<String> },
+    /// A sharing change was interrupted: record the members refresh read (`None` without a
+    /// refresh: the record stands) and drop the entry; what is still missing is the plan's
+    /// own update, diffed from those members.
+    Replan {
+        image_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        members: Option<BTreeSet<String>>,
+    },
 }
 
 impl ResourceChange {

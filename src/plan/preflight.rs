@@ -50,6 +50,28 @@ pub fn preflight(plan: &Plan, facts: &CloudFacts) -> Result<(), PlanError> {
     }
 }
 
+/// Refuses a plan that would share an image with the project that owns it (`project_id`).
+pub fn refuse_sharing_with_owner(plan: &Plan, project_id: &str) -> Result<(), PlanError> {
+    let problems: Vec<Problem> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            c.after
+                .as_ref()
+                .is_some_and(|a| a.share_with.contains(project_id))
+        })
+        .map(|c| Problem::ShareWithOwner {
+            address: c.address.clone(),
+            project_id: project_id.to_owned(),
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::Refused { problems })
+    }
+}
+
 /// The valid names most like `text`, best first.
 fn closest(text: &str, valid: &[String]) -> Vec<String> {
     let mut scored: Vec<(f64, &String)> = valid

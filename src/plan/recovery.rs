@@ -6,7 +6,7 @@
 //! ([`RecoveryAction::LookUp`]); the state is left as it is for them, so the executor must treat
 //! a plan as stale when the lookup then adopts an image at an address the plan creates.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::counts::Counts;
 use super::drift::observed;
@@ -41,6 +41,9 @@ pub(crate) fn recover(
                     recover_create(&created, token, image_id.as_deref(), remote, records)
                 }
                 PendingOperation::Delete { image_id } => recover_delete(image_id, remote),
+                PendingOperation::Members { image_id, .. } => {
+                    recover_members(&entry.address, image_id, remote, records)
+                }
                 // Replica entries: `Plan::replica_recovery` (`replicas.rs`).
                 PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => {
                     return None;
@@ -140,6 +143,30 @@ fn record(
         observed: image.map(observed),
         tainted,
         replicas: std::collections::BTreeMap::new(),
+    }
+}
+
+/// An interrupted sharing change: the members refresh read are what the image has; the record
+/// takes them, so the plan diffs the manifests against the truth and shows no drift for
+/// imsform's own change.
+fn recover_members(
+    address: &Address,
+    image_id: &str,
+    remote: Option<&RemoteView>,
+    records: &mut BTreeMap<Address, ImageRecord>,
+) -> RecoveryAction {
+    let members = remote
+        .and_then(|view| view.image(image_id))
+        .and_then(|image| image.members.as_ref())
+        .map(|members| members.keys().cloned().collect::<BTreeSet<String>>());
+    if let (Some(members), Some(record)) = (&members, records.get_mut(address))
+        && record.id == image_id
+    {
+        record.attributes.share_with.clone_from(members);
+    }
+    RecoveryAction::Replan {
+        image_id: image_id.to_owned(),
+        members,
     }
 }
 

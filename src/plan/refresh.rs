@@ -1,6 +1,8 @@
 //! Refresh: read what the cloud holds for the state's images in a handful of requests. One
 //! `list_private_images` (the client walks every page), plus one `find_by_tag` per pending create
-//! that has no image id yet. Never one request per image. Reads only; the plan stays pure.
+//! that has no image id yet, plus one member list per image that shares (its manifest or its
+//! record names members, or a member change of it is in the journal), read concurrently under
+//! the client's rate limit. Never one request per image. Reads only; the plan stays pure.
 //!
 //! The list is read even without a state (a first plan): so that wrong credentials, region,
 //! project or endpoint fail the plan rather than the apply, and so that planned creates can be
@@ -11,6 +13,8 @@
 //! (design.md section 6) that neither the records nor the journal know.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::future::try_join_all;
 
 use crate::cloud::{CloudApi, CloudError, ImageStatus, RemoteImage};
 use crate::manifest::model::{Manifests, TOKEN_TAG};
@@ -89,7 +93,56 @@ pub async fn refresh(
         let found = cloud.find_by_tag(TOKEN_TAG, token).await?;
         view.by_token.insert(token.to_owned(), found);
     }
+    if let Some(state) = state {
+        read_members(cloud, &sharing(state, desired), &mut view).await?;
+    }
     Ok(view)
+}
+
+/// The ids of the state's images whose members the plan needs: those whose record or manifest
+/// names members, and those with a member change in the journal.
+fn sharing<'s>(state: &'s State, desired: &Manifests) -> BTreeSet<&'s str> {
+    let shares = |address| {
+        desired
+            .images
+            .get(address)
+            .is_some_and(|spec| !spec.attrs.share_with.is_empty())
+    };
+    let recorded = state
+        .images
+        .iter()
+        .filter(|(address, record)| !record.attributes.share_with.is_empty() || shares(*address))
+        .map(|(_, record)| record.id.as_str());
+    let pending = state
+        .pending
+        .iter()
+        .filter_map(|entry| match &entry.operation {
+            PendingOperation::Members { image_id, .. } => Some(image_id.as_str()),
+            _ => None,
+        });
+    recorded.chain(pending).collect()
+}
+
+/// Reads the members of each of `ids` that refresh found, concurrently, into the view.
+async fn read_members(
+    cloud: &impl CloudApi,
+    ids: &BTreeSet<&str>,
+    view: &mut RemoteView,
+) -> Result<(), CloudError> {
+    let listed = ids.iter().filter(|id| {
+        view.images
+            .get(**id)
+            .is_some_and(|image| image.status != ImageStatus::Deleted)
+    });
+    let reads =
+        listed.map(|id| async move { Ok::<_, CloudError>((*id, cloud.members(id).await?)) });
+    for (id, members) in try_join_all(reads).await? {
+        if let Some(image) = view.images.get_mut(id) {
+            let by_project = members.into_iter().map(|m| (m.member_id, m.status));
+            image.members = Some(by_project.collect());
+        }
+    }
+    Ok(())
 }
 
 /// The image ids the state refers to, and the tokens of pending creates without an id.
@@ -112,7 +165,7 @@ fn wanted(state: &State) -> (BTreeSet<&str>, Vec<&str>) {
                 tokens.push(token.as_str());
                 wanted.extend(replaces.as_deref());
             }
-            PendingOperation::Delete { image_id } => {
+            PendingOperation::Delete { image_id } | PendingOperation::Members { image_id, .. } => {
                 wanted.insert(image_id);
             }
             // Read in their own regions (`replicas.rs`).
@@ -133,11 +186,13 @@ pub(super) fn untracked(state: &State, pending_tokens: &[&str], image: &RemoteIm
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::cloud::{AttrUpdate, CreateImage, ImageStatus, Job};
+    use crate::cloud::{
+        AttrUpdate, CreateImage, ImageMember, ImageStatus, Job, JobReport, MemberStatus,
+    };
     use crate::plan::fixtures::*;
     use crate::state::PendingOperation;
 
@@ -147,6 +202,9 @@ mod tests {
         images: Vec<RemoteImage>,
         lists: AtomicUsize,
         tag_lookups: AtomicUsize,
+        /// Members by image id.
+        members: BTreeMap<String, Vec<String>>,
+        member_lists: AtomicUsize,
     }
 
     fn unused<T>() -> Result<T, CloudError> {
@@ -193,6 +251,28 @@ mod tests {
         async fn delete(&self, _: &str) -> Result<(), CloudError> {
             unused()
         }
+        async fn members(&self, image_id: &str) -> Result<Vec<ImageMember>, CloudError> {
+            self.member_lists.fetch_add(1, Ordering::SeqCst);
+            let shared = self.members.get(image_id).cloned().unwrap_or_default();
+            Ok(shared
+                .into_iter()
+                .map(|member_id| ImageMember {
+                    member_id,
+                    status: MemberStatus::Accepted,
+                    created_at: None,
+                    updated_at: None,
+                })
+                .collect())
+        }
+        async fn add_members(&self, _: &str, _: &[String]) -> Result<String, CloudError> {
+            unused()
+        }
+        async fn remove_members(&self, _: &str, _: &[String]) -> Result<String, CloudError> {
+            unused()
+        }
+        async fn job_report(&self, _: &str) -> Result<JobReport, CloudError> {
+            unused()
+        }
     }
 
     fn cloud_with(count: usize) -> CountingCloud {
@@ -225,6 +305,41 @@ mod tests {
         assert_eq!(view.images.len(), 300);
         assert_eq!(view.unmanaged_names.len(), 200);
         assert!(view.images.contains_key("img-299") && !view.images.contains_key("img-300"));
+    }
+
+    #[tokio::test]
+    async fn members_are_read_once_per_sharing_image_and_never_for_the_others() {
+        let mut cloud = cloud_with(4);
+        cloud.members = BTreeMap::from([("img-1".to_owned(), vec!["p-outside".to_owned()])]);
+        let mut shared = attrs("k0");
+        shared.share_with = BTreeSet::from(["p0".to_owned()]);
+        let mut state = state([
+            ("k0", record("img-0", shared)),
+            ("k1", record("img-1", attrs("k1"))),
+            ("k2", record("img-2", attrs("k2"))),
+            ("k3", record("img-3", attrs("k3"))),
+        ]);
+        state.pending = vec![pending(
+            "k3",
+            PendingOperation::Members {
+                image_id: "img-3".into(),
+                add: vec!["p3".into()],
+                remove: Vec::new(),
+            },
+        )];
+        let mut wanted = attrs("k1");
+        wanted.share_with = BTreeSet::from(["p1".to_owned()]);
+        let desired = manifests([spec("k1", wanted), spec("k2", attrs("k2"))]);
+        let view = refresh(&cloud, Some(&state), &desired).await.unwrap();
+        // k0 (its record shares), k1 (its manifest shares), k3 (a change in flight); not k2.
+        assert_eq!(cloud.member_lists.load(Ordering::SeqCst), 3);
+        assert_eq!(cloud.lists.load(Ordering::SeqCst), 1);
+        let members = |id: &str| view.images[id].members.clone();
+        assert_eq!(members("img-0"), Some(BTreeMap::new()));
+        let outside = BTreeMap::from([("p-outside".to_owned(), MemberStatus::Accepted)]);
+        assert_eq!(members("img-1"), Some(outside));
+        assert_eq!(members("img-2"), None);
+        assert_eq!(members("img-3"), Some(BTreeMap::new()));
     }
 
     #[tokio::test]

@@ -23,7 +23,7 @@ pub(super) fn plan(document: JsonPlan<'static>) -> Result<Plan, String> {
     let (mut changes, mut replicas) = (Vec::new(), Vec::new());
     for entry in document.resource_changes {
         match entry {
-            JsonResource::Image(entry) => changes.push(change(entry)?),
+            JsonResource::Image(entry) => changes.push(change(*entry)?),
             JsonResource::Replica(entry) => replicas.push(entry.read()?),
         }
     }
@@ -92,6 +92,10 @@ fn change(entry: JsonChange<'static>) -> Result<ResourceChange, String> {
         field_changes: body.field_changes.into_owned(),
         moved_from: entry.previous_address.map(std::borrow::Cow::into_owned),
         taint: entry.taint.map(std::borrow::Cow::into_owned),
+        member_status: entry
+            .member_status
+            .map(std::borrow::Cow::into_owned)
+            .unwrap_or_default(),
         address,
     })
 }

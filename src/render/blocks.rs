@@ -3,6 +3,8 @@
 //! attributes, tag maps, description line diffs). Produces plain [`Line`]s; colour and markdown
 //! conversion happen in the renderers.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
@@ -146,7 +148,8 @@ fn whole(
     ));
     for field in Field::ALL {
         let value = crate::plan::field_value(attrs, field);
-        if value.is_null() {
+        // An image shared with nobody shows no `share_with`, as Terraform leaves out nulls.
+        if value.is_null() || value.as_array().is_some_and(Vec::is_empty) {
             continue;
         }
         if let Some(text) = value.as_str().filter(|t| t.contains('\n')) {
@@ -171,6 +174,14 @@ fn whole(
                 ));
             }
             lines.push(Line::at(1, "", "}"));
+            continue;
+        }
+        if let Value::Array(items) = &value {
+            lines.push(Line::at(1, mark, format!("{:width$} = [", field.as_str())));
+            for item in items {
+                lines.push(Line::at(2, mark, format!("{},{tail}", show(item))));
+            }
+            lines.push(Line::at(1, "", "]"));
             continue;
         }
         lines.push(Line::at(
@@ -213,7 +224,7 @@ fn changed(lines: &mut Vec<Line>, change: &ResourceChange) {
     } else {
         lines.push(Line::at(1, "", format!("{:width$} = {id}", "id")));
     }
-    field_lines(lines, &change.field_changes, width);
+    field_lines(lines, &change.field_changes, width, &change.member_status);
     if replace {
         let status = quoted(change.prior_status.as_deref());
         let status = format!("{status} -> (known after apply)");
@@ -237,8 +248,13 @@ fn hidden(lines: &mut Vec<Line>, count: usize, noun: &str) {
     }
 }
 
-/// The lines of changed fields.
-pub(crate) fn field_lines(lines: &mut Vec<Line>, changes: &[FieldChange], width: usize) {
+/// The lines of changed fields; `members` gives the status of each member refresh read.
+pub(crate) fn field_lines(
+    lines: &mut Vec<Line>,
+    changes: &[FieldChange],
+    width: usize,
+    members: &BTreeMap<String, String>,
+) {
     for change in changes {
         let name = change.field.as_str();
         let forces = if change.forces_replacement {
@@ -248,6 +264,8 @@ pub(crate) fn field_lines(lines: &mut Vec<Line>, changes: &[FieldChange], width:
         };
         if change.field == Field::Tags {
             tag_lines(lines, change, width);
+        } else if change.field == Field::ShareWith {
+            member_lines(lines, change, width, members);
         } else if change.field == Field::Description && is_long(change) {
             text_diff(lines, change, width);
         } else {
@@ -298,6 +316,60 @@ fn tag_lines(lines: &mut Vec<Line>, change: &FieldChange, width: usize) {
         ));
     }
     lines.push(Line::at(1, "", "}"));
+}
+
+/// A set of members: the projects added and removed (with the status of those removed), the
+/// others counted.
+fn member_lines(
+    lines: &mut Vec<Line>,
+    change: &FieldChange,
+    width: usize,
+    members: &BTreeMap<String, String>,
+) {
+    let set = |value: &Value| -> BTreeSet<String> {
+        let items = value.as_array().map_or(&[][..], Vec::as_slice);
+        items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let (before, after) = (set(&change.before), set(&change.after));
+    lines.push(Line::at(1, "~", format!("{:width$} = [", "share_with")));
+    for project in after.difference(&before) {
+        lines.push(Line::at(2, "+", format!("{},", quoted(Some(project)))));
+    }
+    for project in before.difference(&after) {
+        let status = members
+            .get(project)
+            .map_or_else(String::new, |s| format!(" # {s}"));
+        lines.push(Line::at(
+            2,
+            "-",
+            format!("{},{status}", quoted(Some(project))),
+        ));
+    }
+    let kept: Vec<&String> = before.intersection(&after).collect();
+    if !kept.is_empty() {
+        let plural = if kept.len() == 1 { "" } else { "s" };
+        let mut statuses: BTreeMap<&str, usize> = BTreeMap::new();
+        for project in &kept {
+            if let Some(status) = members.get(*project) {
+                *statuses.entry(status.as_str()).or_default() += 1;
+            }
+        }
+        let counted: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        let statuses = if counted.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", counted.join(", "))
+        };
+        let text = format!(
+            "# ({} unchanged element{plural} hidden{statuses})",
+            kept.len()
+        );
+        lines.push(Line::at(2, "", text));
+    }
+    lines.push(Line::at(1, "", "]"));
 }
 
 /// A long or multi-line description as a line diff inside a heredoc.
@@ -357,7 +429,7 @@ pub(crate) fn drift(drift: &Drift) -> Vec<Line> {
             .chain(drift.status.as_ref().map(|_| "status")),
     );
     lines.push(Line::at(1, "", format!("{:width$} = {id}", "id")));
-    field_lines(&mut lines, &drift.field_changes, width);
+    field_lines(&mut lines, &drift.field_changes, width, &BTreeMap::new());
     if let Some(status) = &drift.status {
         let (b, a) = (quoted(Some(&status.before)), quoted(Some(&status.after)));
         lines.push(Line::at(

@@ -7,7 +7,7 @@
 //! document plus an envelope, and `planfile` turns it back into the [`Plan`] apply carries out.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
@@ -149,11 +149,11 @@ impl<'a> JsonPlan<'a> {
             resource_changes: plan
                 .changes
                 .iter()
-                .map(|c| JsonResource::Image(JsonChange::of(c)))
+                .map(|c| JsonResource::Image(Box::new(JsonChange::of(c))))
                 .chain(
                     plan.replicas
                         .iter()
-                        .map(|c| JsonResource::Replica(JsonReplicaChange::of(c))),
+                        .map(|c| JsonResource::Replica(Box::new(JsonReplicaChange::of(c)))),
                 )
                 .collect(),
             resource_drift: plan.drift.iter().map(JsonDrift::of).collect(),
@@ -187,6 +187,9 @@ pub struct Object<'a> {
     pub description: Option<Cow<'a, str>>,
     pub tags: Cow<'a, BTreeMap<String, String>>,
     pub protected: bool,
+    /// Absent in plans saved before sharing existed.
+    #[serde(default)]
+    pub share_with: Cow<'a, BTreeSet<String>>,
     pub status: Option<Cow<'a, str>>,
 }
 
@@ -202,6 +205,7 @@ fn object<'a>(attrs: &'a ImageAttrs, id: Option<&'a str>, status: Option<&'a str
         description: attrs.description.as_deref().map(Cow::Borrowed),
         tags: Cow::Borrowed(&attrs.tags),
         protected: attrs.protected,
+        share_with: Cow::Borrowed(&attrs.share_with),
         status: status.map(Cow::Borrowed),
     }
 }
@@ -219,6 +223,7 @@ impl Object<'_> {
             description: self.description.as_deref().map(str::to_owned),
             tags: self.tags.clone().into_owned(),
             protected: self.protected,
+            share_with: self.share_with.clone().into_owned(),
         }
     }
 }
@@ -228,8 +233,8 @@ impl Object<'_> {
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum JsonResource<'a> {
-    Image(JsonChange<'a>),
-    Replica(JsonReplicaChange<'a>),
+    Image(Box<JsonChange<'a>>),
+    Replica(Box<JsonReplicaChange<'a>>),
 }
 
 /// One resource change, with Terraform's `type`, `name` and `mode`.
@@ -246,6 +251,9 @@ pub struct JsonChange<'a> {
     /// Why a tainted image is replaced, as recorded (e.g. the failed job's code and message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taint: Option<Cow<'a, Taint>>,
+    /// Each member's answer to the share, by consumer project id, as refresh read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_status: Option<Cow<'a, BTreeMap<String, String>>>,
     pub change: ChangeBody<'a>,
 }
 
@@ -328,6 +336,8 @@ impl<'a> JsonChange<'a> {
             image_id: id.map(Cow::Borrowed),
             action_reason: change.reason.map(|r| Cow::Borrowed(r.as_str())),
             taint: change.taint.as_ref().map(Cow::Borrowed),
+            member_status: (!change.member_status.is_empty())
+                .then_some(Cow::Borrowed(&change.member_status)),
             change: ChangeBody {
                 actions: borrowed(actions(change.action)),
                 before: change.before.as_ref().map(|b| object(b, id, status)),

@@ -15,6 +15,9 @@ pub(crate) fn sentence(recovery: &Recovery) -> String {
         PendingOperation::DeleteReplica { region, image_id } => {
             format!("interrupted delete of {image_id} in {region}")
         }
+        PendingOperation::Members { image_id, .. } => {
+            format!("interrupted sharing change of {image_id}")
+        }
     };
     let mut text = format!(
         "{}: {what}: {}",
@@ -72,6 +75,21 @@ fn outcome(action: &RecoveryAction) -> String {
             "several images carry its token ({}): imsform will not guess; delete the extra \
              images by hand",
             image_ids.join(", ")
+        ),
+        RecoveryAction::Replan {
+            image_id,
+            members: Some(members),
+        } => format!(
+            "image {image_id} is shared with {} project(s) now: record them and drop the entry; \
+             this plan finishes the change",
+            members.len()
+        ),
+        RecoveryAction::Replan {
+            image_id,
+            members: None,
+        } => format!(
+            "not refreshed: the members of image {image_id} are not known; drop the entry and \
+             re-send the change this plan makes"
         ),
     }
 }

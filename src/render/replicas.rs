@@ -2,6 +2,8 @@
 //! the image blocks (`blocks.rs`), and the sentences of their recovery; shared by the human
 //! and markdown renderings.
 
+use std::collections::BTreeMap;
+
 use super::Group;
 use super::blocks::{Line, field_lines, quoted};
 use crate::plan::{
@@ -103,7 +105,7 @@ pub(crate) fn change(change: &ReplicaChange) -> Vec<Line> {
         }
         _ => {
             lines.push(Line::at(1, "", format!("{:11} = {id}", "id")));
-            field_lines(&mut lines, &change.field_changes, 11);
+            field_lines(&mut lines, &change.field_changes, 11, &BTreeMap::new());
         }
     }
     lines.push(Line::at(0, "", "}"));
@@ -132,7 +134,7 @@ pub(crate) fn drift(drift: &ReplicaDrift) -> Vec<Line> {
             Line::at(0, "~", header),
             Line::at(1, "", format!("{:11} = {id}", "id")),
         ];
-        field_lines(&mut lines, &drift.field_changes, 11);
+        field_lines(&mut lines, &drift.field_changes, 11, &BTreeMap::new());
         lines
     };
     lines.push(Line::at(0, "", "}"));

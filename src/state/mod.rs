@@ -221,6 +221,15 @@ pub enum PendingOperation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replaces: Option<String>,
     },
+    /// A change of the image's members (sharing): batch jobs adding and removing consumer
+    /// projects. Member batches are sets, so recovery re-reads the members and plans again.
+    Members {
+        image_id: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        add: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        remove: Vec<String>,
+    },
 }
 
 impl State {

@@ -1,7 +1,8 @@
 //! The crash test: `imsform apply` killed with SIGKILL at random moments spread over a whole
-//! apply (creates, updates, replaces in both orders, destroys), then applied again ONCE. That
-//! one apply must exit 0 and leave an empty journal, a valid state and exactly the desired
-//! images (no orphan, no duplicate name, no leftover replaced image), and a plan after it must
+//! apply (creates, updates, replaces in both orders, destroys, member jobs adding and removing
+//! consumer projects), then applied again ONCE. That one apply must exit 0 and leave an empty
+//! journal, a valid state and exactly the desired images (no orphan, no duplicate name, no
+//! leftover replaced image) shared with exactly the desired projects, and a plan after it must
 //! have no changes. `IMSFORM_CRASH_RUNS` sets the number of runs (default 50),
 //! spread over `IMSFORM_CRASH_WORKERS` independent directories and emulators (default 4).
 
@@ -11,23 +12,33 @@ use std::time::{Duration, Instant};
 use imsform::state::{PendingOperation, State, Store};
 use rand::Rng;
 
-use crate::env::{TestEnv, image, manifest, text};
+use crate::env::{CONSUMERS, TestEnv, image, manifest, text};
 
 const DBC: &str = "    lifecycle: { replace_order: destroy_before_create }\n";
+const P1: &str = CONSUMERS[0];
+const P2: &str = CONSUMERS[1];
+const P3: &str = CONSUMERS[2];
+
+fn share(projects: &[&str]) -> String {
+    format!("    share_with: [{}]\n", projects.join(", "))
+}
 
 /// Two generations of manifests; each transition creates, updates, replaces (both orders) and
-/// destroys.
+/// destroys, and adds and removes members (of updated, replaced, created and kept images).
 fn generation(which: usize) -> (String, Vec<&'static str>) {
     if which.is_multiple_of(2) {
         let yaml = manifest(&[
             image(
                 "a",
                 "alpha",
-                "    description: first\n    tags: { v: one }\n",
+                &format!(
+                    "    description: first\n    tags: {{ v: one }}\n{}",
+                    share(&[P1, P2])
+                ),
             ),
-            image("b", "bravo", ""),
-            image("c", "charlie", DBC),
-            image("d", "delta", ""),
+            image("b", "bravo", &share(&[P1])),
+            image("c", "charlie", &format!("{DBC}{}", share(&[P1]))),
+            image("d", "delta", &share(&[P2])),
         ]);
         (yaml, vec!["alpha", "bravo", "charlie", "delta"])
     } else {
@@ -35,15 +46,41 @@ fn generation(which: usize) -> (String, Vec<&'static str>) {
             image(
                 "a",
                 "alpha-2",
-                "    description: second\n    tags: { v: two, w: x }\n",
+                &format!(
+                    "    description: second\n    tags: {{ v: two, w: x }}\n{}",
+                    share(&[P2, P3])
+                ),
             ),
             image("b", "bravo", "").replace("min_disk: 40", "min_disk: 60"),
-            image("c", "charlie", DBC)
+            image("c", "charlie", &format!("{DBC}{}", share(&[P1])))
                 .replace("Ubuntu 22.04 server 64bit", "Debian GNU/Linux 12.0.0 64bit"),
-            image("e", "echo", ""),
+            image("e", "echo", &share(&[P3])),
         ]);
         (yaml, vec!["alpha-2", "bravo", "charlie", "echo"])
     }
+}
+
+/// The members each image name of a generation must have.
+fn wanted_members(which: usize) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+    let entries: &[(&str, &[&str])] = if which.is_multiple_of(2) {
+        &[
+            ("alpha", &[P1, P2]),
+            ("bravo", &[P1]),
+            ("charlie", &[P1]),
+            ("delta", &[P2]),
+        ]
+    } else {
+        &[
+            ("alpha-2", &[P2, P3]),
+            ("bravo", &[]),
+            ("charlie", &[P1]),
+            ("echo", &[P3]),
+        ]
+    };
+    entries
+        .iter()
+        .map(|(name, projects)| (*name, projects.iter().copied().collect()))
+        .collect()
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -60,6 +97,8 @@ struct Tally {
     wrong_images: usize,
     /// A plan after the one apply still had changes: a second apply would have been needed.
     second_apply_needed: usize,
+    /// Images whose members in the cloud or in the state differ from the manifests'.
+    wrong_members: usize,
     /// Kills that left operations in the journal (the moments the recovery must handle).
     journaled: usize,
 }
@@ -74,11 +113,13 @@ impl Tally {
         self.failed_applies += other.failed_applies;
         self.wrong_images += other.wrong_images;
         self.second_apply_needed += other.second_apply_needed;
+        self.wrong_members += other.wrong_members;
         self.journaled += other.journaled;
     }
 
-    fn problems(&self) -> [usize; 7] {
+    fn problems(&self) -> [usize; 8] {
         [
+            self.wrong_members,
             self.orphans,
             self.duplicates,
             self.leftover_replaced,
@@ -112,8 +153,8 @@ async fn sigkill_at_any_moment_then_one_apply_converges() {
     }
     println!(
         "crash test: runs {} / orphans {} / duplicates {} / leftover replaced {} / invalid \
-         states {} / failed single applies {} / wrong images {} / second apply needed {} ({} \
-         kills left a journal to recover)",
+         states {} / failed single applies {} / wrong images {} / wrong members {} / second \
+         apply needed {} ({} kills left a journal to recover)",
         tally.runs,
         tally.orphans,
         tally.duplicates,
@@ -121,11 +162,12 @@ async fn sigkill_at_any_moment_then_one_apply_converges() {
         tally.invalid_states,
         tally.failed_applies,
         tally.wrong_images,
+        tally.wrong_members,
         tally.second_apply_needed,
         tally.journaled
     );
     assert_eq!(tally.runs, runs);
-    assert_eq!(tally.problems(), [0; 7], "{tally:?}");
+    assert_eq!(tally.problems(), [0; 8], "{tally:?}");
 }
 
 /// `runs` kill-and-recover cycles in one directory and emulator.
@@ -145,7 +187,7 @@ async fn crash_worker(runs: usize) -> Tally {
         env.manifest(&yaml);
         let delay = rand::rng().random_range(Duration::ZERO..=typical);
         env.apply_killed_after(delay).await;
-        tally.add(check_run(&env, &names).await);
+        tally.add(check_run(&env, &names, &wanted_members(run)).await);
     }
     tally
 }
@@ -160,12 +202,17 @@ fn being_replaced(state: &State) -> BTreeSet<String> {
             PendingOperation::Create { replaces, .. } => replaces.clone(),
             // Images of other regions: these tests have no replicas.
             PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => None,
+            PendingOperation::Members { .. } => None,
         })
         .collect()
 }
 
 /// Recovers with ONE apply, then counts what is wrong.
-async fn check_run(env: &TestEnv, names: &[&str]) -> Tally {
+async fn check_run(
+    env: &TestEnv,
+    names: &[&str],
+    members: &BTreeMap<&str, BTreeSet<&str>>,
+) -> Tally {
     let mut tally = Tally {
         runs: 1,
         ..Tally::default()
@@ -212,10 +259,31 @@ async fn check_run(env: &TestEnv, names: &[&str]) -> Tally {
         eprintln!("wrong images: {live_names:?} vs {wanted:?}");
         tally.wrong_images += 1;
     }
+    tally.wrong_members = wrong_members(env, &state, members);
     let plan = env.run(&["plan", "--detailed-exitcode"]).await;
     if plan.status.code() != Some(0) {
         eprintln!("a second apply would be needed: {}", text(&plan));
         tally.second_apply_needed += 1;
     }
     tally
+}
+
+/// The state's images whose members, in the cloud or as recorded, are not the manifests'.
+fn wrong_members(env: &TestEnv, state: &State, wanted: &BTreeMap<&str, BTreeSet<&str>>) -> usize {
+    let mut wrong = 0;
+    for record in state.images.values() {
+        let expected: BTreeSet<String> = wanted
+            .get(record.attributes.name.as_str())
+            .map(|projects| projects.iter().map(|p| (*p).to_owned()).collect())
+            .unwrap_or_default();
+        let live = env.emulator.members_of(&record.id);
+        if live != expected || record.attributes.share_with != expected {
+            eprintln!(
+                "wrong members of {}: cloud {live:?}, state {:?}, wanted {expected:?}",
+                record.attributes.name, record.attributes.share_with
+            );
+            wrong += 1;
+        }
+    }
+    wrong
 }

@@ -11,6 +11,13 @@ use imsform::emulator::{Emulator, EmulatorBuilder};
 use imsform::state::{State, Store};
 use serde_json::Value;
 
+/// Consumer projects of the emulator's region, for manifests that share images.
+pub const CONSUMERS: [&str; 3] = [
+    "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    "5f3c0e1d2b4a49f6a8e7c6d5b4a39281",
+    "c0ffee00c0ffee00c0ffee00c0ffee00",
+];
+
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
     pub emulator: Emulator,
@@ -25,10 +32,14 @@ impl TestEnv {
         TestEnv::start(Duration::from_millis(300), apply).await
     }
 
-    /// A fresh emulator whose jobs take `job`, and a directory whose `imsform.toml` points the
-    /// cloud at it, followed by `sections`.
+    /// A fresh emulator whose jobs take `job` (with the [`CONSUMERS`] projects), and a
+    /// directory whose `imsform.toml` points the cloud at it, followed by `sections`.
     pub async fn start(job: Duration, sections: &str) -> TestEnv {
-        TestEnv::start_with(Emulator::builder(), job, &|_| String::new(), sections).await
+        let mut builder = Emulator::builder();
+        for (index, id) in CONSUMERS.iter().enumerate() {
+            builder = builder.project_with_id(&format!("cn-north-4_consumer{index}"), id);
+        }
+        TestEnv::start_with(builder, job, &|_| String::new(), sections).await
     }
 
     /// [`TestEnv::start`] with the emulator `builder` makes (its first region is the configured

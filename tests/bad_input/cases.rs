@@ -504,7 +504,9 @@ pub const STATES: [(&str, &[&str]); 43] = [
     ),
     (
         "pending-unknown-operation.json",
-        &["unknown variant `resize`, expected `create` or `delete` at line 52 column 24"],
+        &[
+            "unknown variant `resize`, expected one of `create`, `delete`, `members` at line 52 column 24",
+        ],
     ),
     (
         "serial-float.json",

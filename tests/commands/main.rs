@@ -9,5 +9,6 @@ mod plan;
 mod rebind;
 mod refusals;
 mod replicas;
+mod sharing;
 mod support;
 mod variables;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use imsform::cli::config::CloudConfig;
 use imsform::cloud::{
-    AttrUpdate, Client, ClientOptions, CloudApi, CreateImage, Credentials, ImageStatus,
+    AttrUpdate, Client, ClientOptions, CloudApi, CreateImage, Credentials, ImageStatus, JobStatus,
+    WatchConfig,
 };
 use imsform::emulator::{Emulator, EmulatorBuilder};
 use imsform::manifest::model::DiskFormat;
@@ -310,6 +311,33 @@ impl Cloud {
         self.runtime
             .block_on(self.client.update(id, &[AttrUpdate::Name(name.to_owned())]))
             .unwrap();
+    }
+
+    /// The members of image `id`: consumer project to status.
+    pub fn members(&self, id: &str) -> BTreeMap<String, String> {
+        let members = self.runtime.block_on(self.client.members(id)).unwrap();
+        members
+            .into_iter()
+            .map(|m| (m.member_id, m.status.as_str().to_owned()))
+            .collect()
+    }
+
+    /// Stops sharing image `id` with `project` behind imsform's back, and waits for the job.
+    pub fn unshare(&self, id: &str, project: &str) {
+        self.runtime.block_on(async {
+            let projects = [project.to_owned()];
+            let job = CloudApi::remove_members(&self.client, id, &projects)
+                .await
+                .unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            let cadence = WatchConfig::local(Some(Duration::from_millis(50)));
+            let report = self
+                .client
+                .wait_job(&job, &cadence, deadline)
+                .await
+                .unwrap();
+            assert_eq!(report.job.status, JobStatus::Success, "{report:?}");
+        });
     }
 
     /// `imsform -C DIR ARGS…` with this emulator's credentials, then `env` on top.

@@ -21,7 +21,8 @@ fn assert_everything_journaled(env: &PgEnv, state: &State) {
                 PendingOperation::Create {
                     token, image_id, ..
                 } => image_id.as_deref() == Some(id.as_str()) || rendered.contains(token.as_str()),
-                PendingOperation::Delete { image_id } => image_id == &id,
+                PendingOperation::Delete { image_id }
+                | PendingOperation::Members { image_id, .. } => image_id == &id,
                 // Images of other regions: these tests have no replicas.
                 PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => false,
             });

@@ -83,6 +83,7 @@ pub fn record(id: &str, marker: &str) -> ImageRecord {
             description: Some(marker.to_owned()),
             tags: [("team".to_owned(), "platform".to_owned())].into(),
             protected: false,
+            share_with: Default::default(),
         },
         observed: None,
         tainted: None,

@@ -1,18 +1,16 @@
 //! The member and copy operations of [`Client`]: each builds its request in `request`, sends
 //! it through [`Client::ims`] (auth, shared rate limit, retries) and reads the answer in
-//! `wire`. Member lists follow every page; jobs are read with their member results and can be
-//! waited for with the watcher's backoff.
+//! `wire`. Member lists follow every page; jobs are read with their member results
+//! ([`crate::cloud::CloudApi::wait_job`] waits for them).
 
 use std::collections::BTreeSet;
 
-use tokio::time::Instant;
-
 use super::wire::{parse_job_report, parse_member_page};
 use super::{Answer, CopyInRegion, CopyToRegion, ImageMember, JobReport, request};
+use crate::cloud::CloudError;
 use crate::cloud::client::Client;
 use crate::cloud::request::{self as base, ApiRequest};
 use crate::cloud::wire::parse_job_id;
-use crate::cloud::{CloudError, JobStatus, WatchConfig};
 
 /// Stops a cloud that keeps announcing member pages (10 million members).
 const MAX_PAGES: usize = 10_000;
@@ -121,32 +119,6 @@ impl Client {
             status: response.status,
             detail: "no known job `status` in the answer".into(),
         })
-    }
-
-    /// Reads the job until it succeeds or fails, at intervals backing off from
-    /// `cadence.poll_interval` to ten times it; [`CloudError::Timeout`] at `deadline`.
-    pub async fn wait_job(
-        &self,
-        job_id: &str,
-        cadence: &WatchConfig,
-        deadline: Instant,
-    ) -> Result<JobReport, CloudError> {
-        let started = Instant::now();
-        let mut interval = cadence.poll_interval;
-        loop {
-            let report = self.job_report(job_id).await?;
-            if matches!(report.job.status, JobStatus::Success | JobStatus::Fail) {
-                return Ok(report);
-            }
-            if Instant::now() + interval > deadline {
-                return Err(CloudError::Timeout {
-                    what: format!("job {job_id}"),
-                    after: started.elapsed(),
-                });
-            }
-            tokio::time::sleep(interval).await;
-            interval = (interval * 2).min(cadence.poll_interval * 10);
-        }
     }
 
     /// Copies `image_id` within this region and project; returns the job id, whose success

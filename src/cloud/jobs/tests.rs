@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::*;
-use crate::cloud::{AttrUpdate, CreateImage, RemoteImage};
+use crate::cloud::{AttrUpdate, CreateImage, ImageMember, JobReport, RemoteImage};
 
 const TRIP: Duration = Duration::from_millis(75);
 
@@ -125,6 +125,18 @@ impl CloudApi for FakeCloud {
     async fn delete(&self, _: &str) -> Result<(), CloudError> {
         unused()
     }
+    async fn members(&self, _: &str) -> Result<Vec<ImageMember>, CloudError> {
+        unused()
+    }
+    async fn add_members(&self, _: &str, _: &[String]) -> Result<String, CloudError> {
+        unused()
+    }
+    async fn remove_members(&self, _: &str, _: &[String]) -> Result<String, CloudError> {
+        unused()
+    }
+    async fn job_report(&self, _: &str) -> Result<JobReport, CloudError> {
+        unused()
+    }
     async fn images_in_status(&self, status: &ImageStatus) -> Result<Vec<RemoteImage>, CloudError> {
         assert_eq!(*status, ImageStatus::Saving);
         self.fake().lists += 1;
@@ -154,6 +166,7 @@ fn image_named(id: &str) -> RemoteImage {
         size: None,
         created_at: None,
         updated_at: None,
+        members: None,
     }
 }
 

@@ -59,6 +59,7 @@ pub fn journal_key(entry: &PendingEntry) -> String {
         PendingOperation::DeleteReplica { region, image_id } => {
             format!("delete:{region}:{image_id}")
         }
+        PendingOperation::Members { image_id, .. } => format!("members:{image_id}"),
     }
 }
 
