@@ -3,6 +3,8 @@
 //! in temp dirs: against the local cloud (no credentials), and against an emulator started in
 //! the test with `HW_*` variables pointing at it.
 
+mod distribution;
+mod distribution;
 mod import;
 mod output;
 mod plan;

@@ -231,6 +231,20 @@ impl Cloud {
         )
     }
 
+    /// [`Cloud::toml`] with the copy agency and each of `regions` (served by this emulator)
+    /// under `[cloud.regions]`, for replicas.
+    pub fn toml_with_regions(&self, regions: &[&str]) -> String {
+        let mut toml = self.toml();
+        toml.push_str("copy_agency = \"ims_admin_agency\"\n");
+        for region in regions {
+            let uri = self.emulator.uri_of(region).unwrap();
+            toml.push_str(&format!(
+                "\n[cloud.regions.{region}]\nendpoint = \"{uri}\"\niam_endpoint = \"{uri}\"\n"
+            ));
+        }
+        toml
+    }
+
     /// A directory whose configuration points at this emulator.
     pub fn dir(&self, manifests: &str) -> Dir {
         Dir::new(&self.toml(), manifests)
@@ -296,13 +310,25 @@ impl Cloud {
 
     /// Deletes an image behind imsform's back and waits until it is no longer listed.
     pub fn delete(&self, id: &str) {
+        self.remove(&self.client, id);
+    }
+
+    /// Deletes an image of another region (a replica's copy) behind imsform's back.
+    pub fn delete_in(&self, region: &str, id: &str) {
+        let uri = self.emulator.uri_of(region).unwrap();
+        let project = self.emulator.project_named(region).unwrap();
+        let config = CloudConfig::at_endpoint(&uri, region, Some(project));
+        let credentials =
+            Credentials::ak_sk(self.emulator.access_key(), self.emulator.secret_key());
+        let client = Client::new(&config, credentials, ClientOptions::default()).unwrap();
+        self.remove(&client, id);
+    }
+
+    fn remove(&self, client: &Client, id: &str) {
         self.runtime.block_on(async {
-            self.client.delete(id).await.unwrap();
+            client.delete(id).await.unwrap();
             let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-            self.client
-                .wait_gone(&[id.to_owned()], deadline)
-                .await
-                .unwrap();
+            client.wait_gone(&[id.to_owned()], deadline).await.unwrap();
         });
     }
 
