@@ -4,7 +4,6 @@
 //! the test with `HW_*` variables pointing at it.
 
 mod distribution;
-mod distribution;
 mod import;
 mod output;
 mod plan;
