@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::copy::{self, Done};
+use super::progress::Event;
 use super::replica_steps;
 use super::{ApplyError, Ctx, Outcome, Report, add};
 use crate::manifest::model::{Address, ReplaceOrder};
@@ -34,14 +35,8 @@ pub(crate) async fn before<C>(
     report: &mut Report,
 ) -> Result<(), ApplyError> {
     for recovery in &plan.replica_recovery {
-        let done = recover(ctx, recovery).await?;
-        record(
-            report,
-            &recovery.image,
-            &recovery.region,
-            done,
-            Action::Create,
-        );
+        let (done, action) = recover(ctx, recovery).await?;
+        record(ctx, report, &recovery.image, &recovery.region, done, action);
     }
     for change in &plan.replicas {
         let first = matches!(
@@ -54,7 +49,14 @@ pub(crate) async fn before<C>(
         if let (true, Some(id)) = (first, &change.prior_id) {
             let done = replica_steps::delete(ctx, &change.image, &change.region, id).await?;
             if change.action == Action::Delete || done.is_err() {
-                record(report, &change.image, &change.region, done, Action::Delete);
+                record(
+                    ctx,
+                    report,
+                    &change.image,
+                    &change.region,
+                    done,
+                    Action::Delete,
+                );
             }
         }
     }
@@ -85,33 +87,41 @@ pub(crate) async fn after<C: Send + Sync + 'static>(
         let Ok(permit) = semaphore.clone().acquire_owned().await else {
             break;
         };
-        let (ctx, task_change) = (ctx.clone(), change.clone());
+        let (task_ctx, task_change) = (ctx.clone(), change.clone());
         let handle = tasks.spawn(async move {
             let _permit = permit;
-            let done = step(&ctx, &task_change).await;
+            let done = step(&task_ctx, &task_change).await;
             (task_change, done)
         });
         images.insert(handle.id(), change.image.clone());
         while let Some(joined) = tasks.try_join_next() {
-            collect(report, joined, &images)?;
+            collect(ctx, report, joined, &images)?;
         }
     }
     while let Some(joined) = tasks.join_next().await {
-        collect(report, joined, &images)?;
+        collect(ctx, report, joined, &images)?;
     }
     Ok(())
 }
 
 type Joined = Result<(ReplicaChange, Result<Done, ApplyError>), tokio::task::JoinError>;
 
-fn collect(
+fn collect<C>(
+    ctx: &Ctx<C>,
     report: &mut Report,
     joined: Joined,
     images: &HashMap<tokio::task::Id, Address>,
 ) -> Result<(), ApplyError> {
     match joined {
         Ok((change, done)) => {
-            record(report, &change.image, &change.region, done?, change.action);
+            record(
+                ctx,
+                report,
+                &change.image,
+                &change.region,
+                done?,
+                change.action,
+            );
         }
         // A panicking step is a bug; its journal entry, if any, stays for the next apply.
         Err(error) => {
@@ -146,7 +156,26 @@ async fn step<C>(ctx: &Arc<Ctx<C>>, change: &ReplicaChange) -> Result<Done, Appl
     }
 }
 
-fn record(report: &mut Report, image: &Address, region: &str, done: Done, action: Action) {
+/// Adds one replica's end to the report (at its image's address) and to the progress lines.
+fn record<C>(
+    ctx: &Ctx<C>,
+    report: &mut Report,
+    image: &Address,
+    region: &str,
+    done: Done,
+    action: Action,
+) {
+    let summary = match (&done, action) {
+        (Err(why), _) => format!("failed: {why}"),
+        (Ok(_), Action::NoOp) => "nothing to do".to_owned(),
+        (Ok(Some(id)), _) => format!("{} [id={id}]", verb(action)),
+        (Ok(None), _) => verb(action).to_owned(),
+    };
+    ctx.progress.event(Event::Finish {
+        address: image.clone(),
+        ok: done.is_ok(),
+        summary: format!("replicas[\"{region}\"]: {summary}"),
+    });
     let outcome = match done {
         Ok(_) => {
             let (added, changed, destroyed) = match action {
@@ -168,12 +197,26 @@ fn record(report: &mut Report, image: &Address, region: &str, done: Done, action
     add(report, image.clone(), outcome);
 }
 
-/// Finishes one journaled copy or replica delete as the plan decided.
-async fn recover<C>(ctx: &Arc<Ctx<C>>, recovery: &ReplicaRecovery) -> Result<Done, ApplyError> {
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update => "updated in place",
+        Action::Replace { .. } => "replaced",
+        Action::Delete => "destroyed",
+        Action::NoOp => "unchanged",
+    }
+}
+
+/// Finishes one journaled copy or replica delete as the plan decided; what it amounted to: a
+/// copy completed (a create), a delete, or nothing (an entry dropped).
+async fn recover<C>(
+    ctx: &Arc<Ctx<C>>,
+    recovery: &ReplicaRecovery,
+) -> Result<(Done, Action), ApplyError> {
     let region = &recovery.region;
     let target = match copy::client(ctx, region) {
         Ok(target) => target,
-        Err(why) => return Ok(Err(why)),
+        Err(why) => return Ok((Err(why), Action::NoOp)),
     };
     let operation = &recovery.operation;
     let found = match (&recovery.action, operation) {
@@ -189,25 +232,25 @@ async fn recover<C>(ctx: &Arc<Ctx<C>>, recovery: &ReplicaRecovery) -> Result<Don
         }
         (ReplicaRecoveryAction::Delete { image_id }, _)
         | (ReplicaRecoveryAction::LookUp, PendingOperation::DeleteReplica { image_id, .. }) => {
-            return Ok(replica_steps::delete_in(ctx, &target, region, image_id)
-                .await?
-                .map(|()| None));
+            let done = replica_steps::delete_in(ctx, &target, region, image_id).await?;
+            return Ok((done.map(|()| None), Action::Delete));
         }
         _ => Err(String::new()),
     };
     match (found, operation) {
         (Ok(id), PendingOperation::Copy { .. }) => {
-            copy::finish(ctx, &recovery.image, &target, operation, &id).await
+            let done = copy::finish(ctx, &recovery.image, &target, operation, &id).await?;
+            Ok((done, Action::Create))
         }
         (_, PendingOperation::Copy { token, .. }) => {
             copy::drop_copy(ctx, token).await?;
-            Ok(Ok(None))
+            Ok((Ok(None), Action::NoOp))
         }
         (_, PendingOperation::DeleteReplica { region, image_id }) => {
             replica_steps::drop_delete(ctx, region, image_id).await?;
-            Ok(Ok(None))
+            Ok((Ok(None), Action::NoOp))
         }
-        _ => Ok(Ok(None)),
+        _ => Ok((Ok(None), Action::NoOp)),
     }
 }
 
