@@ -14,7 +14,7 @@ use crate::cli::config::working_dir;
 use crate::cli::context::stdout_color;
 use crate::cli::state::{read, state_location, stdout_error};
 use crate::error::Error;
-use crate::manifest::model::Address;
+use crate::manifest::model::{Address, replica_address};
 use crate::planfile::SavedPlan;
 use crate::render::{human, json, markdown};
 use crate::state::{ImageRecord, PendingEntry, PendingOperation, State, StateError, format};
@@ -157,6 +157,17 @@ pub fn write_record(
             "    # tainted, will be replaced: {}{code}",
             taint.reason
         )?;
+    }
+    for (region, replica) in &record.replicas {
+        writeln!(out, "# {}:", replica_address(address, region))?;
+        line(out, "id", &quoted(&replica.id))?;
+        let project = replica.project.as_deref().unwrap_or(region);
+        line(out, "project", &quoted(project))?;
+        line(out, "name", &quoted(&replica.name))?;
+        if let Some(description) = &replica.description {
+            line(out, "description", &quoted(description))?;
+        }
+        line(out, "source_id", &quoted(&replica.source_id))?;
     }
     Ok(())
 }

@@ -254,3 +254,41 @@ fn a_lost_copy_nowhere_to_be_found_was_not_taken_and_is_planned_again() {
         ReplicaRecoveryAction::LookUp
     );
 }
+
+#[test]
+fn replicas_follow_their_image_in_targeting_and_destroy() {
+    let state = state_with_replica("web-image", "img-1");
+    let seen = view(
+        &state,
+        vec![copy_image("copy-1", "web-image", "2026-01-01T00:00:00Z")],
+    );
+    let desired = manifests([
+        with_replica(spec("web", attrs("web")), Some("web-sg")),
+        spec("db", attrs("db")),
+    ]);
+    let other = PlanOptions {
+        targets: vec!["db".into()],
+        ..PlanOptions::default()
+    };
+    let planned = plan(&desired, Some(&state), Some(&seen), &other).unwrap();
+    assert!(
+        planned.replicas.is_empty(),
+        "not selected with web left out"
+    );
+    let web = PlanOptions {
+        targets: vec!["web".into()],
+        ..PlanOptions::default()
+    };
+    let planned = plan(&desired, Some(&state), Some(&seen), &web).unwrap();
+    assert_eq!(actions(&planned), [(ADDRESS.into(), Action::Update, None)]);
+    let destroy = PlanOptions {
+        destroy: true,
+        ..PlanOptions::default()
+    };
+    let planned = plan(&desired, Some(&state), Some(&seen), &destroy).unwrap();
+    let reason = Some(Reason::DeleteByRequest);
+    assert_eq!(
+        actions(&planned),
+        [(ADDRESS.into(), Action::Delete, reason)]
+    );
+}

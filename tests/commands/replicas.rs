@@ -72,6 +72,10 @@ fn replicas_are_created_changed_repaired_and_follow_their_source() {
             .contains("Plan: 3 to add, 0 to change, 0 to destroy.")
     );
     converged(&dir);
+    dir.run(&["show", "--no-color"]).assert_ok_saying(&[
+        "# images.web.replicas[\"ap-southeast-1\"]:",
+        "    name        = \"web-base-sg\"",
+    ]);
     let first = replicas(&dir);
     assert_eq!(
         first.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
