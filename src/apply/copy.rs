@@ -195,7 +195,19 @@ pub(crate) async fn lost<C>(
     let mut view = RemoteView::default();
     let images = listed.into_iter().map(|i| (i.id.clone(), i)).collect();
     view.regions.insert(region.clone(), images);
-    Ok(match candidates(operation, &view, &records).first() {
+    let found = candidates(operation, &view, &records);
+    if let [adopted, others @ ..] = found.as_slice()
+        && !others.is_empty()
+    {
+        let others: Vec<&str> = others.iter().map(|i| i.id.as_str()).collect();
+        tracing::warn!(
+            adopted = %adopted.id,
+            others = %others.join(", "),
+            region = %region,
+            "several copies match a lost copy: the oldest is adopted, the others are not tracked"
+        );
+    }
+    Ok(match found.first() {
         Some(image) => Ok(image.id.clone()),
         None => Err(format!(
             "the copy's answer was lost and no copy made since {} minutes before it was sent \

@@ -229,3 +229,35 @@ async fn a_copy_the_state_forgot_is_untracked_in_its_region_and_deleted_on_reque
     assert!(out.contains("0 added, 0 changed, 2 destroyed"), "{out}");
     assert!(env.live_images().is_empty(), "{:#?}", env.live_images());
 }
+
+#[tokio::test]
+async fn more_copies_than_the_five_cross_region_slots_converge_in_one_apply() {
+    let env = replica_env(Duration::from_millis(300)).await;
+    let seven: String = (0..7)
+        .map(|n| {
+            MANIFEST
+                .trim_start_matches("images:\n")
+                .replace("  web:", &format!("  img{n}:"))
+                .replace("name: web", &format!("name: img{n}"))
+        })
+        .collect();
+    env.manifest(&format!("images:\n{seven}"));
+    let out = env.apply_converges().await;
+    assert!(out.contains("Resources: 14 added"), "{out}");
+    let copies = env
+        .live_images()
+        .into_values()
+        .filter(|i| {
+            i["__data_origin"]
+                .as_str()
+                .is_some_and(|o| o.starts_with("image,"))
+        })
+        .count();
+    assert_eq!(copies, 7);
+    // Every copy request was taken once or refused (IMG.0060) and sent again: never lost.
+    assert!(
+        env.emulator.stats()[COPY_ROUTE] > 7,
+        "{:?}",
+        env.emulator.stats()
+    );
+}
