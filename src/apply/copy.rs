@@ -91,6 +91,10 @@ pub(crate) async fn copy<C>(
         ),
         None => return Ok(Err("this run has no clients for other regions".into())),
     };
+    let (source_client, target) = match (client(ctx, &home), client(ctx, region)) {
+        (Ok(s), Ok(t)) => (s, t),
+        (Err(why), _) | (_, Err(why)) => return Ok(Err(why)),
+    };
     let operation = PendingOperation::Copy {
         token: new_token(&ctx.lineage),
         source_id: source_id.clone(),
@@ -112,10 +116,6 @@ pub(crate) async fn copy<C>(
     ctx.state
         .edit(move |state| state.pending_mut().push(entry))
         .await?;
-    let (source_client, target) = match (client(ctx, &home), client(ctx, region)) {
-        (Ok(s), Ok(t)) => (s, t),
-        (Err(why), _) | (_, Err(why)) => return Ok(Err(why)),
-    };
     let request = CopyToRegion {
         name: attrs.name.clone(),
         description: attrs.description.clone(),
@@ -123,19 +123,66 @@ pub(crate) async fn copy<C>(
         project_name: attrs.project.clone(),
         agency_name: agency,
     };
-    let found = match source_client.copy_to_region(&source_id, &request).await {
+    let copied = match source_client.copy_to_region(&source_id, &request).await {
         Ok(job_id) => copied(ctx, &source_client, &operation, &job_id).await?,
         Err(CloudError::OutcomeUnknown { .. }) => lost(ctx, &target, &operation).await?,
-        Err(error) => Err(format!("copying image {source_id} to {region}: {error}")),
+        Err(error) => Copied::Failed {
+            why: format!("copying image {source_id} to {region}: {error}"),
+            discard: false,
+        },
     };
-    let token = token_of(&operation);
-    match found {
-        Ok(image_id) => finish(ctx, address, &target, &operation, &image_id).await,
-        Err(why) => {
-            drop_copy(ctx, token).await?;
+    settle(ctx, address, &target, &operation, copied).await
+}
+
+/// How a copy request ended before its copy was recorded.
+pub(crate) enum Copied {
+    /// The copy's image in the destination region.
+    Image(String),
+    /// Refused, not taken, or failed: the entry is dropped; `discard`: first delete what a
+    /// failed copy job left in the destination.
+    Failed { why: String, discard: bool },
+    /// Not known (the cloud could not be read, the job was not seen to end): the entry stays
+    /// for the next plan, which looks for the copy.
+    Unsettled(String),
+}
+
+/// Finishes `operation` as `copied` says: records the copy, or drops the entry, or leaves it.
+pub(crate) async fn settle<C>(
+    ctx: &Arc<Ctx<C>>,
+    address: &Address,
+    target: &Client,
+    operation: &PendingOperation,
+    copied: Copied,
+) -> Result<Done, ApplyError> {
+    match copied {
+        Copied::Image(image_id) => finish(ctx, address, target, operation, &image_id).await,
+        Copied::Unsettled(why) => Ok(Err(format!(
+            "{why}; the copy stays in the journal and the next plan looks for it"
+        ))),
+        Copied::Failed { why, discard } => {
+            if discard {
+                discard_failed(ctx, target, operation).await?;
+            }
+            drop_copy(ctx, token_of(operation)).await?;
             Ok(Err(why))
         }
     }
+}
+
+/// Deletes (best effort) the image a failed copy job left in the destination: the only image
+/// there of its origin, name and time that no replica owns.
+async fn discard_failed<C>(
+    ctx: &Arc<Ctx<C>>,
+    target: &Client,
+    operation: &PendingOperation,
+) -> Result<(), ApplyError> {
+    if let Copied::Image(id) = lost(ctx, target, operation).await? {
+        let deadline = Instant::now() + ctx.options.job_timeout;
+        if target.delete(&id).await.is_ok() {
+            let _ = target.wait_gone(&[id], deadline).await;
+        }
+    }
+    Ok(())
 }
 
 fn token_of(operation: &PendingOperation) -> &str {
@@ -151,7 +198,7 @@ async fn copied<C>(
     source: &Client,
     operation: &PendingOperation,
     job_id: &str,
-) -> Result<Result<String, String>, ApplyError> {
+) -> Result<Copied, ApplyError> {
     let (key, job) = (token_of(operation).to_owned(), job_id.to_owned());
     ctx.state
         .edit(move |state| {
@@ -165,16 +212,25 @@ async fn copied<C>(
     let deadline = Instant::now() + ctx.options.job_timeout;
     let report = match source.wait_job(job_id, &ctx.options.watch, deadline).await {
         Ok(report) => report,
-        Err(error) => return Ok(Err(format!("waiting for copy job {job_id}: {error}"))),
+        Err(error) => {
+            return Ok(Copied::Unsettled(format!(
+                "waiting for copy job {job_id}: {error}"
+            )));
+        }
     };
     Ok(match (report.job.status, report.job.image_id) {
-        (JobStatus::Success, Some(id)) => Ok(id),
-        (JobStatus::Success, None) => Err(format!("copy job {job_id} named no image")),
-        _ => Err(format!(
-            "copy job {job_id} failed: {}: {}",
-            report.job.error_code.unwrap_or_default(),
-            report.job.fail_reason.unwrap_or_default()
-        )),
+        (JobStatus::Success, Some(id)) => Copied::Image(id),
+        (JobStatus::Success, None) => {
+            Copied::Unsettled(format!("copy job {job_id} succeeded but named no image"))
+        }
+        _ => Copied::Failed {
+            why: format!(
+                "copy job {job_id} failed: {}: {}",
+                report.job.error_code.unwrap_or_default(),
+                report.job.fail_reason.unwrap_or_default()
+            ),
+            discard: true,
+        },
     })
 }
 
@@ -183,15 +239,19 @@ pub(crate) async fn lost<C>(
     ctx: &Arc<Ctx<C>>,
     target: &Client,
     operation: &PendingOperation,
-) -> Result<Result<String, String>, ApplyError> {
+) -> Result<Copied, ApplyError> {
+    let PendingOperation::Copy { region, .. } = operation else {
+        return Ok(Copied::Unsettled("not a copy".into()));
+    };
     let listed = match target.list_private_images().await {
         Ok(listed) => listed,
-        Err(error) => return Ok(Err(format!("looking for a lost copy: {error}"))),
+        Err(error) => {
+            return Ok(Copied::Unsettled(format!(
+                "looking for a lost copy in {region}: {error}"
+            )));
+        }
     };
     let records = ctx.state.edit(|state| state.state().images.clone()).await?;
-    let PendingOperation::Copy { region, .. } = operation else {
-        return Ok(Err("not a copy".into()));
-    };
     let mut view = RemoteView::default();
     let images = listed.into_iter().map(|i| (i.id.clone(), i)).collect();
     view.regions.insert(region.clone(), images);
@@ -208,12 +268,15 @@ pub(crate) async fn lost<C>(
         );
     }
     Ok(match found.first() {
-        Some(image) => Ok(image.id.clone()),
-        None => Err(format!(
-            "the copy's answer was lost and no copy made since {} minutes before it was sent \
-             is in {region}: it was not taken; the next plan copies again",
-            COPY_SKEW.num_minutes()
-        )),
+        Some(image) => Copied::Image(image.id.clone()),
+        None => Copied::Failed {
+            why: format!(
+                "the copy's answer was lost and no copy made since {} minutes before it was \
+                 sent is in {region}: it was not taken; the next plan copies again",
+                COPY_SKEW.num_minutes()
+            ),
+            discard: false,
+        },
     })
 }
 

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::copy::{self, Done};
+use super::copy::{self, Copied, Done};
 use super::progress::Event;
 use super::replica_steps;
 use super::{ApplyError, Ctx, Outcome, Report, add};
@@ -219,14 +219,15 @@ async fn recover<C>(
         Err(why) => return Ok((Err(why), Action::NoOp)),
     };
     let operation = &recovery.operation;
-    let found = match (&recovery.action, operation) {
-        (ReplicaRecoveryAction::Adopt { image_id, .. }, _) => Ok(image_id.clone()),
-        (
+    let copied = match (&recovery.action, operation) {
+        (ReplicaRecoveryAction::Adopt { image_id, .. }, _)
+        | (
             ReplicaRecoveryAction::LookUp,
             PendingOperation::Copy {
-                image_id: Some(id), ..
+                image_id: Some(image_id),
+                ..
             },
-        ) => Ok(id.clone()),
+        ) => Copied::Image(image_id.clone()),
         (ReplicaRecoveryAction::LookUp, PendingOperation::Copy { .. }) => {
             copy::lost(ctx, &target, operation).await?
         }
@@ -235,23 +236,24 @@ async fn recover<C>(
             let done = replica_steps::delete_in(ctx, &target, region, image_id).await?;
             return Ok((done.map(|()| None), Action::Delete));
         }
-        _ => Err(String::new()),
-    };
-    match (found, operation) {
-        (Ok(id), PendingOperation::Copy { .. }) => {
-            let done = copy::finish(ctx, &recovery.image, &target, operation, &id).await?;
-            Ok((done, Action::Create))
+        // Drop: the copy was not taken, or the image to delete is already gone.
+        (_, PendingOperation::DeleteReplica { region, image_id }) => {
+            replica_steps::drop_delete(ctx, region, image_id).await?;
+            return Ok((Ok(None), Action::NoOp));
         }
         (_, PendingOperation::Copy { token, .. }) => {
             copy::drop_copy(ctx, token).await?;
-            Ok((Ok(None), Action::NoOp))
+            return Ok((Ok(None), Action::NoOp));
         }
-        (_, PendingOperation::DeleteReplica { region, image_id }) => {
-            replica_steps::drop_delete(ctx, region, image_id).await?;
-            Ok((Ok(None), Action::NoOp))
-        }
-        _ => Ok((Ok(None), Action::NoOp)),
-    }
+        // Not a replica entry: `Plan::recovery` has it.
+        _ => return Ok((Ok(None), Action::NoOp)),
+    };
+    let action = match copied {
+        Copied::Image(_) => Action::Create,
+        _ => Action::NoOp,
+    };
+    let done = copy::settle(ctx, &recovery.image, &target, operation, copied).await?;
+    Ok((done, action))
 }
 
 /// Accepts the replica drift: a copy deleted outside imsform is forgotten (the plan copies

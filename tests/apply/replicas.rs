@@ -261,3 +261,38 @@ async fn more_copies_than_the_five_cross_region_slots_converge_in_one_apply() {
         env.emulator.stats()
     );
 }
+
+#[tokio::test]
+async fn a_failed_copy_job_leaves_no_image_behind_and_the_next_apply_copies_again() {
+    let env = replica_env(Duration::from_millis(100)).await;
+    let no_replica = MANIFEST.replace(
+        "    replicas:\n      ap-southeast-1: { name: web-sg }\n",
+        "",
+    );
+    env.manifest(&no_replica);
+    env.apply_converges().await;
+    env.manifest(MANIFEST);
+    env.emulator.set_faults(Faults {
+        job_failure_rate: 1.0,
+        ..Faults::default()
+    });
+    let failed = env.run(&["apply", "--auto-approve"]).await;
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    assert!(text(&failed).contains("copy job"), "{}", text(&failed));
+    let state = env.state();
+    assert!(state.pending.is_empty(), "{:?}", state.pending);
+    let copies = |env: &TestEnv| {
+        env.live_images()
+            .into_values()
+            .filter(|i| {
+                i["__data_origin"]
+                    .as_str()
+                    .is_some_and(|o| o.starts_with("image,"))
+            })
+            .count()
+    };
+    assert_eq!(copies(&env), 0, "the failed copy was deleted");
+    env.emulator.set_faults(Faults::default());
+    env.apply_converges().await;
+    assert_one_copy(&env);
+}
