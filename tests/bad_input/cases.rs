@@ -505,7 +505,7 @@ pub const STATES: [(&str, &[&str]); 43] = [
     (
         "pending-unknown-operation.json",
         &[
-            "unknown variant `resize`, expected one of `create`, `delete`, `members` at line 52 column 24",
+            "unknown variant `resize`, expected one of `create`, `delete`, `delete_replica`, `copy`, `members` at line 52 column 24",
         ],
     ),
     (
@@ -571,7 +571,7 @@ pub const STATES: [(&str, &[&str]); 43] = [
     (
         "unknown-field-in-record.json",
         &[
-            "unknown field `region`, expected one of `id`, `attributes`, `observed`, `tainted` at line ",
+            "unknown field `region`, expected one of `id`, `attributes`, `observed`, `tainted`, `replicas` at line ",
         ],
     ),
     (
