@@ -59,7 +59,7 @@ pub(super) fn diff(input: &ReplicaInput<'_>) -> (Vec<ReplicaChange>, Vec<Replica
         let record = recorded.and_then(|r| r.get(region));
         let seen = record.and_then(|r| Some(input.remote?.replica(region, &r.id)));
         if let (Some(record), Some(seen)) = (record, seen) {
-            drift.extend(detect(input.address, region, record, seen));
+            drift.extend(detect(input, region, record, seen));
         }
         if input.mode == PlanMode::RefreshOnly {
             continue;
@@ -100,19 +100,14 @@ fn current(
 }
 
 fn detect(
-    address: &Address,
+    input: &ReplicaInput<'_>,
     region: &str,
     record: &ReplicaRecord,
     seen: Option<&RemoteImage>,
 ) -> Option<ReplicaDrift> {
-    let before = ReplicaAttrs {
-        name: record.name.clone(),
-        description: record.description.clone(),
-        project: record.project.clone().unwrap_or_else(|| region.to_owned()),
-        source_id: Some(record.source_id.clone()),
-    };
+    let before = recorded_attrs(record, region, input);
     let base = ReplicaDrift {
-        image: address.clone(),
+        image: input.address.clone(),
         region: region.to_owned(),
         image_id: record.id.clone(),
         before: before.clone(),

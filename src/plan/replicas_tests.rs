@@ -292,3 +292,27 @@ fn replicas_follow_their_image_in_targeting_and_destroy() {
         [(ADDRESS.into(), Action::Delete, reason)]
     );
 }
+
+#[test]
+fn a_replica_moved_to_another_project_is_replaced() {
+    let state = state_with_replica("web-image", "img-1");
+    let seen = view(
+        &state,
+        vec![copy_image("copy-1", "web-image", "2026-01-01T00:00:00Z")],
+    );
+    let desired = manifests([with_replica(spec("web", attrs("web")), None)]);
+    let options = PlanOptions::default();
+    let elsewhere = |_: &str| "cn-south-1_platform".to_owned();
+    let planned =
+        plan_with_projects(&desired, Some(&state), Some(&seen), &options, &elsewhere).unwrap();
+    let order = ReplaceOrder::CreateBeforeDestroy;
+    let reason = Some(Reason::ReplaceBecauseCannotUpdate);
+    assert_eq!(
+        actions(&planned),
+        [(ADDRESS.into(), Action::Replace { order }, reason)]
+    );
+    assert_eq!(
+        planned.replicas[0].after.as_ref().unwrap().project,
+        "cn-south-1_platform"
+    );
+}
