@@ -68,12 +68,16 @@ pub(crate) async fn run_all<C: CloudApi + 'static>(
             .or_default()
             .push(recovery.clone());
     }
+    // Each replica's end is a progress line of its own.
+    let replicas = plan.replicas.iter().filter(|c| c.action != Action::NoOp);
     let total = by_address.len()
         + plan
             .changes
             .iter()
             .filter(|c| c.action != Action::NoOp)
-            .count();
+            .count()
+        + replicas.count()
+        + plan.replica_recovery.len();
     ctx.progress.event(Event::Begin { total });
     let semaphore = Arc::new(Semaphore::new(ctx.options.parallelism.max(1)));
     let refresh_only = plan.mode == PlanMode::RefreshOnly;
