@@ -224,3 +224,33 @@ pub fn image(key: &str, name: &str, extra: &str) -> String {
 pub fn manifest(images: &[String]) -> String {
     format!("images:\n{}", images.concat())
 }
+
+/// The second region of the replica tests.
+pub const SOUTH: &str = "ap-southeast-1";
+
+/// An image `web` with a replica `web-sg` in [`SOUTH`].
+pub const REPLICA_MANIFEST: &str = "\
+images:
+  web:
+    name: web
+    image_url: bucket:web.qcow2
+    os_version: Ubuntu 22.04 server 64bit
+    min_disk: 40
+    replicas:
+      ap-southeast-1: { name: web-sg }
+";
+
+/// The emulator serving `cn-north-4` and [`SOUTH`], and the `[cloud]` lines ([`TestEnv::start_with`])
+/// that reach the south region (its project found through its own IAM) and name the copy
+/// agency.
+pub fn two_regions() -> (EmulatorBuilder, impl Fn(&Emulator) -> String + Sync) {
+    let builder = Emulator::builder().region("cn-north-4").region(SOUTH);
+    let cloud = |emulator: &Emulator| {
+        let south = emulator.uri_of(SOUTH).unwrap();
+        format!(
+            "copy_agency = \"ims_admin_agency\"\n\n[cloud.regions.{SOUTH}]\n\
+             endpoint = \"{south}\"\niam_endpoint = \"{south}\"\n"
+        )
+    };
+    (builder, cloud)
+}

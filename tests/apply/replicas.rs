@@ -4,47 +4,21 @@
 
 use std::time::Duration;
 
-use imsform::emulator::{Emulator, EmulatorBuilder, Faults};
+use imsform::emulator::Faults;
 use imsform::manifest::model::Address;
 use imsform::state::PendingOperation;
 
-use crate::env::{TestEnv, text};
+use crate::env::{REPLICA_MANIFEST, SOUTH, TestEnv, text, two_regions};
 
-const SOUTH: &str = "ap-southeast-1";
 const COPY_ROUTE: &str = "POST /v1/cloudimages/{image_id}/cross_region_copy";
 
-const MANIFEST: &str = "\
-images:
-  web:
-    name: web
-    image_url: bucket:web.qcow2
-    os_version: Ubuntu 22.04 server 64bit
-    min_disk: 40
-    replicas:
-      ap-southeast-1: { name: web-sg }
-";
-
-/// The emulator with `cn-north-4` and [`SOUTH`] `env` wants, and the `[cloud]` lines that
-/// reach the south region (its project found through its own IAM) and name the copy agency.
-pub fn two_regions() -> (EmulatorBuilder, impl Fn(&Emulator) -> String + Sync) {
-    let builder = Emulator::builder().region("cn-north-4").region(SOUTH);
-    let cloud = |emulator: &Emulator| {
-        let south = emulator.uri_of(SOUTH).unwrap();
-        format!(
-            "copy_agency = \"ims_admin_agency\"\n\n[cloud.regions.{SOUTH}]\n\
-             endpoint = \"{south}\"\niam_endpoint = \"{south}\"\n"
-        )
-    };
-    (builder, cloud)
-}
-
-/// A directory with [`MANIFEST`] and the two regions' configuration, jobs of `job`.
+/// A directory with [`REPLICA_MANIFEST`] and the two regions' configuration, jobs of `job`.
 async fn replica_env(job: Duration) -> TestEnv {
     let (builder, cloud) = two_regions();
     let apply =
         "[apply]\nrequests_per_second = 200\njob_timeout = \"2m\"\npoll_interval = \"50ms\"\n";
     let env = TestEnv::start_with(builder, job, &cloud, apply).await;
-    env.manifest(MANIFEST);
+    env.manifest(REPLICA_MANIFEST);
     env
 }
 
@@ -151,7 +125,7 @@ async fn refresh_lists_each_region_once_and_copies_changed_outside_are_repaired(
     let three: String = ["a", "b", "c"]
         .iter()
         .map(|key| {
-            MANIFEST
+            REPLICA_MANIFEST
                 .trim_start_matches("images:\n")
                 .replace("  web:", &format!("  {key}:"))
                 .replace("name: web", &format!("name: {key}"))
@@ -235,7 +209,7 @@ async fn more_copies_than_the_five_cross_region_slots_converge_in_one_apply() {
     let env = replica_env(Duration::from_millis(300)).await;
     let seven: String = (0..7)
         .map(|n| {
-            MANIFEST
+            REPLICA_MANIFEST
                 .trim_start_matches("images:\n")
                 .replace("  web:", &format!("  img{n}:"))
                 .replace("name: web", &format!("name: img{n}"))
@@ -265,13 +239,13 @@ async fn more_copies_than_the_five_cross_region_slots_converge_in_one_apply() {
 #[tokio::test]
 async fn a_failed_copy_job_leaves_no_image_behind_and_the_next_apply_copies_again() {
     let env = replica_env(Duration::from_millis(100)).await;
-    let no_replica = MANIFEST.replace(
+    let no_replica = REPLICA_MANIFEST.replace(
         "    replicas:\n      ap-southeast-1: { name: web-sg }\n",
         "",
     );
     env.manifest(&no_replica);
     env.apply_converges().await;
-    env.manifest(MANIFEST);
+    env.manifest(REPLICA_MANIFEST);
     env.emulator.set_faults(Faults {
         job_failure_rate: 1.0,
         ..Faults::default()

@@ -4,35 +4,13 @@
 
 use std::time::Duration;
 
-use imsform::emulator::Emulator;
-
-use crate::base::TestEnv;
+use crate::base::{REPLICA_MANIFEST, SOUTH, TestEnv, two_regions};
 use crate::env::{PgEnv, text};
 
-const SOUTH: &str = "ap-southeast-1";
-
-const MANIFEST: &str = "\
-images:
-  web:
-    name: web
-    image_url: bucket:web.qcow2
-    os_version: Ubuntu 22.04 server 64bit
-    min_disk: 40
-    replicas:
-      ap-southeast-1: {}
-";
-
 async fn env() -> Option<PgEnv> {
-    let builder = Emulator::builder().region("cn-north-4").region(SOUTH);
-    let cloud = |emulator: &Emulator| {
-        let south = emulator.uri_of(SOUTH).unwrap();
-        format!(
-            "copy_agency = \"ims_admin_agency\"\n\n[cloud.regions.{SOUTH}]\n\
-             endpoint = \"{south}\"\niam_endpoint = \"{south}\"\n"
-        )
-    };
+    let (builder, cloud) = two_regions();
     let env = PgEnv::start(builder, Duration::from_millis(500), &cloud).await?;
-    env.manifest(MANIFEST);
+    env.manifest(REPLICA_MANIFEST);
     Some(env)
 }
 
