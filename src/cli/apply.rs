@@ -118,8 +118,12 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
         Ok(Store::open_at(&location, lock)?)
     })
     .await?;
-    let regions = context::regions::reached(saved.plan.replica_regions(), store.state());
-    let connection = context::connect(&config, &regions).await?;
+    let named = context::regions::Reach {
+        regions: saved.plan.replica_regions(),
+        consumers: saved.plan.member_projects(),
+    };
+    let reach = context::regions::reached(named, store.state());
+    let connection = context::connect(&config, &reach).await?;
     let workspace = config.state.location.workspace_id();
     let fresh = check_saved(&saved, &mut store, &connection, workspace.as_deref()).await;
     if let Err(error) = fresh {

@@ -75,8 +75,12 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         eprintln!("{}", subset::leave_alone(&unlisted, destroy, &mut options));
     }
     regions::check(&config.cloud, &loaded.manifests)?;
-    let regions = regions::reached(loaded.manifests.replica_regions(), store.state());
-    let connection = connect(&config, &regions).await?;
+    let named = regions::Reach {
+        regions: loaded.manifests.replica_regions(),
+        consumers: loaded.manifests.member_projects(),
+    };
+    let reach = regions::reached(named, store.state());
+    let connection = connect(&config, &reach).await?;
     bind_identity(&mut store, &connection).await?;
     let remote = if request.run.refresh {
         let started = std::time::Instant::now();

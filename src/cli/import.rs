@@ -70,7 +70,8 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Outcome, Error
             })?;
     let mut state = store.state_or_new();
     check_state(&state, &address, &args.image_id)?;
-    let connection = context::connect(&config, &state.replica_regions()).await?;
+    let reach = context::regions::reached(Default::default(), Some(&state));
+    let connection = context::connect(&config, &reach).await?;
     let image = match context::bind_identity(&mut store, &connection).await {
         Ok(()) => read_image(&connection, &args.image_id).await,
         Err(error) => Err(error),

@@ -319,6 +319,14 @@ impl Manifests {
             .flat_map(|spec| spec.replicas.keys().cloned())
             .collect()
     }
+
+    /// Every consumer project an image is to be shared with.
+    pub fn member_projects(&self) -> BTreeSet<String> {
+        self.images
+            .values()
+            .flat_map(|spec| spec.attrs.share_with.iter().cloned())
+            .collect()
+    }
 }
 
 #[cfg(test)]

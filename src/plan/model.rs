@@ -116,6 +116,15 @@ impl Plan {
         let recovery = self.replica_recovery.iter().map(|r| r.region.clone());
         changes.chain(recovery).collect()
     }
+
+    /// Every consumer project the plan's images are shared with before or after it.
+    pub fn member_projects(&self) -> std::collections::BTreeSet<String> {
+        let attrs = self
+            .changes
+            .iter()
+            .flat_map(|c| c.before.iter().chain(c.after.iter()));
+        attrs.flat_map(|a| a.share_with.iter().cloned()).collect()
+    }
 }
 
 /// The `--target`/`--exclude` patterns a plan was narrowed with, as given.

@@ -289,6 +289,25 @@ impl State {
         recorded.chain(pending).collect()
     }
 
+    /// Every consumer project the state's images are shared with, or that a sharing change in
+    /// its journal adds or removes.
+    pub fn member_projects(&self) -> std::collections::BTreeSet<String> {
+        let recorded = self
+            .images
+            .values()
+            .flat_map(|r| r.attributes.share_with.iter().cloned());
+        let pending = self
+            .pending
+            .iter()
+            .flat_map(|entry| match &entry.operation {
+                PendingOperation::Members { add, remove, .. } => {
+                    add.iter().chain(remove).cloned().collect()
+                }
+                _ => Vec::new(),
+            });
+        recorded.chain(pending).collect()
+    }
+
     /// Whether an operation for `address` is in flight.
     pub fn has_pending(&self, address: &Address) -> bool {
         self.pending.iter().any(|entry| &entry.address == address)

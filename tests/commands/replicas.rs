@@ -1,7 +1,8 @@
 //! Replicas end to end with the real binary on the local cloud (design.md section 10): an image
 //! with two replicas converges; removing one and adding another converges; a replica deleted
 //! and one renamed outside imsform are drift that one apply repairs; replacing the source
-//! replaces its replicas and deletes the old copies. The cloud's world is read from the local
+//! replaces its replicas and deletes the old copies; with members too (the local cloud serves
+//! the consumer projects the manifests name). The cloud's world is read from the local
 //! cloud's file after each run.
 
 use serde_json::Value;
@@ -230,4 +231,103 @@ fn a_replica_in_the_source_region_or_without_an_agency_is_refused_before_any_cha
         run.stderr
     );
     assert!(dir.state().is_none(), "nothing was written");
+}
+
+/// The members of the local cloud's image `id`, as its world file holds them.
+fn members_in_world(dir: &Dir, id: &str) -> Vec<String> {
+    let image = world(dir).into_iter().find(|i| i["id"] == id).unwrap();
+    let members = image["members"].as_object().cloned().unwrap_or_default();
+    members.keys().cloned().collect()
+}
+
+fn source_id(dir: &Dir) -> String {
+    dir.state_json()["images"]["images.web"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn members_and_replicas_converge_on_the_local_cloud_and_follow_edits_and_drift() {
+    const P1: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    const P2: &str = "5f3c0e1d2b4a49f6a8e7c6d5b4a39281";
+    const P3: &str = "c0ffee00c0ffee00c0ffee00c0ffee00";
+    let shared = |members: &[&str], replicas: &str| {
+        let image = IMAGE.replace(
+            "    replicas:\n",
+            &format!("    share_with: [{}]\n    replicas:\n", members.join(", ")),
+        );
+        format!("{image}{replicas}")
+    };
+    let dir = Dir::new(
+        TOML,
+        &shared(
+            &[P1, P2],
+            "      cn-south-1: {}\n      ap-southeast-1: {}\n",
+        ),
+    );
+    let run = apply(&dir);
+    assert!(
+        run.stdout
+            .contains("Apply complete! Resources: 3 added, 0 changed, 0 destroyed."),
+        "{}",
+        run.stdout
+    );
+    converged(&dir);
+    assert_eq!(members_in_world(&dir, &source_id(&dir)), [P1, P2]);
+    assert_eq!(replicas(&dir).len(), 2);
+
+    // One member and one replica removed, others added: one apply.
+    dir.write(
+        "images.yaml",
+        &shared(&[P2, P3], "      cn-south-1: {}\n      eu-west-0: {}\n"),
+    );
+    let run = apply(&dir);
+    assert!(
+        run.stdout
+            .contains("Apply complete! Resources: 1 added, 1 changed, 1 destroyed."),
+        "{}",
+        run.stdout
+    );
+    converged(&dir);
+    assert_eq!(members_in_world(&dir, &source_id(&dir)), [P2, P3]);
+    let regions: Vec<String> = replicas(&dir).into_iter().map(|(r, _)| r).collect();
+    assert_eq!(regions, ["cn-south-1", "eu-west-0"]);
+
+    // A member removed outside imsform is drift, and one apply shares it again.
+    let path = dir.file(".imsform/local-cloud.json");
+    let mut cloud: Value = serde_json::from_str(&dir.read(".imsform/local-cloud.json")).unwrap();
+    let id = source_id(&dir);
+    let image = cloud["images"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| i["id"] == id.as_str())
+        .unwrap();
+    image["members"].as_object_mut().unwrap().remove(P3);
+    std::fs::write(&path, serde_json::to_vec(&cloud).unwrap()).unwrap();
+    let plan = dir.run(&["plan", "--no-color"]);
+    for text in [
+        "Objects changed outside imsform",
+        &format!("+ \"{P3}\","),
+        "Plan: 0 to add, 1 to change, 0 to destroy.",
+    ] {
+        assert!(plan.stdout.contains(text), "{text:?} in\n{}", plan.stdout);
+    }
+    apply(&dir);
+    converged(&dir);
+    assert_eq!(members_in_world(&dir, &id), [P2, P3]);
+
+    // The replacement of the source is shared like it, and its copies follow it.
+    dir.write(
+        "images.yaml",
+        &shared(&[P2, P3], "      cn-south-1: {}\n      eu-west-0: {}\n")
+            .replace("base.qcow2", "base-2.qcow2"),
+    );
+    apply(&dir);
+    converged(&dir);
+    let new_id = source_id(&dir);
+    assert_ne!(new_id, id);
+    assert_eq!(members_in_world(&dir, &new_id), [P2, P3]);
+    assert_eq!(world(&dir).len(), 3, "the new source and its two copies");
 }

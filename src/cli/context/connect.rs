@@ -8,10 +8,10 @@
 //! the world. The credentials protect nothing (loopback only, a throwaway world); they exist so
 //! that every request is signed and checked exactly as against the real cloud.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::regions::Reach;
 use crate::cli::config::{CloudConfig, Config, process_env};
 use crate::cloud::endpoint::Endpoints;
 use crate::cloud::{Client, ClientFactory, ClientOptions, Credentials, WatchConfig};
@@ -125,12 +125,13 @@ pub fn check_connectable(config: &Config) -> Result<(), Error> {
 }
 
 /// Connects to the cloud `config` names: the local cloud with `[cloud] local = true`, else the
-/// configured one with credentials from the environment. `regions` are the other regions the
-/// run may reach (its replicas'): the local cloud serves each of them and those of
-/// `[cloud.regions]`.
-pub async fn connect(config: &Config, regions: &BTreeSet<String>) -> Result<Connection, Error> {
+/// configured one with credentials from the environment. `reach` names the other regions the
+/// run may reach (its replicas') and the consumer projects of its members: the local cloud
+/// serves each region (and those of `[cloud.regions]`) and each consumer as a project of its
+/// own region.
+pub async fn connect(config: &Config, reach: &Reach) -> Result<Connection, Error> {
     if config.cloud.local {
-        return connect_local(config, regions).await;
+        return connect_local(config, reach).await;
     }
     let credentials = Credentials::from_env(&process_env)?;
     if config.cloud.insecure {
@@ -156,7 +157,7 @@ pub async fn connect(config: &Config, regions: &BTreeSet<String>) -> Result<Conn
     })
 }
 
-async fn connect_local(config: &Config, regions: &BTreeSet<String>) -> Result<Connection, Error> {
+async fn connect_local(config: &Config, reach: &Reach) -> Result<Connection, Error> {
     let data_file = config.dir.join(LOCAL_DATA_FILE);
     if let Some(parent) = data_file.parent() {
         std::fs::create_dir_all(parent).map_err(|source| Error::Io {
@@ -164,9 +165,13 @@ async fn connect_local(config: &Config, regions: &BTreeSet<String>) -> Result<Co
             source,
         })?;
     }
-    let mut builder = Emulator::builder().region(&config.cloud.region);
-    for region in regions.iter().chain(config.cloud.regions.keys()) {
+    let home = &config.cloud.region;
+    let mut builder = Emulator::builder().region(home);
+    for region in reach.regions.iter().chain(config.cloud.regions.keys()) {
         builder = builder.region(region);
+    }
+    for consumer in &reach.consumers {
+        builder = builder.project_with_id(&format!("{home}_{consumer}"), consumer);
     }
     for (region, settings) in &config.cloud.regions {
         // A named project other than the default one is a sub-project `REGION_…` there.
@@ -231,7 +236,7 @@ mod tests {
             &|_| None,
         )
         .unwrap();
-        let first = connect(&config, &BTreeSet::new()).await.unwrap();
+        let first = connect(&config, &Reach::default()).await.unwrap();
         assert!(dir.path().join(LOCAL_DATA_FILE).is_file());
         let digest = first.config_digest().await.unwrap();
         let created = first
@@ -240,7 +245,7 @@ mod tests {
             .await
             .unwrap();
         first.close().await;
-        let second = connect(&config, &BTreeSet::new()).await.unwrap();
+        let second = connect(&config, &Reach::default()).await.unwrap();
         assert_eq!(second.config_digest().await.unwrap(), digest);
         let listed = second.client.list_private_images().await.unwrap();
         assert_eq!(

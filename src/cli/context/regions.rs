@@ -1,5 +1,6 @@
 //! The checks of the manifests' replicas that need the configuration, made before the state is
-//! read or the cloud is asked anything (part of `context.rs`). Pure.
+//! read or the cloud is asked anything, and what a run reaches beyond its own region and
+//! project ([`Reach`]) (part of `context.rs`). Pure.
 //!
 //! - A replica in the source's own region is refused: a cross-region copy needs another region.
 //! - On a real cloud, a replica region must be configured under `[cloud.regions.REGION]` (an
@@ -15,10 +16,22 @@ use crate::error::Error;
 use crate::manifest::model::{Manifests, replica_address};
 use crate::state::State;
 
-/// The regions a run may reach besides its own: `named` (by the manifests or the plan) and
-/// those of the state's replicas and replica journal.
-pub fn reached(mut named: BTreeSet<String>, state: Option<&State>) -> BTreeSet<String> {
-    named.extend(state.map(State::replica_regions).unwrap_or_default());
+/// What a run may reach besides its own region and project: the regions of replicas and the
+/// consumer projects of members. The local cloud serves them all (a consumer project as a
+/// project of its own region, since IMS shares only within a region).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    pub regions: BTreeSet<String>,
+    pub consumers: BTreeSet<String>,
+}
+
+/// What a run reaches: `named` (by the manifests or the plan) and what the state's records and
+/// journal name.
+pub fn reached(mut named: Reach, state: Option<&State>) -> Reach {
+    if let Some(state) = state {
+        named.regions.extend(state.replica_regions());
+        named.consumers.extend(state.member_projects());
+    }
     named
 }
 

@@ -64,7 +64,7 @@ pub async fn run(
 /// once: nothing else is asked of it.
 async fn configured_identity(config: &Config) -> Result<Identity, Error> {
     check_connectable(config)?;
-    let connection = connect(config, &std::collections::BTreeSet::new()).await?;
+    let connection = connect(config, &Default::default()).await?;
     let identity = connection.identity().await;
     connection.close().await;
     identity
