@@ -7,12 +7,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::config::Config;
 use super::faults::Faults;
 use super::images::render;
 use super::reply::{ApiError, Reply};
-use super::world::Shared;
+use super::world::{Image, Shared};
 
 /// `GET /__emulator/stats`: requests counted by `"METHOD /route/template"`.
 pub async fn stats(State(shared): State<Shared>) -> Reply {
@@ -28,19 +29,7 @@ pub async fn images(State(shared): State<Shared>) -> Reply {
             world
                 .images
                 .values()
-                .map(|image| {
-                    let mut rendered = render(image, &config);
-                    rendered["__emulator_deleting"] = image.gone_at.is_some().into();
-                    rendered["__emulator_region"] =
-                        config.region_of(&image.owner).unwrap_or_default().into();
-                    rendered["__emulator_members"] = image
-                        .members
-                        .iter()
-                        .map(|(id, member)| (id.clone(), member.status.as_str().into()))
-                        .collect::<serde_json::Map<_, _>>()
-                        .into();
-                    rendered
-                })
+                .map(|image| with_facts(image, &config))
                 .collect::<Vec<_>>()
         })
         .await;
@@ -64,4 +53,20 @@ pub async fn faults(State(shared): State<Shared>, body: Bytes) -> Reply {
 pub async fn reset(State(shared): State<Shared>) -> Reply {
     shared.reset().await;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// An image as IMS renders it, plus what only the emulator knows: whether a delete is
+/// pending (`__emulator_deleting`), its region (`__emulator_region`) and its members with their
+/// statuses (`__emulator_members`).
+pub fn with_facts(image: &Image, config: &Config) -> Value {
+    let mut rendered = render(image, config);
+    rendered["__emulator_deleting"] = image.gone_at.is_some().into();
+    rendered["__emulator_region"] = config.region_of(&image.owner).unwrap_or_default().into();
+    rendered["__emulator_members"] = image
+        .members
+        .iter()
+        .map(|(id, member)| (id.clone(), member.status.as_str().into()))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    rendered
 }

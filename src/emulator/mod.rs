@@ -201,26 +201,16 @@ impl Emulator {
         self.shared.peek(|world| world.set_faults(faults));
     }
 
-    /// Every image in every status, as IMS renders it.
+    /// Every image in every status, as `GET /__emulator/images` shows it: as IMS renders it,
+    /// with its region, members and pending delete.
     pub fn images(&self) -> Vec<serde_json::Value> {
         let config = self.shared.config.clone();
         self.shared.peek(|world| {
             world
                 .images
                 .values()
-                .map(|image| images::render(image, &config))
+                .map(|image| admin::with_facts(image, &config))
                 .collect()
-        })
-    }
-
-    /// The consumer projects image `image_id` is shared with (any status), for tests.
-    pub fn members_of(&self, image_id: &str) -> std::collections::BTreeSet<String> {
-        self.shared.peek(|world| {
-            world
-                .images
-                .get(image_id)
-                .map(|image| image.members.keys().cloned().collect())
-                .unwrap_or_default()
         })
     }
 

@@ -1,9 +1,10 @@
 //! The crash test: `imsform apply` killed with SIGKILL at random moments spread over a whole
 //! apply (creates, updates, replaces in both orders, destroys, member jobs adding and removing
-//! consumer projects), then applied again ONCE. That one apply must exit 0 and leave an empty
-//! journal, a valid state and exactly the desired images (no orphan, no duplicate name, no
-//! leftover replaced image) shared with exactly the desired projects, and a plan after it must
-//! have no changes. `IMSFORM_CRASH_RUNS` sets the number of runs (default 50),
+//! consumer projects, and cross-region copies created, renamed, replaced and deleted in a
+//! second region), then applied again ONCE. That one apply must exit 0 and leave an empty
+//! journal, a valid state and exactly the desired images in each region (no orphan, no
+//! duplicate name, no leftover replaced image or copy) shared with exactly the desired
+//! projects, and a plan after it must have no changes. `IMSFORM_CRASH_RUNS` sets the number of runs (default 50),
 //! spread over `IMSFORM_CRASH_WORKERS` independent directories and emulators (default 4).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use imsform::state::{PendingOperation, State, Store};
 use rand::Rng;
 
-use crate::env::{CONSUMERS, TestEnv, image, manifest, text};
+use crate::env::{CONSUMERS, SOUTH, TestEnv, image, manifest, text, two_regions};
 
 const DBC: &str = "    lifecycle: { replace_order: destroy_before_create }\n";
 const P1: &str = CONSUMERS[0];
@@ -23,40 +24,60 @@ fn share(projects: &[&str]) -> String {
     format!("    share_with: [{}]\n", projects.join(", "))
 }
 
+/// A replica in [`SOUTH`] (named like its source).
+const COPY: &str = "    replicas: { ap-southeast-1: {} }\n";
+
+/// What one generation asks for: its manifest, its images' names, and the names of their
+/// copies in [`SOUTH`].
+struct Generation {
+    yaml: String,
+    names: Vec<&'static str>,
+    copies: Vec<&'static str>,
+}
+
 /// Two generations of manifests; each transition creates, updates, replaces (both orders) and
-/// destroys, and adds and removes members (of updated, replaced, created and kept images).
-fn generation(which: usize) -> (String, Vec<&'static str>) {
+/// destroys, adds and removes members (of updated, replaced, created and kept images), and
+/// creates, renames (with its source), replaces (with its source) and deletes copies.
+fn generation(which: usize) -> Generation {
     if which.is_multiple_of(2) {
         let yaml = manifest(&[
             image(
                 "a",
                 "alpha",
                 &format!(
-                    "    description: first\n    tags: {{ v: one }}\n{}",
+                    "    description: first\n    tags: {{ v: one }}\n{}{COPY}",
                     share(&[P1, P2])
                 ),
             ),
             image("b", "bravo", &share(&[P1])),
-            image("c", "charlie", &format!("{DBC}{}", share(&[P1]))),
-            image("d", "delta", &share(&[P2])),
+            image("c", "charlie", &format!("{DBC}{}{COPY}", share(&[P1]))),
+            image("d", "delta", &format!("{}{COPY}", share(&[P2]))),
         ]);
-        (yaml, vec!["alpha", "bravo", "charlie", "delta"])
+        Generation {
+            yaml,
+            names: vec!["alpha", "bravo", "charlie", "delta"],
+            copies: vec!["alpha", "charlie", "delta"],
+        }
     } else {
         let yaml = manifest(&[
             image(
                 "a",
                 "alpha-2",
                 &format!(
-                    "    description: second\n    tags: {{ v: two, w: x }}\n{}",
+                    "    description: second\n    tags: {{ v: two, w: x }}\n{}{COPY}",
                     share(&[P2, P3])
                 ),
             ),
             image("b", "bravo", "").replace("min_disk: 40", "min_disk: 60"),
-            image("c", "charlie", &format!("{DBC}{}", share(&[P1])))
+            image("c", "charlie", &format!("{DBC}{}{COPY}", share(&[P1])))
                 .replace("Ubuntu 22.04 server 64bit", "Debian GNU/Linux 12.0.0 64bit"),
-            image("e", "echo", &share(&[P3])),
+            image("e", "echo", &format!("{}{COPY}", share(&[P3]))),
         ]);
-        (yaml, vec!["alpha-2", "bravo", "charlie", "echo"])
+        Generation {
+            yaml,
+            names: vec!["alpha-2", "bravo", "charlie", "echo"],
+            copies: vec!["alpha-2", "charlie", "echo"],
+        }
     }
 }
 
@@ -101,6 +122,9 @@ struct Tally {
     wrong_members: usize,
     /// Kills that left operations in the journal (the moments the recovery must handle).
     journaled: usize,
+    /// Of those, kills that left a copy or a sharing change in the journal.
+    journaled_copies: usize,
+    journaled_members: usize,
 }
 
 impl Tally {
@@ -115,6 +139,8 @@ impl Tally {
         self.second_apply_needed += other.second_apply_needed;
         self.wrong_members += other.wrong_members;
         self.journaled += other.journaled;
+        self.journaled_copies += other.journaled_copies;
+        self.journaled_members += other.journaled_members;
     }
 
     fn problems(&self) -> [usize; 8] {
@@ -154,7 +180,8 @@ async fn sigkill_at_any_moment_then_one_apply_converges() {
     println!(
         "crash test: runs {} / orphans {} / duplicates {} / leftover replaced {} / invalid \
          states {} / failed single applies {} / wrong images {} / wrong members {} / second \
-         apply needed {} ({} kills left a journal to recover)",
+         apply needed {} ({} kills left a journal to recover, {} with a copy, {} with a sharing \
+         change)",
         tally.runs,
         tally.orphans,
         tally.duplicates,
@@ -164,7 +191,9 @@ async fn sigkill_at_any_moment_then_one_apply_converges() {
         tally.wrong_images,
         tally.wrong_members,
         tally.second_apply_needed,
-        tally.journaled
+        tally.journaled,
+        tally.journaled_copies,
+        tally.journaled_members
     );
     assert_eq!(tally.runs, runs);
     assert_eq!(tally.problems(), [0; 8], "{tally:?}");
@@ -172,45 +201,62 @@ async fn sigkill_at_any_moment_then_one_apply_converges() {
 
 /// `runs` kill-and-recover cycles in one directory and emulator.
 async fn crash_worker(runs: usize) -> Tally {
-    let env = TestEnv::new().await;
+    let (mut builder, cloud) = two_regions();
+    for (index, id) in CONSUMERS.iter().enumerate() {
+        builder = builder.project_with_id(&format!("cn-north-4_consumer{index}"), id);
+    }
+    let apply = "[apply]\nrequests_per_second = 200\njob_timeout = \"2m\"\n";
+    let env = TestEnv::start_with(builder, Duration::from_millis(300), &cloud, apply).await;
     // Warm-up: both transitions once, uninterrupted, to learn how long an apply takes.
     let mut typical = Duration::ZERO;
     for which in 0..2 {
-        env.manifest(&generation(which).0);
+        env.manifest(&generation(which).yaml);
         let started = Instant::now();
         env.apply_converges().await;
         typical = typical.max(started.elapsed());
     }
     let mut tally = Tally::default();
     for run in 0..runs {
-        let (yaml, names) = generation(run);
-        env.manifest(&yaml);
+        let wanted = generation(run);
+        env.manifest(&wanted.yaml);
         let delay = rand::rng().random_range(Duration::ZERO..=typical);
         env.apply_killed_after(delay).await;
-        tally.add(check_run(&env, &names, &wanted_members(run)).await);
+        tally.add(check_run(&env, &wanted, &wanted_members(run)).await);
     }
     tally
 }
 
-/// The images the journal says are being deleted or replaced.
+/// The images and copies the journal says are being deleted or replaced.
 fn being_replaced(state: &State) -> BTreeSet<String> {
     state
         .pending
         .iter()
         .filter_map(|entry| match &entry.operation {
-            PendingOperation::Delete { image_id } => Some(image_id.clone()),
-            PendingOperation::Create { replaces, .. } => replaces.clone(),
-            // Images of other regions: these tests have no replicas.
-            PendingOperation::Copy { .. } | PendingOperation::DeleteReplica { .. } => None,
+            PendingOperation::Delete { image_id }
+            | PendingOperation::DeleteReplica { image_id, .. } => Some(image_id.clone()),
+            PendingOperation::Create { replaces, .. } | PendingOperation::Copy { replaces, .. } => {
+                replaces.clone()
+            }
             PendingOperation::Members { .. } => None,
         })
         .collect()
 }
 
+/// The live images' names in `region`, sorted, duplicates kept.
+fn names_in(live: &BTreeMap<String, serde_json::Value>, region: &str) -> Vec<String> {
+    let mut names: Vec<String> = live
+        .values()
+        .filter(|image| image["__emulator_region"] == region)
+        .map(|image| image["name"].as_str().unwrap_or("").to_owned())
+        .collect();
+    names.sort_unstable();
+    names
+}
+
 /// Recovers with ONE apply, then counts what is wrong.
 async fn check_run(
     env: &TestEnv,
-    names: &[&str],
+    wanted: &Generation,
     members: &BTreeMap<&str, BTreeSet<&str>>,
 ) -> Tally {
     let mut tally = Tally {
@@ -220,7 +266,13 @@ async fn check_run(
     let state_path = env.path().join("imsform.state.json");
     let replaced = match Store::read(&state_path) {
         Ok(state) => {
-            tally.journaled = usize::from(state.as_ref().is_some_and(|s| !s.pending.is_empty()));
+            let pending = state.as_ref().map_or(&[][..], |s| s.pending.as_slice());
+            let holds = |kind: fn(&PendingOperation) -> bool| {
+                usize::from(pending.iter().any(|e| kind(&e.operation)))
+            };
+            tally.journaled = usize::from(!pending.is_empty());
+            tally.journaled_copies = holds(|op| matches!(op, PendingOperation::Copy { .. }));
+            tally.journaled_members = holds(|op| matches!(op, PendingOperation::Members { .. }));
             state.as_ref().map(being_replaced).unwrap_or_default()
         }
         Err(_) => {
@@ -242,24 +294,28 @@ async fn check_run(
         tally.failed_applies += 1;
     }
     let live = env.live_images();
-    let known: BTreeSet<&String> = state.images.values().map(|r| &r.id).collect();
+    let copies = state.images.values().flat_map(|r| r.replicas.values());
+    let known: BTreeSet<&String> = state
+        .images
+        .values()
+        .map(|r| &r.id)
+        .chain(copies.map(|c| &c.id))
+        .collect();
     tally.orphans = live.keys().filter(|id| !known.contains(id)).count();
     tally.leftover_replaced = live.keys().filter(|id| replaced.contains(*id)).count();
-    let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
-    for image in live.values() {
-        *by_name
-            .entry(image["name"].as_str().unwrap_or(""))
-            .or_default() += 1;
+    for (region, expected) in [("cn-north-4", &wanted.names), (SOUTH, &wanted.copies)] {
+        let names = names_in(&live, region);
+        let mut distinct = names.clone();
+        distinct.dedup();
+        tally.duplicates += names.len() - distinct.len();
+        let mut expected = expected.clone();
+        expected.sort_unstable();
+        if distinct != expected {
+            eprintln!("wrong images in {region}: {names:?} vs {expected:?}");
+            tally.wrong_images += 1;
+        }
     }
-    tally.duplicates = by_name.values().filter(|n| **n > 1).map(|n| n - 1).sum();
-    let live_names: Vec<&str> = by_name.keys().copied().collect();
-    let mut wanted = names.to_vec();
-    wanted.sort_unstable();
-    if live_names != wanted {
-        eprintln!("wrong images: {live_names:?} vs {wanted:?}");
-        tally.wrong_images += 1;
-    }
-    tally.wrong_members = wrong_members(env, &state, members);
+    tally.wrong_members = wrong_members(&live, &state, members);
     let plan = env.run(&["plan", "--detailed-exitcode"]).await;
     if plan.status.code() != Some(0) {
         eprintln!("a second apply would be needed: {}", text(&plan));
@@ -269,14 +325,25 @@ async fn check_run(
 }
 
 /// The state's images whose members, in the cloud or as recorded, are not the manifests'.
-fn wrong_members(env: &TestEnv, state: &State, wanted: &BTreeMap<&str, BTreeSet<&str>>) -> usize {
+fn wrong_members(
+    live: &BTreeMap<String, serde_json::Value>,
+    state: &State,
+    wanted: &BTreeMap<&str, BTreeSet<&str>>,
+) -> usize {
     let mut wrong = 0;
     for record in state.images.values() {
         let expected: BTreeSet<String> = wanted
             .get(record.attributes.name.as_str())
             .map(|projects| projects.iter().map(|p| (*p).to_owned()).collect())
             .unwrap_or_default();
-        let live = env.emulator.members_of(&record.id);
+        let shared = live
+            .get(&record.id)
+            .map(|i| i["__emulator_members"].clone());
+        let live: BTreeSet<String> = shared
+            .as_ref()
+            .and_then(|m| m.as_object())
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
         if live != expected || record.attributes.share_with != expected {
             eprintln!(
                 "wrong members of {}: cloud {live:?}, state {:?}, wanted {expected:?}",
