@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use imsform::emulator::Faults;
 use imsform::manifest::model::Address;
-use imsform::state::PendingOperation;
+use imsform::state::{PendingOperation, Store};
 
 use crate::env::{REPLICA_MANIFEST, SOUTH, TestEnv, text, two_regions};
 
@@ -76,33 +76,43 @@ async fn a_lost_copy_answer_is_found_by_origin_name_and_time_and_adopted() {
 
 #[tokio::test]
 async fn an_apply_killed_around_the_copy_is_finished_by_one_apply() {
+    // The kills are spread over an uninterrupted apply's duration, measured here, so that
+    // they land in the copy (the second half of the apply) however fast the machine is.
+    let warm = replica_env(Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    warm.apply_converges().await;
+    let typical = started.elapsed();
     let mut copies_in_flight = 0;
-    for delay in [300, 700, 1000, 1300, 1600, 2000] {
+    for percent in [20, 40, 55, 65, 75, 85, 95] {
+        let delay = typical * percent / 100;
         let env = replica_env(Duration::from_millis(500)).await;
-        env.apply_killed_after(Duration::from_millis(delay)).await;
-        let killed = env.state();
-        copies_in_flight += killed
-            .pending
-            .iter()
-            .filter(|e| matches!(e.operation, PendingOperation::Copy { .. }))
-            .count();
+        env.apply_killed_after(delay).await;
+        // A kill before the first save leaves no state at all.
+        let killed = Store::read(&env.path().join("imsform.state.json")).unwrap();
+        copies_in_flight += killed.map_or(0, |state| {
+            state
+                .pending
+                .iter()
+                .filter(|e| matches!(e.operation, PendingOperation::Copy { .. }))
+                .count()
+        });
         let output = env.run(&["apply", "--auto-approve"]).await;
         assert_eq!(
             output.status.code(),
             Some(0),
-            "after {delay} ms:\n{}",
+            "after {delay:?}:\n{}",
             text(&output)
         );
         env.assert_no_changes().await;
         assert_one_copy(&env);
         assert!(
             env.emulator.stats().get(COPY_ROUTE).copied().unwrap_or(0) <= 2,
-            "after {delay} ms"
+            "after {delay:?}"
         );
     }
     assert!(
         copies_in_flight > 0,
-        "no kill landed while a copy was journaled: the delays no longer fit the job length"
+        "no kill landed while a copy was journaled (an apply took {typical:?})"
     );
 }
 
@@ -206,7 +216,8 @@ async fn a_copy_the_state_forgot_is_untracked_in_its_region_and_deleted_on_reque
 
 #[tokio::test]
 async fn more_copies_than_the_five_cross_region_slots_converge_in_one_apply() {
-    let env = replica_env(Duration::from_millis(300)).await;
+    // Jobs of 1 s: the seven copy requests, sent together, all overlap even on a busy machine.
+    let env = replica_env(Duration::from_millis(1000)).await;
     let seven: String = (0..7)
         .map(|n| {
             REPLICA_MANIFEST
