@@ -159,7 +159,8 @@ async fn refresh_lists_each_region_once_and_copies_changed_outside_are_repaired(
     cloud.delete(&copy("a")).await.unwrap();
     let renamed = [AttrUpdate::Name("renamed-by-hand".into())];
     cloud.update(&copy("b"), &renamed).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    cloud.wait_gone(&[copy("a")], deadline).await.unwrap();
     let plan = env.ok(&["plan", "--no-color"], 0).await;
     for text in [
         "# images.a.replicas[\"ap-southeast-1\"] has been deleted",
