@@ -24,7 +24,7 @@ use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, ImportArgs};
 use crate::cli::context;
 use crate::cli::state::{blocking, stdout_error};
-use crate::cloud::{ImageStatus, RemoteImage};
+use crate::cloud::{CloudApi, ImageStatus, RemoteImage};
 use crate::error::Error;
 use crate::manifest::model::{Address, ImageAttrs, ImageSpec, TOKEN_TAG};
 use crate::plan::{observed, refreshed};
@@ -171,10 +171,9 @@ async fn read_image(
         .into());
     }
     // The members are part of what the image is: recorded as the cloud has them.
-    let members = client.members(image_id).await?;
-    let by_project = members.into_iter().map(|m| (m.member_id, m.status));
+    let members = CloudApi::members(client.as_ref(), image_id).await?;
     Ok(RemoteImage {
-        members: Some(by_project.collect()),
+        members: Some(members),
         ..image
     })
 }

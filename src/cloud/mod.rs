@@ -42,7 +42,7 @@ use crate::manifest::model::DiskFormat;
 
 pub use client::Client;
 pub use credentials::Credentials;
-pub use distribution::{ImageMember, JobReport, MemberResult, MemberStatus};
+pub use distribution::{JobReport, MemberResult, MemberStatus};
 pub use error::CloudError;
 pub use factory::ClientFactory;
 pub use jobs::{GoneWatch, JobOutcome, JobProgress, JobWatcher, WatchConfig, Watching};
@@ -224,11 +224,11 @@ pub trait CloudApi: Send + Sync {
     fn job_progress(&self, job_id: &str) -> impl Future<Output = Result<Job, CloudError>> + Send {
         self.job(job_id)
     }
-    /// Every member of `image_id` with its status, all pages.
+    /// Every member of `image_id` (all pages): each consumer project's status.
     fn members(
         &self,
         image_id: &str,
-    ) -> impl Future<Output = Result<Vec<ImageMember>, CloudError>> + Send;
+    ) -> impl Future<Output = Result<BTreeMap<String, MemberStatus>, CloudError>> + Send;
     /// Shares `image_id` with `projects` (a batch job); returns the job id. A batch is a set:
     /// sent again, it converges to the same members, so it is retried like a read.
     fn add_members(

@@ -9,7 +9,7 @@ use super::client::Client;
 use super::request::{self, ApiRequest};
 use super::wire::{self, NextPage};
 use super::{
-    AttrUpdate, CloudApi, CloudError, CreateImage, ImageMember, ImageStatus, Job, JobReport,
+    AttrUpdate, CloudApi, CloudError, CreateImage, ImageStatus, Job, JobReport, MemberStatus,
     RemoteImage,
 };
 
@@ -295,8 +295,12 @@ impl CloudApi for Client {
         self.read_job(&request::job_progress(job_id), job_id).await
     }
 
-    async fn members(&self, image_id: &str) -> Result<Vec<ImageMember>, CloudError> {
-        Client::members(self, image_id).await
+    async fn members(&self, image_id: &str) -> Result<BTreeMap<String, MemberStatus>, CloudError> {
+        let members = Client::members(self, image_id).await?;
+        Ok(members
+            .into_iter()
+            .map(|m| (m.member_id, m.status))
+            .collect())
     }
 
     async fn add_members(&self, image_id: &str, projects: &[String]) -> Result<String, CloudError> {

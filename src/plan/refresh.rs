@@ -138,8 +138,7 @@ async fn read_members(
         listed.map(|id| async move { Ok::<_, CloudError>((*id, cloud.members(id).await?)) });
     for (id, members) in try_join_all(reads).await? {
         if let Some(image) = view.images.get_mut(id) {
-            let by_project = members.into_iter().map(|m| (m.member_id, m.status));
-            image.members = Some(by_project.collect());
+            image.members = Some(members);
         }
     }
     Ok(())
@@ -190,9 +189,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::cloud::{
-        AttrUpdate, CreateImage, ImageMember, ImageStatus, Job, JobReport, MemberStatus,
-    };
+    use crate::cloud::{AttrUpdate, CreateImage, ImageStatus, Job, JobReport, MemberStatus};
     use crate::plan::fixtures::*;
     use crate::state::PendingOperation;
 
@@ -251,17 +248,15 @@ mod tests {
         async fn delete(&self, _: &str) -> Result<(), CloudError> {
             unused()
         }
-        async fn members(&self, image_id: &str) -> Result<Vec<ImageMember>, CloudError> {
+        async fn members(
+            &self,
+            image_id: &str,
+        ) -> Result<BTreeMap<String, MemberStatus>, CloudError> {
             self.member_lists.fetch_add(1, Ordering::SeqCst);
             let shared = self.members.get(image_id).cloned().unwrap_or_default();
             Ok(shared
                 .into_iter()
-                .map(|member_id| ImageMember {
-                    member_id,
-                    status: MemberStatus::Accepted,
-                    created_at: None,
-                    updated_at: None,
-                })
+                .map(|member_id| (member_id, MemberStatus::Accepted))
                 .collect())
         }
         async fn add_members(&self, _: &str, _: &[String]) -> Result<String, CloudError> {

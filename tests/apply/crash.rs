@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use imsform::state::{PendingOperation, State, Store};
 use rand::Rng;
 
-use crate::env::{CONSUMERS, SOUTH, TestEnv, image, manifest, text, two_regions};
+use crate::env::{CONSUMERS, SOUTH, TestEnv, image, manifest, text, two_regions, with_consumers};
 
 const DBC: &str = "    lifecycle: { replace_order: destroy_before_create }\n";
 const P1: &str = CONSUMERS[0];
@@ -201,10 +201,8 @@ async fn sigkill_at_any_moment_then_one_apply_converges() {
 
 /// `runs` kill-and-recover cycles in one directory and emulator.
 async fn crash_worker(runs: usize) -> Tally {
-    let (mut builder, cloud) = two_regions();
-    for (index, id) in CONSUMERS.iter().enumerate() {
-        builder = builder.project_with_id(&format!("cn-north-4_consumer{index}"), id);
-    }
+    let (builder, cloud) = two_regions();
+    let builder = with_consumers(builder);
     let apply = "[apply]\nrequests_per_second = 200\njob_timeout = \"2m\"\n";
     let env = TestEnv::start_with(builder, Duration::from_millis(300), &cloud, apply).await;
     // Warm-up: both transitions once, uninterrupted, to learn how long an apply takes.

@@ -18,6 +18,14 @@ pub const CONSUMERS: [&str; 3] = [
     "c0ffee00c0ffee00c0ffee00c0ffee00",
 ];
 
+/// `builder` with the [`CONSUMERS`] as projects of `cn-north-4`.
+pub fn with_consumers(mut builder: EmulatorBuilder) -> EmulatorBuilder {
+    for (index, id) in CONSUMERS.iter().enumerate() {
+        builder = builder.project_with_id(&format!("cn-north-4_consumer{index}"), id);
+    }
+    builder
+}
+
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
     pub emulator: Emulator,
@@ -35,10 +43,7 @@ impl TestEnv {
     /// A fresh emulator whose jobs take `job` (with the [`CONSUMERS`] projects), and a
     /// directory whose `imsform.toml` points the cloud at it, followed by `sections`.
     pub async fn start(job: Duration, sections: &str) -> TestEnv {
-        let mut builder = Emulator::builder();
-        for (index, id) in CONSUMERS.iter().enumerate() {
-            builder = builder.project_with_id(&format!("cn-north-4_consumer{index}"), id);
-        }
+        let builder = with_consumers(Emulator::builder());
         TestEnv::start_with(builder, job, &|_| String::new(), sections).await
     }
 

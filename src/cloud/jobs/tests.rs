@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::*;
-use crate::cloud::{AttrUpdate, CreateImage, ImageMember, JobReport, RemoteImage};
+use crate::cloud::{AttrUpdate, CreateImage, JobReport, MemberStatus, RemoteImage};
 
 const TRIP: Duration = Duration::from_millis(75);
 
@@ -125,7 +125,7 @@ impl CloudApi for FakeCloud {
     async fn delete(&self, _: &str) -> Result<(), CloudError> {
         unused()
     }
-    async fn members(&self, _: &str) -> Result<Vec<ImageMember>, CloudError> {
+    async fn members(&self, _: &str) -> Result<BTreeMap<String, MemberStatus>, CloudError> {
         unused()
     }
     async fn add_members(&self, _: &str, _: &[String]) -> Result<String, CloudError> {
