@@ -87,7 +87,7 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         let mut view =
             plan::refresh(connection.client.as_ref(), store.state(), &loaded.manifests).await?;
         let (factory, state) = (&connection.factory, store.state());
-        plan::refresh_replicas(factory, state, &loaded.manifests, &mut view).await?;
+        plan::refresh_replicas(factory, state, &reach.regions, &mut view).await?;
         tracing::info!(
             images = view.images.len(),
             requests = connection.client.requests_sent(),

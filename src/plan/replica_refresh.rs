@@ -1,6 +1,7 @@
 //! Refresh of the replica regions (design.md section 10): one paged private-image list per
-//! region that the manifests' replicas, the state's replicas, its replica journal or
-//! `[cloud.regions]` name, never one request per replica. The regions are read concurrently, each through its own
+//! region the run reaches (the manifests' replicas, the state's replicas and its replica
+//! journal, as the caller gathered them for connecting) or `[cloud.regions]` names, never one
+//! request per replica. The regions are read concurrently, each through its own
 //! client of one [`ClientFactory`] (one rate limit for all). Of each list, only the images the
 //! state names and the copies of this state's source images are kept, and the copies carrying
 //! a token of this state's lineage that nothing in the state knows (untracked).
@@ -11,18 +12,17 @@ use tokio::task::JoinSet;
 
 use super::refresh::{RemoteView, untracked};
 use crate::cloud::{ClientFactory, CloudApi, CloudError, RemoteImage};
-use crate::manifest::model::Manifests;
 use crate::state::{PendingOperation, State};
 
-/// Reads every replica region into `view.regions`.
+/// Reads `reached` (the replica regions of the manifests and of `state`) and the configured
+/// regions into `view.regions`.
 pub async fn refresh_replicas(
     factory: &ClientFactory,
     state: Option<&State>,
-    desired: &Manifests,
+    reached: &BTreeSet<String>,
     view: &mut RemoteView,
 ) -> Result<(), CloudError> {
-    let mut regions = desired.replica_regions();
-    regions.extend(state.map(State::replica_regions).unwrap_or_default());
+    let mut regions = reached.clone();
     // Configured regions too: where copies the state forgot (`state rm`) are found.
     regions.extend(factory.config().regions.keys().cloned());
     let (ids, sources) = state.map(named).unwrap_or_default();
