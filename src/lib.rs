@@ -18,12 +18,15 @@
 //! - [`sign`]: SDK-HMAC-SHA256 request signing, shared by the client and the emulator.
 //! - [`cloud`]: the IMS client: credentials, transport, retries, pagination, job polling, and
 //!   the [`cloud::CloudApi`] seam used by plan and apply.
+//! - [`adopt`]: taking existing images over: `imsform query`, generated manifests, and the
+//!   plan-time checks of `import:` entries (below `cli`, beside `plan`).
 //! - [`plan`]: the pure diff engine from (desired, state, remote, options) to a plan.
 //! - [`render`]: human, markdown and JSON renderings of plans and state.
 //! - [`planfile`]: saved plans: the JSON plan plus an envelope, read back into the plan.
 //! - [`apply`]: the executor: journal, bounded concurrency, progress, interrupts.
 //! - [`emulator`]: a faithful local IMS over real HTTP, for tests and for the local cloud.
 
+pub mod adopt;
 pub mod apply;
 pub mod atomic_file;
 pub mod cli;

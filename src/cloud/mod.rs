@@ -13,6 +13,7 @@
 //! - `ops`: the typed operations ([`CloudApi`] for [`Client`]); `gone`: waiting out deletes;
 //! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick;
 //! - [`distribution`]: members and copies (inherent [`Client`] methods, outside the seam);
+//! - [`ownership`]: whose an image is, read by id without the private-image filters;
 //! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit.
 
 pub mod client;
@@ -27,6 +28,7 @@ mod gone;
 pub mod jobs;
 mod ops;
 pub mod options;
+pub mod ownership;
 pub mod ratelimit;
 pub mod request;
 pub mod retry;

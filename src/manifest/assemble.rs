@@ -1,16 +1,19 @@
 //! Merging every file's [`Document`] into the validated [`Manifests`]: one `defaults` block merged
 //! into each image (the image's value wins; tags and lifecycle options merge key by key), the
 //! required fields, the tag budget, and the checks across files (the same address twice, two
-//! images with one name, `moved` entries that contradict the images). Each duplicate diagnostic
-//! shows both places.
+//! images with one name unless they already exist and are imported, `moved` entries that
+//! contradict the images, and the `import` entries (`import_checks.rs`). Each duplicate
+//! diagnostic shows both places.
 //!
 //! Pure: no I/O. Single-value rules were checked when reading (`fields.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::diagnostic::{Diagnostic, Label};
 use super::document::{Document, RawImage, RawMoved};
 use super::fields::ImageFields;
+use super::import_checks;
+use super::imports::Import;
 use super::model::{
     Address, DiskFormat, ImageAttrs, ImageSpec, Lifecycle, Location, Manifests, Moved, ReplicaSpec,
 };
@@ -32,11 +35,15 @@ pub fn derived_disk_format(image_url: &str) -> DiskFormat {
     }
 }
 
-/// Merges the documents, in file order.
-pub fn assemble(documents: Vec<Document>, diagnostics: &mut Vec<Diagnostic>) -> Manifests {
+/// Merges the documents, in file order: the manifests and their `import` entries.
+pub fn assemble(
+    documents: Vec<Document>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Manifests, Vec<Import>) {
     let mut defaults: Option<(ImageFields, Label)> = None;
     let mut images: BTreeMap<Address, RawImage> = BTreeMap::new();
     let mut moved = Vec::new();
+    let mut imports = Vec::new();
     for document in documents {
         if let Some((fields, label)) = document.defaults {
             match &defaults {
@@ -64,6 +71,7 @@ pub fn assemble(documents: Vec<Document>, diagnostics: &mut Vec<Diagnostic>) -> 
             images.insert(image.address.clone(), image);
         }
         moved.extend(document.moved);
+        imports.extend(document.imports);
     }
     let empty = ImageFields::default();
     let defaults = defaults.as_ref().map_or(&empty, |(fields, _)| fields);
@@ -73,12 +81,19 @@ pub fn assemble(documents: Vec<Document>, diagnostics: &mut Vec<Diagnostic>) -> 
             specs.insert(image.address.clone(), spec);
         }
     }
-    check_names(&images, defaults, diagnostics);
+    check_names(
+        &images,
+        defaults,
+        &import_checks::imported_images(&imports),
+        diagnostics,
+    );
     let moved = check_moved(moved, &images, diagnostics);
-    Manifests {
+    let imports = import_checks::check(imports, &images, diagnostics);
+    let manifests = Manifests {
         images: specs,
         moved,
-    }
+    };
+    (manifests, imports)
 }
 
 /// One image with `defaults` merged in, if every required field is there.
@@ -239,13 +254,20 @@ fn location(label: &Label) -> Location {
     }
 }
 
+/// Two images of one name are an error, unless they already exist: an image an `import` entry
+/// takes is left out of the comparison (IMS allows duplicate names, and adopting both keeps
+/// them; only a new image would add a duplicate).
 fn check_names(
     images: &BTreeMap<Address, RawImage>,
     defaults: &ImageFields,
+    imported: &BTreeSet<Address>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut seen: BTreeMap<&str, (&Address, &Label)> = BTreeMap::new();
-    for image in in_file_order(images) {
+    let new_images = in_file_order(images)
+        .into_iter()
+        .filter(|image| !imported.contains(&image.address));
+    for image in new_images {
         let Some(name) = image.fields.name.as_ref().or(defaults.name.as_ref()) else {
             continue;
         };

@@ -13,6 +13,7 @@ use marked_yaml::Node;
 use super::diagnostic::{Diagnostic, Label};
 use super::model::{DiskFormat, Field, ReplaceOrder, TOKEN_TAG};
 use super::replicas::{RawReplica, read_replicas};
+use super::unknown_source::{UNKNOWN_IMAGE_URL, is_unknown};
 use super::walk::{MappingRef, Spanned, Walker, closest};
 use crate::ims;
 
@@ -132,11 +133,18 @@ pub(super) fn name(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<S
 
 fn image_url(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
     let url = walker.text(node, what)?;
+    if is_unknown(&url.value) {
+        return Some(url);
+    }
     let Some((bucket, object)) = url.value.split_once(':') else {
         walker.push(
             Diagnostic::error(format!("{what} is not `bucket:object`"))
                 .at(url.label)
-                .hint("write the OBS bucket, a colon and the object's key, e.g. `images:ubuntu/base.qcow2`"),
+                .hint(format!(
+                    "write the OBS bucket, a colon and the object's key, e.g. \
+                     `images:ubuntu/base.qcow2` (or `{UNKNOWN_IMAGE_URL}` for an adopted image \
+                     whose file IMS does not report)"
+                )),
         );
         return None;
     };

@@ -15,10 +15,13 @@ pub mod diagnostic;
 mod discover;
 mod document;
 mod fields;
+mod import_checks;
+pub mod imports;
 mod interpolate;
 pub mod model;
 mod replicas;
 mod source;
+pub mod unknown_source;
 mod var_file;
 pub mod variables;
 mod walk;
@@ -32,8 +35,10 @@ pub use assemble::{USER_TAGS_MAX, derived_disk_format};
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use document::{MOVED_KEYS, TOP_KEYS};
 pub use fields::{DISK_FORMATS, IMAGE_KEYS, LIFECYCLE_KEYS, REPLACE_ORDERS};
+pub use imports::{IMPORT_KEYS, Import, ImportTarget};
 pub use replicas::REPLICA_KEYS;
 pub use source::{MAX_FILE_BYTES, MAX_INDENT};
+pub use unknown_source::UNKNOWN_IMAGE_URL;
 pub use variables::{VARIABLE_KEYS, VarArg, VarInput};
 
 /// Manifests that cannot be used.
@@ -96,6 +101,10 @@ pub fn plural(count: usize, noun: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub manifests: model::Manifests,
+    /// The `import` entries, in file order, each with its place: their addresses have blocks
+    /// in `manifests` and no two share an id or an address. The planner checks them against
+    /// the state and the cloud (`crate::adopt::check_imports`).
+    pub imports: Vec<Import>,
     /// Warnings only: any error makes [`load`] fail.
     pub warnings: Vec<Diagnostic>,
     /// Each file's path (relative to the base directory when inside it) and content, in load
@@ -140,13 +149,14 @@ pub fn load(paths: &[PathBuf], base_dir: &Path, vars: &VarInput) -> Result<Loade
     }
     diagnostics.extend(problems);
     diagnostics.extend(variables::unset_unused(&values, &used));
-    let manifests = assemble::assemble(documents, &mut diagnostics);
+    let (manifests, imports) = assemble::assemble(documents, &mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(ManifestError::Invalid { diagnostics });
     }
     let files = parsed.into_iter().filter_map(|one| one.file);
     Ok(Loaded {
         manifests,
+        imports,
         warnings: diagnostics,
         files: files.map(|file| (file.path, file.text)).collect(),
         variables: variables::chosen(&values),
