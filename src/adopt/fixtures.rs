@@ -56,8 +56,11 @@ pub fn attrs(name: &str) -> ImageAttrs {
     }
 }
 
-/// A state binding `images.<key>` to image `id`, with replicas `(region, copy id)`.
-pub fn state_with(records: &[(&str, &str, &[(&str, &str)])]) -> State {
+/// `(key, image id, replicas as (region, copy id))`.
+pub type Recorded<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+/// A state binding `images.<key>` to image `id`, with its replicas.
+pub fn state_with(records: &[Recorded<'_>]) -> State {
     let mut state = State::new("3f1c2a9e-0000-4000-8000-000000000000".into());
     for (key, id, replicas) in records {
         let replicas = replicas

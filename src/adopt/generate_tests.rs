@@ -239,3 +239,35 @@ fn defaults_that_would_change_an_image_are_found_before_the_file_is_written() {
     assert_eq!(generation.adopted.len(), 1);
     assert_eq!(reason_of(&generation, "img-plain"), found[0].1);
 }
+
+#[test]
+fn a_problem_in_the_generated_file_is_blamed_on_its_image() {
+    let dir = existing_dir(EXISTING);
+    let loaded = load(dir.path());
+    let mut web = image("img-web", "web");
+    web.tags = BTreeMap::from([("team".into(), "platform".into())]);
+    let images = [web.clone(), image("img-api", "api")];
+    let copies = BTreeMap::from([(
+        "cn-south-1".to_owned(),
+        vec![copy_of("copy-web", &web, "cn-north-4")],
+    )]);
+    let generation = decide(&loaded, None, &images, &copies);
+    let header = Header {
+        region: "cn-north-4",
+        project_id: "p",
+    };
+    let text = render(&generation, header);
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let blamed_at = |needle: &str| crate::adopt::verify::blamed(&text, line_of(needle));
+    let web = Some(crate::manifest::model::Address::from_key("web"));
+    assert_eq!(blamed_at("\"team\": \"platform\""), web);
+    assert_eq!(blamed_at("id: \"copy-web\""), web);
+    assert_eq!(blamed_at("to: 'images.web.replicas"), web);
+    assert_eq!(blamed_at("cn-south-1: {}"), web);
+    assert_eq!(
+        blamed_at("name: \"api\""),
+        Some(crate::manifest::model::Address::from_key("api"))
+    );
+    assert_eq!(blamed_at("# Written by"), None);
+    assert_eq!(blamed_at("images:"), None);
+}

@@ -1,10 +1,12 @@
 //! The output of `imsform query`: the images no address of the state manages, as a table or
-//! as JSON (`schema/query.schema.json`), and what `--generate-config-out` wrote. Writes to any
+//! as JSON (`schema/query.schema.json`, generated from these types by [`schema`]; a test keeps
+//! the committed file equal to it), and what `--generate-config-out` wrote. Writes to any
 //! `impl Write`; pure otherwise.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::bound::Bound;
@@ -16,31 +18,41 @@ use crate::manifest::model::replica_address;
 /// The version of the JSON document.
 pub const FORMAT_VERSION: &str = "1.0";
 
-/// Everything `imsform query` prints.
-#[derive(Debug, Clone, Serialize)]
+/// Everything `imsform query --json` prints.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(title = "imsform query", deny_unknown_fields)]
 pub struct Listing {
+    /// The format of this document.
+    #[schemars(extend("const" = "1.0"))]
     pub format_version: &'static str,
     /// The region listed (`--region`, else the configured one).
     pub region: String,
     pub project_id: String,
+    /// The images of the region that no address of the state manages, by name, creation time
+    /// and id.
     pub images: Vec<Row>,
     /// What `--generate-config-out` wrote; `null` without it.
     pub generated: Option<Written>,
 }
 
 /// One image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Row {
+    /// The IMS image id.
     pub id: String,
     pub name: String,
+    /// `queued`, `saving`, `active`, `killed` or `deleted`.
     pub status: String,
+    /// As IMS reports it (RFC 3339).
     pub created_at: Option<String>,
+    /// Every tag, imsform's token tag included.
     pub tags: BTreeMap<String, String>,
     pub source: SourceRow,
 }
 
 /// Where the image came from (`__data_origin`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SourceRow {
     /// Registered from an OBS file.
@@ -57,21 +69,31 @@ pub enum SourceRow {
 }
 
 /// What the generated file holds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Written {
+    /// The file asked for (`--generate-config-out`).
     pub file: String,
+    /// Whether it was written: not when nothing was adopted.
+    pub written: bool,
     /// Each import entry: `to` and `id`.
     pub imports: Vec<ImportRow>,
+    /// The images not adopted, and why.
     pub skipped: Vec<SkippedRow>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One import entry of the file.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ImportRow {
+    /// The address: `images.<key>` or `images.<key>.replicas["REGION"]`.
     pub to: String,
     pub id: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An image not adopted.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SkippedRow {
     pub region: String,
     pub id: String,
@@ -123,8 +145,8 @@ impl Listing {
         }
     }
 
-    /// Records that `generation` was written to `file`.
-    pub fn wrote(&mut self, file: &str, generation: &Generation) {
+    /// Records what `generation` adopted, and whether it was `written` to `file`.
+    pub fn wrote(&mut self, file: &str, written: bool, generation: &Generation) {
         let mut imports = Vec::new();
         for adopted in &generation.adopted {
             imports.push(ImportRow {
@@ -141,6 +163,7 @@ impl Listing {
         let skipped = generation.skipped.iter().map(skipped_row).collect();
         self.generated = Some(Written {
             file: file.to_owned(),
+            written,
             imports,
             skipped,
         });
@@ -161,6 +184,15 @@ fn skipped_row(skipped: &Skipped) -> SkippedRow {
 pub fn write_json(out: &mut impl Write, listing: &Listing) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, listing)?;
     writeln!(out)
+}
+
+/// `schema/query.schema.json` as pretty JSON with a final newline.
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(Listing);
+    // Serializing a `serde_json::Value` tree cannot fail.
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 fn source_text(source: &SourceRow) -> String {
@@ -249,8 +281,15 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
 }
 
 fn write_written(out: &mut impl Write, written: &Written) -> io::Result<()> {
-    let imports = crate::manifest::plural(written.imports.len(), "import entry");
-    writeln!(out, "\nWrote {}: {imports}.", written.file)?;
+    let imports = match written.imports.len() {
+        1 => "1 import entry".to_owned(),
+        n => format!("{n} import entries"),
+    };
+    let file = &written.file;
+    match written.written {
+        true => writeln!(out, "\nWrote {file}: {imports}.")?,
+        false => writeln!(out, "\nNothing to adopt: {file} was not written.")?,
+    }
     if !written.skipped.is_empty() {
         writeln!(out, "Not adopted ({}):", written.skipped.len())?;
         for skipped in &written.skipped {

@@ -88,3 +88,27 @@ fn same(field: Field, a: &ImageAttrs, b: &ImageAttrs) -> bool {
         Field::ShareWith => a.share_with == b.share_with,
     }
 }
+
+/// The adopted images a problem on `line` (1-based) of the generated `text` is about: the image
+/// whose block, or whose import entry, holds the line. `None` for the header and the section
+/// keys.
+pub fn blamed(text: &str, line: usize) -> Option<Address> {
+    let mut current = None;
+    for written in text.lines().take(line) {
+        let key = written
+            .strip_prefix("  - to: ")
+            .map(|to| to.trim_matches('\''))
+            .and_then(|to| ImportTarget::parse(to).ok())
+            .map(|target| target.image().clone())
+            .or_else(|| {
+                let key = written.strip_prefix("  ")?.strip_suffix(':')?;
+                Address::parse(&format!("{}{key}", Address::PREFIX)).ok()
+            });
+        match key {
+            Some(address) => current = Some(address),
+            None if !written.starts_with("    ") => current = None,
+            None => {}
+        }
+    }
+    current
+}

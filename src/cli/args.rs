@@ -57,6 +57,8 @@ pub enum Command {
     Refresh(RefreshArgs),
     /// Adopt an existing image: record IMAGE_ID under an address of the manifests.
     Import(ImportArgs),
+    /// List the project's images no address manages; write manifests that adopt them.
+    Query(QueryArgs),
     /// Print each managed image's id, name, status and region (from the state only).
     Output(OutputArgs),
     /// Inspect and edit the state (`rm` forgets an image without deleting it).
@@ -219,6 +221,35 @@ pub struct ImportArgs {
     /// How long to wait for the state lock, e.g. `30s` (default: fail at once).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Only images whose name matches REGEX (anywhere in the name; anchor it with ^…$).
+    #[arg(long, value_name = "REGEX")]
+    pub name: Option<String>,
+    /// Only images carrying tag KEY=VALUE (repeatable: every one of them).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// List the copies in replica region R (under `[cloud.regions.R]`) and name their sources.
+    #[arg(long, value_name = "R", conflicts_with = "generate_config_out")]
+    pub region: Option<String>,
+    /// Print JSON (`schema/query.schema.json`) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write FILE (refused if it exists): an import entry and a manifest block for each active
+    /// image, with its copies in the replica regions as replicas.
+    #[arg(long, value_name = "FILE")]
+    pub generate_config_out: Option<PathBuf>,
+    /// Leave `lifecycle: { prevent_destroy: true }` out of the generated blocks.
+    #[arg(long, requires = "generate_config_out")]
+    pub no_protect: bool,
+    /// Find shared images by reading each image's members (one request per active image)
+    /// instead of trusting IMS's `__imagetype=shared` filter.
+    #[arg(long)]
+    pub no_shared_filter: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Debug, Args)]

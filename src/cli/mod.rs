@@ -11,6 +11,7 @@ pub mod force_unlock;
 pub mod import;
 pub mod output;
 pub mod plan;
+pub mod query;
 pub mod refresh;
 pub mod show;
 pub mod state;
@@ -66,6 +67,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Show(args) => show::run(global, args).await,
         Command::Refresh(args) => refresh::run(global, args).await,
         Command::Import(args) => import::run(global, args).await,
+        Command::Query(args) => query::run(global, args).await,
         Command::Output(args) => output::run(global, args).await,
         Command::State(command) => state::run(global, command).await,
         Command::ForceUnlock(args) => force_unlock::run(global, args).await,

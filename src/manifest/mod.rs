@@ -270,6 +270,11 @@ fn par_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<
     })
 }
 
+/// Whether `base_dir` holds any manifest file (what a run without paths would read).
+pub fn has_manifests(base_dir: &Path) -> bool {
+    !discover::discover(&[], base_dir).0.is_empty()
+}
+
 /// The manifest files of `base_dir` (what a run without paths would read) that `paths` leave
 /// out, as shown relative to `base_dir`. Empty when `paths` is empty or covers them all.
 pub fn left_out(paths: &[PathBuf], base_dir: &Path) -> Vec<PathBuf> {

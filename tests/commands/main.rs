@@ -7,6 +7,7 @@ mod distribution;
 mod import;
 mod output;
 mod plan;
+mod query;
 mod rebind;
 mod refusals;
 mod replicas;
