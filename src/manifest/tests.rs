@@ -276,3 +276,65 @@ fn left_out_names_the_manifests_the_paths_do_not_cover() {
         [PathBuf::from("a.yaml"), PathBuf::from("sub/b.yml")]
     );
 }
+
+#[test]
+fn import_entries_load_with_their_places_and_imported_namesakes_are_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "\
+images:
+  build-a:
+    name: build
+    image_url: unknown
+    os_version: Ubuntu 22.04 server 64bit
+    min_disk: 40
+  build-b:
+    name: build
+    image_url: bucket-1:build.qcow2
+    os_version: Ubuntu 22.04 server 64bit
+    min_disk: 40
+    replicas: { cn-south-1: {} }
+import:
+  - { to: 'images.build-b.replicas[\"cn-south-1\"]', id: copy-1 }
+";
+    write(dir.path(), "adopted.yaml", text);
+    let error = load(&[], dir.path(), &VarInput::default()).unwrap_err();
+    let messages: Vec<&str> = error
+        .diagnostics()
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        ["images `images.build-a` and `images.build-b` are both named `build`"],
+        "two new images of one name"
+    );
+    let imported = text.replace(
+        "import:\n",
+        "import:\n  - to: images.build-a\n    id: 0b7f3b2c-1111-4000-8000-000000000001\n",
+    );
+    write(dir.path(), "adopted.yaml", &imported);
+    let loaded = load(&[], dir.path(), &VarInput::default()).unwrap();
+    let entries: Vec<(String, &str, String)> = loaded
+        .imports
+        .iter()
+        .map(|i| (i.to.to_string(), i.id.as_str(), i.location().to_string()))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (
+                "images.build-a".to_owned(),
+                "0b7f3b2c-1111-4000-8000-000000000001",
+                "adopted.yaml:14:9".to_owned()
+            ),
+            (
+                "images.build-b.replicas[\"cn-south-1\"]".to_owned(),
+                "copy-1",
+                "adopted.yaml:16:11".to_owned()
+            ),
+        ]
+    );
+    let build_a = &loaded.manifests.images[&Address::from_key("build-a")];
+    assert_eq!(build_a.attrs.image_url, UNKNOWN_IMAGE_URL);
+    assert_eq!(build_a.attrs.disk_format, DiskFormat::Zvhd2);
+}
