@@ -3,6 +3,7 @@
 //! area.
 
 mod admin;
+mod adoption;
 mod auth;
 mod copy;
 mod faults;
