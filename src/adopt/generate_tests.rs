@@ -60,11 +60,10 @@ fn reason_of<'g>(generation: &'g Generation, id: &str) -> &'g str {
     skipped.map_or("", |s| s.reason.as_str())
 }
 
-#[test]
-fn active_images_are_adopted_with_their_copies_and_the_rest_skipped_with_a_reason() {
-    let dir = existing_dir(EXISTING);
-    let loaded = load(dir.path());
-    let state = state_with(&[("db", "img-db", &[])]);
+/// Images of every kind `generate` decides on, and their copies in `cn-south-1`.
+fn mixed_world(
+    state: &crate::state::State,
+) -> (Vec<RemoteImage>, BTreeMap<String, Vec<RemoteImage>>) {
     let mut queued = image("img-queued", "half-made");
     queued.status = ImageStatus::Queued;
     let mut mine = image("img-mine", "mine");
@@ -81,7 +80,7 @@ fn active_images_are_adopted_with_their_copies_and_the_rest_skipped_with_a_reaso
     described.description = Some("has one".into());
     let mut undescribed_copy = copy_of("copy-5", &described, "cn-north-4");
     undescribed_copy.description = None;
-    let images = [
+    let images = vec![
         web.clone(),
         described,
         image("img-build-1", "build"),
@@ -106,6 +105,15 @@ fn active_images_are_adopted_with_their_copies_and_the_rest_skipped_with_a_reaso
             undescribed_copy,
         ],
     )]);
+    (images, copies)
+}
+
+#[test]
+fn active_images_are_adopted_with_their_copies_and_the_rest_skipped_with_a_reason() {
+    let dir = existing_dir(EXISTING);
+    let loaded = load(dir.path());
+    let state = state_with(&[("db", "img-db", &[])]);
+    let (images, copies) = mixed_world(&state);
     let generation = decide(&loaded, Some(&state), &images, &copies);
     let keys: Vec<&str> = generation.adopted.iter().map(|a| a.address.key()).collect();
     assert_eq!(

@@ -9,6 +9,7 @@
 //! commands own their output. Notices (the local cloud, `insecure`) go to stderr.
 
 mod connect;
+mod imports;
 pub mod regions;
 mod subset;
 
@@ -69,6 +70,9 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         request.run.scope.lock_timeout,
     )
     .await?;
+    if !request.refresh_only {
+        imports::refuse_pending(&loaded.imports, store.state())?;
+    }
     let unlisted = subset::unlisted(request.paths, &config.dir, &loaded.manifests, store.state());
     if let Some(unlisted) = unlisted {
         let destroy = request.run.destroy_unlisted;

@@ -155,15 +155,11 @@ async fn query(inputs: &Inputs<'_>, connection: &Connection) -> Result<Listing, 
     let listed = read::list(client, &connection.factory, inputs.regions, sharing).await?;
     let bound = Bound::of(inputs.state);
     let home = &inputs.config.cloud.region;
-    let region = inputs.args.region.as_ref().unwrap_or(home);
-    let mut images = adopt::unmanaged(listed.images.clone(), &bound.home, inputs.filters);
+    let images = adopt::unmanaged(listed.images.clone(), &bound.home, inputs.filters);
     let Some(file) = inputs.out_file else {
+        let region = inputs.args.region.as_ref().unwrap_or(home);
         let shown = match listed.regions.get(region) {
-            Some(copies) => {
-                let none = Default::default();
-                let bound_there = bound.regions.get(region).unwrap_or(&none);
-                adopt::unmanaged(copies.clone(), bound_there, inputs.filters)
-            }
+            Some(copies) => unmanaged_in(region, copies, &bound, inputs.filters),
             None => images,
         };
         return Ok(Listing::new(
@@ -174,28 +170,66 @@ async fn query(inputs: &Inputs<'_>, connection: &Connection) -> Result<Listing, 
             &bound,
         ));
     };
-    let shared = listed.shared.as_ref();
+    let found = Listed {
+        project_id: &project_id,
+        images,
+        listed: &listed,
+        bound: &bound,
+    };
+    generate_file(inputs, connection, found, file).await
+}
+
+/// What the lists gave, for the file.
+struct Listed<'a> {
+    project_id: &'a str,
+    /// The region's images no address manages, the filters applied.
+    images: Vec<RemoteImage>,
+    listed: &'a read::Listed,
+    bound: &'a Bound,
+}
+
+/// The images of `region` in `images` that the state does not bind there, passing `filters`.
+fn unmanaged_in(
+    region: &str,
+    images: &[RemoteImage],
+    bound: &Bound,
+    filters: &Filters,
+) -> Vec<RemoteImage> {
+    let none = Default::default();
+    let bound_there = bound.regions.get(region).unwrap_or(&none);
+    adopt::unmanaged(images.to_vec(), bound_there, filters)
+}
+
+/// Reads the members of the shared images, decides, checks and writes the file.
+async fn generate_file(
+    inputs: &Inputs<'_>,
+    connection: &Connection,
+    mut found: Listed<'_>,
+    file: &Path,
+) -> Result<Listing, Error> {
+    let shared = found.listed.shared.as_ref();
     let wanted = |image: &RemoteImage| {
         image.status == ImageStatus::Active && shared.is_none_or(|ids| ids.contains(&image.id))
     };
-    let reads = read::read_members(client, &mut images, wanted).await?;
+    let client = connection.client.as_ref();
+    let reads = read::read_members(client, &mut found.images, wanted).await?;
     tracing::info!(
         member_lists = reads,
         "read the members of the shared images"
     );
-    let copies = listed
+    let copies = found
+        .listed
         .regions
         .iter()
         .map(|(region, copies)| {
-            let none = Default::default();
-            let bound_there = bound.regions.get(region).unwrap_or(&none);
-            let kept = adopt::unmanaged(copies.clone(), bound_there, &Filters::default());
+            let kept = unmanaged_in(region, copies, found.bound, &Filters::default());
             (region.clone(), kept)
         })
         .collect();
-    let found = Found {
+    let home = &inputs.config.cloud.region;
+    let found_images = Found {
         region: home,
-        images: &images,
+        images: &found.images,
         copies: &copies,
         protect: !inputs.args.no_protect,
     };
@@ -204,13 +238,14 @@ async fn query(inputs: &Inputs<'_>, connection: &Connection) -> Result<Listing, 
         imports: &inputs.existing.imports,
         state: inputs.state,
     };
-    let mut generation = adopt::generate(existing, found);
+    let mut generation = adopt::generate(existing, found_images);
     let header = yaml::Header {
         region: home,
-        project_id: &project_id,
+        project_id: found.project_id,
     };
     let text = checked_text(inputs, &mut generation, header)?;
-    let mut listing = Listing::new(home, &project_id, &images, &listed.images, &bound);
+    let (images, listed) = (&found.images, &found.listed.images);
+    let mut listing = Listing::new(home, found.project_id, images, listed, found.bound);
     let written = !generation.adopted.is_empty();
     if written {
         write_new(file, &text)?;

@@ -6,146 +6,15 @@
 //! writes nothing.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use imsform::cloud::distribution::CopyToRegion;
-use imsform::cloud::{CloudApi, CreateImage, ImageStatus, RemoteImage, WatchConfig};
-use imsform::manifest::model::DiskFormat;
+use imsform::cloud::{CloudApi, RemoteImage};
 use imsform::manifest::{ImportTarget, VarInput};
 use serde_json::Value;
 
-use crate::support::{Cloud, Dir, Run};
+use crate::hand_made::*;
+use crate::support::{Cloud, Dir};
 
-const SOUTH: &str = "cn-south-1";
-const CONSUMER: &str = "5f3c0e1d2b4a49f6a8e7c6d5b4a39281";
-const PLAIN: usize = 200;
 const SCHEMA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/query.schema.json");
-
-/// The images made by hand, by role.
-struct HandMade {
-    web: String,
-    builds: Vec<String>,
-    db: String,
-    queued: String,
-    copy: String,
-}
-
-fn cloud() -> Cloud {
-    Cloud::start_with(|builder| {
-        builder
-            .region("cn-north-4")
-            .region(SOUTH)
-            .project_with_id("cn-north-4_consumer", CONSUMER)
-            .image_quota(1000)
-    })
-}
-
-/// A directory of `cloud` with no manifest yet, replica region `cn-south-1` configured.
-fn empty_dir(cloud: &Cloud) -> Dir {
-    let dir = Dir::new(&cloud.toml_with_regions(&[SOUTH]), "");
-    std::fs::remove_file(dir.file("images.yaml")).unwrap();
-    dir
-}
-
-fn create(name: &str, min_ram: u32, tags: &[(&str, &str)]) -> CreateImage {
-    CreateImage {
-        name: name.to_owned(),
-        os_version: "Ubuntu 22.04 server 64bit".to_owned(),
-        disk_format: DiskFormat::Qcow2,
-        min_disk: 40,
-        min_ram,
-        protected: false,
-        tags: tags
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    }
-}
-
-/// Creates and registers every image of `creates` (from `bucket:<name>.qcow2`) concurrently,
-/// and waits until none is `saving`.
-async fn register_all(cloud: &Cloud, creates: Vec<CreateImage>) -> Vec<String> {
-    let client = cloud.client();
-    let made = futures_util::future::join_all(creates.iter().map(|create| async move {
-        let image = client.create_metadata(create).await.unwrap();
-        let url = format!("bucket:{}.qcow2", create.name);
-        client.register(&image.id, &url).await.unwrap();
-        image.id
-    }))
-    .await;
-    for _ in 0..200 {
-        let saving = client.images_in_status(&ImageStatus::Saving).await.unwrap();
-        if saving.is_empty() {
-            return made;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("registrations never finished");
-}
-
-async fn wait(cloud: &Cloud, job: &str) -> imsform::cloud::JobReport {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let cadence = WatchConfig::local(Some(Duration::from_millis(50)));
-    let report = cloud.client().wait_job(job, &cadence, deadline).await;
-    report.unwrap()
-}
-
-/// Fills the emulator as a team's hands would have.
-fn fill(cloud: &Cloud) -> HandMade {
-    cloud.block_on(async {
-        let client = cloud.client();
-        let mut creates = vec![
-            create("web", 0, &[("team", "platform"), ("owner", "ops")]),
-            create("build", 0, &[]),
-            create("build", 0, &[]),
-            create("db", 2048, &[]),
-        ];
-        creates.extend((0..PLAIN).map(|i| create(&format!("plain-{i:03}"), 0, &[])));
-        let ids = register_all(cloud, creates).await;
-        let (web, db) = (ids[0].clone(), ids[3].clone());
-        let description = imsform::cloud::AttrUpdate::Description(Some("Web tier".into()));
-        client.update(&web, &[description]).await.unwrap();
-        let queued = client.create_metadata(&create("half-made", 0, &[])).await;
-        let job = CloudApi::add_members(client, &web, &[CONSUMER.to_owned()]).await;
-        wait(cloud, &job.unwrap()).await;
-        let copy = CopyToRegion {
-            name: "web".into(),
-            description: Some("Web tier".into()),
-            region: SOUTH.into(),
-            project_name: SOUTH.into(),
-            agency_name: "ims_admin_agency".into(),
-        };
-        let job = client.copy_to_region(&web, &copy).await.unwrap();
-        let report = wait(cloud, &job).await;
-        HandMade {
-            web,
-            builds: ids[1..3].to_vec(),
-            db,
-            queued: queued.unwrap().id,
-            copy: report.job.image_id.expect("the copy's id"),
-        }
-    })
-}
-
-fn query(cloud: &Cloud, dir: &Dir, args: &[&str]) -> Run {
-    let mut all = vec!["query", "--no-color"];
-    all.extend(args);
-    cloud.run(dir, &all)
-}
-
-/// Requests served by route since `before`, for the routes that moved.
-fn served_since(cloud: &Cloud, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    let moved = |(route, n): (String, u64)| {
-        let since = n - before.get(&route).copied().unwrap_or(0);
-        (since > 0).then_some((route, since))
-    };
-    cloud
-        .emulator
-        .stats()
-        .into_iter()
-        .filter_map(moved)
-        .collect()
-}
 
 fn schema_errors(text: &str) -> Vec<String> {
     let schema: Value =
@@ -171,28 +40,32 @@ fn the_committed_schema_matches_the_types() {
     );
 }
 
-#[test]
-fn hand_made_images_are_listed_and_adopted_by_a_generated_manifest() {
-    let cloud = cloud();
-    let made = fill(&cloud);
-    let dir = empty_dir(&cloud);
-    let listed = query(&cloud, &dir, &[]);
+/// The table, the JSON and the replica region's listing of the hand-made images.
+fn check_listings(cloud: &Cloud, dir: &Dir, made: &HandMade) {
+    let listed = query(cloud, dir, &[]);
     listed.assert_ok_saying(&[
         "205 images in cn-north-4 that no address of the state manages (204 active):",
         &format!("{}  queued", made.queued),
         "bucket:web.qcow2",
     ]);
-    let json = query(&cloud, &dir, &["--json"]);
+    let json = query(cloud, dir, &["--json"]);
     assert_eq!(json.code, 0, "{}", json.stderr);
     assert_eq!(schema_errors(&json.stdout), Vec::<String>::new());
     let document: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(document["images"].as_array().unwrap().len(), PLAIN + 5);
-    let south = query(&cloud, &dir, &["--region", SOUTH]);
+    let south = query(cloud, dir, &["--region", SOUTH]);
     south.assert_ok_saying(&[
         "1 image in cn-south-1",
         &format!("copy of {} of cn-north-4 (\"web\")", made.web),
     ]);
+}
 
+#[test]
+fn hand_made_images_are_listed_and_adopted_by_a_generated_manifest() {
+    let cloud = cloud();
+    let made = fill(&cloud);
+    let dir = empty_dir(&cloud);
+    check_listings(&cloud, &dir, &made);
     // The fallback that reads every image's members writes the same file.
     let fallback_dir = empty_dir(&cloud);
     let before = cloud.emulator.stats();
@@ -382,4 +255,42 @@ fn the_local_cloud_lists_its_own_images_and_images_imsform_made_are_not_adopted(
         "it carries imsform's token tag (imsform-token=",
     ]);
     assert!(!dir.file("adopted.yaml").exists());
+}
+
+#[test]
+fn a_generated_file_is_refused_by_plan_until_imported_and_then_plans_no_changes() {
+    let cloud = cloud();
+    let web = cloud.create_active("web", &[("team", "platform")]);
+    cloud.block_on(async {
+        let copy = imsform::cloud::distribution::CopyInRegion {
+            name: "web copy".into(),
+            description: None,
+        };
+        let job = cloud.client().copy_in_region(&web, &copy).await.unwrap();
+        wait(&cloud, &job).await;
+    });
+    let dir = empty_dir(&cloud);
+    let generated = query(&cloud, &dir, &["--generate-config-out", "adopted.yaml"]);
+    generated.assert_ok_saying(&["adopted.yaml: 2 import entries."]);
+    assert!(dir.read("adopted.yaml").contains("image_url: \"unknown\""));
+    let writes = cloud.writes();
+    let plan = cloud.run(&dir, &["plan", "--no-color"]);
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    assert!(
+        plan.stderr.contains("2 `import` entries to carry out"),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains("adopted.yaml:"), "{}", plan.stderr);
+    assert!(dir.state().is_none());
+    assert_eq!(cloud.writes(), writes, "nothing sent to the cloud");
+    let loaded = imsform::manifest::load(&[], dir.path(), &VarInput::default()).unwrap();
+    for entry in &loaded.imports {
+        let run = cloud.run(&dir, &["import", &entry.to.to_string(), &entry.id]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let plan = cloud.run(&dir, &["plan", "--detailed-exitcode", "--no-color"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    assert_eq!(cloud.writes(), writes, "imports and plans send no write");
 }
