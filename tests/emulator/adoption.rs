@@ -51,7 +51,7 @@ async fn every_status_is_reached_through_the_api_and_listed_by_status() {
         ("killed", &killed),
     ] {
         let found = ids(&api, "/v2/cloudimages", &[("status", status)]).await;
-        assert_eq!(found, [id.clone()], "{status}");
+        assert_eq!(found, std::slice::from_ref(id), "{status}");
         let image = api.image(id).await.unwrap();
         assert_eq!(image["status"], status);
     }
