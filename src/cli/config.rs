@@ -3,20 +3,20 @@
 //! environment. [`Config::load`] is the thin reading edge on top of it.
 //!
 //! Every problem (unknown key with a "did you mean", wrong type, impossible value) is reported
-//! with the file, line, column and dotted key; all of them at once.
+//! with the file, line, column and dotted key; all of them at once. The error type,
+//! [`ConfigError`], lives in `crate::error`, which must not import from `cli/`.
 //!
 //! Credentials are not here: they come only from the environment, see `cloud::Credentials`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use thiserror::Error;
 use toml::de::{DeTable, DeValue};
 
 use crate::cli::args::GlobalArgs;
+use crate::error::{ConfigError, ConfigProblem};
 
 /// The configuration file's name, looked up in the working directory.
 pub const FILE_NAME: &str = "imsform.toml";
@@ -119,58 +119,6 @@ pub struct ApplyConfig {
     /// `poll_interval`: the shortest gap between two looks at a job in flight; `None` (written
     /// `"adaptive"`, the default): the watcher's own floor for the cloud in use.
     pub poll_interval: Option<Duration>,
-}
-
-/// One problem in the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
-    /// 1-based; 0 when the problem has no place in the file (an environment variable).
-    pub line: usize,
-    pub column: usize,
-    /// Dotted, e.g. `apply.parallelism`.
-    pub key: String,
-    pub message: String,
-}
-
-/// A configuration that cannot be used.
-#[derive(Debug, Error)]
-pub enum ConfigError {
-    #[error("cannot read {}: {source}", .path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{}", Problems(.file, .problems))]
-    Invalid {
-        file: PathBuf,
-        problems: Vec<ConfigProblem>,
-    },
-}
-
-struct Problems<'a>(&'a Path, &'a [ConfigProblem]);
-
-impl fmt::Display for Problems<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Problems(file, problems) = self;
-        for (index, problem) in problems.iter().enumerate() {
-            if index > 0 {
-                writeln!(f)?;
-            }
-            if problem.line == 0 {
-                write!(f, "{}: ", file.display())?;
-            } else {
-                write!(
-                    f,
-                    "{}:{}:{}: ",
-                    file.display(),
-                    problem.line,
-                    problem.column
-                )?;
-            }
-            write!(f, "`{}`: {}", problem.key, problem.message)?;
-        }
-        Ok(())
-    }
 }
 
 /// The working directory a command runs in: `-C DIR`, else the current directory.

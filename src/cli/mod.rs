@@ -9,6 +9,7 @@ pub mod context;
 pub mod emulator;
 pub mod force_unlock;
 pub mod import;
+pub mod io;
 pub mod output;
 pub mod plan;
 pub mod refresh;

@@ -20,8 +20,8 @@ pub mod model;
 mod naming;
 mod replicas;
 mod source;
-mod var_file;
 mod values;
+mod var_file;
 pub mod variables;
 mod walk;
 
