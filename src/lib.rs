@@ -9,6 +9,8 @@
 //! ```
 //!
 //! - [`cli`]: argument parsing, `imsform.toml`, one orchestrating file per subcommand.
+//! - [`error`]: the top-level error, `#[from]` each module's error, with the command layer's
+//!   own errors; imports nothing from [`cli`].
 //! - [`manifest`]: YAML manifests, build variables, validation with file:line:col diagnostics,
 //!   the validated model.
 //! - [`state`]: the state format, the store every command uses, the pending journal, and the
@@ -16,8 +18,9 @@
 //! - [`atomic_file`]: atomic file replacement, for the state, saved plans and the emulator.
 //! - [`ims`]: IMS limits and value sets shared by validation and the emulator.
 //! - [`sign`]: SDK-HMAC-SHA256 request signing, shared by the client and the emulator.
-//! - [`cloud`]: the IMS client: credentials, transport, retries, pagination, job polling, and
-//!   the [`cloud::CloudApi`] seam used by plan and apply.
+//! - [`cloud`]: the IMS client: which cloud to reach ([`cloud::config::CloudConfig`]),
+//!   credentials, transport, retries, pagination, job polling, and the [`cloud::CloudApi`] seam
+//!   used by plan and apply.
 //! - [`plan`]: the pure diff engine from (desired, state, remote, options) to a plan.
 //! - [`render`]: human, markdown and JSON renderings of plans and state.
 //! - [`planfile`]: saved plans: the JSON plan plus an envelope, read back into the plan.
