@@ -9,6 +9,8 @@
 //! ```
 //!
 //! - [`cli`]: argument parsing, `imsform.toml`, one orchestrating file per subcommand.
+//! - [`error`]: the top-level error, `#[from]` each module's error, with the command layer's
+//!   own errors; imports nothing from [`cli`].
 //! - [`manifest`]: YAML manifests, build variables, validation with file:line:col diagnostics,
 //!   the validated model.
 //! - [`state`]: the state format, the store every command uses, the pending journal, and the
@@ -16,8 +18,9 @@
 //! - [`atomic_file`]: atomic file replacement, for the state, saved plans and the emulator.
 //! - [`ims`]: IMS limits and value sets shared by validation and the emulator.
 //! - [`sign`]: SDK-HMAC-SHA256 request signing, shared by the client and the emulator.
-//! - [`cloud`]: the IMS client: credentials, transport, retries, pagination, job polling, and
-//!   the [`cloud::CloudApi`] seam used by plan and apply.
+//! - [`cloud`]: the IMS client: which cloud to reach ([`cloud::config::CloudConfig`]),
+//!   credentials, transport, retries, pagination, job polling, and the [`cloud::CloudApi`] seam
+//!   used by plan and apply.
 //! - [`plan`]: the pure diff engine from (desired, state, remote, options) to a plan, and the
 //!   dependency graph of its instances.
 //! - [`render`]: human, markdown and JSON renderings of plans and state.
@@ -32,7 +35,7 @@
 //! kinds through one seam (`plan/instance.rs`, `render/instance.rs`, `render/json.rs`,
 //! `apply/kinds.rs`), and each kind has one module per layer. No source file imports another
 //! that imports it back, and no module imports from a module to its left in the flow above
-//! ([`error`] `#[from]`s each module's error and is imported by [`cli`] alone above it).
+//! ([`error`] `#[from]`s each module's error and imports nothing from [`cli`]).
 
 pub mod apply;
 pub mod atomic_file;
