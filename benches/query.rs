@@ -19,7 +19,7 @@ use imsform::cloud::{Client, CloudApi, CreateImage, ImageStatus, WatchConfig};
 use imsform::emulator::{Emulator, Faults};
 
 // The fixtures file names these modules through `crate::`.
-use imsform::{cli, cloud, emulator, manifest};
+use imsform::{cloud, emulator, manifest};
 
 #[path = "../src/cloud/emulated.rs"]
 mod emulated;

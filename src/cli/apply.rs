@@ -23,7 +23,7 @@ use crate::cli::Outcome;
 use crate::cli::args::{ApplyArgs, GlobalArgs};
 use crate::cli::config::{Config, process_env, working_dir};
 use crate::cli::context::{self, Connection, Request};
-use crate::cli::state::{blocking, stdout_error};
+use crate::cli::io::{blocking, stdout_error};
 use crate::error::Error;
 use crate::manifest::check_plan_variables;
 use crate::plan::{Plan, PlanMode};
@@ -169,7 +169,7 @@ fn list_forgotten(plan: &Plan) -> usize {
         gone.len()
     );
     for drift in &gone {
-        eprintln!("  - {} ({})", drift.address, drift.image_id);
+        eprintln!("  - {} ({})", drift.address(), drift.object_id());
     }
     gone.len()
 }

@@ -8,7 +8,9 @@ pub mod config;
 pub mod context;
 pub mod emulator;
 pub mod force_unlock;
+pub mod graph;
 pub mod import;
+pub mod io;
 pub mod output;
 pub mod plan;
 pub mod query;
@@ -65,6 +67,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Plan(args) => plan::run(global, args).await,
         Command::Apply(args) => apply::run(global, args).await,
         Command::Show(args) => show::run(global, args).await,
+        Command::Graph(args) => graph::run(global, args).await,
         Command::Refresh(args) => refresh::run(global, args).await,
         Command::Import(args) => import::run(global, args).await,
         Command::Query(args) => query::run(global, args).await,

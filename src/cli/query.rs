@@ -22,7 +22,7 @@ use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, QueryArgs};
 use crate::cli::config::{Config, process_env, working_dir};
 use crate::cli::context::{self, Connection, regions::Reach};
-use crate::cli::state::{blocking, stdout_error};
+use crate::cli::io::{blocking, stdout_error};
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::error::Error;
 use crate::manifest::{self, Loaded};

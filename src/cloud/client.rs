@@ -15,6 +15,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::CloudError;
+use super::config::CloudConfig;
 use super::credentials::Credentials;
 use super::endpoint::{Endpoint, Endpoints};
 use super::error::ApiFailure;
@@ -23,7 +24,6 @@ use super::ratelimit::RateLimiter;
 use super::request::{self, ApiRequest, HeaderContext, Service};
 use super::retry::{self, Failure, RetryPolicy, Verdict};
 use super::transport_log::{error_chain, log_exchange};
-use crate::cli::config::CloudConfig;
 use crate::sign;
 
 /// An answer with an expected status.

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::config::CloudConfig;
 use super::ratelimit::RateLimiter;
 use super::{Client, ClientOptions, CloudError, Credentials};
-use crate::cli::config::CloudConfig;
 
 /// Makes the clients of one run, one per region.
 #[derive(Clone)]

@@ -2,6 +2,7 @@
 //! signing, the one place that touches reqwest, retries, rate limiting, pagination and job
 //! polling. Plan and apply see only the [`CloudApi`] seam and the types below.
 //!
+//! - [`config`]: [`config::CloudConfig`], which cloud to connect to, as the command line read it;
 //! - [`credentials`]: `HW_*` environment variables, secrets kept out of `Debug`;
 //! - [`endpoint`]: region defaults, overrides, the loopback-only rule for `http://`;
 //! - [`request`]: pure request builders and authentication headers (signing via [`crate::sign`]);
@@ -17,6 +18,7 @@
 //! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit.
 
 pub mod client;
+pub mod config;
 pub mod credentials;
 pub mod distribution;
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! [`ClientOptions`]: how a [`super::Client`] behaves besides where it connects (retry policy,
-//! rate limit, page size, the clock that dates signatures). Plain data with defaults.
+//! rate limit, page size, the clock that dates signatures). Plain data with defaults; the
+//! command line derives them from `[apply]` (`ClientOptions::from_apply`, `cli/config.rs`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,7 +9,6 @@ use chrono::{DateTime, Utc};
 
 use super::request;
 use super::retry::RetryPolicy;
-use crate::cli::config::ApplyConfig;
 
 /// The clock that dates signatures (`X-Sdk-Date`); injectable for tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -38,18 +38,6 @@ impl Default for ClientOptions {
     }
 }
 
-impl ClientOptions {
-    /// The defaults with `[apply] requests_per_second` (a burst of at most one second's worth).
-    pub fn from_apply(apply: &ApplyConfig) -> ClientOptions {
-        let defaults = ClientOptions::default();
-        ClientOptions {
-            requests_per_second: apply.requests_per_second,
-            burst: defaults.burst.min(apply.requests_per_second.max(1)),
-            ..defaults
-        }
-    }
-}
-
 impl fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientOptions")
@@ -58,28 +46,5 @@ impl fmt::Debug for ClientOptions {
             .field("burst", &self.burst)
             .field("page_size", &self.page_size)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    #[test]
-    fn from_apply_takes_the_rate_and_bounds_the_burst() {
-        let apply = |rate| ApplyConfig {
-            parallelism: 10,
-            requests_per_second: rate,
-            job_timeout: Duration::from_secs(1800),
-            poll_interval: None,
-        };
-        let options = ClientOptions::from_apply(&apply(20));
-        assert_eq!((options.requests_per_second, options.burst), (20, 10));
-        let options = ClientOptions::from_apply(&apply(3));
-        assert_eq!((options.requests_per_second, options.burst), (3, 3));
-        assert_eq!(options.page_size, 1000);
-        assert_eq!(options.retry, RetryPolicy::default());
     }
 }

@@ -23,9 +23,9 @@ use serde_json::{Value, json};
 
 use super::config::{Config, Pagination};
 use super::images::render;
-use super::model::{Caller, MemberStatus};
+use super::model::{Caller, Image, MemberStatus};
 use super::reply::{ApiError, Reply};
-use super::world::{Image, Shared, World};
+use super::world::{Shared, World};
 use crate::sign;
 
 const SORT_KEYS: &[&str] = &[

@@ -11,12 +11,13 @@
 //!
 //! - `world.rs`: the one state struct and its one entry point; `builder.rs` and `config.rs`:
 //!   start-up settings;
-//!   `model.rs`: callers, members and what jobs do;
+//!   `model.rs`: images, jobs, callers, members and what jobs do, as plain data;
 //! - `router.rs`: routes and the gate (auth, project, throttling, faults); `server.rs`:
 //!   connections;
 //! - `auth.rs`, `images.rs`, `update.rs`, `jobs.rs`, `tags.rs`, `list.rs`, `info.rs`;
 //! - `members.rs` (sharing) and `copy.rs` (replication), ims-distribution.md;
-//! - `faults.rs`, `persist.rs`, `admin.rs`, `reply.rs` (the two error families).
+//! - `faults.rs`, `persist.rs`, `admin.rs`, `reply.rs` (the two error families, and parsing
+//!   request bodies).
 
 mod admin;
 mod auth;

@@ -214,7 +214,12 @@ async fn admit(
         Some(caller)
     };
     let (throttled, injected) = shared
-        .run(move |world| (world.take_token(&principal).err(), world.injected_error()))
+        .run(move |world| {
+            (
+                world.faults.take_token(&principal, world.now).err(),
+                world.faults.injected_error(),
+            )
+        })
         .await;
     if let Some(seconds) = throttled {
         let mut error = ApiError::gateway(
@@ -286,7 +291,10 @@ async fn gate(
         request.extensions_mut().insert(caller);
     }
     let mut response = next.run(request).await;
-    if shared.run(move |world| world.drop_response(&route)).await {
+    if shared
+        .run(move |world| world.faults.drop_response(&route))
+        .await
+    {
         response.extensions_mut().insert(DropConnection);
     }
     response

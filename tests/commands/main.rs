@@ -4,6 +4,7 @@
 //! the test with `HW_*` variables pointing at it.
 
 mod distribution;
+mod graph;
 mod hand_made;
 mod import;
 mod output;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
+use crate::error::ConfigProblem;
 use crate::ims::is_region_name;
 use crate::state::Location;
 use crate::state::backend::pg::{FileSettings, Settings};
@@ -190,7 +191,7 @@ impl Reader<'_> {
     }
 
     fn env_or_file_problem(&mut self, key: &str, message: &str) {
-        self.problems.push(super::ConfigProblem {
+        self.problems.push(ConfigProblem {
             line: 0,
             column: 0,
             key: key.to_owned(),

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+use crate::cloud::retry::RetryPolicy;
 
 fn no_env(_: &str) -> Option<String> {
     None
@@ -305,4 +306,20 @@ endpoint = "http://ims.example.com"
          imsform.toml:6:1: `cloud.regions.eu-west-0.projekt`: unknown key; did you mean `project`?"
     );
     assert!(error("[cloud]\nregions = 3\n").contains("`cloud.regions`: must be a table"));
+}
+
+#[test]
+fn from_apply_takes_the_rate_and_bounds_the_burst() {
+    let apply = |rate| ApplyConfig {
+        parallelism: 10,
+        requests_per_second: rate,
+        job_timeout: Duration::from_secs(1800),
+        poll_interval: None,
+    };
+    let options = ClientOptions::from_apply(&apply(20));
+    assert_eq!((options.requests_per_second, options.burst), (20, 10));
+    let options = ClientOptions::from_apply(&apply(3));
+    assert_eq!((options.requests_per_second, options.burst), (3, 3));
+    assert_eq!(options.page_size, 1000);
+    assert_eq!(options.retry, RetryPolicy::default());
 }
