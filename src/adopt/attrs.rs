@@ -6,8 +6,10 @@
 //! - `image_url`: the file of `__data_origin` (`file,<bucket:object>`) when IMS reports one
 //!   that a manifest accepts, else `unknown` (`crate::manifest::unknown_source`: never a
 //!   replacement until the user names the file).
-//! - `disk_format`: as IMS reports it (it may have converted the file); written only when it
-//!   differs from what the `image_url`'s extension gives.
+//! - `disk_format`: with a known file, what its extension gives (left out of the block): IMS
+//!   reports the format it converted the file to, not the one asked at creation (design.md
+//!   section 3), and an import records the manifest's. With `unknown`, IMS's format, written
+//!   when it is not `zvhd2`.
 //! - `share_with`: the image's members, every status (what refresh records).
 
 use std::collections::BTreeSet;
@@ -15,7 +17,7 @@ use std::collections::BTreeSet;
 use crate::cloud::RemoteImage;
 use crate::ims;
 use crate::manifest::model::{ImageAttrs, TOKEN_TAG};
-use crate::manifest::unknown_source::UNKNOWN_IMAGE_URL;
+use crate::manifest::unknown_source::{UNKNOWN_IMAGE_URL, is_unknown};
 use crate::manifest::{DISK_FORMATS, USER_TAGS_MAX, derived_disk_format};
 
 /// The `image_url` a manifest gives `image`: IMS's file, or `unknown`.
@@ -56,10 +58,12 @@ pub fn manifest_attrs(image: &RemoteImage) -> Result<ImageAttrs, String> {
         return Err("its description breaks IMS's description rules".to_owned());
     }
     let image_url = manifest_url(image);
-    let disk_format = image
+    let reported = image
         .disk_format
         .as_deref()
-        .and_then(|text| DISK_FORMATS.into_iter().find(|f| f.as_str() == text))
+        .and_then(|text| DISK_FORMATS.into_iter().find(|f| f.as_str() == text));
+    let disk_format = reported
+        .filter(|_| is_unknown(&image_url))
         .unwrap_or_else(|| derived_disk_format(&image_url));
     Ok(ImageAttrs {
         name: image.name.clone(),
@@ -142,8 +146,12 @@ mod tests {
         web.members = Some(BTreeMap::from([(project.clone(), MemberStatus::Pending)]));
         let attrs = manifest_attrs(&web).unwrap();
         assert_eq!(attrs.image_url, "bucket:web.qcow2");
-        assert_eq!(attrs.disk_format, DiskFormat::Zvhd2, "as IMS reports it");
-        assert!(writes_disk_format(&attrs), "qcow2 is what the file gives");
+        assert_eq!(
+            attrs.disk_format,
+            DiskFormat::Qcow2,
+            "the file's, not IMS's zvhd2"
+        );
+        assert!(!writes_disk_format(&attrs));
         assert_eq!(
             attrs.tags,
             BTreeMap::from([("team".into(), "platform".into())])

@@ -209,7 +209,7 @@ fn the_generated_file_loads_to_exactly_the_images_and_its_imports() {
     let text = render(&generation, header);
     assert!(text.contains("image_url: \"unknown\""), "{text}");
     assert!(
-        text.contains("3 images of project p in cn-north-4 and 1 replica"),
+        text.contains("3 images of project\n# p in cn-north-4 and 1 replica, with"),
         "{text}"
     );
     std::fs::write(dir.path().join("adopted.yaml"), &text).unwrap();

@@ -54,10 +54,11 @@ fn write_header(out: &mut String, generation: &Generation, header: Header<'_>) {
     let replicas: usize = generation.adopted.iter().map(|a| a.replicas.len()).sum();
     let _ = writeln!(
         out,
-        "# Written by `imsform query --generate-config-out`: {} of project {} in {}{}, with\n\
-         # their import entries. `imsform plan` shows each as an import and nothing else; review\n\
-         # this file, then `imsform apply` records them in the state without changing them. The\n\
-         # import entries can stay: once applied they do nothing.",
+        "# Written by `imsform query --generate-config-out`: {} of project\n\
+         # {} in {}{}, with their import entries.\n\
+         # `imsform plan` shows each as an import and nothing else; review this file, then\n\
+         # `imsform apply` records them in the state without changing them. The import entries\n\
+         # can stay: once applied they do nothing.",
         crate::manifest::plural(count, "image"),
         header.project_id,
         header.region,
