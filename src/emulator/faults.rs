@@ -48,6 +48,10 @@ pub struct Faults {
     pub drop_rate: f64,
     /// Per route (`"METHOD /template"`): how many of the next responses to drop after acting.
     pub drop_routes: BTreeMap<String, u32>,
+    /// Stop answering: every IMS and IAM request is accepted (and counted) but never acted on
+    /// nor answered, its connection kept open, as behind a link that went silent. Jobs already
+    /// running go on. Lifting the fault closes those connections without an answer.
+    pub silent: bool,
 }
 
 impl Faults {

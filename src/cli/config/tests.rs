@@ -306,3 +306,39 @@ endpoint = "http://ims.example.com"
     );
     assert!(error("[cloud]\nregions = 3\n").contains("`cloud.regions`: must be a table"));
 }
+
+#[test]
+fn the_bounds_of_silent_links_have_defaults_and_are_checked() {
+    let config = parse("[cloud]\nlocal = true\n").unwrap();
+    assert_eq!(config.cloud.request_timeout, Duration::from_secs(60));
+    assert_eq!(config.cloud.unresponsive_timeout, Duration::from_secs(180));
+    let config = parse(
+        "[cloud]\nlocal = true\nrequest_timeout = \"10s\"\nunresponsive_timeout = \"30s\"\n\n\
+         [state]\nbackend = \"pg\"\nconn_str = \"host=db dbname=infra\"\nheartbeat = \"2s\"\n\
+         statement_timeout = \"15s\"\n",
+    )
+    .unwrap();
+    assert_eq!(config.cloud.request_timeout, Duration::from_secs(10));
+    assert_eq!(config.cloud.unresponsive_timeout, Duration::from_secs(30));
+    let crate::state::Location::Pg(settings) = &config.state.location else {
+        panic!("{:?}", config.state.location);
+    };
+    assert_eq!(settings.heartbeat, Duration::from_secs(2));
+    assert_eq!(settings.statement_timeout, Duration::from_secs(15));
+    assert_eq!(
+        (settings.host.as_str(), settings.dbname.as_str()),
+        ("db", "infra")
+    );
+    let text = error(
+        "[cloud]\nlocal = true\nrequest_timeout = \"soon\"\nunresponsive_timeout = 30\n\n\
+         [state]\nheartbeat = \"0s\"\nstatement_timeout = \"30 parsecs\"\n",
+    );
+    for expected in [
+        "imsform.toml:3:19: `cloud.request_timeout`: `soon` is not a duration",
+        "imsform.toml:4:24: `cloud.unresponsive_timeout`: must be a string, not integer",
+        "imsform.toml:7:13: `state.heartbeat`: must be longer than zero",
+        "imsform.toml:8:21: `state.statement_timeout`: `30 parsecs` is not a duration",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+}
