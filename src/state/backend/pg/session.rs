@@ -96,7 +96,7 @@ impl Link {
             if lost.is_some() {
                 return false;
             }
-            tracing::warn!("the state database connection is lost: {reason}");
+            tracing::info!("the state database connection is lost: {reason}");
             *lost = Some(reason);
             true
         });
