@@ -53,8 +53,7 @@ pub enum CloudError {
     /// stops waiting on it (every attempt to it ends, and none is sent any more).
     #[error(
         "{endpoint} stopped answering: no request to it was answered for {} (`[cloud] \
-         unresponsive_timeout`), so this run stops waiting on it. What was started is in the \
-         journal: the next apply resumes it",
+         unresponsive_timeout`)",
         whole_seconds(*.silent_for)
     )]
     Unresponsive {

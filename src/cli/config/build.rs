@@ -126,6 +126,16 @@ impl Reader<'_> {
                 _ => cloud.insecure = self.bool(value, &dotted).unwrap_or(false),
             }
         }
+        self.cloud_checks(cloud, region, env)
+    }
+
+    /// The environment's overrides of `[cloud]`, then the checks across its keys.
+    fn cloud_checks(
+        &mut self,
+        mut cloud: CloudConfig,
+        mut region: Option<(String, Option<usize>)>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<CloudConfig> {
         let from_env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
         if let Some(value) = from_env("HW_REGION_NAME") {
             region = Some((value, None));
