@@ -14,7 +14,8 @@
 //! - `ops`: the typed operations ([`CloudApi`] for [`Client`]); `gone`: waiting out deletes;
 //! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick;
 //! - [`distribution`]: members and copies (inherent [`Client`] methods, outside the seam);
-//! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit.
+//! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit;
+//! - [`liveness`]: whether each endpoint answers; a silent one ends the run's waits on it.
 
 pub mod client;
 pub mod config;
@@ -27,6 +28,7 @@ pub mod error;
 pub mod factory;
 mod gone;
 pub mod jobs;
+pub mod liveness;
 mod ops;
 pub mod options;
 pub mod ratelimit;
@@ -48,6 +50,7 @@ pub use distribution::{JobReport, MemberResult, MemberStatus};
 pub use error::CloudError;
 pub use factory::ClientFactory;
 pub use jobs::{GoneWatch, JobOutcome, JobProgress, JobWatcher, WatchConfig, Watching};
+pub use liveness::{Liveness, Unresponsive};
 pub use options::{ClientOptions, Clock};
 pub use retry::RetryPolicy;
 
