@@ -23,6 +23,7 @@
 //! - [`planfile`]: saved plans: the JSON plan plus an envelope, read back into the plan.
 //! - [`apply`]: the executor: journal, bounded concurrency, progress, interrupts.
 //! - [`emulator`]: a faithful local IMS over real HTTP, for tests and for the local cloud.
+//! - [`version`]: the version, git commit and target that `imsform --version` prints.
 
 pub mod apply;
 pub mod atomic_file;
@@ -37,3 +38,4 @@ pub mod planfile;
 pub mod render;
 pub mod sign;
 pub mod state;
+pub mod version;
