@@ -140,7 +140,7 @@ check_static() {
   esac
   if runs_here "$target" && command -v ldd >/dev/null; then
     linked=$(ldd "$binary" 2>&1 || true)
-    echo "  ldd: $(echo "$linked" | tr -s ' \t\n' ' ')"
+    echo "  ldd: $(echo "$linked" | tr -s ' \t\n' ' ' | sed 's/^ //; s/ $//')"
     case $linked in
       *"statically linked"* | *"not a dynamic executable"*) ;;
       *) die "$target: ldd lists shared libraries for $binary" ;;
