@@ -96,11 +96,21 @@ fn the_release_workflow_builds_publishes_and_verifies() {
         .get_mapping("verify")
         .and_then(|j| j.get_sequence("steps"))
         .unwrap();
-    assert!(verify.iter().any(|s| {
-        s.as_mapping()
-            .and_then(|s| s.get_scalar("uses"))
-            .is_some_and(|u| u.as_str() == "./")
-    }));
+    // It installs the tag's release from this repository's releases, wherever it is hosted.
+    let action = verify
+        .iter()
+        .filter_map(|s| s.as_mapping())
+        .find(|s| s.get_scalar("uses").is_some_and(|u| u.as_str() == "./"))
+        .expect("the verify job runs the action");
+    let with = action.get_mapping("with").unwrap();
+    assert_eq!(
+        with.get_scalar("version").unwrap().as_str(),
+        "${{ github.ref_name }}"
+    );
+    assert_eq!(
+        with.get_scalar("download-url").unwrap().as_str(),
+        "${{ github.server_url }}/${{ github.repository }}/releases/download"
+    );
     for script in ["scripts/release.sh", "scripts/install.sh"] {
         let mode = std::fs::metadata(repo().join(script))
             .unwrap()
