@@ -30,6 +30,7 @@
 //! - [`apply`]: the executor: journal, the graph walk with bounded concurrency, progress,
 //!   interrupts.
 //! - [`emulator`]: a faithful local IMS over real HTTP, for tests and for the local cloud.
+//! - [`version`]: the version, git commit and target that `imsform --version` prints.
 //!
 //! Every managed object is a resource instance (design.md section 11): a typed address
 //! ([`manifest::model::InstanceAddress`]), a kind and the kind's attributes. The plan holds one
@@ -53,3 +54,4 @@ pub mod planfile;
 pub mod render;
 pub mod sign;
 pub mod state;
+pub mod version;

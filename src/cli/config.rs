@@ -16,10 +16,13 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 use crate::cli::args::GlobalArgs;
+use crate::cloud::RetryPolicy;
 use crate::cloud::options::ClientOptions;
 use crate::error::{ConfigError, ConfigProblem};
 
-pub use crate::cloud::config::{CloudConfig, RegionConfig};
+pub use crate::cloud::config::{
+    CloudConfig, DEFAULT_REQUEST_TIMEOUT, DEFAULT_UNRESPONSIVE_TIMEOUT, RegionConfig,
+};
 
 /// The configuration file's name, looked up in the working directory.
 pub const FILE_NAME: &str = "imsform.toml";
@@ -63,13 +66,19 @@ pub struct ApplyConfig {
 }
 
 impl ClientOptions {
-    /// The defaults with `[apply] requests_per_second` (a burst of at most one second's worth).
-    /// Here rather than in `cloud/`, which must not import from `cli/`.
-    pub fn from_apply(apply: &ApplyConfig) -> ClientOptions {
+    /// The defaults with `[apply] requests_per_second` (a burst of at most one second's
+    /// worth), `[cloud] request_timeout` (each attempt) and `unresponsive_timeout`. Here rather
+    /// than in `cloud/`, which must not import from `cli/`.
+    pub fn from_config(cloud: &CloudConfig, apply: &ApplyConfig) -> ClientOptions {
         let defaults = ClientOptions::default();
         ClientOptions {
+            retry: RetryPolicy {
+                attempt_timeout: cloud.request_timeout,
+                ..defaults.retry
+            },
             requests_per_second: apply.requests_per_second,
             burst: defaults.burst.min(apply.requests_per_second.max(1)),
+            unresponsive: cloud.unresponsive_timeout,
             ..defaults
         }
     }

@@ -4,6 +4,12 @@
 //! so the cloud imports nothing from the command line.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// `[cloud] request_timeout` by default: one attempt of one request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// `[cloud] unresponsive_timeout` by default: an endpoint that answers nothing this long.
+pub const DEFAULT_UNRESPONSIVE_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// `[cloud]`: which cloud, region and project.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +32,11 @@ pub struct CloudConfig {
     pub copy_agency: Option<String>,
     /// `[cloud.regions.REGION]`: the other regions replicas may go to, by name.
     pub regions: BTreeMap<String, RegionConfig>,
+    /// `request_timeout`: how long one attempt of one request may take.
+    pub request_timeout: Duration,
+    /// `unresponsive_timeout`: an endpoint that answers no request for this long is given up
+    /// for the run (`cloud::liveness`).
+    pub unresponsive_timeout: Duration,
 }
 
 /// `[cloud.regions.REGION]`: a replica region's project and endpoints.
@@ -54,6 +65,8 @@ impl CloudConfig {
             project_name: None,
             copy_agency: None,
             regions: BTreeMap::new(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            unresponsive_timeout: DEFAULT_UNRESPONSIVE_TIMEOUT,
         }
     }
 

@@ -15,7 +15,8 @@
 //! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick;
 //! - [`distribution`]: members and copies (inherent [`Client`] methods, outside the seam);
 //! - [`ownership`]: whose an image is, read by id without the private-image filters;
-//! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit.
+//! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit;
+//! - [`liveness`]: whether each endpoint answers; a silent one ends the run's waits on it.
 
 pub mod client;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod error;
 pub mod factory;
 mod gone;
 pub mod jobs;
+pub mod liveness;
 mod ops;
 pub mod options;
 pub mod ownership;
@@ -50,6 +52,7 @@ pub use distribution::{JobReport, MemberResult, MemberStatus};
 pub use error::CloudError;
 pub use factory::ClientFactory;
 pub use jobs::{GoneWatch, JobOutcome, JobProgress, JobWatcher, WatchConfig, Watching};
+pub use liveness::{Liveness, Unresponsive};
 pub use options::{ClientOptions, Clock};
 pub use retry::RetryPolicy;
 

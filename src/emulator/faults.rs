@@ -49,6 +49,10 @@ pub struct Faults {
     pub drop_rate: f64,
     /// Per route (`"METHOD /template"`): how many of the next responses to drop after acting.
     pub drop_routes: BTreeMap<String, u32>,
+    /// Stop answering: every IMS and IAM request is accepted (and counted) but never acted on
+    /// nor answered, its connection kept open, as behind a link that went silent. Jobs already
+    /// running go on. Lifting the fault closes those connections without an answer.
+    pub silent: bool,
 }
 
 impl Faults {
@@ -82,6 +86,16 @@ impl Injector {
     /// The latency added to every IMS request.
     pub fn latency(&self) -> Duration {
         self.faults.latency()
+    }
+
+    /// Whether requests are taken and never answered (the `silent` fault).
+    pub fn silent(&self) -> bool {
+        self.faults.silent
+    }
+
+    /// Lifts the `silent` fault.
+    pub fn speak(&mut self) {
+        self.faults.silent = false;
     }
 
     /// Takes a token for `access_key` at emulator time `now`; `Err(retry_after_seconds)` when

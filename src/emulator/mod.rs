@@ -223,6 +223,7 @@ impl Emulator {
 
     /// Stops accepting, lets in-flight requests finish, and waits for the server task.
     pub async fn shutdown(mut self) {
+        self.shared.end_silence();
         let _ = self.stop.send(true);
         for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
@@ -232,6 +233,7 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        self.shared.end_silence();
         let _ = self.stop.send(true);
     }
 }

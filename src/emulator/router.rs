@@ -272,13 +272,16 @@ async fn gate(
     let shared = gate.shared.clone();
     let recorded = record(&parts, &body);
     let stat = route.clone();
-    let latency: Duration = shared
+    let (latency, silent) = shared
         .run(move |world| {
             *world.stats.entry(stat).or_insert(0) += 1;
             world.record(recorded);
-            world.faults.latency()
+            (world.faults.latency(), world.faults.silent())
         })
         .await;
+    if silent {
+        return stall(&shared).await;
+    }
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -297,6 +300,17 @@ async fn gate(
     {
         response.extensions_mut().insert(DropConnection);
     }
+    response
+}
+
+/// The `silent` fault: no answer while it lasts (the connection stays open), then a dropped
+/// connection; the request is never acted on.
+async fn stall(shared: &Shared) -> Response {
+    while shared.run(|world| world.faults.silent()).await {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
+    response.extensions_mut().insert(DropConnection);
     response
 }
 

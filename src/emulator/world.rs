@@ -193,6 +193,12 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Lifts the `silent` fault, so that the requests it holds end (a stopping server waits
+    /// for them).
+    pub fn end_silence(&self) {
+        self.lock().faults.speak();
+    }
+
     /// The one entry point: advance the clock, run `f` on the world, persist if it changed.
     pub async fn run<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         let (result, snapshot) = {
