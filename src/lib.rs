@@ -16,8 +16,12 @@
 //! - [`atomic_file`]: atomic file replacement, for the state, saved plans and the emulator.
 //! - [`ims`]: IMS limits and value sets shared by validation and the emulator.
 //! - [`sign`]: SDK-HMAC-SHA256 request signing, shared by the client and the emulator.
+//! - [`obs`]: OBS wire facts (signature, XML, limits, storage classes) shared by the OBS client
+//!   and the emulator's OBS.
+//! - [`upload`]: the local side of uploading an image file: content-addressed keys, streamed
+//!   digests and their cache, file fingerprints, upload progress.
 //! - [`cloud`]: the IMS client: credentials, transport, retries, pagination, job polling, and
-//!   the [`cloud::CloudApi`] seam used by plan and apply.
+//!   the [`cloud::CloudApi`] seam used by plan and apply; and the OBS client ([`cloud::obs`]).
 //! - [`plan`]: the pure diff engine from (desired, state, remote, options) to a plan.
 //! - [`render`]: human, markdown and JSON renderings of plans and state.
 //! - [`planfile`]: saved plans: the JSON plan plus an envelope, read back into the plan.
@@ -32,8 +36,10 @@ pub mod emulator;
 pub mod error;
 pub mod ims;
 pub mod manifest;
+pub mod obs;
 pub mod plan;
 pub mod planfile;
 pub mod render;
 pub mod sign;
 pub mod state;
+pub mod upload;
