@@ -13,7 +13,8 @@
 //! - `ops`: the typed operations ([`CloudApi`] for [`Client`]); `gone`: waiting out deletes;
 //! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick;
 //! - [`distribution`]: members and copies (inherent [`Client`] methods, outside the seam);
-//! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit.
+//! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit;
+//! - [`obs`]: the OBS client ([`obs::ObsClient`]): uploads of image files, resumable multipart.
 
 pub mod client;
 pub mod credentials;
@@ -25,6 +26,7 @@ pub mod error;
 pub mod factory;
 mod gone;
 pub mod jobs;
+pub mod obs;
 mod ops;
 pub mod options;
 pub mod ratelimit;

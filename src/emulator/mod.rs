@@ -1,7 +1,7 @@
 //! A faithful local IMS over real HTTP: for tests, for `imsform emulator` and for the local
-//! cloud. Shares only `crate::sign` (canonicalisation), `crate::ims` (limits) and
-//! `crate::atomic_file` with the rest of imsform; never imports plan, apply, state, cloud or
-//! manifest.
+//! cloud. Shares only `crate::sign` (canonicalisation), `crate::ims` (limits), `crate::obs`
+//! (OBS wire facts) and `crate::atomic_file` with the rest of imsform; never imports plan,
+//! apply, state, cloud or manifest.
 //!
 //! Start one with [`Emulator::builder`]: it binds `127.0.0.1:0` by default (loopback only),
 //! serves until dropped, and exposes its URI, credentials, recorded requests, statistics, the
