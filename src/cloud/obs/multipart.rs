@@ -37,8 +37,13 @@ const COMPLETE_ROUNDS: u32 = 3;
 pub fn part_size(size: u64, wanted: Option<u64>) -> u64 {
     let wanted = wanted.unwrap_or(DEFAULT_PART_SIZE);
     let mib = 1024 * 1024;
-    let least = size.div_ceil(u64::from(MAX_PARTS)).div_ceil(mib) * mib;
-    wanted.max(least).clamp(MIN_PART_SIZE, MAX_PART_SIZE)
+    let least = size.div_ceil(u64::from(MAX_PARTS));
+    let size = if least > wanted {
+        least.div_ceil(mib) * mib
+    } else {
+        wanted
+    };
+    size.clamp(MIN_PART_SIZE, MAX_PART_SIZE)
 }
 
 /// How many parts a file of `size` bytes makes (at least one, even when empty).
