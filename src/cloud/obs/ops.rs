@@ -55,7 +55,24 @@ impl ObsClient {
         match self.send(&request, &[200], None).await {
             Ok(response) => Ok(Some(object_info(&response.headers))),
             Err(error) if error.status() == Some(404) => Ok(None),
+            Err(error) if error.status() == Some(403) => {
+                Err(self.why_forbidden(target, error).await)
+            }
             Err(error) => Err(error),
+        }
+    }
+
+    /// A HEAD answer carries no body, so a 403 does not say why. The same question as a GET
+    /// of one byte does (`SignatureDoesNotMatch`, `InvalidAccessKeyId`, …): that error, when it
+    /// has a code, else `head_error`.
+    async fn why_forbidden(&self, target: &Target, head_error: CloudError) -> CloudError {
+        let mut probe = request::get_object(&target.bucket, &target.key);
+        probe
+            .headers
+            .push(("Range".to_owned(), "bytes=0-0".to_owned()));
+        match self.send(&probe, &[200, 206], None).await {
+            Err(error) if error.code().is_some_and(|code| code != "403") => error,
+            _ => head_error,
         }
     }
 
