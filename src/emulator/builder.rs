@@ -358,10 +358,8 @@ impl EmulatorBuilder {
                 (temp.path().to_path_buf(), Some(temp))
             }
         };
-        std::fs::create_dir_all(&root).map_err(failed(format!(
-            "creating the OBS directory {}",
-            root.display()
-        )))?;
+        // The directory itself appears with the first bucket: a world without buckets leaves
+        // nothing beside its data file.
         self.config.obs = Store::new(root);
         for (region, name) in &self.buckets {
             let region = region.clone().unwrap_or_else(|| self.regions[0].clone());
