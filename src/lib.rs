@@ -22,11 +22,21 @@
 //!   digests and their cache, file fingerprints, upload progress.
 //! - [`cloud`]: the IMS client: credentials, transport, retries, pagination, job polling, and
 //!   the [`cloud::CloudApi`] seam used by plan and apply; and the OBS client ([`cloud::obs`]).
-//! - [`plan`]: the pure diff engine from (desired, state, remote, options) to a plan.
+//! - [`plan`]: the pure diff engine from (desired, state, remote, options) to a plan, and the
+//!   dependency graph of its instances.
 //! - [`render`]: human, markdown and JSON renderings of plans and state.
 //! - [`planfile`]: saved plans: the JSON plan plus an envelope, read back into the plan.
-//! - [`apply`]: the executor: journal, bounded concurrency, progress, interrupts.
+//! - [`apply`]: the executor: journal, the graph walk with bounded concurrency, progress,
+//!   interrupts.
 //! - [`emulator`]: a faithful local IMS over real HTTP, for tests and for the local cloud.
+//!
+//! Every managed object is a resource instance (design.md section 11): a typed address
+//! ([`manifest::model::InstanceAddress`]), a kind and the kind's attributes. The plan holds one
+//! list of changes, one of drift and one of recovery across the kinds; each layer reaches the
+//! kinds through one seam (`plan/instance.rs`, `render/instance.rs`, `render/json.rs`,
+//! `apply/kinds.rs`), and each kind has one module per layer. No source file imports another
+//! that imports it back, and no module imports from a module to its left in the flow above
+//! ([`error`] `#[from]`s each module's error and is imported by [`cli`] alone above it).
 
 pub mod apply;
 pub mod atomic_file;

@@ -37,7 +37,11 @@ fn render_all(plan: &Plan) -> String {
     let colored = String::from_utf8(colored).unwrap();
     // Colour marks the change symbols; a plan whose only work is the recovery or untracked
     // images has none.
-    if plan.changes.iter().any(|c| c.action != plan::Action::NoOp) {
+    if plan
+        .changes
+        .iter()
+        .any(|c| c.action() != plan::Action::NoOp)
+    {
         assert!(colored.contains("\x1b["), "colour when asked");
     }
     let markdown =

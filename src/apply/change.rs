@@ -1,25 +1,26 @@
-//! Carrying out one [`ResourceChange`] (create, update, replace in both orders, destroy), and
-//! writing the plan's moves and drift into the state. Each function works on one address only;
+//! The image kind's apply protocol: carrying out one [`ImageChange`] (create, update, replace
+//! in both orders, destroy), and accepting an image's drift into the state. Each function works on one address only;
 //! the scheduling is in [`super`].
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::create::{self, NewImage, phase};
+use super::create;
 use super::delete::{self, Gone};
 use super::members::{self, Shared};
 use super::progress::{Event, Phase};
 use super::register::Step;
+use super::steps::{NewImage, phase};
 use super::{ApplyError, Ctx, Outcome};
 use crate::cloud::CloudApi;
 use crate::manifest::model::{Address, Field, ReplaceOrder};
-use crate::plan::{Action, Plan, ResourceChange};
-use crate::state::Observed;
+use crate::plan::{Action, ImageChange, ImageDrift};
+use crate::state::{Edit, Observed};
 
 /// Carries out `change` and reports its end to the progress sink.
 pub(crate) async fn run<C: CloudApi>(
     ctx: &Arc<Ctx<C>>,
-    change: &ResourceChange,
+    change: &ImageChange,
 ) -> Result<Outcome, ApplyError> {
     let outcome = match (change.action, &change.prior_id) {
         (Action::NoOp, _) => Outcome::none(),
@@ -61,7 +62,7 @@ fn done_summary(action: Action) -> &'static str {
 
 /// The image to create for `change`: its members are added once it is active
 /// ([`share_new`]), so the journal and the record start without them.
-fn new_image(change: &ResourceChange, replaces: Option<&str>) -> Option<NewImage> {
+fn new_image(change: &ImageChange, replaces: Option<&str>) -> Option<NewImage> {
     let mut attributes = change.after.clone()?;
     attributes.share_with.clear();
     Some(NewImage {
@@ -75,7 +76,7 @@ fn new_image(change: &ResourceChange, replaces: Option<&str>) -> Option<NewImage
 /// records them in the save that clears the journal entry.
 async fn share_new<C: CloudApi>(
     ctx: &Arc<Ctx<C>>,
-    change: &ResourceChange,
+    change: &ImageChange,
     id: &str,
 ) -> Result<Shared, ApplyError> {
     let wanted = change
@@ -97,7 +98,7 @@ async fn share_new<C: CloudApi>(
 /// A create's step, then the sharing of its new image.
 async fn created_and_shared<C: CloudApi>(
     ctx: &Arc<Ctx<C>>,
-    change: &ResourceChange,
+    change: &ImageChange,
     step: Step,
     (added, destroyed): (usize, usize),
 ) -> Result<Outcome, ApplyError> {
@@ -138,7 +139,7 @@ fn no_after() -> Outcome {
 
 async fn create_new<C: CloudApi>(
     ctx: &Arc<Ctx<C>>,
-    change: &ResourceChange,
+    change: &ImageChange,
 ) -> Result<Outcome, ApplyError> {
     let Some(image) = new_image(change, None) else {
         return Ok(no_after());
@@ -151,7 +152,7 @@ async fn create_new<C: CloudApi>(
 /// token tag is never among them), the member jobs for `share_with`, then the record.
 async fn update<C: CloudApi>(
     ctx: &Arc<Ctx<C>>,
-    change: &ResourceChange,
+    change: &ImageChange,
     id: &str,
 ) -> Result<Outcome, ApplyError> {
     let (Some(mut after), Some(before)) = (change.after.clone(), change.before.as_ref()) else {
@@ -226,7 +227,7 @@ async fn update<C: CloudApi>(
 /// the address at it) the delete of the old one.
 async fn replace_create_first<C: CloudApi>(
     ctx: &Arc<Ctx<C>>,
-    change: &ResourceChange,
+    change: &ImageChange,
     old: &str,
 ) -> Result<Outcome, ApplyError> {
     let Some(image) = new_image(change, Some(old)) else {
@@ -258,7 +259,7 @@ async fn replace_create_first<C: CloudApi>(
 /// then the create.
 async fn replace_destroy_first<C: CloudApi>(
     ctx: &Arc<Ctx<C>>,
-    change: &ResourceChange,
+    change: &ImageChange,
     old: &str,
 ) -> Result<Outcome, ApplyError> {
     let Some(image) = new_image(change, None) else {
@@ -315,51 +316,27 @@ async fn destroy<C: CloudApi>(
     })
 }
 
-/// Renames the moved addresses and accepts the drift, in one save.
-pub(crate) async fn accept_moves_and_drift<C>(
-    plan: &Plan,
-    ctx: &Arc<Ctx<C>>,
-) -> Result<(), ApplyError> {
-    if plan.moves.is_empty() && plan.drift.is_empty() {
-        return Ok(());
+/// Accepts one image's drift into `state`: a deleted image is forgotten, a changed one takes
+/// the refreshed attributes and status.
+pub(crate) fn accept_drift(state: &mut Edit<'_>, seen: ImageDrift) {
+    let Some(record) = state.image_mut(&seen.address) else {
+        return;
+    };
+    if record.id != seen.image_id {
+        return;
     }
-    let (moves, drift) = (plan.moves.clone(), plan.drift.clone());
-    ctx.state
-        .edit(move |state| {
-            for moved in moves {
-                if let Some(record) = state.remove_image(&moved.from) {
-                    state.insert_image(moved.to.clone(), record);
-                }
-                for entry in state
-                    .pending_mut()
-                    .iter_mut()
-                    .filter(|e| e.address == moved.from)
-                {
-                    entry.address = moved.to.clone();
-                }
-            }
-            for seen in drift {
-                let Some(record) = state.image_mut(&seen.address) else {
-                    continue;
-                };
-                if record.id != seen.image_id {
-                    continue;
-                }
-                let Some(after) = seen.after else {
-                    state.remove_image(&seen.address);
-                    continue;
-                };
-                record.attributes = after;
-                if let Some(status) = seen.status {
-                    let observed = record.observed.get_or_insert_with(|| Observed {
-                        status: String::new(),
-                        checksum: None,
-                        size: None,
-                        updated_at: None,
-                    });
-                    observed.status = status.after;
-                }
-            }
-        })
-        .await
+    let Some(after) = seen.after else {
+        state.remove_image(&seen.address);
+        return;
+    };
+    record.attributes = after;
+    if let Some(status) = seen.status {
+        let observed = record.observed.get_or_insert_with(|| Observed {
+            status: String::new(),
+            checksum: None,
+            size: None,
+            updated_at: None,
+        });
+        observed.status = status.after;
+    }
 }

@@ -24,27 +24,14 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::create::now;
 use super::replica_steps::delete_in;
+use super::steps::{Done, client, now};
 use super::{ApplyError, Ctx};
 use crate::cloud::distribution::CopyToRegion;
 use crate::cloud::{Client, CloudApi, CloudError, ImageStatus, JobStatus};
 use crate::manifest::model::{Address, TOKEN_TAG};
 use crate::plan::{COPY_SKEW, RemoteView, ReplicaAttrs, candidates};
 use crate::state::{Observed, PendingEntry, PendingOperation, ReplicaRecord, new_token};
-
-/// How one replica step ended: `Ok(id)` or why it failed.
-pub(crate) type Done = Result<Option<String>, String>;
-
-/// A client for `region` from the run's factory.
-pub(crate) fn client<C>(ctx: &Ctx<C>, region: &str) -> Result<Client, String> {
-    let factory = ctx
-        .options
-        .regions
-        .as_ref()
-        .ok_or("this run has no clients for other regions")?;
-    factory.client(region).map_err(|e| e.to_string())
-}
 
 fn is_copy(entry: &PendingEntry, key: &str) -> bool {
     matches!(&entry.operation, PendingOperation::Copy { token, .. } if token == key)

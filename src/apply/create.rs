@@ -4,23 +4,13 @@
 
 use std::sync::Arc;
 
-use chrono::SecondsFormat;
-
-use super::progress::{Event, Phase};
+use super::progress::Phase;
 use super::register::{self, Step};
+use super::steps::{NewImage, definitive, drop_entry, entry_mut, now, phase};
 use super::{ApplyError, Ctx};
 use crate::cloud::{CloudApi, CloudError, CreateImage, RemoteImage};
-use crate::manifest::model::{Address, ImageAttrs, TOKEN_TAG};
+use crate::manifest::model::TOKEN_TAG;
 use crate::state::{PendingEntry, PendingOperation};
-
-/// One image to create for an address.
-#[derive(Debug, Clone)]
-pub(crate) struct NewImage {
-    pub address: Address,
-    pub attributes: ImageAttrs,
-    /// create_before_destroy: the image this one replaces.
-    pub replaces: Option<String>,
-}
 
 /// What a lookup by token found.
 enum Lookup {
@@ -76,15 +66,6 @@ pub(crate) async fn create<C: CloudApi>(
             )));
         }
         retried = true;
-    }
-}
-
-/// Whether the cloud refused the create outright (nothing was created).
-pub(crate) fn definitive(error: &CloudError) -> bool {
-    match error {
-        CloudError::Api { status, .. } => (400..500).contains(status),
-        CloudError::Auth { .. } | CloudError::Config(_) => true,
-        _ => false,
     }
 }
 
@@ -157,35 +138,4 @@ async fn journal<C>(ctx: &Arc<Ctx<C>>, image: &NewImage, token: &str) -> Result<
     ctx.state
         .edit(move |state| state.pending_mut().push(entry))
         .await
-}
-
-/// Drops the create entry of `token`.
-pub(crate) async fn drop_entry<C>(ctx: &Arc<Ctx<C>>, token: &str) -> Result<(), ApplyError> {
-    let token = token.to_owned();
-    ctx.state
-        .edit(move |state| state.pending_mut().retain(|e| !is_create(e, &token)))
-        .await
-}
-
-pub(crate) fn is_create(entry: &PendingEntry, key: &str) -> bool {
-    matches!(&entry.operation, PendingOperation::Create { token, .. } if token == key)
-}
-
-pub(crate) fn entry_mut<'a>(
-    pending: &'a mut [PendingEntry],
-    key: &str,
-) -> Option<&'a mut PendingOperation> {
-    pending
-        .iter_mut()
-        .find(|e| is_create(e, key))
-        .map(|e| &mut e.operation)
-}
-
-pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-pub(crate) fn phase<C>(ctx: &Ctx<C>, address: &Address, phase: Phase) {
-    let address = address.clone();
-    ctx.progress.event(Event::Phase { address, phase });
 }

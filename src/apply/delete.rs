@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::create::{self, phase};
 use super::progress::Phase;
+use super::steps::{self, phase};
 use super::{ApplyError, Ctx};
 use crate::cloud::CloudApi;
 use crate::manifest::model::Address;
@@ -39,7 +39,7 @@ pub(crate) async fn journal<C, R: Send + 'static>(
         operation: PendingOperation::Delete {
             image_id: image_id.to_owned(),
         },
-        started_at: create::now(),
+        started_at: steps::now(),
     };
     ctx.state
         .edit(move |state| {
@@ -80,7 +80,7 @@ pub(crate) async fn delete_and_wait<C: CloudApi>(
     }
     if let Err(error) = ctx.cloud.delete(image_id).await {
         let message = format!("deleting image {image_id}: {error}");
-        return if create::definitive(&error) {
+        return if steps::definitive(&error) {
             Gone::Refused(message)
         } else {
             Gone::Failed(format!("{message}; the next apply retries"))

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::create::{now, phase};
 use super::progress::Phase;
+use super::steps::{now, phase};
 use super::{ApplyError, Ctx};
 use crate::cloud::{CloudApi, CloudError, JobReport, JobStatus};
 use crate::manifest::model::Address;

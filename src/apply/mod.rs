@@ -7,13 +7,18 @@
 //!
 //! 1. Refuse the plan if any recovery is [`RecoveryAction::Ambiguous`] (several images carry one
 //!    create's token): nothing is touched.
-//! 2. Carry out [`Plan::recovery`] (`recover.rs`), one task per address, entries of an address in
-//!    journal order. [`RecoveryAction::LookUp`] (a plan made without refresh) is resolved against
-//!    the cloud first with the plan's own rules.
-//! 3. Rename the addresses of [`Plan::moves`] and accept [`Plan::drift`] into the state, in one save.
-//!    Then carry out [`Plan::untracked`] (`untracked.rs`): adopt (one save), delete (waited out).
-//! 4. Stop there for a refresh-only plan; otherwise carry out [`Plan::changes`] (`change.rs`), at
-//!    most `parallelism` addresses at once, each address in exactly one task.
+//! 2. Carry out the image entries of [`Plan::recovery`] (`recover.rs`), one task per address,
+//!    entries of an address in journal order. [`RecoveryAction::LookUp`] (a plan made without
+//!    refresh) is resolved against the cloud first with the plan's own rules.
+//! 3. Rename the addresses of [`Plan::moves`] and accept [`Plan::drift`] of every kind into the
+//!    state, in one save (`kinds.rs`). Then carry out [`Plan::untracked`] (`untracked.rs`):
+//!    adopt (one save), delete (waited out).
+//! 4. Stop there for a refresh-only plan. Otherwise recover the other kinds' journal entries
+//!    (copies and replica deletes, `replicas.rs`), then walk the plan's dependency graph
+//!    ([`crate::plan::Graph`], `walk.rs`): every step of every instance's change, at most
+//!    `parallelism` at once, each once the steps before it have ended well, each kind's step
+//!    handed to its protocol through one seam (`kinds.rs`: `change.rs` for images,
+//!    `replicas.rs` for replicas).
 //!
 //! # The create protocol (design.md section 6, `create.rs`)
 //!
@@ -56,7 +61,8 @@
 //!
 //! - Every completed step is saved before the next call ([`writer::StateWriter`], a single task
 //!   owning the [`Store`]); a crash at any point leaves a journal the next plan resolves.
-//! - Never two operations on one address at once; never more than `parallelism` addresses.
+//! - Never two operations on one instance at once (the graph orders the steps of an image and
+//!   its replicas); never more than `parallelism` steps at once.
 //! - A failed address does not stop the others; the [`Report`] lists it.
 //! - Interrupts ([`Shutdown`]): no new address starts; in-flight steps finish their call and its
 //!   save; waits (jobs, deletes) are abandoned at a saved point and resumed by the next apply.
@@ -71,6 +77,7 @@ mod change;
 mod copy;
 mod create;
 mod delete;
+mod kinds;
 mod members;
 mod progress;
 mod recover;
@@ -80,19 +87,18 @@ mod replicas;
 mod report;
 mod resume;
 mod shutdown;
+mod steps;
 mod untracked;
+mod walk;
 mod writer;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 pub use progress::{Event, HEARTBEAT, Phase, PlainProgress, ProgressSink, Silent, TermProgress};
 pub use report::Report;
@@ -100,7 +106,7 @@ pub use shutdown::{Shutdown, ShutdownTrigger};
 
 use crate::cloud::{ClientFactory, CloudApi, JobWatcher, WatchConfig};
 use crate::manifest::model::Address;
-use crate::plan::{Action, Plan, PlanMode, RecoveryAction};
+use crate::plan::{Plan, PlanMode, Recovery, RecoveryAction};
 use crate::state::{StateError, Store};
 use writer::StateWriter;
 
@@ -242,7 +248,9 @@ pub async fn execute<C: CloudApi + 'static>(
 
 fn refuse_ambiguous(plan: &Plan) -> Result<(), ApplyError> {
     for recovery in &plan.recovery {
-        if let RecoveryAction::Ambiguous { image_ids } = &recovery.action {
+        if let Recovery::Image(recovery) = recovery
+            && let RecoveryAction::Ambiguous { image_ids } = &recovery.action
+        {
             return Err(ApplyError::Ambiguous {
                 address: recovery.address.clone(),
                 image_ids: image_ids.clone(),
@@ -261,112 +269,18 @@ async fn run_phases<C: CloudApi + 'static>(
     if ctx.shutdown.is_requested() {
         report.interrupted = true;
         // Only addresses with planned work, and none the recovery already lists.
-        report.not_started = plan
-            .changes
-            .iter()
-            .filter(|c| c.action != Action::NoOp && !recovered.fulfils(c))
-            .filter(|c| !report.lists(&c.address))
-            .map(|c| c.address.clone())
-            .collect();
+        report.not_started = walk::not_started(plan.changes.iter(), &recovered, &report);
         return Ok(report);
     }
-    change::accept_moves_and_drift(plan, ctx).await?;
+    kinds::accept_moves_and_drift(plan, ctx).await?;
     untracked::run(plan, ctx, &mut report).await?;
-    replicas::accept_drift(plan, ctx).await?;
     if plan.mode == PlanMode::RefreshOnly {
         return Ok(report);
     }
-    replicas::before(plan, ctx, &mut report).await?;
-    run_changes(plan, ctx, &recovered, &mut report).await?;
-    replicas::after(plan, ctx, &mut report).await?;
+    replicas::recover_all(plan, ctx, &mut report).await?;
+    walk::walk(plan, ctx, &recovered, &mut report).await?;
     report.interrupted |= ctx.shutdown.is_requested();
     Ok(report)
-}
-
-/// Runs the plan's changes, `parallelism` addresses at once.
-async fn run_changes<C: CloudApi + 'static>(
-    plan: &Plan,
-    ctx: &Arc<Ctx<C>>,
-    recovered: &recover::Recovered,
-    report: &mut Report,
-) -> Result<(), ApplyError> {
-    let semaphore = Arc::new(Semaphore::new(ctx.options.parallelism.max(1)));
-    let mut tasks: JoinSet<(Address, Result<Outcome, ApplyError>)> = JoinSet::new();
-    let pending: Vec<_> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .collect();
-    let mut started = BTreeSet::new();
-    let mut ids = HashMap::new();
-    for change in &pending {
-        if let Some(reason) = recovered.invalidates(change) {
-            // An address whose recovery failed is already listed once, with the cause.
-            if !report.lists(&change.address) {
-                report.failures.push((change.address.clone(), reason));
-            }
-            continue;
-        }
-        if recovered.fulfils(change) {
-            // Counted by the recovery that made it.
-            continue;
-        }
-        let permit = tokio::select! {
-            permit = semaphore.clone().acquire_owned() => permit,
-            () = ctx.shutdown.requested() => break,
-        };
-        // The semaphore is never closed, so acquiring only fails if it were.
-        let Ok(permit) = permit else { break };
-        if ctx.shutdown.is_requested() {
-            break;
-        }
-        started.insert(change.address.clone());
-        let address = change.address.clone();
-        let (ctx, change) = (ctx.clone(), (*change).clone());
-        let handle = tasks.spawn(async move {
-            let _permit = permit;
-            let address = change.address.clone();
-            (address, change::run(&ctx, &change).await)
-        });
-        ids.insert(handle.id(), address);
-        while let Some(done) = tasks.try_join_next() {
-            collect(done, &ids, report)?;
-        }
-    }
-    while let Some(done) = tasks.join_next().await {
-        collect(done, &ids, report)?;
-    }
-    report.not_started = pending
-        .iter()
-        .filter(|c| !started.contains(&c.address))
-        .filter(|c| !report.lists(&c.address))
-        .filter(|c| !recovered.fulfils(c))
-        .map(|c| c.address.clone())
-        .collect();
-    Ok(())
-}
-
-type Joined = Result<(Address, Result<Outcome, ApplyError>), tokio::task::JoinError>;
-
-/// Adds one finished task to the report; a state failure stops the run.
-fn collect(
-    done: Joined,
-    ids: &HashMap<tokio::task::Id, Address>,
-    report: &mut Report,
-) -> Result<(), ApplyError> {
-    match done {
-        Ok((address, outcome)) => add(report, address, outcome?),
-        Err(error) => {
-            // A panicking task is a bug; report it without losing the others. Its journal
-            // entry, if any, stays for the next apply to resolve.
-            if let Some(address) = ids.get(&error.id()) {
-                report
-                    .failures
-                    .push((address.clone(), format!("internal error: {error}")));
-            }
-        }
-    }
-    Ok(())
 }
 
 pub(crate) fn add(report: &mut Report, address: Address, outcome: Outcome) {

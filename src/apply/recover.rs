@@ -1,5 +1,5 @@
-//! Carrying out [`Plan::recovery`]: finishing or undoing the journal of an interrupted run, at
-//! each image's real status. Entries of one address run in journal order in one task; addresses
+//! Carrying out the image entries of [`Plan::recovery`]: finishing or undoing the journal of an
+//! interrupted run, at each image's real status. Entries of one address run in journal order in one task; addresses
 //! run in parallel. A [`RecoveryAction::LookUp`] (plan made without refresh) is first resolved
 //! against the cloud with the plan's own rules ([`crate::plan::recover`]); one entry's recovery
 //! is in `resume.rs`.
@@ -20,7 +20,7 @@ use super::resume::{Ended, Work, recover_one};
 use super::{ApplyError, Ctx, Report};
 use crate::cloud::CloudApi;
 use crate::manifest::model::{Address, ImageAttrs};
-use crate::plan::{Action, Plan, PlanMode, Recovery, ResourceChange};
+use crate::plan::{Action, ImageChange, ImageRecovery, Plan, PlanMode, Recovery};
 
 /// What recovery means for the plan's changes.
 #[derive(Debug, Default)]
@@ -32,7 +32,7 @@ pub(crate) struct Recovered {
 }
 
 impl Recovered {
-    pub(crate) fn invalidates(&self, change: &ResourceChange) -> Option<String> {
+    pub(crate) fn invalidates(&self, change: &ImageChange) -> Option<String> {
         if self.fulfils(change) {
             return None;
         }
@@ -49,7 +49,7 @@ impl Recovered {
     }
 
     /// The change is a create the recovery already made exactly.
-    pub(crate) fn fulfils(&self, change: &ResourceChange) -> bool {
+    pub(crate) fn fulfils(&self, change: &ImageChange) -> bool {
         change.action == Action::Create
             && self.completed.get(&change.address) == change.after.as_ref()
     }
@@ -61,23 +61,20 @@ pub(crate) async fn run_all<C: CloudApi + 'static>(
     ctx: &Arc<Ctx<C>>,
     report: &mut Report,
 ) -> Result<Recovered, ApplyError> {
-    let mut by_address: BTreeMap<Address, Vec<Recovery>> = BTreeMap::new();
+    let mut by_address: BTreeMap<Address, Vec<ImageRecovery>> = BTreeMap::new();
+    let mut entries = 0;
     for recovery in &plan.recovery {
-        by_address
-            .entry(recovery.address.clone())
-            .or_default()
-            .push(recovery.clone());
+        match recovery {
+            Recovery::Image(recovery) => by_address
+                .entry(recovery.address.clone())
+                .or_default()
+                .push(recovery.clone()),
+            // Each of the other kinds' entries is a progress line of its own.
+            _ => entries += 1,
+        }
     }
-    // Each replica's end is a progress line of its own.
-    let replicas = plan.replicas.iter().filter(|c| c.action != Action::NoOp);
-    let total = by_address.len()
-        + plan
-            .changes
-            .iter()
-            .filter(|c| c.action != Action::NoOp)
-            .count()
-        + replicas.count()
-        + plan.replica_recovery.len();
+    let changes = plan.changes.iter().filter(|c| c.action() != Action::NoOp);
+    let total = by_address.len() + entries + changes.count();
     ctx.progress.event(Event::Begin { total });
     let semaphore = Arc::new(Semaphore::new(ctx.options.parallelism.max(1)));
     let refresh_only = plan.mode == PlanMode::RefreshOnly;

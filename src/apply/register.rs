@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::create::{self, NewImage, entry_mut, is_create, phase};
 use super::delete::{self, Gone};
 use super::progress::Phase;
+use super::steps::{self, NewImage, entry_mut, is_create, phase};
 use super::{ApplyError, Ctx};
 use crate::cloud::{AttrUpdate, CloudApi, CloudError, ImageStatus, JobOutcome, RemoteImage};
 use crate::state::{ImageRecord, Observed, PendingEntry, PendingOperation, Taint};
@@ -93,7 +93,7 @@ pub(crate) async fn register<C: CloudApi>(
                     .await?;
                 return wait_since(ctx, at, Some(job_id), answered).await;
             }
-            Err(error) if create::definitive(&error) => {
+            Err(error) if steps::definitive(&error) => {
                 let code = error.code().map(str::to_owned);
                 return fail_image(ctx, at, code, format!("registration refused: {error}")).await;
             }
@@ -255,7 +255,7 @@ pub(crate) async fn finish<C: CloudApi>(
             state.insert_image(address.clone(), record);
             if let Some(old) = replaces {
                 let operation = PendingOperation::Delete { image_id: old };
-                let started_at = create::now();
+                let started_at = steps::now();
                 state.pending_mut().push(PendingEntry {
                     address,
                     operation,
@@ -308,7 +308,7 @@ pub(crate) async fn fail_image<C: CloudApi>(
             .edit(move |state| {
                 state.pending_mut().retain(|e| !is_create(e, &key));
                 let operation = PendingOperation::Delete { image_id };
-                let started_at = create::now();
+                let started_at = steps::now();
                 state.pending_mut().push(PendingEntry {
                     address: entry_address,
                     operation,
@@ -344,7 +344,7 @@ pub(crate) async fn fail_image<C: CloudApi>(
 
 /// The create's image is gone: drop the entry.
 async fn vanished<C: CloudApi>(ctx: &Arc<Ctx<C>>, at: Journaled<'_>) -> Result<Step, ApplyError> {
-    create::drop_entry(ctx, at.token).await?;
+    steps::drop_entry(ctx, at.token).await?;
     Ok(Step::Failed(format!(
         "image {} disappeared before its registration finished; the next plan creates it again",
         at.image_id

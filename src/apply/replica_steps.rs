@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::copy::{Done, client};
-use super::create::now;
+use super::steps::now;
+use super::steps::{Done, client};
 use super::{ApplyError, Ctx};
 use crate::cloud::{AttrUpdate, Client, CloudApi};
 use crate::manifest::model::Address;

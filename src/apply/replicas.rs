@@ -1,142 +1,70 @@
-//! Carrying out the plan's replica work (design.md section 10), around the images' changes:
+//! The replica kind's apply protocol (design.md section 10): one step of a replica's change,
+//! the recovery of its journal entries, and its drift accepted into the state. The order
+//! between a replica and its image is the plan's graph (`walk.rs`):
 //!
-//! - with the images' drift (also in a refresh-only run): the replica drift accepted into the
-//!   state ([`accept_drift`]);
-//! - before the images' changes: the recovery of journaled copies and replica deletes, the
-//!   deletes (removed from the manifests, source destroyed) and the delete halves of
-//!   destroy-before-create replacements (so that a source destroyed first never leaves copies
-//!   the state forgot);
-//! - after them: the creates, the updates and the other halves of replacements (a new source
-//!   is active by then; create-before-destroy copies first, then deletes the old copy).
+//! - the deletes, and the delete halves of destroy-before-create replacements, go before their
+//!   image is destroyed or replaced (so a source never leaves copies the state forgot);
+//! - the creates, updates and the other halves go after their image's change (a new source is
+//!   active by then; a create-before-destroy copies first, then deletes the old copy).
 //!
-//! The creates, updates and replacements run `parallelism` at once (the images' changes are
-//! done by then, so they have the whole budget), the recovery and the deletes one at a time;
-//! every request goes through the one rate limiter of the run's clients. A failed replica is
-//! reported at its image's address and does not stop the others.
+//! The journaled copies and replica deletes are recovered one at a time before the walk; every
+//! request goes through the one rate limiter of the run's clients. A replica's end is reported
+//! at its image's address and a failed one does not stop the others.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-
-use super::copy::{self, Copied, Done};
+use super::copy::{self, Copied};
 use super::progress::Event;
 use super::replica_steps;
+use super::steps::{self, Done};
 use super::{ApplyError, Ctx, Outcome, Report, add};
 use crate::manifest::model::{Address, ReplaceOrder};
-use crate::plan::{Action, Plan, ReplicaChange, ReplicaRecovery, ReplicaRecoveryAction};
-use crate::state::PendingOperation;
+use crate::plan::{
+    Action, Plan, Recovery, ReplicaChange, ReplicaDrift, ReplicaRecovery, ReplicaRecoveryAction,
+    Step,
+};
+use crate::state::{Edit, PendingOperation};
 
-/// Recovery and deletes: the work before the images' changes.
-pub(crate) async fn before<C>(
+/// Recovers the journal's copies and replica deletes, one at a time.
+pub(crate) async fn recover_all<C>(
     plan: &Plan,
     ctx: &Arc<Ctx<C>>,
     report: &mut Report,
 ) -> Result<(), ApplyError> {
-    for recovery in &plan.replica_recovery {
-        let (done, action) = recover(ctx, recovery).await?;
-        record(ctx, report, &recovery.image, &recovery.region, done, action);
-    }
-    for change in &plan.replicas {
-        let first = matches!(
-            change.action,
-            Action::Delete
-                | Action::Replace {
-                    order: ReplaceOrder::DestroyBeforeCreate
-                }
-        );
-        if let (true, Some(id)) = (first, &change.prior_id) {
-            let done = replica_steps::delete(ctx, &change.image, &change.region, id).await?;
-            if change.action == Action::Delete || done.is_err() {
-                record(
-                    ctx,
-                    report,
-                    &change.image,
-                    &change.region,
-                    done,
-                    Action::Delete,
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Creates, updates and create-first replacements: the work after the images' changes, at
-/// most `parallelism` replicas at once (each replica is its own address, so no two steps
-/// share one). A replica whose image failed is left alone.
-pub(crate) async fn after<C: Send + Sync + 'static>(
-    plan: &Plan,
-    ctx: &Arc<Ctx<C>>,
-    report: &mut Report,
-) -> Result<(), ApplyError> {
-    let semaphore = Arc::new(Semaphore::new(ctx.options.parallelism.max(1)));
-    let mut tasks = JoinSet::new();
-    let mut images = HashMap::new();
-    for change in &plan.replicas {
-        if ctx.shutdown.is_requested() {
-            break;
-        }
-        if change.action == Action::NoOp || change.action == Action::Delete {
+    for recovery in &plan.recovery {
+        let Recovery::Replica(recovery) = recovery else {
             continue;
-        }
-        if report.lists(&change.image) {
-            continue;
-        }
-        let Ok(permit) = semaphore.clone().acquire_owned().await else {
-            break;
         };
-        let (task_ctx, task_change) = (ctx.clone(), change.clone());
-        let handle = tasks.spawn(async move {
-            let _permit = permit;
-            let done = step(&task_ctx, &task_change).await;
-            (task_change, done)
-        });
-        images.insert(handle.id(), change.image.clone());
-        while let Some(joined) = tasks.try_join_next() {
-            collect(ctx, report, joined, &images)?;
-        }
-    }
-    while let Some(joined) = tasks.join_next().await {
-        collect(ctx, report, joined, &images)?;
+        let (done, action) = recover(ctx, recovery).await?;
+        let outcome = record(ctx, &recovery.image, &recovery.region, done, action);
+        add(report, recovery.image.clone(), outcome);
     }
     Ok(())
 }
 
-type Joined = Result<(ReplicaChange, Result<Done, ApplyError>), tokio::task::JoinError>;
-
-fn collect<C>(
-    ctx: &Ctx<C>,
-    report: &mut Report,
-    joined: Joined,
-    images: &HashMap<tokio::task::Id, Address>,
-) -> Result<(), ApplyError> {
-    match joined {
-        Ok((change, done)) => {
-            record(
-                ctx,
-                report,
-                &change.image,
-                &change.region,
-                done?,
-                change.action,
-            );
+/// One step of a replica's change: its delete (or the delete half of a destroy-first
+/// replacement), or its create, update or create half.
+pub(crate) async fn run<C>(
+    ctx: &Arc<Ctx<C>>,
+    change: &ReplicaChange,
+    step: Step,
+) -> Result<Outcome, ApplyError> {
+    let (image, region) = (&change.image, &change.region);
+    let deletes = step == Step::DestroyFirst || change.action == Action::Delete;
+    if let (true, Some(id)) = (deletes, &change.prior_id) {
+        let done = replica_steps::delete(ctx, image, region, id).await?;
+        // A destroy-first replacement reports once, at its create half, unless this half failed.
+        if change.action != Action::Delete && done.is_ok() {
+            return Ok(Outcome::none());
         }
-        // A panicking step is a bug; its journal entry, if any, stays for the next apply.
-        Err(error) => {
-            if let Some(image) = images.get(&error.id()) {
-                report
-                    .failures
-                    .push((image.clone(), format!("internal error: {error}")));
-            }
-        }
+        return Ok(record(ctx, image, region, done, Action::Delete));
     }
-    Ok(())
+    let done = step_of(ctx, change).await?;
+    Ok(record(ctx, image, region, done, change.action))
 }
 
 /// One replica's create, update or create-first replacement.
-async fn step<C>(ctx: &Arc<Ctx<C>>, change: &ReplicaChange) -> Result<Done, ApplyError> {
+async fn step_of<C>(ctx: &Arc<Ctx<C>>, change: &ReplicaChange) -> Result<Done, ApplyError> {
     let (image, region) = (&change.image, &change.region);
     match (change.action, &change.after, &change.prior_id) {
         (Action::Create, Some(after), _) => copy::copy(ctx, image, region, after, None).await,
@@ -156,15 +84,8 @@ async fn step<C>(ctx: &Arc<Ctx<C>>, change: &ReplicaChange) -> Result<Done, Appl
     }
 }
 
-/// Adds one replica's end to the report (at its image's address) and to the progress lines.
-fn record<C>(
-    ctx: &Ctx<C>,
-    report: &mut Report,
-    image: &Address,
-    region: &str,
-    done: Done,
-    action: Action,
-) {
+/// One replica's end, as a progress line at its image's address and an outcome for the report.
+fn record<C>(ctx: &Ctx<C>, image: &Address, region: &str, done: Done, action: Action) -> Outcome {
     let summary = match (&done, action) {
         (Err(why), _) => format!("failed: {why}"),
         (Ok(_), Action::NoOp) => "nothing to do".to_owned(),
@@ -176,7 +97,7 @@ fn record<C>(
         ok: done.is_ok(),
         summary: format!("replicas[\"{region}\"]: {summary}"),
     });
-    let outcome = match done {
+    match done {
         Ok(_) => {
             let (added, changed, destroyed) = match action {
                 Action::Create => (1, 0, 0),
@@ -193,8 +114,7 @@ fn record<C>(
             }
         }
         Err(why) => Outcome::Failed(format!("replicas[\"{region}\"]: {why}")),
-    };
-    add(report, image.clone(), outcome);
+    }
 }
 
 fn verb(action: Action) -> &'static str {
@@ -214,7 +134,7 @@ async fn recover<C>(
     recovery: &ReplicaRecovery,
 ) -> Result<(Done, Action), ApplyError> {
     let region = &recovery.region;
-    let target = match copy::client(ctx, region) {
+    let target = match steps::client(ctx, region) {
         Ok(target) => target,
         Err(why) => return Ok((Err(why), Action::NoOp)),
     };
@@ -256,35 +176,25 @@ async fn recover<C>(
     Ok((done, action))
 }
 
-/// Accepts the replica drift: a copy deleted outside imsform is forgotten (the plan copies
-/// again), a renamed one takes the refreshed name and description.
-pub(crate) async fn accept_drift<C>(plan: &Plan, ctx: &Arc<Ctx<C>>) -> Result<(), ApplyError> {
-    if plan.replica_drift.is_empty() {
-        return Ok(());
+/// Accepts one replica's drift into `state`: a copy deleted outside imsform is forgotten (the
+/// plan copies again), a renamed one takes the refreshed name and description.
+pub(crate) fn accept_drift(state: &mut Edit<'_>, seen: ReplicaDrift) {
+    let Some(image) = state.image_mut(&seen.image) else {
+        return;
+    };
+    let Some(replica) = image.replicas.get_mut(&seen.region) else {
+        return;
+    };
+    if replica.id != seen.image_id {
+        return;
     }
-    let drift = plan.replica_drift.clone();
-    ctx.state
-        .edit(move |state| {
-            for seen in drift {
-                let Some(image) = state.image_mut(&seen.image) else {
-                    continue;
-                };
-                let Some(replica) = image.replicas.get_mut(&seen.region) else {
-                    continue;
-                };
-                if replica.id != seen.image_id {
-                    continue;
-                }
-                match seen.after {
-                    None => {
-                        image.replicas.remove(&seen.region);
-                    }
-                    Some(after) => {
-                        replica.name = after.name;
-                        replica.description = after.description;
-                    }
-                }
-            }
-        })
-        .await
+    match seen.after {
+        None => {
+            image.replicas.remove(&seen.region);
+        }
+        Some(after) => {
+            replica.name = after.name;
+            replica.description = after.description;
+        }
+    }
 }

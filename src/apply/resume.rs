@@ -8,15 +8,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::create::{self, NewImage, entry_mut, phase};
 use super::delete::{self, Gone};
 use super::members;
 use super::progress::Phase;
 use super::register::{self, Journaled, Step};
+use super::steps::{self, NewImage, entry_mut, phase};
 use super::{ApplyError, Ctx};
 use crate::cloud::{CloudApi, CloudError};
 use crate::manifest::model::{Address, ImageAttrs, TOKEN_TAG};
-use crate::plan::{Recovery, RecoveryAction, RemoteView};
+use crate::plan::{ImageRecovery, RecoveryAction, RemoteView};
 use crate::state::{PendingEntry, PendingOperation};
 
 /// The images one recovered entry added and destroyed, for the report's counts.
@@ -44,7 +44,7 @@ pub(super) enum Ended {
 /// refresh-only run, what needs a cloud write is left for the next apply.
 pub(super) async fn recover_one<C: CloudApi>(
     ctx: &Arc<Ctx<C>>,
-    recovery: &Recovery,
+    recovery: &ImageRecovery,
     refresh_only: bool,
 ) -> Result<Ended, ApplyError> {
     let entry = PendingEntry {
@@ -235,7 +235,7 @@ async fn create_entry<C: CloudApi>(
             (image_id.as_str(), then.as_ref())
         }
         RecoveryAction::Drop => {
-            create::drop_entry(ctx, token).await?;
+            steps::drop_entry(ctx, token).await?;
             return Ok(Ended::Settled(Work::default()));
         }
         other => match image_id_of(other) {
@@ -261,7 +261,7 @@ async fn create_entry<C: CloudApi>(
             register::fail_image(ctx, at, None, reason).await?
         }
         RecoveryAction::Vanished { .. } => {
-            create::drop_entry(ctx, token).await?;
+            steps::drop_entry(ctx, token).await?;
             return Ok(if known.assumed == Assumed::Record {
                 Ended::Diverged(format!("image {id} disappeared"))
             } else {

@@ -11,7 +11,8 @@ use crate::cloud::emulated::{client_of, ubuntu_image};
 use crate::cloud::{Client, CloudApi, CreateImage};
 use crate::emulator::Emulator;
 use crate::manifest::model::TOKEN_TAG;
-use crate::plan::PlanOptions;
+use crate::plan::fixtures::Kinds;
+use crate::plan::{Action, PlanOptions};
 use crate::state::{LockOptions, PendingEntry, PendingOperation, State};
 
 struct Rig {
@@ -152,7 +153,7 @@ async fn an_interrupt_stops_at_a_saved_point_and_the_next_run_resumes() {
     );
 
     let (plan, store) = rig.plan(&keys, true).await;
-    assert_eq!(plan.recovery.len(), 1);
+    assert_eq!(plan.image_recovery().len(), 1);
     let (report, store) = rig.execute(&plan, store, Shutdown::never()).await;
     assert!(report.success(), "{report:?}");
     // The recovered create counts as added, as the plan's `Plan:` line counts it.
@@ -201,9 +202,11 @@ async fn without_refresh_the_token_lookup_adopts_and_never_creates_twice() {
     let rig = rig(Duration::from_millis(100)).await;
     let (_, id) = interrupted_create(&rig, "web").await;
     let (plan, store) = rig.plan(&["web"], false).await;
-    assert_eq!(plan.recovery[0].action, RecoveryAction::LookUp);
+    assert_eq!(plan.image_recovery()[0].action, RecoveryAction::LookUp);
     assert!(
-        plan.changes.iter().any(|c| c.action == Action::Create),
+        plan.image_changes()
+            .iter()
+            .any(|c| c.action == Action::Create),
         "{plan:?}"
     );
     let (report, store) = rig.execute(&plan, store, Shutdown::never()).await;
@@ -319,7 +322,11 @@ async fn an_address_whose_recovery_failed_counts_as_one_failure() {
     store.save(&state).unwrap();
     drop(store);
     let (plan, store) = rig.plan(&["web"], true).await;
-    assert!(plan.changes.iter().any(|c| c.action == Action::Create));
+    assert!(
+        plan.image_changes()
+            .iter()
+            .any(|c| c.action == Action::Create)
+    );
     let (report, store) = rig.execute(&plan, store, Shutdown::never()).await;
     assert_eq!(report.failures.len(), 1, "{report:?}");
     assert!(report.failures[0].1.contains("IMG.0028"), "{report:?}");

@@ -169,7 +169,7 @@ fn list_forgotten(plan: &Plan) -> usize {
         gone.len()
     );
     for drift in &gone {
-        eprintln!("  - {} ({})", drift.address, drift.image_id);
+        eprintln!("  - {} ({})", drift.address(), drift.object_id());
     }
     gone.len()
 }

@@ -53,6 +53,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Print a saved plan, or the state when no plan file is given.
     Show(ShowArgs),
+    /// Print the order apply follows, as a Graphviz DOT graph of the plan's instances (of a
+    /// saved plan, or of the plan the manifests make now).
+    Graph(GraphArgs),
     /// Record changes made outside imsform in the state; changes nothing in the cloud.
     Refresh(RefreshArgs),
     /// Adopt an existing image: record IMAGE_ID under an address of the manifests.
@@ -193,6 +196,17 @@ pub struct ShowArgs {
     /// Print a saved plan as markdown, as for a pull request comment.
     #[arg(long, conflicts_with = "json")]
     pub markdown: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// A saved plan file (from `plan -out`); without one, the plan of the manifests in the
+    /// working directory is made (reading the state and the cloud, as `plan` does).
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Debug, Args)]

@@ -114,7 +114,7 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         add = counts.add,
         change = counts.change,
         destroy = counts.destroy,
-        drift = plan.drift_count(),
+        drift = plan.drift.len(),
         "planned"
     );
     let parallelism = parallelism(&request.run.scope, &config)?;

@@ -8,6 +8,7 @@ pub mod config;
 pub mod context;
 pub mod emulator;
 pub mod force_unlock;
+pub mod graph;
 pub mod import;
 pub mod output;
 pub mod plan;
@@ -64,6 +65,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Plan(args) => plan::run(global, args).await,
         Command::Apply(args) => apply::run(global, args).await,
         Command::Show(args) => show::run(global, args).await,
+        Command::Graph(args) => graph::run(global, args).await,
         Command::Refresh(args) => refresh::run(global, args).await,
         Command::Import(args) => import::run(global, args).await,
         Command::Output(args) => output::run(global, args).await,

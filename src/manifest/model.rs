@@ -293,7 +293,124 @@ impl ImageSpec {
 
 /// The address of an image's replica in `region`: `images.<key>.replicas["REGION"]`.
 pub fn replica_address(image: &Address, region: &str) -> String {
-    format!("{image}.replicas[\"{region}\"]")
+    InstanceAddress::Replica {
+        image: image.clone(),
+        region: region.to_owned(),
+    }
+    .to_string()
+}
+
+/// The kinds of resource instance imsform manages (design.md section 11). The one list of the
+/// kinds: adding a kind adds a variant here and one module per layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// An image: `images.<key>` (its members are its `share_with` attribute).
+    Image,
+    /// A copy of an image in another region: `images.<key>.replicas["REGION"]`.
+    Replica,
+}
+
+impl Kind {
+    /// Terraform's resource `type` of the kind.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Kind::Image => "imsform_image",
+            Kind::Replica => "imsform_image_replica",
+        }
+    }
+
+    /// The word that opens the kind's blocks in plans (`image "web" {`).
+    pub fn block_word(self) -> &'static str {
+        match self {
+            Kind::Image => "image",
+            Kind::Replica => "replica",
+        }
+    }
+}
+
+/// A resource instance's typed address. Ordered by kind, then image, then index: a plan lists
+/// every image before the first replica, as it always has.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InstanceAddress {
+    Image(Address),
+    Replica { image: Address, region: String },
+}
+
+impl InstanceAddress {
+    pub fn kind(&self) -> Kind {
+        match self {
+            InstanceAddress::Image(_) => Kind::Image,
+            InstanceAddress::Replica { .. } => Kind::Replica,
+        }
+    }
+
+    /// The image the instance belongs to (itself for an image): targeting an image takes its
+    /// replicas with it, and a replica's failure is reported at its image.
+    pub fn image(&self) -> &Address {
+        match self {
+            InstanceAddress::Image(image) | InstanceAddress::Replica { image, .. } => image,
+        }
+    }
+
+    /// Terraform's `index` (`for_each` key): a replica's region; `None` for an image.
+    pub fn index(&self) -> Option<&str> {
+        match self {
+            InstanceAddress::Image(_) => None,
+            InstanceAddress::Replica { region, .. } => Some(region),
+        }
+    }
+
+    /// The label of the instance's block in plans: the image key, or the replica's region.
+    pub fn label(&self) -> &str {
+        self.index().unwrap_or_else(|| self.image().key())
+    }
+
+    /// Parses `images.<key>` or `images.<key>.replicas["REGION"]`.
+    pub fn parse(text: &str) -> Result<InstanceAddress, String> {
+        let Some((image, rest)) = text.split_once(".replicas[\"") else {
+            return Address::parse(text).map(InstanceAddress::Image);
+        };
+        let region = rest
+            .strip_suffix("\"]")
+            .filter(|r| !r.is_empty() && !r.contains('"'))
+            .ok_or_else(|| {
+                format!("`{text}` is not a replica address: `images.<key>.replicas[\"REGION\"]`")
+            })?;
+        Ok(InstanceAddress::Replica {
+            image: Address::parse(image)?,
+            region: region.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for InstanceAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstanceAddress::Image(image) => write!(f, "{image}"),
+            InstanceAddress::Replica { image, region } => {
+                write!(f, "{image}.replicas[\"{region}\"]")
+            }
+        }
+    }
+}
+
+impl From<Address> for InstanceAddress {
+    fn from(image: Address) -> InstanceAddress {
+        InstanceAddress::Image(image)
+    }
+}
+
+impl Serialize for InstanceAddress {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for InstanceAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        InstanceAddress::parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A `moved` entry: rename an address without replacing its image.

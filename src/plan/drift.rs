@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::model::{Drift, FieldChange, StatusChange, TagChange};
+use super::image::{ImageDrift, StatusChange};
+use super::model::{FieldChange, TagChange};
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, ChangeKind, Field, ImageAttrs, TOKEN_TAG};
 use crate::state::{ImageRecord, Observed};
@@ -172,8 +173,8 @@ pub(super) fn detect(
     record: &ImageRecord,
     remote: Option<&RemoteImage>,
     ignore: &BTreeSet<Field>,
-) -> Option<Drift> {
-    let base = Drift {
+) -> Option<ImageDrift> {
+    let base = ImageDrift {
         address: address.clone(),
         image_id: record.id.clone(),
         before: record.attributes.clone(),
@@ -207,7 +208,7 @@ pub(super) fn detect(
     if field_changes.is_empty() && status.is_none() {
         return None;
     }
-    Some(Drift {
+    Some(ImageDrift {
         after: Some(after),
         field_changes,
         status,
@@ -240,18 +241,21 @@ mod tests {
         let desired = manifests([spec("web", attrs("web"))]);
         let plan = crate::plan::plan(&desired, Some(&state), Some(&view), &PlanOptions::default())
             .unwrap();
-        assert!(matches!(plan.changes[0].action, Action::Replace { .. }));
+        assert!(matches!(
+            plan.image_changes()[0].action,
+            Action::Replace { .. }
+        ));
         assert_eq!(
-            plan.changes[0].reason,
+            plan.image_changes()[0].reason,
             Some(Reason::ReplaceBecauseCannotUpdate)
         );
-        assert_eq!(plan.drift.len(), 1);
+        assert_eq!(plan.image_drift().len(), 1);
         // Where the cloud does not report it, nothing changes.
         image.image_url = None;
         view.images.insert("img-1".into(), image);
         let plan = crate::plan::plan(&desired, Some(&state), Some(&view), &PlanOptions::default())
             .unwrap();
-        assert_eq!(plan.changes[0].action, Action::NoOp);
-        assert!(plan.drift.is_empty());
+        assert_eq!(plan.image_changes()[0].action, Action::NoOp);
+        assert!(plan.image_drift().is_empty());
     }
 }

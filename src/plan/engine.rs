@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::drift::{detect, diff_attrs, is_gone, refreshed};
 use super::error::{PlanError, Problem};
-use super::model::{
-    Action, Drift, NameCollision, Plan, PlanMode, PlanOptions, Reason, ResourceChange, StateRef,
-};
+use super::image::{ImageChange, ImageDrift};
+use super::instance::{Change, Drift, Plan, Recovery};
+use super::model::{Action, NameCollision, PlanMode, PlanOptions, Reason, StateRef};
 use super::recovery::recover;
 use super::refresh::RemoteView;
 use super::replicas;
@@ -97,6 +97,14 @@ pub fn plan_with_projects(
         return Err(PlanError::Refused { problems });
     }
     let name_collisions = remote.map_or_else(Vec::new, |view| name_collisions(&changes, view));
+    // Every image sorts before every replica (`InstanceAddress`'s order), and each list is
+    // already in address order.
+    let changes = changes.into_iter().map(Change::Image);
+    let changes = changes.chain(replica_changes.into_iter().map(Change::Replica));
+    let drift = drift.into_iter().map(Drift::Image);
+    let drift = drift.chain(replica_drift.into_iter().map(Drift::Replica));
+    let recovery = recovery.into_iter().map(Recovery::Image);
+    let recovery = recovery.chain(replica_recovery.into_iter().map(Recovery::Replica));
     Ok(Plan {
         mode,
         prior_state: state.map(|s| StateRef {
@@ -104,17 +112,14 @@ pub fn plan_with_projects(
             serial: s.serial,
         }),
         refreshed: remote.is_some(),
-        changes,
-        drift,
-        recovery,
+        changes: changes.collect(),
+        drift: drift.collect(),
+        recovery: recovery.collect(),
         moves,
         targeting: options.targeting(),
         name_collisions,
         timestamp: None,
         untracked,
-        replicas: replica_changes,
-        replica_drift,
-        replica_recovery,
     })
 }
 
@@ -122,7 +127,7 @@ fn replica_input<'a>(
     address: &'a Address,
     spec: Option<&'a ImageSpec>,
     record: Option<&'a ImageRecord>,
-    source: Option<&'a ResourceChange>,
+    source: Option<&'a ImageChange>,
     remote: Option<&'a RemoteView>,
     mode: PlanMode,
     project_of: &'a dyn Fn(&str) -> String,
@@ -144,7 +149,7 @@ fn drift_of(
     spec: Option<&ImageSpec>,
     record: Option<&ImageRecord>,
     seen: Option<Option<&RemoteImage>>,
-) -> Option<Drift> {
+) -> Option<ImageDrift> {
     let (record, seen) = (record?, seen?);
     let empty = BTreeSet::new();
     let ignore = spec.map_or(&empty, |s| &s.lifecycle.ignore_changes);
@@ -153,7 +158,7 @@ fn drift_of(
 
 /// The plain creates whose name an image outside the state already has. Replacements are left
 /// out: their new image takes the name of the one it replaces on purpose.
-fn name_collisions(changes: &[ResourceChange], view: &RemoteView) -> Vec<NameCollision> {
+fn name_collisions(changes: &[ImageChange], view: &RemoteView) -> Vec<NameCollision> {
     changes
         .iter()
         .filter(|c| c.action == Action::Create)
@@ -182,7 +187,7 @@ struct Input<'a> {
 
 /// The change for one address, `None` when there is nothing to say about it (an image gone from
 /// both the manifests and the cloud: drift records that).
-fn diff_one(input: &Input<'_>, problems: &mut Vec<Problem>) -> Option<ResourceChange> {
+fn diff_one(input: &Input<'_>, problems: &mut Vec<Problem>) -> Option<ImageChange> {
     let gone = input.seen.is_some_and(is_gone);
     let change = match (input.spec, input.record) {
         (None, None) => return None,
@@ -208,7 +213,7 @@ fn diff_one(input: &Input<'_>, problems: &mut Vec<Problem>) -> Option<ResourceCh
 
 /// Records why a plan that deletes or replaces an image must not be made: the manifest's
 /// `prevent_destroy`, or an image IMS itself refuses to delete (protected).
-fn refuse_deletion(input: &Input<'_>, change: &ResourceChange, problems: &mut Vec<Problem>) {
+fn refuse_deletion(input: &Input<'_>, change: &ImageChange, problems: &mut Vec<Problem>) {
     let destructive = matches!(change.action, Action::Delete | Action::Replace { .. });
     let (true, Some(reason), Some(record)) = (destructive, change.reason, input.record) else {
         return;
@@ -238,8 +243,8 @@ fn refuse_deletion(input: &Input<'_>, change: &ResourceChange, problems: &mut Ve
     }
 }
 
-fn create(address: &Address, spec: &ImageSpec, reason: Option<Reason>) -> ResourceChange {
-    ResourceChange {
+fn create(address: &Address, spec: &ImageSpec, reason: Option<Reason>) -> ImageChange {
+    ImageChange {
         address: address.clone(),
         action: Action::Create,
         reason,
@@ -265,8 +270,8 @@ fn member_status(seen: Option<&RemoteImage>) -> BTreeMap<String, String> {
     })
 }
 
-fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ResourceChange {
-    ResourceChange {
+fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ImageChange {
+    ImageChange {
         address: input.address.clone(),
         action: Action::Delete,
         reason: Some(reason),
@@ -304,7 +309,7 @@ fn update_or_replace(
     spec: &ImageSpec,
     record: &ImageRecord,
     problems: &mut Vec<Problem>,
-) -> ResourceChange {
+) -> ImageChange {
     let before = current(input, record);
     let ignore = &spec.lifecycle.ignore_changes;
     let mut kept = spec.attrs.clone();
@@ -351,7 +356,7 @@ fn update_or_replace(
             after: after.protected,
         });
     }
-    ResourceChange {
+    ImageChange {
         address: input.address.clone(),
         action,
         reason,

@@ -8,7 +8,10 @@ use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{
     Address, DiskFormat, ImageAttrs, ImageSpec, Lifecycle, Location, Manifests, Moved,
 };
-use crate::plan::{Action, Plan, PlanError, PlanOptions, Reason, RemoteView, ResourceChange, plan};
+use crate::plan::{
+    Action, Change, Drift, ImageChange, ImageDrift, ImageRecovery, Plan, PlanError, PlanOptions,
+    Reason, Recovery, RemoteView, ReplicaChange, ReplicaDrift, ReplicaRecovery, plan,
+};
 use crate::state::{ImageRecord, Observed, PendingEntry, PendingOperation, State};
 
 pub fn addr(key: &str) -> Address {
@@ -163,7 +166,7 @@ pub fn view_of(state: &State) -> RemoteView {
 
 /// Plans one image `web`: state record `img-1` with `applied`, cloud reporting `seen` (None: no
 /// refresh), manifests asking for `wanted`.
-pub fn one(applied: ImageAttrs, seen: Option<ImageAttrs>, wanted: ImageAttrs) -> ResourceChange {
+pub fn one(applied: ImageAttrs, seen: Option<ImageAttrs>, wanted: ImageAttrs) -> ImageChange {
     let state = state([("web", record("img-1", applied))]);
     let view = seen.map(|a| RemoteView {
         images: BTreeMap::from([("img-1".into(), remote("img-1", &a, ImageStatus::Active))]),
@@ -181,7 +184,7 @@ pub fn one(applied: ImageAttrs, seen: Option<ImageAttrs>, wanted: ImageAttrs) ->
     )
     .unwrap();
     assert_eq!(plan.changes.len(), 1);
-    plan.changes.into_iter().next().unwrap()
+    plan.image_changes()[0].clone()
 }
 
 /// One edit of a test's attributes.
@@ -192,8 +195,85 @@ pub fn run(desired: &Manifests, state: &State, options: &PlanOptions) -> Result<
 }
 
 pub fn actions(plan: &Plan) -> Vec<(String, Action, Option<Reason>)> {
-    plan.changes
+    plan.image_changes()
         .iter()
         .map(|c| (c.address.key().to_owned(), c.action, c.reason))
         .collect()
+}
+
+/// The plan's one lists, one kind at a time: what the unit tests of each kind look at.
+pub trait Kinds {
+    fn image_changes(&self) -> Vec<&ImageChange>;
+    fn image_changes_mut(&mut self) -> Vec<&mut ImageChange>;
+    fn replica_changes(&self) -> Vec<&ReplicaChange>;
+    fn image_drift(&self) -> Vec<&ImageDrift>;
+    fn replica_drift(&self) -> Vec<&ReplicaDrift>;
+    fn image_recovery(&self) -> Vec<&ImageRecovery>;
+    fn replica_recovery(&self) -> Vec<&ReplicaRecovery>;
+}
+
+impl Kinds for Plan {
+    fn image_changes(&self) -> Vec<&ImageChange> {
+        self.images().collect()
+    }
+
+    fn image_changes_mut(&mut self) -> Vec<&mut ImageChange> {
+        let changes = self.changes.iter_mut();
+        changes
+            .filter_map(|c| match c {
+                Change::Image(c) => Some(c),
+                Change::Replica(_) => None,
+            })
+            .collect()
+    }
+
+    fn replica_changes(&self) -> Vec<&ReplicaChange> {
+        let changes = self.changes.iter();
+        changes
+            .filter_map(|c| match c {
+                Change::Replica(c) => Some(c),
+                Change::Image(_) => None,
+            })
+            .collect()
+    }
+
+    fn image_drift(&self) -> Vec<&ImageDrift> {
+        let drift = self.drift.iter();
+        drift
+            .filter_map(|d| match d {
+                Drift::Image(d) => Some(d),
+                Drift::Replica(_) => None,
+            })
+            .collect()
+    }
+
+    fn replica_drift(&self) -> Vec<&ReplicaDrift> {
+        let drift = self.drift.iter();
+        drift
+            .filter_map(|d| match d {
+                Drift::Replica(d) => Some(d),
+                Drift::Image(_) => None,
+            })
+            .collect()
+    }
+
+    fn image_recovery(&self) -> Vec<&ImageRecovery> {
+        let recovery = self.recovery.iter();
+        recovery
+            .filter_map(|r| match r {
+                Recovery::Image(r) => Some(r),
+                Recovery::Replica(_) => None,
+            })
+            .collect()
+    }
+
+    fn replica_recovery(&self) -> Vec<&ReplicaRecovery> {
+        let recovery = self.recovery.iter();
+        recovery
+            .filter_map(|r| match r {
+                Recovery::Replica(r) => Some(r),
+                Recovery::Image(_) => None,
+            })
+            .collect()
+    }
 }

@@ -26,12 +26,12 @@ fn drift_is_listed_once_and_repaired_by_the_plan() {
     };
     let desired = manifests([spec("web", applied.clone())]);
     let plan = plan(&desired, Some(&state), Some(&view), &PlanOptions::default()).unwrap();
-    assert_eq!(plan.drift.len(), 1);
-    let drift = &plan.drift[0];
+    assert_eq!(plan.image_drift().len(), 1);
+    let drift = &plan.image_drift()[0];
     let fields: Vec<Field> = drift.field_changes.iter().map(|c| c.field).collect();
     assert_eq!(fields, [Field::Name, Field::Tags]);
     assert_eq!(drift.after.as_ref().unwrap().name, "renamed-by-hand");
-    let change = &plan.changes[0];
+    let change = &plan.image_changes()[0];
     assert_eq!(change.action, Action::Update);
     assert_eq!(change.field_changes[0].before, json!("renamed-by-hand"));
     assert_eq!(change.field_changes[0].after, json!("web-image"));
@@ -60,9 +60,9 @@ fn images_deleted_outside_are_drift_and_recreated_or_forgotten() {
             Some(Reason::RecreateBecauseDeletedOutside)
         )]
     );
-    assert!(plan.changes[0].prior_id.is_none());
+    assert!(plan.image_changes()[0].prior_id.is_none());
     let deleted: Vec<_> = plan
-        .drift
+        .image_drift()
         .iter()
         .map(|d| (d.address.key(), d.deleted()))
         .collect();
@@ -80,7 +80,7 @@ fn without_refresh_the_state_is_trusted_and_nothing_drifts() {
     )
     .unwrap();
     assert_eq!(actions(&plan), [("a".into(), Action::NoOp, None)]);
-    assert!(plan.drift.is_empty());
+    assert!(plan.image_drift().is_empty());
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn ignore_changes_hides_drift_and_edits_of_its_fields() {
     )
     .unwrap();
     assert_eq!(actions(&plan), [("web".into(), Action::NoOp, None)]);
-    assert!(plan.drift.is_empty());
+    assert!(plan.image_drift().is_empty());
 }
 
 #[test]
@@ -119,8 +119,8 @@ fn moved_entries_rename_without_replacing() {
     let state = state([("old", record("img-1", attrs("old")))]);
     let plan = run(&desired, &state, &PlanOptions::default()).unwrap();
     assert_eq!(actions(&plan), [("new".into(), Action::NoOp, None)]);
-    assert_eq!(plan.changes[0].moved_from, Some(addr("old")));
-    assert_eq!(plan.changes[0].prior_id.as_deref(), Some("img-1"));
+    assert_eq!(plan.image_changes()[0].moved_from, Some(addr("old")));
+    assert_eq!(plan.image_changes()[0].prior_id.as_deref(), Some("img-1"));
     assert_eq!(
         plan.moves,
         [Move {
@@ -184,7 +184,11 @@ fn targets_and_excludes_select_addresses_by_glob() {
             ..Default::default()
         };
         let plan = run(&desired, &state, &options).unwrap();
-        let keys: Vec<_> = plan.changes.iter().map(|c| c.address.key()).collect();
+        let keys: Vec<_> = plan
+            .image_changes()
+            .iter()
+            .map(|c| c.address.key())
+            .collect();
         assert_eq!(keys, expected, "{targets:?} {excludes:?}");
     }
     let options = PlanOptions {
@@ -229,9 +233,9 @@ fn refresh_only_accepts_drift_and_changes_nothing_in_the_cloud() {
     )
     .unwrap();
     assert_eq!(plan.mode, PlanMode::RefreshOnly);
-    assert!(plan.changes.is_empty());
-    assert_eq!(plan.drift.len(), 1);
-    assert_eq!(plan.drift[0].after.as_ref().unwrap().min_ram, 4096);
+    assert!(plan.image_changes().is_empty());
+    assert_eq!(plan.image_drift().len(), 1);
+    assert_eq!(plan.image_drift()[0].after.as_ref().unwrap().min_ram, 4096);
     assert!(plan.has_changes());
 }
 
@@ -243,7 +247,11 @@ fn plans_are_deterministic_and_ordered_by_address() {
     let first = run(&desired, &state, &PlanOptions::default()).unwrap();
     let second = run(&desired, &state, &PlanOptions::default()).unwrap();
     assert_eq!(first, second);
-    let order: Vec<_> = first.changes.iter().map(|c| c.address.key()).collect();
+    let order: Vec<_> = first
+        .image_changes()
+        .iter()
+        .map(|c| c.address.key())
+        .collect();
     assert_eq!(order, ["alpha", "beta", "mid", "omega", "zeta"]);
 }
 

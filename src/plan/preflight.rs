@@ -3,7 +3,8 @@
 //! facts, only when the plan creates images, and passes them in.
 
 use super::error::{PlanError, Problem};
-use super::model::{Action, Plan};
+use super::instance::Plan;
+use super::model::Action;
 
 /// What the cloud said before planning creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +54,7 @@ pub fn preflight(plan: &Plan, facts: &CloudFacts) -> Result<(), PlanError> {
 /// Refuses a plan that would share an image with the project that owns it (`project_id`).
 pub fn refuse_sharing_with_owner(plan: &Plan, project_id: &str) -> Result<(), PlanError> {
     let problems: Vec<Problem> = plan
-        .changes
-        .iter()
+        .images()
         .filter(|c| {
             c.after
                 .as_ref()
@@ -86,7 +86,7 @@ fn closest(text: &str, valid: &[String]) -> Vec<String> {
         .collect()
 }
 
-impl super::model::ResourceChange {
+impl super::image::ImageChange {
     /// A replacement that deletes the old image before creating the new one.
     fn destroys_first(&self) -> bool {
         matches!(
@@ -152,13 +152,13 @@ mod tests {
     #[test]
     fn destroy_before_create_replacements_need_no_slot() {
         let mut plan = creates(&["a", "b"]);
-        for change in &mut plan.changes {
+        for change in plan.image_changes_mut() {
             change.action = Action::Replace {
                 order: ReplaceOrder::DestroyBeforeCreate,
             };
         }
         assert!(preflight(&plan, &facts(100, 100)).is_ok());
-        plan.changes[0].action = Action::Replace {
+        plan.image_changes_mut()[0].action = Action::Replace {
             order: ReplaceOrder::CreateBeforeDestroy,
         };
         assert!(preflight(&plan, &facts(100, 100)).is_err());
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn an_os_version_the_region_lacks_names_the_closest_valid_ones() {
         let mut plan = creates(&["a"]);
-        if let Some(after) = &mut plan.changes[0].after {
+        if let Some(after) = &mut plan.image_changes_mut()[0].after {
             after.os_version = "Ubuntu 22.04 server 64 bit".into();
         }
         let found = problems(preflight(&plan, &facts(0, 100)));

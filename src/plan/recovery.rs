@@ -1,6 +1,6 @@
 //! What the recovery of the pending journal (design.md section 6) will do, and the state it will
 //! leave: the engine diffs the manifests against the records as they will be after recovery.
-//! Pure; the executor carries the [`Recovery`] list out.
+//! Pure; the executor carries the [`ImageRecovery`] list out.
 //!
 //! Without a refresh nothing can be known about entries without an image id
 //! ([`RecoveryAction::LookUp`]); the state is left as it is for them, so the executor must treat
@@ -8,9 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::counts::Counts;
 use super::drift::observed;
-use super::model::{Recovery, RecoveryAction};
+use super::image::{ImageRecovery, RecoveryAction};
+use super::model::Counts;
 use super::refresh::RemoteView;
 use crate::cloud::{ImageStatus, RemoteImage};
 use crate::manifest::model::{Address, ImageAttrs};
@@ -21,7 +21,7 @@ pub(crate) fn recover(
     pending: &[PendingEntry],
     remote: Option<&RemoteView>,
     records: &mut BTreeMap<Address, ImageRecord>,
-) -> Vec<Recovery> {
+) -> Vec<ImageRecovery> {
     pending
         .iter()
         .filter_map(|entry| {
@@ -49,7 +49,7 @@ pub(crate) fn recover(
                     return None;
                 }
             };
-            Some(Recovery {
+            Some(ImageRecovery {
                 address: entry.address.clone(),
                 operation: entry.operation.clone(),
                 action,
@@ -184,7 +184,7 @@ fn recover_delete(image_id: &str, remote: Option<&RemoteView>) -> RecoveryAction
     }
 }
 
-impl Recovery {
+impl ImageRecovery {
     /// The images this recovery finishes creating (`add`) and deletes (`destroy`), as the
     /// `Plan:` line and the apply's closing line count them. A create that completes counts
     /// as added, and its replaced image, deleted in the same run, as destroyed; a delete, or

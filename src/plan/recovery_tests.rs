@@ -70,11 +70,11 @@ fn a_create_with_an_image_id_resumes_from_the_real_status() {
             Some(&seen),
             state([]),
         );
-        assert_eq!(plan.recovery[0].action, expected, "{status:?}");
+        assert_eq!(plan.image_recovery()[0].action, expected, "{status:?}");
         // The plan diffs against what recovery leaves: the recovered image at the address.
-        assert_eq!(plan.changes[0].action, then, "{status:?}");
+        assert_eq!(plan.image_changes()[0].action, then, "{status:?}");
         assert_eq!(
-            plan.changes[0].prior_id.as_deref(),
+            plan.image_changes()[0].prior_id.as_deref(),
             Some("img-9"),
             "{status:?}"
         );
@@ -89,12 +89,12 @@ fn a_create_whose_image_vanished_is_dropped_and_planned_again() {
         state([]),
     );
     assert_eq!(
-        plan.recovery[0].action,
+        plan.image_recovery()[0].action,
         RecoveryAction::Vanished {
             image_id: "img-9".into()
         }
     );
-    assert_eq!(plan.changes[0].action, Action::Create);
+    assert_eq!(plan.image_changes()[0].action, Action::Create);
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn a_create_without_an_id_is_adopted_by_token_or_dropped() {
         state([]),
     );
     assert_eq!(
-        plan.recovery[0].action,
+        plan.image_recovery()[0].action,
         RecoveryAction::Adopt {
             image_id: "img-5".into(),
             then: Box::new(RecoveryAction::Done {
@@ -118,13 +118,13 @@ fn a_create_without_an_id_is_adopted_by_token_or_dropped() {
             })
         }
     );
-    assert_eq!(plan.changes[0].action, Action::NoOp);
+    assert_eq!(plan.image_changes()[0].action, Action::NoOp);
 
     let mut none = view(&[]);
     none.by_token.insert("tok-1".into(), Vec::new());
     let plan = recover_one(pending_create("web", "tok-1", None), Some(&none), state([]));
-    assert_eq!(plan.recovery[0].action, RecoveryAction::Drop);
-    assert_eq!(plan.changes[0].action, Action::Create);
+    assert_eq!(plan.image_recovery()[0].action, RecoveryAction::Drop);
+    assert_eq!(plan.image_changes()[0].action, Action::Create);
 
     let mut two = view(&[]);
     two.by_token.insert(
@@ -136,7 +136,7 @@ fn a_create_without_an_id_is_adopted_by_token_or_dropped() {
     );
     let plan = recover_one(pending_create("web", "tok-1", None), Some(&two), state([]));
     assert_eq!(
-        plan.recovery[0].action,
+        plan.image_recovery()[0].action,
         RecoveryAction::Ambiguous {
             image_ids: vec!["img-5".into(), "img-6".into()]
         }
@@ -146,15 +146,15 @@ fn a_create_without_an_id_is_adopted_by_token_or_dropped() {
 #[test]
 fn without_refresh_recovery_is_looked_up_when_applying() {
     let plan = recover_one(pending_create("web", "tok-1", None), None, state([]));
-    assert_eq!(plan.recovery[0].action, RecoveryAction::LookUp);
-    assert_eq!(plan.changes[0].action, Action::Create);
+    assert_eq!(plan.image_recovery()[0].action, RecoveryAction::LookUp);
+    assert_eq!(plan.image_changes()[0].action, Action::Create);
     let plan = recover_one(
         pending_create("web", "tok-1", Some("img-9")),
         None,
         state([]),
     );
-    assert_eq!(plan.recovery[0].action, RecoveryAction::LookUp);
-    assert_eq!(plan.changes[0].prior_id.as_deref(), Some("img-9"));
+    assert_eq!(plan.image_recovery()[0].action, RecoveryAction::LookUp);
+    assert_eq!(plan.image_changes()[0].prior_id.as_deref(), Some("img-9"));
 }
 
 fn replacing(image_id: &str) -> PendingEntry {
@@ -180,12 +180,12 @@ fn the_halves_of_an_interrupted_replace_are_resolved() {
     ]);
     let plan = recover_one(replacing("img-new"), Some(&seen), old());
     assert_eq!(
-        plan.recovery[0].action,
+        plan.image_recovery()[0].action,
         RecoveryAction::Done {
             image_id: "img-new".into()
         }
     );
-    assert_eq!(plan.changes[0].prior_id.as_deref(), Some("img-new"));
+    assert_eq!(plan.image_changes()[0].prior_id.as_deref(), Some("img-new"));
     // The new half was killed: it is discarded and the address keeps the old image.
     let seen = view(&[
         ("img-new", ImageStatus::Killed),
@@ -193,13 +193,13 @@ fn the_halves_of_an_interrupted_replace_are_resolved() {
     ]);
     let plan = recover_one(replacing("img-new"), Some(&seen), old());
     assert_eq!(
-        plan.recovery[0].action,
+        plan.image_recovery()[0].action,
         RecoveryAction::DiscardFailedReplacement {
             image_id: "img-new".into()
         }
     );
-    assert_eq!(plan.changes[0].prior_id.as_deref(), Some("img-old"));
-    assert_eq!(plan.changes[0].action, Action::NoOp);
+    assert_eq!(plan.image_changes()[0].prior_id.as_deref(), Some("img-old"));
+    assert_eq!(plan.image_changes()[0].action, Action::NoOp);
 }
 
 #[test]
@@ -219,7 +219,7 @@ fn an_interrupted_delete_is_finished_or_found_done() {
     ]);
     let plan = recover_one(entry(), Some(&seen), records());
     assert_eq!(
-        plan.recovery[0].action,
+        plan.image_recovery()[0].action,
         RecoveryAction::Delete {
             image_id: "img-old".into()
         }
@@ -227,12 +227,12 @@ fn an_interrupted_delete_is_finished_or_found_done() {
     let seen = view(&[("img-1", ImageStatus::Active)]);
     let plan = recover_one(entry(), Some(&seen), records());
     assert_eq!(
-        plan.recovery[0].action,
+        plan.image_recovery()[0].action,
         RecoveryAction::AlreadyDeleted {
             image_id: "img-old".into()
         }
     );
-    assert_eq!(plan.changes[0].action, Action::NoOp);
+    assert_eq!(plan.image_changes()[0].action, Action::NoOp);
     assert!(plan.has_changes(), "recovery changes the state");
 }
 

@@ -1,12 +1,12 @@
 //! The plan's replica types (design.md section 10): a replica is the child address
 //! `images.<key>.replicas["REGION"]`, a copy of the image in another region. Its changes, its
-//! drift and the recovery of its journal entries live beside the image's in [`super::Plan`];
-//! data only, the decisions are in `replicas.rs`.
+//! drift and the recovery of its journal entries are instances of the one model
+//! (`instance.rs`); data only, the decisions are in `replicas.rs`.
 
 use serde::{Deserialize, Serialize};
 
 use super::model::{Action, FieldChange, Reason};
-use crate::manifest::model::{Address, replica_address};
+use crate::manifest::model::{Address, InstanceAddress};
 
 /// What a replica is made of, as planned or as last applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,8 +44,11 @@ pub struct ReplicaChange {
 
 impl ReplicaChange {
     /// `images.<key>.replicas["REGION"]`.
-    pub fn address(&self) -> String {
-        replica_address(&self.image, &self.region)
+    pub fn address(&self) -> InstanceAddress {
+        InstanceAddress::Replica {
+            image: self.image.clone(),
+            region: self.region.clone(),
+        }
     }
 }
 
@@ -65,8 +68,11 @@ pub struct ReplicaDrift {
 }
 
 impl ReplicaDrift {
-    pub fn address(&self) -> String {
-        replica_address(&self.image, &self.region)
+    pub fn address(&self) -> InstanceAddress {
+        InstanceAddress::Replica {
+            image: self.image.clone(),
+            region: self.region.clone(),
+        }
     }
 }
 
@@ -81,8 +87,11 @@ pub struct ReplicaRecovery {
 }
 
 impl ReplicaRecovery {
-    pub fn address(&self) -> String {
-        replica_address(&self.image, &self.region)
+    pub fn address(&self) -> InstanceAddress {
+        InstanceAddress::Replica {
+            image: self.image.clone(),
+            region: self.region.clone(),
+        }
     }
 }
 

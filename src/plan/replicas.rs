@@ -18,7 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use super::drift::is_gone;
-use super::model::{Action, FieldChange, PlanMode, Reason, ResourceChange};
+use super::image::ImageChange;
+use super::model::{Action, FieldChange, PlanMode, Reason};
 use super::refresh::RemoteView;
 use super::replica::{
     ReplicaAttrs, ReplicaChange, ReplicaDrift, ReplicaRecovery, ReplicaRecoveryAction,
@@ -37,7 +38,7 @@ pub(super) struct ReplicaInput<'a> {
     pub spec: Option<&'a ImageSpec>,
     pub record: Option<&'a ImageRecord>,
     /// The image's own change in this plan.
-    pub source: Option<&'a ResourceChange>,
+    pub source: Option<&'a ImageChange>,
     pub remote: Option<&'a RemoteView>,
     pub mode: PlanMode,
     /// The project name replicas of each region go to.

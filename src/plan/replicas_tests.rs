@@ -69,9 +69,9 @@ fn planned(desired: &[ImageSpec], state: Option<&State>, view: Option<&RemoteVie
 }
 
 fn actions(plan: &Plan) -> Vec<(String, Action, Option<Reason>)> {
-    plan.replicas
+    plan.replica_changes()
         .iter()
-        .map(|c| (c.address(), c.action, c.reason))
+        .map(|c| (c.address().to_string(), c.action, c.reason))
         .collect()
 }
 
@@ -81,7 +81,7 @@ const ADDRESS: &str = "images.web.replicas[\"cn-south-1\"]";
 fn a_new_replica_of_a_new_image_copies_a_source_known_after_apply() {
     let plan = planned(&[with_replica(spec("web", attrs("web")), None)], None, None);
     assert_eq!(actions(&plan), [(ADDRESS.into(), Action::Create, None)]);
-    let after = plan.replicas[0].after.as_ref().unwrap();
+    let after = plan.replica_changes()[0].after.as_ref().unwrap();
     assert_eq!(
         (after.name.as_str(), after.source_id.as_ref()),
         ("web-image", None)
@@ -102,7 +102,7 @@ fn a_replica_kept_unchanged_is_a_no_op_and_a_name_edit_is_an_update() {
     let renamed = with_replica(spec("web", attrs("web")), Some("web-sg"));
     let plan = planned(&[renamed], Some(&state), Some(&seen));
     assert_eq!(actions(&plan), [(ADDRESS.into(), Action::Update, None)]);
-    assert_eq!(plan.replicas[0].field_changes[0].after, "web-sg");
+    assert_eq!(plan.replica_changes()[0].field_changes[0].after, "web-sg");
 }
 
 #[test]
@@ -152,7 +152,7 @@ fn a_replaced_source_replaces_its_replicas_in_its_own_order() {
     );
     let desired = with_replica(spec("web", attrs("web")), None);
     let plan = planned(&[desired], Some(&stale), Some(&seen));
-    assert_eq!(plan.replicas[0].reason, reason);
+    assert_eq!(plan.replica_changes()[0].reason, reason);
 }
 
 #[test]
@@ -161,8 +161,8 @@ fn a_replica_deleted_or_renamed_outside_is_drift_that_the_plan_repairs() {
     let desired = with_replica(spec("web", attrs("web")), None);
     let deleted = view(&state, vec![]);
     let plan = planned(std::slice::from_ref(&desired), Some(&state), Some(&deleted));
-    assert_eq!(plan.replica_drift.len(), 1);
-    assert!(plan.replica_drift[0].after.is_none());
+    assert_eq!(plan.replica_drift().len(), 1);
+    assert!(plan.replica_drift()[0].after.is_none());
     let reason = Some(Reason::RecreateBecauseDeletedOutside);
     assert_eq!(actions(&plan), [(ADDRESS.into(), Action::Create, reason)]);
     let renamed = view(
@@ -170,8 +170,8 @@ fn a_replica_deleted_or_renamed_outside_is_drift_that_the_plan_repairs() {
         vec![copy_image("copy-1", "by-hand", "2026-01-01T00:00:00Z")],
     );
     let plan = planned(&[desired], Some(&state), Some(&renamed));
-    assert_eq!(plan.replica_drift[0].field_changes[0].before, "web-image");
-    assert_eq!(plan.replica_drift[0].field_changes[0].after, "by-hand");
+    assert_eq!(plan.replica_drift()[0].field_changes[0].before, "web-image");
+    assert_eq!(plan.replica_drift()[0].field_changes[0].after, "by-hand");
     assert_eq!(actions(&plan), [(ADDRESS.into(), Action::Update, None)]);
 }
 
@@ -220,7 +220,7 @@ fn a_lost_copy_is_the_one_of_its_origin_and_name_made_since_it_was_sent() {
         image_id: "skewed".into(),
         others: vec!["the-copy".into()],
     };
-    assert_eq!(plan.replica_recovery[0].action, adopted);
+    assert_eq!(plan.replica_recovery()[0].action, adopted);
     assert_eq!(
         actions(&plan),
         [(ADDRESS.into(), Action::NoOp, None)],
@@ -234,7 +234,10 @@ fn a_lost_copy_nowhere_to_be_found_was_not_taken_and_is_planned_again() {
     let seen = view(&state, vec![]);
     let desired = with_replica(spec("web", attrs("web")), None);
     let plan = planned(std::slice::from_ref(&desired), Some(&state), Some(&seen));
-    assert_eq!(plan.replica_recovery[0].action, ReplicaRecoveryAction::Drop);
+    assert_eq!(
+        plan.replica_recovery()[0].action,
+        ReplicaRecoveryAction::Drop
+    );
     assert_eq!(actions(&plan), [(ADDRESS.into(), Action::Create, None)]);
     // An image another replica record owns is never the lost copy.
     let mut owner = state.clone();
@@ -250,7 +253,7 @@ fn a_lost_copy_nowhere_to_be_found_was_not_taken_and_is_planned_again() {
     // Without refresh it is looked up when applying.
     let plan = planned(&[desired], Some(&state), None);
     assert_eq!(
-        plan.replica_recovery[0].action,
+        plan.replica_recovery()[0].action,
         ReplicaRecoveryAction::LookUp
     );
 }
@@ -272,7 +275,7 @@ fn replicas_follow_their_image_in_targeting_and_destroy() {
     };
     let planned = plan(&desired, Some(&state), Some(&seen), &other).unwrap();
     assert!(
-        planned.replicas.is_empty(),
+        planned.replica_changes().is_empty(),
         "not selected with web left out"
     );
     let web = PlanOptions {
@@ -312,7 +315,7 @@ fn a_replica_moved_to_another_project_is_replaced() {
         [(ADDRESS.into(), Action::Replace { order }, reason)]
     );
     assert_eq!(
-        planned.replicas[0].after.as_ref().unwrap().project,
+        planned.replica_changes()[0].after.as_ref().unwrap().project,
         "cn-south-1_platform"
     );
 }

@@ -41,12 +41,12 @@ fn planned(
 fn a_created_image_lists_its_members_and_an_unchanged_set_is_no_change() {
     let desired = manifests([spec("web", sharing(&[P1, P2]))]);
     let plan = plan(&desired, None, None, &PlanOptions::default()).unwrap();
-    let after = plan.changes[0].after.as_ref().unwrap();
+    let after = plan.image_changes()[0].after.as_ref().unwrap();
     assert_eq!(after.share_with, BTreeSet::from([P1.into(), P2.into()]));
     let same = planned(&[P1], &[(P1, MemberStatus::Rejected)], &[P1], Vec::new());
     // A rejected share is the consumer's answer, not a change: still a member.
-    assert_eq!(same.changes[0].action, Action::NoOp);
-    assert!(same.drift.is_empty());
+    assert_eq!(same.image_changes()[0].action, Action::NoOp);
+    assert!(same.image_drift().is_empty());
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn members_added_and_removed_are_one_in_place_update_with_statuses() {
         &[P1, P3],
         Vec::new(),
     );
-    let change = &plan.changes[0];
+    let change = &plan.image_changes()[0];
     assert_eq!(change.action, Action::Update);
     assert_eq!(change.field_changes.len(), 1);
     assert_eq!(change.field_changes[0].field, Field::ShareWith);
@@ -70,7 +70,7 @@ fn members_added_and_removed_are_one_in_place_update_with_statuses() {
             (P2.into(), "pending".into())
         ])
     );
-    assert!(plan.drift.is_empty());
+    assert!(plan.image_drift().is_empty());
     assert_eq!(plan.counts().change, 1);
 }
 
@@ -82,13 +82,21 @@ fn a_member_removed_outside_is_drift_and_added_again() {
         &[P1, P2],
         Vec::new(),
     );
-    assert_eq!(plan.drift.len(), 1);
-    let drift = &plan.drift[0].field_changes[0];
+    assert_eq!(plan.image_drift().len(), 1);
+    let drift = &plan.image_drift()[0].field_changes[0];
     assert_eq!(drift.field, Field::ShareWith);
     assert_eq!(drift.before, serde_json::json!([P1, P2]));
     assert_eq!(drift.after, serde_json::json!([P1]));
-    assert_eq!(plan.changes[0].action, Action::Update);
-    assert_eq!(plan.changes[0].before.as_ref().unwrap().share_with.len(), 1);
+    assert_eq!(plan.image_changes()[0].action, Action::Update);
+    assert_eq!(
+        plan.image_changes()[0]
+            .before
+            .as_ref()
+            .unwrap()
+            .share_with
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -108,16 +116,16 @@ fn a_member_change_in_the_journal_is_not_drift_and_is_planned_again() {
         &[P1, P2, P3],
         vec![entry],
     );
-    assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+    assert!(plan.image_drift().is_empty(), "{:?}", plan.image_drift());
     assert_eq!(
-        plan.recovery[0].action,
+        plan.image_recovery()[0].action,
         RecoveryAction::Replan {
             image_id: "img-1".into(),
             members: Some(BTreeSet::from([P1.into(), P2.into()])),
         }
     );
-    assert_eq!(plan.recovery[0].counts(), Counts::default());
-    let change = &plan.changes[0];
+    assert_eq!(plan.image_recovery()[0].counts(), Counts::default());
+    let change = &plan.image_changes()[0];
     assert_eq!(change.action, Action::Update);
     assert_eq!(change.field_changes[0].before, serde_json::json!([P1, P2]));
     assert_eq!(
@@ -142,6 +150,6 @@ fn ignored_members_are_neither_drift_nor_changed() {
         &PlanOptions::default(),
     )
     .unwrap();
-    assert_eq!(plan.changes[0].action, Action::NoOp);
-    assert!(plan.drift.is_empty());
+    assert_eq!(plan.image_changes()[0].action, Action::NoOp);
+    assert!(plan.image_drift().is_empty());
 }

@@ -20,7 +20,7 @@ fn creates_what_the_state_lacks_and_keeps_what_matches() {
             ("b".into(), Action::NoOp, None)
         ]
     );
-    let create = &plan.changes[0];
+    let create = &plan.image_changes()[0];
     assert_eq!(create.after.as_ref(), Some(&attrs("a")));
     assert!(create.before.is_none() && create.prior_id.is_none());
     assert_eq!(
@@ -32,7 +32,7 @@ fn creates_what_the_state_lacks_and_keeps_what_matches() {
         }
     );
     assert!(plan.has_changes());
-    assert!(plan.drift.is_empty());
+    assert!(plan.image_drift().is_empty());
 }
 
 #[test]
@@ -196,7 +196,7 @@ fn replace_order_follows_the_lifecycle() {
     let state = state([("web", record("img-1", attrs("web")))]);
     let plan = run(&manifests([wanted]), &state, &PlanOptions::default()).unwrap();
     assert_eq!(
-        plan.changes[0].action,
+        plan.image_changes()[0].action,
         Action::Replace {
             order: ReplaceOrder::DestroyBeforeCreate
         }
@@ -257,8 +257,8 @@ fn tainted_killed_and_requested_replacements_have_their_reason() {
         ]
     );
     // The killed image is also drift: its status changed outside imsform.
-    assert_eq!(plan.drift.len(), 1);
-    let status = plan.drift[0].status.as_ref().unwrap();
+    assert_eq!(plan.image_drift().len(), 1);
+    let status = plan.image_drift()[0].status.as_ref().unwrap();
     assert_eq!(
         (status.before.as_str(), status.after.as_str()),
         ("active", "killed")
@@ -277,7 +277,10 @@ fn without_refresh_a_killed_observation_still_replaces() {
         &PlanOptions::default(),
     )
     .unwrap();
-    assert_eq!(plan.changes[0].reason, Some(Reason::ReplaceBecauseKilled));
+    assert_eq!(
+        plan.image_changes()[0].reason,
+        Some(Reason::ReplaceBecauseKilled)
+    );
     assert!(!plan.refreshed);
 }
 
@@ -315,8 +318,8 @@ fn destroys_what_left_the_manifests_and_everything_with_destroy() {
             ("c".into(), Action::Create, None),
         ]
     );
-    assert_eq!(plan.changes[1].prior_id.as_deref(), Some("img-b"));
-    assert!(plan.changes[1].after.is_none());
+    assert_eq!(plan.image_changes()[1].prior_id.as_deref(), Some("img-b"));
+    assert!(plan.image_changes()[1].after.is_none());
     let options = PlanOptions {
         destroy: true,
         ..Default::default()
@@ -367,9 +370,12 @@ fn protected_changes_are_refused_unless_the_image_is_replaced() {
         ..Default::default()
     };
     let plan = run(&desired, &state, &options).unwrap();
-    assert_eq!(plan.changes[0].reason, Some(Reason::ReplaceByRequest));
+    assert_eq!(
+        plan.image_changes()[0].reason,
+        Some(Reason::ReplaceByRequest)
+    );
     assert!(
-        plan.changes[0]
+        plan.image_changes()[0]
             .field_changes
             .iter()
             .any(|c| c.field == Field::Protected)
@@ -418,7 +424,7 @@ fn prevent_destroy_refuses_replace_and_destroy_naming_the_address_and_reason() {
     );
     // Removing the image from the manifests removes its protection, as in Terraform.
     let plan = run(&manifests([]), &state, &PlanOptions::default()).unwrap();
-    assert_eq!(plan.changes[0].action, Action::Delete);
+    assert_eq!(plan.image_changes()[0].action, Action::Delete);
 }
 
 #[test]
@@ -448,7 +454,7 @@ fn protected_images_are_never_planned_for_deletion() {
     let desired = manifests([spec("web", wanted)]);
     let plan = plan(&desired, Some(&state), Some(&view), &PlanOptions::default()).unwrap();
     assert_eq!(
-        plan.changes[0].reason,
+        plan.image_changes()[0].reason,
         Some(Reason::ReplaceBecauseCannotUpdate)
     );
 }

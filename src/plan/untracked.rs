@@ -215,7 +215,12 @@ mod tests {
         );
         assert_eq!(plain.counts().destroy, 0);
         // Left alone: the address without an image gets a new one, the untracked stays.
-        assert!(plain.changes.iter().any(|c| c.action == Action::Create));
+        assert!(
+            plain
+                .image_changes()
+                .iter()
+                .any(|c| c.action == Action::Create)
+        );
 
         let adopt = plan(&desired, Some(&state), Some(&view), &asked(true, true)).unwrap();
         let [
@@ -233,7 +238,12 @@ mod tests {
         assert_eq!((id, address.as_str()), ("orphan", "images.web"));
         assert_eq!(kept.id, "orphan");
         // The adopted image is what the diff starts from: nothing to create.
-        assert!(adopt.changes.iter().all(|c| c.action == Action::NoOp));
+        assert!(
+            adopt
+                .image_changes()
+                .iter()
+                .all(|c| c.action == Action::NoOp)
+        );
         assert_eq!(adopt.counts().add, 0);
 
         let delete = plan(&desired, Some(&state), Some(&view), &asked(false, true)).unwrap();

@@ -8,7 +8,7 @@ use super::*;
 use crate::cloud::ImageStatus;
 use crate::manifest::model::ReplaceOrder;
 use crate::plan::fixtures::*;
-use crate::plan::{Action, Drift, NameCollision, PlanOptions, Targeting, UntrackedAction, plan};
+use crate::plan::{Action, NameCollision, PlanOptions, Targeting, UntrackedAction, plan};
 use crate::state::CloudKind;
 
 fn identity(project: &str) -> Identity {
@@ -112,7 +112,7 @@ fn rich_plan_with(adopt: bool) -> Plan {
 #[test]
 fn the_rich_plan_has_every_part_the_file_must_carry() {
     let plan = rich_plan();
-    let kinds: Vec<Action> = plan.changes.iter().map(|c| c.action).collect();
+    let kinds: Vec<Action> = plan.image_changes().iter().map(|c| c.action).collect();
     for action in [
         Action::Create,
         Action::Update,
@@ -127,9 +127,9 @@ fn the_rich_plan_has_every_part_the_file_must_carry() {
     ] {
         assert!(kinds.contains(&action), "{action:?} missing: {kinds:?}");
     }
-    assert!(plan.drift.iter().any(Drift::deleted) && plan.drift.len() >= 2);
-    assert!(!plan.recovery.is_empty() && !plan.moves.is_empty());
-    assert!(plan.changes.iter().any(|c| c.taint.is_some()));
+    assert!(plan.image_drift().iter().any(|d| d.deleted()) && plan.image_drift().len() >= 2);
+    assert!(!plan.image_recovery().is_empty() && !plan.moves.is_empty());
+    assert!(plan.image_changes().iter().any(|c| c.taint.is_some()));
     let untracked: Vec<_> = plan.untracked.iter().map(|u| &u.action).collect();
     assert!(
         matches!(

@@ -1,17 +1,15 @@
-//! The attribute blocks of the human and markdown renderings: for one change or drift, the
-//! Terraform-style lines (`# images.x will be created`, `~ name = "a" -> "b"`, folded unchanged
-//! attributes, tag maps, description line diffs). Produces plain [`Line`]s; colour and markdown
-//! conversion happen in the renderers.
+//! The lines of the human and markdown renderings, and the attribute lines every kind's blocks
+//! are made of (`~ name = "a" -> "b"`, folded unchanged attributes, tag maps, member sets,
+//! description line diffs). Produces plain [`Line`]s; colour and markdown conversion happen in
+//! the renderers; each kind's block (`image.rs`, `replica.rs`) is assembled from these.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
-use super::Group;
-use crate::manifest::model::{Field, ImageAttrs};
-use crate::plan::{Action, Drift, FieldChange, Reason, ResourceChange};
-use crate::state::Taint;
+use crate::manifest::model::Field;
+use crate::plan::FieldChange;
 
 /// One output line. `depth: None` prints `text` as is; otherwise the mark is right-aligned in a
 /// column of width `4 * depth + 3` (Terraform's layout), then a space and the text.
@@ -50,194 +48,22 @@ impl Line {
 const LONG_TEXT: usize = 60;
 
 /// A JSON value the way plans print it.
-fn show(value: &Value) -> String {
+pub(crate) fn show(value: &Value) -> String {
     match value {
         Value::Null => "null".into(),
         other => other.to_string(),
     }
 }
 
-/// The block of one change (nothing for a no-op that was not moved).
-pub(crate) fn change(change: &ResourceChange) -> Vec<Line> {
-    let mut lines = Vec::new();
-    let address = &change.address;
-    if let Some(from) = &change.moved_from {
-        lines.push(Line::raw(format!("  # {from} has moved to {address}")));
-    }
-    let Some(group) = Group::of(change.action) else {
-        if change.moved_from.is_some() {
-            lines.push(Line::at(0, "", format!("image \"{}\" {{", address.key())));
-            let hidden = Field::ALL.len();
-            lines.push(Line::at(
-                1,
-                "",
-                format!("id = {}", quoted(change.prior_id.as_deref())),
-            ));
-            lines.push(Line::at(
-                1,
-                "",
-                format!("# ({hidden} unchanged attributes hidden)"),
-            ));
-            lines.push(Line::at(0, "", "}"));
-        }
-        return lines;
-    };
-    let verb = match change.action {
-        Action::Create => "will be created",
-        Action::Update => "will be updated in-place",
-        Action::Delete => "will be destroyed",
-        _ => "must be replaced",
-    };
-    lines.push(Line::raw(format!("  # {address} {verb}")));
-    if let Some(reason) = change
-        .reason
-        .filter(|r| *r != Reason::ReplaceBecauseCannotUpdate)
-    {
-        let detail = match &change.taint {
-            Some(Taint {
-                code: Some(code),
-                reason,
-            }) => format!(": {code}: {reason}"),
-            Some(Taint { code: None, reason }) => format!(": {reason}"),
-            None => String::new(),
-        };
-        lines.push(Line::raw(format!(
-            "  # (because {}{detail})",
-            reason.explain()
-        )));
-    }
-    lines.push(Line::at(
-        0,
-        group.symbol(),
-        format!("image \"{}\" {{", address.key()),
-    ));
-    match (&change.before, &change.after) {
-        (None, Some(after)) => whole(&mut lines, "+", None, after, true),
-        (Some(before), None) => whole(&mut lines, "-", change.prior_id.as_deref(), before, false),
-        _ => changed(&mut lines, change),
-    }
-    lines.push(Line::at(0, "", "}"));
-    lines
-}
-
 pub(crate) fn quoted(text: Option<&str>) -> String {
     text.map_or_else(|| "null".into(), |t| Value::from(t).to_string())
 }
 
-/// Every attribute of a created (`+`) or destroyed (`-`) image.
-fn whole(
-    lines: &mut Vec<Line>,
-    mark: &'static str,
-    id: Option<&str>,
-    attrs: &ImageAttrs,
-    new: bool,
-) {
-    let width = name_width(
-        Field::ALL
-            .iter()
-            .map(|f| f.as_str())
-            .chain(["id", "status"]),
-    );
-    let tail = if new { "" } else { " -> null" };
-    let unknown = "(known after apply)";
-    let id_value = if new { unknown.to_owned() } else { quoted(id) };
-    lines.push(Line::at(
-        1,
-        mark,
-        format!("{:width$} = {id_value}{tail}", "id"),
-    ));
-    for field in Field::ALL {
-        let value = crate::plan::field_value(attrs, field);
-        // An image shared with nobody shows no `share_with`, as Terraform leaves out nulls.
-        if value.is_null() || value.as_array().is_some_and(Vec::is_empty) {
-            continue;
-        }
-        if let Some(text) = value.as_str().filter(|t| t.contains('\n')) {
-            let name = field.as_str();
-            lines.push(Line::at(1, mark, format!("{name:width$} = <<-EOT")));
-            lines.extend(text.lines().map(|l| Line::at(2, mark, l)));
-            lines.push(Line::at(1, "", format!("EOT{tail}")));
-            continue;
-        }
-        // An empty map falls through to one line: `tags = {}`.
-        if let Value::Object(tags) = &value
-            && !tags.is_empty()
-        {
-            lines.push(Line::at(1, mark, format!("{:width$} = {{", field.as_str())));
-            let key_width = tags.keys().map(|k| k.len() + 2).max().unwrap_or(0);
-            for (key, val) in tags {
-                let key = Value::from(key.as_str()).to_string();
-                lines.push(Line::at(
-                    2,
-                    mark,
-                    format!("{key:key_width$} = {}{tail}", show(val)),
-                ));
-            }
-            lines.push(Line::at(1, "", "}"));
-            continue;
-        }
-        if let Value::Array(items) = &value {
-            lines.push(Line::at(1, mark, format!("{:width$} = [", field.as_str())));
-            for item in items {
-                lines.push(Line::at(2, mark, format!("{},{tail}", show(item))));
-            }
-            lines.push(Line::at(1, "", "]"));
-            continue;
-        }
-        lines.push(Line::at(
-            1,
-            mark,
-            format!("{:width$} = {}{tail}", field.as_str(), show(&value)),
-        ));
-    }
-    if new {
-        lines.push(Line::at(
-            1,
-            mark,
-            format!("{:width$} = {unknown}", "status"),
-        ));
-    }
-}
-
-fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+pub(crate) fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
     names.map(str::len).max().unwrap_or(0)
 }
 
-/// An update or replace: the changed attributes, the rest folded.
-fn changed(lines: &mut Vec<Line>, change: &ResourceChange) {
-    let replace = matches!(change.action, Action::Replace { .. });
-    let width = name_width(
-        change
-            .field_changes
-            .iter()
-            .map(|c| c.field.as_str())
-            .chain(["id"])
-            .chain(replace.then_some("status")),
-    );
-    let id = quoted(change.prior_id.as_deref());
-    if replace {
-        lines.push(Line::at(
-            1,
-            "~",
-            format!("{:width$} = {id} -> (known after apply)", "id"),
-        ));
-    } else {
-        lines.push(Line::at(1, "", format!("{:width$} = {id}", "id")));
-    }
-    field_lines(lines, &change.field_changes, width, &change.member_status);
-    if replace {
-        let status = quoted(change.prior_status.as_deref());
-        let status = format!("{status} -> (known after apply)");
-        lines.push(Line::at(1, "~", format!("{:width$} = {status}", "status")));
-    }
-    hidden(
-        lines,
-        Field::ALL.len() - change.field_changes.len(),
-        "attribute",
-    );
-}
-
-fn hidden(lines: &mut Vec<Line>, count: usize, noun: &str) {
+pub(crate) fn hidden(lines: &mut Vec<Line>, count: usize, noun: &str) {
     if count > 0 {
         let plural = if count == 1 { "" } else { "s" };
         lines.push(Line::at(
@@ -391,58 +217,4 @@ fn text_diff(lines: &mut Vec<Line>, change: &FieldChange, width: usize) {
         lines.push(Line::at(2, mark, op.value().trim_end_matches('\n')));
     }
     lines.push(Line::at(1, "", "EOT"));
-}
-
-/// The block of one object changed outside imsform.
-pub(crate) fn drift(drift: &Drift) -> Vec<Line> {
-    let address = &drift.address;
-    let key = address.key();
-    let id = quoted(Some(&drift.image_id));
-    let Some(_) = &drift.after else {
-        return vec![
-            Line::raw(format!("  # {address} has been deleted")),
-            Line::at(0, "-", format!("image \"{key}\" {{")),
-            Line::at(1, "-", format!("{:4} = {id}", "id")),
-            Line::at(
-                1,
-                "-",
-                format!("name = {}", quoted(Some(&drift.before.name))),
-            ),
-            Line::at(
-                1,
-                "",
-                format!("# ({} unchanged attributes hidden)", Field::ALL.len() - 1),
-            ),
-            Line::at(0, "", "}"),
-        ];
-    };
-    let mut lines = vec![
-        Line::raw(format!("  # {address} has changed")),
-        Line::at(0, "~", format!("image \"{key}\" {{")),
-    ];
-    let width = name_width(
-        drift
-            .field_changes
-            .iter()
-            .map(|c| c.field.as_str())
-            .chain(["id"])
-            .chain(drift.status.as_ref().map(|_| "status")),
-    );
-    lines.push(Line::at(1, "", format!("{:width$} = {id}", "id")));
-    field_lines(&mut lines, &drift.field_changes, width, &BTreeMap::new());
-    if let Some(status) = &drift.status {
-        let (b, a) = (quoted(Some(&status.before)), quoted(Some(&status.after)));
-        lines.push(Line::at(
-            1,
-            "~",
-            format!("{:width$} = {b} -> {a}", "status"),
-        ));
-    }
-    hidden(
-        &mut lines,
-        Field::ALL.len() - drift.field_changes.len(),
-        "attribute",
-    );
-    lines.push(Line::at(0, "", "}"));
-    lines
 }

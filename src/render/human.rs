@@ -4,10 +4,10 @@
 
 use std::io::{self, Write};
 
-use super::blocks::{self, Line};
-use super::{NO_CHANGES, plan_line, summary};
-use super::{recovery, replicas};
-use crate::plan::{Plan, PlanMode, ResourceChange};
+use super::blocks::Line;
+use super::instance::{change_block, drift_block, recovery_sentence};
+use super::{NO_CHANGES, plan_line, recovery, summary};
+use crate::plan::{Change, Plan, PlanMode};
 
 /// Writes `plan` for a terminal or a log.
 pub fn write_plan(out: &mut impl Write, plan: &Plan, color: bool) -> io::Result<()> {
@@ -37,7 +37,7 @@ fn body_lines(plan: &Plan) -> Vec<Line> {
     lines.extend(recovery_section(plan));
     lines.extend(untracked_section(plan));
     if plan.mode == PlanMode::RefreshOnly {
-        lines.push(Line::raw(if plan.drift_count() == 0 {
+        lines.push(Line::raw(if plan.drift.is_empty() {
             NO_CHANGES
         } else {
             "This is a refresh-only plan: imsform will not change any image. Apply it to record \
@@ -59,14 +59,13 @@ fn body_lines(plan: &Plan) -> Vec<Line> {
     lines.push(Line::raw("imsform will perform the following actions:"));
     lines.push(Line::raw(""));
     lines.extend(detail_lines(plan.changes.iter()));
-    lines.extend(replica_lines(plan));
     lines.push(Line::raw(plan_line(plan.counts())));
     lines
 }
 
 /// "Objects changed outside imsform", empty when nothing drifted.
 pub(crate) fn drift_section(plan: &Plan) -> Vec<Line> {
-    if plan.drift.is_empty() && plan.replica_drift.is_empty() {
+    if plan.drift.is_empty() {
         return Vec::new();
     }
     let mut lines = section(
@@ -97,11 +96,7 @@ fn section(title: &str, intro: &str) -> Vec<Line> {
 pub(crate) fn drift_lines(plan: &Plan) -> Vec<Line> {
     let mut lines = Vec::new();
     for drift in &plan.drift {
-        lines.extend(blocks::drift(drift));
-        lines.push(Line::raw(""));
-    }
-    for drift in &plan.replica_drift {
-        lines.extend(replicas::drift(drift));
+        lines.extend(drift_block(drift));
         lines.push(Line::raw(""));
     }
     lines
@@ -109,7 +104,7 @@ pub(crate) fn drift_lines(plan: &Plan) -> Vec<Line> {
 
 /// What recovery of the journal will do, empty when nothing is pending.
 pub(crate) fn recovery_section(plan: &Plan) -> Vec<Line> {
-    if plan.recovery.is_empty() && plan.replica_recovery.is_empty() {
+    if plan.recovery.is_empty() {
         return Vec::new();
     }
     let mut lines = section(
@@ -117,10 +112,7 @@ pub(crate) fn recovery_section(plan: &Plan) -> Vec<Line> {
         "Before anything else, imsform will resolve the journal of an interrupted run:",
     );
     for entry in &plan.recovery {
-        lines.push(Line::raw(format!("  - {}", recovery::sentence(entry))));
-    }
-    for entry in &plan.replica_recovery {
-        lines.push(Line::raw(format!("  - {}", replicas::sentence(entry))));
+        lines.push(Line::raw(format!("  - {}", recovery_sentence(entry))));
     }
     lines.push(Line::raw(""));
     lines
@@ -190,23 +182,10 @@ pub(crate) fn summary_lines(plan: &Plan) -> Vec<Line> {
 }
 
 /// The blocks of `changes`, in the order given.
-pub(crate) fn detail_lines<'a>(changes: impl Iterator<Item = &'a ResourceChange>) -> Vec<Line> {
+pub(crate) fn detail_lines<'a>(changes: impl Iterator<Item = &'a Change>) -> Vec<Line> {
     let mut lines = Vec::new();
     for change in changes {
-        let block = blocks::change(change);
-        if !block.is_empty() {
-            lines.extend(block);
-            lines.push(Line::raw(""));
-        }
-    }
-    lines
-}
-
-/// The blocks of the replicas' changes, in address order.
-pub(crate) fn replica_lines(plan: &Plan) -> Vec<Line> {
-    let mut lines = Vec::new();
-    for change in &plan.replicas {
-        let block = replicas::change(change);
+        let block = change_block(change);
         if !block.is_empty() {
             lines.extend(block);
             lines.push(Line::raw(""));

@@ -7,22 +7,23 @@
 //! document plus an envelope, and `planfile` turns it back into the [`Plan`] apply carries out.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::manifest::model::{Address, DiskFormat, ImageAttrs, ReplaceOrder};
+use crate::manifest::model::{Address, ReplaceOrder};
 use crate::plan::{
-    Action, Drift, FieldChange, Move, NameCollision, Plan, PlanMode, Recovery, ReplicaDrift,
-    ReplicaRecovery, ResourceChange, StatusChange, Targeting, Untracked, UntrackedAction,
+    Action, Change, Drift, ImageRecovery, Move, NameCollision, Plan, PlanMode, Recovery,
+    ReplicaRecovery, Targeting, Untracked, UntrackedAction,
 };
-use crate::state::{ImageRecord, Taint};
+use crate::state::ImageRecord;
 
+mod image;
 mod replica;
 
-pub use replica::{JsonReplicaChange, REPLICA_TYPE};
+pub use image::{ChangeBody, DriftBody, JsonChange, JsonDrift, Object};
+pub use replica::{JsonReplicaChange, JsonReplicaDrift};
 
 /// The version of this JSON format.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -38,9 +39,6 @@ pub fn to_value(plan: &Plan) -> Value {
     // Serializing plain data with string keys into a Value cannot fail.
     serde_json::to_value(JsonPlan::of(plan)).unwrap_or(Value::Null)
 }
-
-/// Terraform's resource `type` of an image.
-pub const RESOURCE_TYPE: &str = "imsform_image";
 
 /// The document. `'static` when read back (every borrowed part is then owned).
 #[derive(Serialize, Deserialize)]
@@ -61,21 +59,17 @@ pub struct JsonPlan<'a> {
     pub errored: bool,
     /// The `--target`/`--exclude` patterns in effect, `null` when none.
     pub targeting: Option<Cow<'a, Targeting>>,
-    /// The images' changes, then the replicas'.
+    /// Every instance's change: the images', then the replicas'.
     pub resource_changes: Vec<JsonResource<'a>>,
-    pub resource_drift: Vec<JsonDrift<'a>>,
-    pub recovery: Cow<'a, [Recovery]>,
+    /// Every object changed outside imsform, in the shape of `resource_changes`.
+    pub resource_drift: Vec<JsonResourceDrift<'a>>,
+    /// What the recovery of each journal entry will do: an image's entries, then a replica's.
+    pub recovery: Vec<JsonRecovery<'a>>,
     pub untracked: Vec<JsonUntracked<'a>>,
     /// `moved` entries that rename a state address.
     pub moved: Cow<'a, [Move]>,
     /// Planned creates named like images that imsform does not manage.
     pub name_collisions: Cow<'a, [NameCollision]>,
-    /// Replicas changed outside imsform; absent when none.
-    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
-    pub replica_drift: Cow<'a, [ReplicaDrift]>,
-    /// What the recovery of the journal's copies and replica deletes will do; absent when none.
-    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
-    pub replica_recovery: Cow<'a, [ReplicaRecovery]>,
     pub summary: Summary,
 }
 
@@ -146,23 +140,12 @@ impl<'a> JsonPlan<'a> {
             complete: plan.targeting.is_none(),
             errored: false,
             targeting: plan.targeting.as_ref().map(Cow::Borrowed),
-            resource_changes: plan
-                .changes
-                .iter()
-                .map(|c| JsonResource::Image(Box::new(JsonChange::of(c))))
-                .chain(
-                    plan.replicas
-                        .iter()
-                        .map(|c| JsonResource::Replica(Box::new(JsonReplicaChange::of(c)))),
-                )
-                .collect(),
-            resource_drift: plan.drift.iter().map(JsonDrift::of).collect(),
-            recovery: Cow::Borrowed(&plan.recovery),
+            resource_changes: plan.changes.iter().map(JsonResource::of).collect(),
+            resource_drift: plan.drift.iter().map(JsonResourceDrift::of).collect(),
+            recovery: plan.recovery.iter().map(JsonRecovery::of).collect(),
             untracked: plan.untracked.iter().map(JsonUntracked::of).collect(),
             moved: Cow::Borrowed(&plan.moves),
             name_collisions: Cow::Borrowed(&plan.name_collisions),
-            replica_drift: Cow::Borrowed(&plan.replica_drift),
-            replica_recovery: Cow::Borrowed(&plan.replica_recovery),
             summary: Summary {
                 add: counts.add,
                 change: counts.change,
@@ -173,63 +156,9 @@ impl<'a> JsonPlan<'a> {
     }
 }
 
-/// An image's attributes with its id and status: the same keys in `before` and `after`,
-/// `null` where not known.
-#[derive(Serialize, Deserialize)]
-pub struct Object<'a> {
-    pub id: Option<Cow<'a, str>>,
-    pub name: Cow<'a, str>,
-    pub image_url: Cow<'a, str>,
-    pub os_version: Cow<'a, str>,
-    pub disk_format: DiskFormat,
-    pub min_disk: u32,
-    pub min_ram: u32,
-    pub description: Option<Cow<'a, str>>,
-    pub tags: Cow<'a, BTreeMap<String, String>>,
-    pub protected: bool,
-    /// Absent in plans saved before sharing existed.
-    #[serde(default)]
-    pub share_with: Cow<'a, BTreeSet<String>>,
-    pub status: Option<Cow<'a, str>>,
-}
-
-fn object<'a>(attrs: &'a ImageAttrs, id: Option<&'a str>, status: Option<&'a str>) -> Object<'a> {
-    Object {
-        id: id.map(Cow::Borrowed),
-        name: Cow::Borrowed(&attrs.name),
-        image_url: Cow::Borrowed(&attrs.image_url),
-        os_version: Cow::Borrowed(&attrs.os_version),
-        disk_format: attrs.disk_format,
-        min_disk: attrs.min_disk,
-        min_ram: attrs.min_ram,
-        description: attrs.description.as_deref().map(Cow::Borrowed),
-        tags: Cow::Borrowed(&attrs.tags),
-        protected: attrs.protected,
-        share_with: Cow::Borrowed(&attrs.share_with),
-        status: status.map(Cow::Borrowed),
-    }
-}
-
-impl Object<'_> {
-    /// The attributes alone, owned.
-    pub fn attrs(&self) -> ImageAttrs {
-        ImageAttrs {
-            name: self.name.to_string(),
-            image_url: self.image_url.to_string(),
-            os_version: self.os_version.to_string(),
-            disk_format: self.disk_format,
-            min_disk: self.min_disk,
-            min_ram: self.min_ram,
-            description: self.description.as_deref().map(str::to_owned),
-            tags: self.tags.clone().into_owned(),
-            protected: self.protected,
-            share_with: self.share_with.clone().into_owned(),
-        }
-    }
-}
-
-/// One entry of `resource_changes`: an image's change or a replica's (`type` tells them
-/// apart; an image's body has keys a replica's lacks, which is how they are read back).
+/// One entry of `resource_changes`, by kind (the JSON's one seam to the kinds: `image.rs`,
+/// `replica.rs`). `type` tells them apart; an image's body has keys a replica's lacks, which is
+/// how they are read back.
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum JsonResource<'a> {
@@ -237,34 +166,108 @@ pub enum JsonResource<'a> {
     Replica(Box<JsonReplicaChange<'a>>),
 }
 
-/// One resource change, with Terraform's `type`, `name` and `mode`.
-#[derive(Serialize, Deserialize)]
-pub struct JsonChange<'a> {
-    pub address: Cow<'a, Address>,
-    pub previous_address: Option<Cow<'a, Address>>,
-    #[serde(rename = "type")]
-    pub kind: Cow<'a, str>,
-    pub name: Cow<'a, str>,
-    pub mode: Cow<'a, str>,
-    pub image_id: Option<Cow<'a, str>>,
-    pub action_reason: Option<Cow<'a, str>>,
-    /// Why a tainted image is replaced, as recorded (e.g. the failed job's code and message).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub taint: Option<Cow<'a, Taint>>,
-    /// Each member's answer to the share, by consumer project id, as refresh read it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub member_status: Option<Cow<'a, BTreeMap<String, String>>>,
-    pub change: ChangeBody<'a>,
+impl<'a> JsonResource<'a> {
+    fn of(change: &'a Change) -> JsonResource<'a> {
+        match change {
+            Change::Image(c) => JsonResource::Image(Box::new(JsonChange::of(c))),
+            Change::Replica(c) => JsonResource::Replica(Box::new(JsonReplicaChange::of(c))),
+        }
+    }
+
+    /// The change this entry describes, or what is wrong with it.
+    pub fn read(self) -> Result<Change, String>
+    where
+        'a: 'static,
+    {
+        match self {
+            JsonResource::Image(entry) => entry.read().map(Change::Image),
+            JsonResource::Replica(entry) => entry.read().map(Change::Replica),
+        }
+    }
 }
 
+/// One entry of `resource_drift`, by kind.
 #[derive(Serialize, Deserialize)]
-pub struct ChangeBody<'a> {
-    pub actions: Vec<Cow<'a, str>>,
-    pub before: Option<Object<'a>>,
-    pub after: Option<Object<'a>>,
-    pub after_unknown: Unknown,
-    pub replace_paths: Vec<[Cow<'a, str>; 1]>,
-    pub field_changes: Cow<'a, [FieldChange]>,
+#[serde(untagged)]
+pub enum JsonResourceDrift<'a> {
+    Image(Box<JsonDrift<'a>>),
+    Replica(Box<JsonReplicaDrift<'a>>),
+}
+
+impl<'a> JsonResourceDrift<'a> {
+    fn of(drift: &'a Drift) -> JsonResourceDrift<'a> {
+        match drift {
+            Drift::Image(d) => JsonResourceDrift::Image(Box::new(JsonDrift::of(d))),
+            Drift::Replica(d) => JsonResourceDrift::Replica(Box::new(JsonReplicaDrift::of(d))),
+        }
+    }
+
+    /// The drift this entry describes, or what is wrong with it.
+    pub fn read(self) -> Result<Drift, String>
+    where
+        'a: 'static,
+    {
+        match self {
+            JsonResourceDrift::Image(entry) => entry.read().map(Drift::Image),
+            JsonResourceDrift::Replica(entry) => entry.read().map(Drift::Replica),
+        }
+    }
+}
+
+/// One entry of `recovery`, by kind: the journal entry as written and what recovering it does
+/// (an image's entry names its `address`, a replica's its `image` and `region`).
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum JsonRecovery<'a> {
+    Image(Cow<'a, ImageRecovery>),
+    Replica(Cow<'a, ReplicaRecovery>),
+}
+
+impl<'a> JsonRecovery<'a> {
+    fn of(recovery: &'a Recovery) -> JsonRecovery<'a> {
+        match recovery {
+            Recovery::Image(r) => JsonRecovery::Image(Cow::Borrowed(r)),
+            Recovery::Replica(r) => JsonRecovery::Replica(Cow::Borrowed(r)),
+        }
+    }
+
+    /// The recovery this entry describes.
+    pub fn read(self) -> Recovery {
+        match self {
+            JsonRecovery::Image(r) => Recovery::Image(r.into_owned()),
+            JsonRecovery::Replica(r) => Recovery::Replica(r.into_owned()),
+        }
+    }
+}
+
+/// Terraform's `type`, `name` and `mode` must match the address; what is wrong otherwise.
+fn check_resource(
+    address: &impl std::fmt::Display,
+    kind: crate::manifest::model::Kind,
+    words: (&str, &str, &str),
+    name: &Address,
+) -> Result<(), String> {
+    let (type_name, key, mode) = words;
+    if type_name != kind.type_name() || mode != "managed" || key != name.key() {
+        return Err(format!(
+            "{address}: type, name and mode must be {}, {}, managed",
+            kind.type_name(),
+            name.key()
+        ));
+    }
+    Ok(())
+}
+
+/// The reason named `text`, or what is wrong with it.
+fn read_reason(
+    address: &impl std::fmt::Display,
+    text: Option<Cow<'_, str>>,
+) -> Result<Option<crate::plan::Reason>, String> {
+    text.map(|text| {
+        crate::plan::Reason::parse(&text)
+            .ok_or_else(|| format!("{address}: unknown action_reason `{text}`"))
+    })
+    .transpose()
 }
 
 /// `after_unknown`: `{"id": true, "status": true}` for new images, `{}` otherwise.
@@ -307,105 +310,6 @@ pub fn action_of(words: &[Cow<'_, str>]) -> Option<Action> {
     .find(|candidate| actions(*candidate).iter().eq(words.iter()))
 }
 
-fn borrowed(words: &'static [&'static str]) -> Vec<Cow<'static, str>> {
+pub(crate) fn borrowed(words: &'static [&'static str]) -> Vec<Cow<'static, str>> {
     words.iter().map(|w| Cow::Borrowed(*w)).collect()
-}
-
-/// `type`, `name` and `mode` of an address, as Terraform names a managed resource.
-fn resource_words(address: &Address) -> (Cow<'static, str>, Cow<'_, str>, Cow<'static, str>) {
-    (
-        Cow::Borrowed(RESOURCE_TYPE),
-        Cow::Borrowed(address.key()),
-        Cow::Borrowed("managed"),
-    )
-}
-
-impl<'a> JsonChange<'a> {
-    fn of(change: &'a ResourceChange) -> JsonChange<'a> {
-        let creates = matches!(change.action, Action::Create | Action::Replace { .. });
-        let id = change.prior_id.as_deref();
-        let status = change.prior_status.as_deref();
-        let unknown = creates.then_some(true);
-        let (kind, name, mode) = resource_words(&change.address);
-        JsonChange {
-            address: Cow::Borrowed(&change.address),
-            previous_address: change.moved_from.as_ref().map(Cow::Borrowed),
-            kind,
-            name,
-            mode,
-            image_id: id.map(Cow::Borrowed),
-            action_reason: change.reason.map(|r| Cow::Borrowed(r.as_str())),
-            taint: change.taint.as_ref().map(Cow::Borrowed),
-            member_status: (!change.member_status.is_empty())
-                .then_some(Cow::Borrowed(&change.member_status)),
-            change: ChangeBody {
-                actions: borrowed(actions(change.action)),
-                before: change.before.as_ref().map(|b| object(b, id, status)),
-                after: change.after.as_ref().map(|a| {
-                    let kept = (!creates).then_some(());
-                    object(a, kept.and(id), kept.and(status))
-                }),
-                after_unknown: Unknown {
-                    id: unknown,
-                    status: unknown,
-                },
-                replace_paths: change
-                    .field_changes
-                    .iter()
-                    .filter(|c| c.forces_replacement)
-                    .map(|c| [Cow::Borrowed(c.field.as_str())])
-                    .collect(),
-                field_changes: Cow::Borrowed(&change.field_changes),
-            },
-        }
-    }
-}
-
-/// One object changed outside imsform, shaped like a resource change.
-#[derive(Serialize, Deserialize)]
-pub struct JsonDrift<'a> {
-    pub address: Cow<'a, Address>,
-    #[serde(rename = "type")]
-    pub kind: Cow<'a, str>,
-    pub name: Cow<'a, str>,
-    pub mode: Cow<'a, str>,
-    pub image_id: Cow<'a, str>,
-    pub change: DriftBody<'a>,
-}
-
-#[derive(Serialize, Deserialize)]
-pub struct DriftBody<'a> {
-    pub actions: Vec<Cow<'a, str>>,
-    pub before: Object<'a>,
-    pub after: Option<Object<'a>>,
-    pub field_changes: Cow<'a, [FieldChange]>,
-    /// The status before and after, when it changed to one that matters (`killed`, `deleted`).
-    pub status_change: Option<Cow<'a, StatusChange>>,
-}
-
-impl<'a> JsonDrift<'a> {
-    fn of(drift: &'a Drift) -> JsonDrift<'a> {
-        let id = Some(drift.image_id.as_str());
-        let before_status = drift.status.as_ref().map(|s| s.before.as_str());
-        let after_status = drift.status.as_ref().map(|s| s.after.as_str());
-        let (kind, name, mode) = resource_words(&drift.address);
-        JsonDrift {
-            address: Cow::Borrowed(&drift.address),
-            kind,
-            name,
-            mode,
-            image_id: Cow::Borrowed(&drift.image_id),
-            change: DriftBody {
-                actions: borrowed(if drift.deleted() {
-                    &["delete"]
-                } else {
-                    &["update"]
-                }),
-                before: object(&drift.before, id, before_status),
-                after: drift.after.as_ref().map(|a| object(a, id, after_status)),
-                field_changes: Cow::Borrowed(&drift.field_changes),
-                status_change: drift.status.as_ref().map(Cow::Borrowed),
-            },
-        }
-    }
 }

@@ -11,6 +11,7 @@ use std::io::{self, Write};
 
 use super::blocks::Line;
 use super::human::{self, plain};
+use super::instance::recovery_sentence;
 use super::{Group, NO_CHANGES, plan_line, summary};
 use crate::plan::{Plan, PlanMode};
 
@@ -29,15 +30,13 @@ pub fn write_plan(out: &mut impl Write, plan: &Plan, limit: usize) -> io::Result
 pub fn render(plan: &Plan, limit: usize) -> String {
     // Destroys and replaces first, so that a cut middle spares them.
     let mut ordered: Vec<_> = plan.changes.iter().collect();
-    ordered.sort_by_key(|c| {
+    ordered.sort_by_cached_key(|c| {
         (
-            Group::of(c.action).is_none_or(|g| !g.destructive()),
-            &c.address,
+            Group::of(c.action()).is_none_or(|g| !g.destructive()),
+            c.address(),
         )
     });
-    let mut lines = human::detail_lines(ordered.into_iter());
-    lines.extend(human::replica_lines(plan));
-    let details = diff_text(&lines);
+    let details = diff_text(&human::detail_lines(ordered.into_iter()));
     let drift = diff_text(&human::drift_lines(plan));
     let mut head = head(plan, None);
     let full = document(plan, &head, &details, &drift);
@@ -89,7 +88,7 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
     let title = if plan.mode == PlanMode::RefreshOnly {
         format!(
             "refresh-only, {} object(s) changed outside imsform",
-            plan.drift_count()
+            plan.drift.len()
         )
     } else if plan.changes_images() || !plan.moves.is_empty() {
         format!(
@@ -140,13 +139,10 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
     if !plan.moves.is_empty() {
         text.push('\n');
     }
-    if !plan.recovery.is_empty() || !plan.replica_recovery.is_empty() {
+    if !plan.recovery.is_empty() {
         text.push_str("**Interrupted operations** (resolved before anything else):\n\n");
         for recovery in &plan.recovery {
-            text.push_str(&format!("- {}\n", super::recovery::sentence(recovery)));
-        }
-        for recovery in &plan.replica_recovery {
-            text.push_str(&format!("- {}\n", super::replicas::sentence(recovery)));
+            text.push_str(&format!("- {}\n", recovery_sentence(recovery)));
         }
         text.push('\n');
     }
@@ -204,7 +200,7 @@ fn document(plan: &Plan, head: &str, details: &[String], drift: &[String]) -> St
         ));
     }
     if !drift.is_empty() {
-        let title = format!("Objects changed outside imsform ({})", plan.drift_count());
+        let title = format!("Objects changed outside imsform ({})", plan.drift.len());
         text.push_str(&collapsible(&title, drift));
     }
     if plan.mode != PlanMode::RefreshOnly && !plan.changes_images() && plan.moves.is_empty() {

@@ -3,17 +3,20 @@
 //! Each writes to any `impl Write`; the caller decides colour (terminal, `--no-color`,
 //! `NO_COLOR`). No decisions about the plan are made here: only presentation.
 //!
-//! `blocks` turns one change, drift or recovery into attribute lines shared by the human and
-//! markdown renderings; this file holds the vocabulary both use (symbols, the summary groups,
-//! the `Plan:` line).
+//! The renderers take instances and know no kind: `instance` hands each change, drift or
+//! recovery to its kind's module (`image`, `replica`, `recovery`), which builds its block from
+//! the attribute lines of `blocks`; this file holds the vocabulary the human and markdown
+//! renderings share (symbols, the summary groups, the `Plan:` line).
 
 mod blocks;
 pub mod human;
+mod image;
+mod instance;
 pub mod json;
 pub mod markdown;
 pub mod output;
 mod recovery;
-mod replicas;
+mod replica;
 mod warnings;
 
 use crate::manifest::model::ReplaceOrder;
@@ -102,17 +105,12 @@ pub(crate) fn summary(plan: &Plan) -> Vec<(Group, Vec<String>)> {
     Group::ALL
         .into_iter()
         .filter_map(|group| {
-            let images = plan
+            let mut addresses: Vec<String> = plan
                 .changes
                 .iter()
-                .filter(|c| Group::of(c.action) == Some(group))
-                .map(|c| c.address.to_string());
-            let replicas = plan
-                .replicas
-                .iter()
-                .filter(|c| Group::of(c.action) == Some(group))
-                .map(crate::plan::ReplicaChange::address);
-            let mut addresses: Vec<String> = images.chain(replicas).collect();
+                .filter(|c| Group::of(c.action()) == Some(group))
+                .map(|c| c.address().to_string())
+                .collect();
             addresses.sort();
             (!addresses.is_empty()).then_some((group, addresses))
         })

@@ -2,15 +2,15 @@
 //! handling of each untracked image, will do, shared by the human and markdown renderings.
 //! Wording only; the decisions are the plan's.
 
-use crate::plan::{Recovery, RecoveryAction, Untracked, UntrackedAction};
+use crate::plan::{ImageRecovery, RecoveryAction, Untracked, UntrackedAction};
 use crate::state::PendingOperation;
 
 /// One sentence saying what recovering a journal entry will do.
-pub(crate) fn sentence(recovery: &Recovery) -> String {
+pub(crate) fn sentence(recovery: &ImageRecovery) -> String {
     let what = match &recovery.operation {
         PendingOperation::Create { token, .. } => format!("interrupted create (token {token})"),
         PendingOperation::Delete { image_id } => format!("interrupted delete of {image_id}"),
-        // Replica entries are recovered by the replica plan (`Plan::replica_recovery`).
+        // Replica entries are the replica kind's (`replica.rs`).
         PendingOperation::Copy { region, .. } => format!("interrupted copy to {region}"),
         PendingOperation::DeleteReplica { region, image_id } => {
             format!("interrupted delete of {image_id} in {region}")

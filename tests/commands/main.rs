@@ -4,6 +4,7 @@
 //! the test with `HW_*` variables pointing at it.
 
 mod distribution;
+mod graph;
 mod import;
 mod output;
 mod plan;

@@ -1,17 +1,15 @@
-//! The JSON of a replica change: a `resource_changes` entry of type `imsform_image_replica`
-//! at the address `images.<key>.replicas["REGION"]` (Terraform's `name` is the image key and
-//! its `index` the region, as for a resource with `for_each`), and its reading back.
+//! The JSON of the replica kind: a `resource_changes` or `resource_drift` entry of type
+//! `imsform_image_replica` at the address `images.<key>.replicas["REGION"]` (Terraform's `name`
+//! is the image key and its `index` the region, as for a resource with `for_each`), and its
+//! reading back.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Unknown, actions, borrowed};
-use crate::manifest::model::{Address, replica_address};
-use crate::plan::{Action, FieldChange, Reason, ReplicaAttrs, ReplicaChange};
-
-/// Terraform's resource `type` of a replica.
-pub const REPLICA_TYPE: &str = "imsform_image_replica";
+use super::{Unknown, action_of, actions, borrowed, check_resource, read_reason};
+use crate::manifest::model::{Address, InstanceAddress, Kind};
+use crate::plan::{Action, FieldChange, ReplicaAttrs, ReplicaChange, ReplicaDrift};
 
 /// One replica change.
 #[derive(Serialize, Deserialize)]
@@ -74,7 +72,7 @@ impl ReplicaObject<'_> {
 }
 
 impl<'a> JsonReplicaChange<'a> {
-    pub fn of(change: &'a ReplicaChange) -> JsonReplicaChange<'a> {
+    pub(super) fn of(change: &'a ReplicaChange) -> JsonReplicaChange<'a> {
         let creates = matches!(change.action, Action::Create | Action::Replace { .. });
         let id = change.prior_id.as_deref();
         let region = change.region.as_str();
@@ -90,8 +88,8 @@ impl<'a> JsonReplicaChange<'a> {
             }
         }
         JsonReplicaChange {
-            address: Cow::Owned(change.address()),
-            kind: Cow::Borrowed(REPLICA_TYPE),
+            address: Cow::Owned(change.address().to_string()),
+            kind: Cow::Borrowed(Kind::Replica.type_name()),
             name: Cow::Borrowed(change.image.key()),
             index: Cow::Borrowed(region),
             mode: Cow::Borrowed("managed"),
@@ -115,25 +113,15 @@ impl<'a> JsonReplicaChange<'a> {
     }
 
     /// The change this entry describes, or what is wrong with it.
-    pub fn read(self) -> Result<ReplicaChange, String> {
-        let image = Address::parse(&format!("{}{}", Address::PREFIX, self.name))?;
-        let region = self.index.into_owned();
-        let address = replica_address(&image, &region);
-        if self.address != address || self.kind != REPLICA_TYPE || self.mode != "managed" {
-            return Err(format!(
-                "{}: address, type and mode must be {address}, {REPLICA_TYPE}, managed",
-                self.address
-            ));
-        }
-        let action = super::action_of(&self.change.actions)
-            .ok_or_else(|| format!("{address}: unknown actions {:?}", self.change.actions))?;
-        let reason = match self.action_reason {
-            None => None,
-            Some(text) => Some(
-                Reason::parse(&text)
-                    .ok_or_else(|| format!("{address}: unknown action_reason `{text}`"))?,
-            ),
-        };
+    pub(super) fn read(self) -> Result<ReplicaChange, String> {
+        let (image, region) = read_address(&self.address, (&self.kind, &self.name, &self.mode))?;
+        let action = action_of(&self.change.actions).ok_or_else(|| {
+            format!(
+                "{}: unknown actions {:?}",
+                self.address, self.change.actions
+            )
+        })?;
+        let reason = read_reason(&self.address, self.action_reason)?;
         Ok(ReplicaChange {
             image,
             region,
@@ -141,6 +129,71 @@ impl<'a> JsonReplicaChange<'a> {
             reason,
             prior_id: self.image_id.map(Cow::into_owned),
             before: self.change.before.as_ref().map(ReplicaObject::attrs),
+            after: self.change.after.as_ref().map(ReplicaObject::attrs),
+            field_changes: self.change.field_changes.into_owned(),
+        })
+    }
+}
+
+/// The image and region of a replica entry's `address`, checked against its `type`, `name` and
+/// `mode`.
+fn read_address(address: &str, words: (&str, &str, &str)) -> Result<(Address, String), String> {
+    let Ok(InstanceAddress::Replica { image, region }) = InstanceAddress::parse(address) else {
+        return Err(format!("{address}: not a replica address"));
+    };
+    check_resource(&address, Kind::Replica, words, &image)?;
+    Ok((image, region))
+}
+
+/// One replica changed outside imsform, shaped like a replica change.
+#[derive(Serialize, Deserialize)]
+pub struct JsonReplicaDrift<'a> {
+    pub address: Cow<'a, str>,
+    #[serde(rename = "type")]
+    pub kind: Cow<'a, str>,
+    pub name: Cow<'a, str>,
+    pub index: Cow<'a, str>,
+    pub mode: Cow<'a, str>,
+    pub image_id: Cow<'a, str>,
+    pub change: ReplicaDriftBody<'a>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ReplicaDriftBody<'a> {
+    pub actions: Vec<Cow<'a, str>>,
+    pub before: ReplicaObject<'a>,
+    pub after: Option<ReplicaObject<'a>>,
+    pub field_changes: Cow<'a, [FieldChange]>,
+}
+
+impl<'a> JsonReplicaDrift<'a> {
+    pub(super) fn of(drift: &'a ReplicaDrift) -> JsonReplicaDrift<'a> {
+        let (region, id) = (drift.region.as_str(), Some(drift.image_id.as_str()));
+        let deleted = drift.after.is_none();
+        JsonReplicaDrift {
+            address: Cow::Owned(drift.address().to_string()),
+            kind: Cow::Borrowed(Kind::Replica.type_name()),
+            name: Cow::Borrowed(drift.image.key()),
+            index: Cow::Borrowed(region),
+            mode: Cow::Borrowed("managed"),
+            image_id: Cow::Borrowed(&drift.image_id),
+            change: ReplicaDriftBody {
+                actions: borrowed(if deleted { &["delete"] } else { &["update"] }),
+                before: object(&drift.before, region, id),
+                after: drift.after.as_ref().map(|a| object(a, region, id)),
+                field_changes: Cow::Borrowed(&drift.field_changes),
+            },
+        }
+    }
+
+    /// The drift this entry describes, or what is wrong with it.
+    pub(super) fn read(self) -> Result<ReplicaDrift, String> {
+        let (image, region) = read_address(&self.address, (&self.kind, &self.name, &self.mode))?;
+        Ok(ReplicaDrift {
+            image,
+            region,
+            image_id: self.image_id.into_owned(),
+            before: self.change.before.attrs(),
             after: self.change.after.as_ref().map(ReplicaObject::attrs),
             field_changes: self.change.field_changes.into_owned(),
         })

@@ -1,6 +1,6 @@
-//! The blocks of replica changes and drift (`images.x.replicas["REGION"]`), in the layout of
-//! the image blocks (`blocks.rs`), and the sentences of their recovery; shared by the human
-//! and markdown renderings.
+//! The replica kind's blocks in plans (`images.x.replicas["REGION"]`): a change, a drift
+//! block, in the layout of the image's (`image.rs`) from the shared attribute lines of
+//! `blocks.rs`, and the sentences of the recovery of its journal entries.
 
 use std::collections::BTreeMap;
 
