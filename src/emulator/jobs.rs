@@ -88,11 +88,10 @@ pub async fn register(
         url.clone(),
         caller.region.clone(),
     );
-    let obs_problem = tokio::task::spawn_blocking(move || {
-        super::obs::registration_problem(&store, &lookup, &region)
-    })
-    .await
-    .unwrap_or(None);
+    let obs_problem =
+        tokio::task::spawn_blocking(move || store.registration_problem(&lookup, &region))
+            .await
+            .unwrap_or(None);
     shared
         .run(move |world| {
             let image = world.image(&caller.project, &id)?;

@@ -12,7 +12,8 @@
 //! - `store.rs`: buckets, objects and uploads on disk; `receive.rs`: bodies onto disk;
 //! - `objects.rs`: PUT, HEAD, GET, DELETE, HEAD bucket; `multipart.rs`: the five multipart
 //!   calls; `auth.rs`: signatures; `reply.rs`: errors and request ids;
-//! - [`registration_problem`]: what IMS checks of the object it registers.
+//! - what IMS checks of the object it registers: `Store::registration_problem` (in `store.rs`,
+//!   so the registration handler reaches it without reaching the router).
 //!
 //! Owns no IMS state; reaches the world only for statistics, recording and faults.
 
@@ -34,7 +35,7 @@ use futures_util::StreamExt;
 
 use super::router::DropConnection;
 use super::world::{RecordedRequest, Shared};
-use crate::obs::{Family, StorageClass};
+use crate::obs::Family;
 use reply::{Context, ObsError};
 use store::Store;
 
@@ -310,36 +311,6 @@ async fn dispatch(operation: Operation, request: ObsRequest, body: Body) -> repl
     }
 }
 
-/// What IMS checks of the object behind `image_url` before registering it, for buckets this
-/// emulator serves: the object exists (IMG.0057), its bucket is in the image's `region` and
-/// the object is of the Standard class (IMG.0058, ims-api.md section 1.3). `None` when all
-/// hold, or when the bucket is not one of the emulator's (such URLs register as before).
-pub fn registration_problem(
-    store: &Store,
-    image_url: &str,
-    region: &str,
-) -> Option<(String, String)> {
-    let (bucket, key) = image_url.split_once(':')?;
-    let bucket_region = store.bucket_region(bucket)?;
-    if bucket_region != region {
-        let reason = format!(
-            "The OBS bucket {bucket} is in region {bucket_region}, not in the image's region {region}."
-        );
-        return Some(("IMG.0058".to_owned(), reason));
-    }
-    match store.object(&bucket_region, bucket, key) {
-        Ok(Some(object)) if object.storage_class == StorageClass::Standard => None,
-        Ok(Some(_)) => Some((
-            "IMG.0058".to_owned(),
-            format!("The image file {image_url} is not in the Standard storage class."),
-        )),
-        _ => Some((
-            "IMG.0057".to_owned(),
-            format!("The image file {image_url} does not exist."),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,55 +347,5 @@ mod tests {
             ("b".to_owned(), "a b/c.qcow2".to_owned())
         );
         assert_eq!(split_path("/b"), ("b".to_owned(), String::new()));
-    }
-
-    #[test]
-    fn registration_checks_the_object_class_and_region() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path().to_path_buf());
-        assert_eq!(
-            registration_problem(&store, "elsewhere:a.qcow2", "r1"),
-            None
-        );
-        store.create_bucket("r1", "images").unwrap();
-        let missing = registration_problem(&store, "images:a.qcow2", "r1").unwrap();
-        assert_eq!(missing.0, "IMG.0057");
-        assert_eq!(
-            registration_problem(&store, "images:a.qcow2", "r2")
-                .unwrap()
-                .0,
-            "IMG.0058"
-        );
-        let temp = store.temp_file("r1", "images");
-        std::fs::write(&temp, b"x").unwrap();
-        let meta = store::ObjectMeta {
-            key: "a.qcow2".into(),
-            size: 1,
-            etag: "e".into(),
-            storage_class: StorageClass::Warm,
-            content_type: String::new(),
-            metadata: Default::default(),
-            last_modified: chrono::Utc::now(),
-            segments: Vec::new(),
-        };
-        store
-            .put_object("r1", "images", meta.clone(), vec![(temp, 1)])
-            .unwrap();
-        assert_eq!(
-            registration_problem(&store, "images:a.qcow2", "r1")
-                .unwrap()
-                .0,
-            "IMG.0058"
-        );
-        let temp = store.temp_file("r1", "images");
-        std::fs::write(&temp, b"x").unwrap();
-        let standard = store::ObjectMeta {
-            storage_class: StorageClass::Standard,
-            ..meta
-        };
-        store
-            .put_object("r1", "images", standard, vec![(temp, 1)])
-            .unwrap();
-        assert_eq!(registration_problem(&store, "images:a.qcow2", "r1"), None);
     }
 }
