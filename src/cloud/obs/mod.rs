@@ -6,7 +6,7 @@
 //! - `endpoint.rs`: virtual-hosted URLs on real endpoints, path style on loopback ones;
 //! - `request.rs`: pure request builders and the `OBS AK:sig` signing headers;
 //! - `client.rs`: [`ObsClient`], the transport: signing per attempt, streamed file bodies,
-//!   retries, XML errors;
+//!   retries; `wire.rs`: XML errors, HEAD headers, the `-vv` line;
 //! - `ops.rs`: the calls one by one (HEAD, GET, PUT, DELETE, the five multipart calls);
 //! - `multipart.rs`: the resumable multipart upload; `upload.rs`: [`ObsClient::upload_file`],
 //!   the entry point of the apply step;
@@ -25,6 +25,7 @@ mod ops;
 mod request;
 mod types;
 mod upload;
+mod wire;
 
 pub use client::{ObsClient, ObsResponse};
 pub use endpoint::{Located, ObsEndpoint};

@@ -9,9 +9,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use tokio::io::AsyncWriteExt;
 
-use super::client::{ObsClient, object_info};
+use super::client::ObsClient;
 use super::request;
 use super::types::{CompletedPart, ObjectInfo, Target, UploadError};
+use super::wire::object_info;
 use crate::cloud::CloudError;
 use crate::obs::{unquote_etag, xml};
 use crate::upload::Progress;

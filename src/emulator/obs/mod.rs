@@ -12,8 +12,7 @@
 //! - `store.rs`: buckets, objects and uploads on disk; `receive.rs`: bodies onto disk;
 //! - `objects.rs`: PUT, HEAD, GET, DELETE, HEAD bucket; `multipart.rs`: the five multipart
 //!   calls; `auth.rs`: signatures; `reply.rs`: errors and request ids;
-//! - what IMS checks of the object it registers: `Store::registration_problem` (in `store.rs`,
-//!   so the registration handler reaches it without reaching the router).
+//! - `registration.rs`: what IMS checks of the object it registers (`Store::registration_problem`).
 //!
 //! Owns no IMS state; reaches the world only for statistics, recording and faults.
 
@@ -21,6 +20,7 @@ mod auth;
 mod multipart;
 mod objects;
 mod receive;
+pub mod registration;
 mod reply;
 pub mod store;
 
