@@ -72,6 +72,13 @@ pub fn read_document(walker: &mut Walker<'_>, root: &MarkedMappingNode) -> Docum
                                 .hint("each image names its own replicas; move it to the images"),
                         );
                     }
+                    if let Some(file) = &fields.file {
+                        walker.push(
+                            Diagnostic::error("`file` cannot be set in `defaults`")
+                                .at(file.label.clone())
+                                .hint("each image names its own file; `bucket` and `object_prefix` may be defaults"),
+                        );
+                    }
                     document.defaults = Some((fields, walker.key_label(key)));
                 }
             }

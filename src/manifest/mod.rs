@@ -15,10 +15,12 @@ pub mod diagnostic;
 mod discover;
 mod document;
 mod fields;
+mod image_source;
 mod interpolate;
 pub mod model;
 mod replicas;
 mod source;
+pub mod upload;
 mod var_file;
 pub mod variables;
 mod walk;
@@ -103,6 +105,9 @@ pub struct Loaded {
     pub files: Vec<(PathBuf, String)>,
     /// The value of every declared variable, by name.
     pub variables: BTreeMap<String, String>,
+    /// The images built from a local file (`file:`), by address: their `attrs.image_url` is
+    /// empty until [`upload::resolve_image_urls`] names the object at plan time.
+    pub uploads: BTreeMap<model::Address, upload::UploadSpec>,
 }
 
 /// Loads and validates every manifest under `paths` (relative ones resolved against
@@ -140,7 +145,7 @@ pub fn load(paths: &[PathBuf], base_dir: &Path, vars: &VarInput) -> Result<Loade
     }
     diagnostics.extend(problems);
     diagnostics.extend(variables::unset_unused(&values, &used));
-    let manifests = assemble::assemble(documents, &mut diagnostics);
+    let (manifests, uploads) = assemble::assemble(documents, &mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(ManifestError::Invalid { diagnostics });
     }
@@ -150,6 +155,7 @@ pub fn load(paths: &[PathBuf], base_dir: &Path, vars: &VarInput) -> Result<Loade
         warnings: diagnostics,
         files: files.map(|file| (file.path, file.text)).collect(),
         variables: variables::chosen(&values),
+        uploads,
     })
 }
 
