@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use imsform::cli::config::CloudConfig;
+use imsform::cloud::config::CloudConfig;
 use imsform::cloud::obs::{LocalFile, ObsClient, Target, UploadOptions, Uploaded};
 use imsform::cloud::{ClientFactory, ClientOptions, Credentials, RetryPolicy};
 use imsform::upload::digest::sha256_file;

@@ -9,6 +9,8 @@
 //! ```
 //!
 //! - [`cli`]: argument parsing, `imsform.toml`, one orchestrating file per subcommand.
+//! - [`error`]: the top-level error, `#[from]` each module's error, with the command layer's
+//!   own errors; imports nothing from [`cli`].
 //! - [`manifest`]: YAML manifests, build variables, validation with file:line:col diagnostics,
 //!   the validated model.
 //! - [`state`]: the state format, the store every command uses, the pending journal, and the
@@ -20,8 +22,9 @@
 //!   and the emulator's OBS.
 //! - [`upload`]: the local side of uploading an image file: content-addressed keys, streamed
 //!   digests and their cache, file fingerprints, upload progress.
-//! - [`cloud`]: the IMS client: credentials, transport, retries, pagination, job polling, and
-//!   the [`cloud::CloudApi`] seam used by plan and apply; and the OBS client ([`cloud::obs`]).
+//! - [`cloud`]: the IMS client: which cloud to reach ([`cloud::config::CloudConfig`]),
+//!   credentials, transport, retries, pagination, job polling, and the [`cloud::CloudApi`] seam
+//!   used by plan and apply; and the OBS client ([`cloud::obs`]).
 //! - [`plan`]: the pure diff engine from (desired, state, remote, options) to a plan, and the
 //!   dependency graph of its instances.
 //! - [`render`]: human, markdown and JSON renderings of plans and state.
@@ -29,6 +32,7 @@
 //! - [`apply`]: the executor: journal, the graph walk with bounded concurrency, progress,
 //!   interrupts.
 //! - [`emulator`]: a faithful local IMS over real HTTP, for tests and for the local cloud.
+//! - [`version`]: the version, git commit and target that `imsform --version` prints.
 //!
 //! Every managed object is a resource instance (design.md section 11): a typed address
 //! ([`manifest::model::InstanceAddress`]), a kind and the kind's attributes. The plan holds one
@@ -36,7 +40,7 @@
 //! kinds through one seam (`plan/instance.rs`, `render/instance.rs`, `render/json.rs`,
 //! `apply/kinds.rs`), and each kind has one module per layer. No source file imports another
 //! that imports it back, and no module imports from a module to its left in the flow above
-//! ([`error`] `#[from]`s each module's error and is imported by [`cli`] alone above it).
+//! ([`error`] `#[from]`s each module's error and imports nothing from [`cli`]).
 
 pub mod apply;
 pub mod atomic_file;
@@ -53,3 +57,4 @@ pub mod render;
 pub mod sign;
 pub mod state;
 pub mod upload;
+pub mod version;

@@ -2,6 +2,7 @@
 //! signing, the one place that touches reqwest, retries, rate limiting, pagination and job
 //! polling. Plan and apply see only the [`CloudApi`] seam and the types below.
 //!
+//! - [`config`]: [`config::CloudConfig`], which cloud to connect to, as the command line read it;
 //! - [`credentials`]: `HW_*` environment variables, secrets kept out of `Debug`;
 //! - [`endpoint`]: region defaults, overrides, the loopback-only rule for `http://`;
 //! - [`request`]: pure request builders and authentication headers (signing via [`crate::sign`]);
@@ -14,9 +15,11 @@
 //! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick;
 //! - [`distribution`]: members and copies (inherent [`Client`] methods, outside the seam);
 //! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit;
+//! - [`liveness`]: whether each endpoint answers; a silent one ends the run's waits on it.
 //! - [`obs`]: the OBS client ([`obs::ObsClient`]): uploads of image files, resumable multipart.
 
 pub mod client;
+pub mod config;
 pub mod credentials;
 pub mod distribution;
 #[cfg(test)]
@@ -26,6 +29,7 @@ pub mod error;
 pub mod factory;
 mod gone;
 pub mod jobs;
+pub mod liveness;
 pub mod obs;
 mod ops;
 pub mod options;
@@ -48,6 +52,7 @@ pub use distribution::{JobReport, MemberResult, MemberStatus};
 pub use error::CloudError;
 pub use factory::ClientFactory;
 pub use jobs::{GoneWatch, JobOutcome, JobProgress, JobWatcher, WatchConfig, Watching};
+pub use liveness::{Liveness, Unresponsive};
 pub use options::{ClientOptions, Clock};
 pub use retry::RetryPolicy;
 

@@ -4,8 +4,8 @@
 //! so they are addressed path style, `http://127.0.0.1:PORT/BUCKET/KEY`. Either way the signed
 //! resource is `/BUCKET/KEY`. Pure; opens no connection.
 
-use crate::cli::config::CloudConfig;
 use crate::cloud::CloudError;
+use crate::cloud::config::CloudConfig;
 use crate::cloud::endpoint::{Endpoint, is_loopback};
 
 /// A checked OBS endpoint.

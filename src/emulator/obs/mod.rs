@@ -4,7 +4,7 @@
 //!
 //! Every request passes the same gate as IMS requests, in this order: statistics (counted by
 //! `"METHOD /{bucket}/{object}?sub-resource"`) and recording (headers without secrets, no
-//! body), injected latency, the signature (403 with OBS's XML error), throttling and injected
+//! body), the silent fault and injected latency, the signature (403 with OBS's XML error), throttling and injected
 //! 5xx (before acting), the bucket's region (404 `NoSuchBucket`, or 301 `PermanentRedirect`
 //! for a bucket of another region), the operation, then the decision to drop the answer after
 //! acting. So the fault injection of `POST /__emulator/faults` applies to OBS as well.
@@ -24,8 +24,6 @@ pub mod registration;
 mod reply;
 pub mod store;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -33,7 +31,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use futures_util::StreamExt;
 
-use super::router::DropConnection;
+use super::router::{DropConnection, stall};
 use super::world::{RecordedRequest, Shared};
 use crate::obs::Family;
 use reply::{Context, ObsError};
@@ -200,13 +198,17 @@ async fn handle(State(gate): State<Gate>, request: Request) -> Response {
     };
     let (shared, route) = (gate.shared.clone(), operation.route());
     let recorded = record(&parts);
-    let latency: Duration = shared
+    let (latency, silent) = shared
         .run(move |world| {
             *world.stats.entry(route.to_owned()).or_insert(0) += 1;
             world.record(recorded);
-            world.faults.latency()
+            (world.faults.latency(), world.faults.silent())
         })
         .await;
+    if silent {
+        drain(body).await;
+        return stall(&shared).await;
+    }
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -229,7 +231,10 @@ async fn handle(State(gate): State<Gate>, request: Request) -> Response {
     };
     let mut response = result.unwrap_or_else(|error| error.render(head, &context));
     context.stamp(&mut response);
-    if shared.run(move |world| world.drop_response(route)).await {
+    if shared
+        .run(move |world| world.faults.drop_response(route))
+        .await
+    {
         response.extensions_mut().insert(DropConnection);
     }
     response
@@ -252,8 +257,11 @@ async fn admit(
     let (throttled, injected) = shared
         .run(move |world| {
             (
-                world.take_token(&principal.access_key).err(),
-                world.injected_error(),
+                world
+                    .faults
+                    .take_token(&principal.access_key, world.now)
+                    .err(),
+                world.faults.injected_error(),
             )
         })
         .await;
