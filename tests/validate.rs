@@ -218,6 +218,14 @@ fn the_schema_agrees_with_the_rust_side() {
     for extension in imsform::ims::REGISTER_EXTENSIONS {
         let url = format!("my-bucket:dir/file.{}", extension.to_uppercase());
         assert!(validator.is_valid(&with("image_url", json!(url))), "{url}");
+        let file = format!("build/out.{extension}");
+        assert!(validator.is_valid(&with("file", json!(file))), "{file}");
+    }
+    for prefix in ["imsform/", "", "team-a/images/"] {
+        assert!(
+            validator.is_valid(&with("object_prefix", json!(prefix))),
+            "{prefix}"
+        );
     }
     let refused = [
         with("image_url", json!("my-bucket:file.iso")),
@@ -235,6 +243,12 @@ fn the_schema_agrees_with_the_rust_side() {
         with("replicas", json!({ "cn-south-1": { "nmae": "x" } })),
         with("replicas", json!({ "cn-south-1": { "name": " x" } })),
         with("replicas", json!(["cn-south-1"])),
+        with("file", json!("build/disk.iso")),
+        with("bucket", json!("Bad_Bucket")),
+        with("object_prefix", json!("/abs/")),
+        with("object_prefix", json!("a//b/")),
+        with("object_prefix", json!("my images/")),
+        with("delete_file_after_register", json!("yes")),
         json!({ "images": { "Web": {} } }),
         json!({ "moved": [{ "from": "images.a" }] }),
     ];

@@ -368,6 +368,10 @@ pub struct EmulatorArgs {
     /// A sub-project named REGION_SUFFIX (e.g. cn-north-4_consumer), to share images with.
     #[arg(long = "project", value_name = "NAME")]
     pub projects: Vec<String>,
+    /// An OBS bucket to serve: NAME in the first region, or REGION:NAME (repeat for several).
+    /// Each region's OBS listens on its own port after the IMS ports.
+    #[arg(long = "bucket", value_name = "[REGION:]NAME")]
+    pub buckets: Vec<String>,
     /// How long an image registration job takes, e.g. `500ms`.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub job_duration: std::time::Duration,

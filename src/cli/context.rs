@@ -12,6 +12,7 @@ mod connect;
 mod imports;
 pub mod regions;
 mod subset;
+mod uploads;
 
 pub use connect::{
     Connection, LOCAL_ACCESS_KEY, LOCAL_DATA_FILE, LOCAL_DELETE_LINGER, LOCAL_JOB_DURATION,
@@ -79,6 +80,7 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         eprintln!("{}", subset::leave_alone(&unlisted, destroy, &mut options));
     }
     regions::check(&config.cloud, &loaded.manifests)?;
+    uploads::refuse_until_planned(&loaded.uploads)?;
     let named = regions::Reach {
         regions: loaded.manifests.replica_regions(),
         consumers: loaded.manifests.member_projects(),

@@ -121,6 +121,7 @@ fn existing_manifests(global: &GlobalArgs, args: &QueryArgs, dir: &Path) -> Resu
             warnings: Vec::new(),
             files: Vec::new(),
             variables: Default::default(),
+            uploads: Default::default(),
         });
     }
     context::load_manifests(global, &[], &args.vars, dir)

@@ -17,6 +17,7 @@
 //! - [`ownership`]: whose an image is, read by id without the private-image filters;
 //! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit;
 //! - [`liveness`]: whether each endpoint answers; a silent one ends the run's waits on it.
+//! - [`obs`]: the OBS client ([`obs::ObsClient`]): uploads of image files, resumable multipart.
 
 pub mod client;
 pub mod config;
@@ -30,6 +31,7 @@ pub mod factory;
 mod gone;
 pub mod jobs;
 pub mod liveness;
+pub mod obs;
 mod ops;
 pub mod options;
 pub mod ownership;

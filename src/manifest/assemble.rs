@@ -12,11 +12,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::diagnostic::{Diagnostic, Label};
 use super::document::{Document, RawImage, RawMoved};
 use super::fields::ImageFields;
+use super::image_source;
 use super::import_checks;
 use super::imports::Import;
 use super::model::{
     Address, DiskFormat, ImageAttrs, ImageSpec, Lifecycle, Location, Manifests, Moved, ReplicaSpec,
 };
+use super::upload::UploadSpec;
 use crate::ims;
 
 /// User tags allowed per image: one of IMS's slots is taken by imsform's token tag.
@@ -35,11 +37,15 @@ pub fn derived_disk_format(image_url: &str) -> DiskFormat {
     }
 }
 
-/// Merges the documents, in file order: the manifests and their `import` entries.
+/// The images that are built from a local file, by address.
+pub type Uploads = BTreeMap<Address, UploadSpec>;
+
+/// Merges the documents, in file order: the manifests, their `import` entries, and the file
+/// images' uploads beside them.
 pub fn assemble(
     documents: Vec<Document>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> (Manifests, Vec<Import>) {
+) -> (Manifests, Vec<Import>, Uploads) {
     let mut defaults: Option<(ImageFields, Label)> = None;
     let mut images: BTreeMap<Address, RawImage> = BTreeMap::new();
     let mut moved = Vec::new();
@@ -76,8 +82,12 @@ pub fn assemble(
     let empty = ImageFields::default();
     let defaults = defaults.as_ref().map_or(&empty, |(fields, _)| fields);
     let mut specs = BTreeMap::new();
+    let mut uploads = BTreeMap::new();
     for image in in_file_order(&images) {
-        if let Some(spec) = merge(image, defaults, diagnostics) {
+        if let Some((spec, upload)) = merge(image, defaults, diagnostics) {
+            if let Some(upload) = upload {
+                uploads.insert(image.address.clone(), upload);
+            }
             specs.insert(image.address.clone(), spec);
         }
     }
@@ -93,22 +103,28 @@ pub fn assemble(
         images: specs,
         moved,
     };
-    (manifests, imports)
+    (manifests, imports, uploads)
 }
 
-/// One image with `defaults` merged in, if every required field is there.
+/// One image with `defaults` merged in, if every required field is there, and its upload when
+/// it is built from a file (its `image_url` is then empty until plan time: `upload.rs`).
 fn merge(
     image: &RawImage,
     defaults: &ImageFields,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<ImageSpec> {
+) -> Option<(ImageSpec, Option<UploadSpec>)> {
     let own = &image.fields;
     let complete = check_required(image, defaults, diagnostics);
     let tags = merged_tags(image, defaults, diagnostics);
+    let upload = image_source::merge(image, defaults, diagnostics).ok()?;
+    let image_url = match &upload {
+        Some(_) => Some(String::new()),
+        None => pick(&own.image_url, &defaults.image_url).map(|url| url.value.clone()),
+    };
     let (Some(tags), Some(name), Some(image_url), Some(os_version), Some(min_disk)) = (
         tags,
         pick(&own.name, &defaults.name),
-        pick(&own.image_url, &defaults.image_url),
+        image_url,
         pick(&own.os_version, &defaults.os_version),
         pick(&own.min_disk, &defaults.min_disk),
     ) else {
@@ -117,11 +133,14 @@ fn merge(
     if !complete {
         return None;
     }
+    let format_of = upload
+        .as_ref()
+        .map_or(image_url.as_str(), |u| u.written.as_str());
     let disk_format = pick(&own.disk_format, &defaults.disk_format)
-        .map_or_else(|| derived_disk_format(&image_url.value), |f| f.value);
+        .map_or_else(|| derived_disk_format(format_of), |f| f.value);
     let attrs = ImageAttrs {
         name: name.value.clone(),
-        image_url: image_url.value.clone(),
+        image_url,
         os_version: os_version.value.clone(),
         disk_format,
         min_disk: min_disk.value,
@@ -146,13 +165,14 @@ fn merge(
             (region.clone(), replica)
         })
         .collect();
-    Some(ImageSpec {
+    let spec = ImageSpec {
         address: image.address.clone(),
         attrs,
         lifecycle,
         location: location(&image.label),
         replicas,
-    })
+    };
+    Some((spec, upload))
 }
 
 /// Reports each required field neither the image nor `defaults` wrote; whether all are there.
@@ -167,7 +187,7 @@ fn check_required(
         ("name", own.name.is_some() || defaults.name.is_some()),
         (
             "image_url",
-            own.image_url.is_some() || defaults.image_url.is_some(),
+            own.image_url.is_some() || defaults.image_url.is_some() || own.file.is_some(),
         ),
         (
             "os_version",
@@ -178,13 +198,22 @@ fn check_required(
             own.min_disk.is_some() || defaults.min_disk.is_some(),
         ),
     ] {
-        // A field written with a bad value was reported where it is written.
-        let written = own.written.contains(field) || defaults.written.contains(field);
+        // A field written with a bad value was reported where it is written (a bad `file`
+        // stands for `image_url`).
+        let written = own.written.contains(field)
+            || defaults.written.contains(field)
+            || (field == "image_url" && own.written.contains("file"));
         if !present && !written {
             diagnostics.push(
                 Diagnostic::error(format!("image `{}` has no `{field}`", image.address))
                     .at(image.label.clone())
-                    .hint(format!("set `{field}` on the image or in `defaults`")),
+                    .hint(if field == "image_url" {
+                        "set `image_url` on the image or in `defaults`, or `file` and `bucket` to \
+                         have imsform upload a local file"
+                            .to_owned()
+                    } else {
+                        format!("set `{field}` on the image or in `defaults`")
+                    }),
             );
         }
         complete &= present;

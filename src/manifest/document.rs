@@ -100,6 +100,15 @@ fn check_defaults(walker: &mut Walker<'_>, fields: &ImageFields) {
             .hint("it marks one adopted image whose file is not known; set it on that image"),
         );
     }
+    if let Some(file) = &fields.file {
+        walker.push(
+            Diagnostic::error("`file` cannot be set in `defaults`")
+                .at(file.label.clone())
+                .hint(
+                    "each image names its own file; `bucket` and `object_prefix` may be defaults",
+                ),
+        );
+    }
 }
 
 fn read_images(walker: &mut Walker<'_>, node: &Node, document: &mut Document) {

@@ -16,11 +16,12 @@ use super::model::{DiskFormat, Field, ReplaceOrder, TOKEN_TAG};
 use super::naming::{description, name};
 use super::replicas::{RawReplica, read_replicas};
 use super::unknown_source::{UNKNOWN_IMAGE_URL, is_unknown};
+use super::upload::{self, RawFile};
 use super::walk::{MappingRef, Spanned, Walker, closest};
 use crate::ims;
 
 /// The keys of an image (and of `defaults`).
-pub const IMAGE_KEYS: [&str; 12] = [
+pub const IMAGE_KEYS: [&str; 16] = [
     "name",
     "image_url",
     "os_version",
@@ -33,6 +34,10 @@ pub const IMAGE_KEYS: [&str; 12] = [
     "share_with",
     "lifecycle",
     "replicas",
+    "file",
+    "bucket",
+    "object_prefix",
+    "delete_file_after_register",
 ];
 
 /// The keys of `lifecycle`.
@@ -72,6 +77,11 @@ pub struct ImageFields {
     /// `replicas` by region, and where `replicas:` was written (refused in `defaults`).
     pub replicas: BTreeMap<String, RawReplica>,
     pub replicas_label: Option<Label>,
+    /// `file` (refused in `defaults`), `bucket`, `object_prefix`, `delete_file_after_register`.
+    pub file: Option<RawFile>,
+    pub bucket: Option<Spanned<String>>,
+    pub object_prefix: Option<Spanned<String>>,
+    pub delete_file_after_register: Option<Spanned<bool>>,
     /// Keys written, valid or not: a required field written wrongly is not also "missing".
     pub written: BTreeSet<&'static str>,
 }
@@ -104,6 +114,12 @@ pub fn read_image(walker: &mut Walker<'_>, mapping: MappingRef<'_>, what: &str) 
                 fields.replicas = read_replicas(walker, value, what);
             }
             "share_with" => fields.share_with = share_with(walker, value, &at),
+            "file" => fields.file = upload::file(walker, value, &at),
+            "bucket" => fields.bucket = upload::bucket(walker, value, &at),
+            "object_prefix" => fields.object_prefix = upload::object_prefix(walker, value, &at),
+            "delete_file_after_register" => {
+                fields.delete_file_after_register = walker.bool(value, &at);
+            }
             // The one key left of IMAGE_KEYS: `lifecycle`.
             _ => lifecycle(walker, value, &mut fields, what),
         }

@@ -15,6 +15,7 @@ pub mod diagnostic;
 mod discover;
 mod document;
 mod fields;
+mod image_source;
 mod import_checks;
 pub mod imports;
 mod interpolate;
@@ -23,6 +24,7 @@ mod naming;
 mod replicas;
 mod source;
 pub mod unknown_source;
+pub mod upload;
 mod values;
 mod var_file;
 pub mod variables;
@@ -114,6 +116,9 @@ pub struct Loaded {
     pub files: Vec<(PathBuf, String)>,
     /// The value of every declared variable, by name.
     pub variables: BTreeMap<String, String>,
+    /// The images built from a local file (`file:`), by address: their `attrs.image_url` is
+    /// empty until [`upload::resolve_image_urls`] names the object at plan time.
+    pub uploads: BTreeMap<model::Address, upload::UploadSpec>,
 }
 
 /// Loads and validates every manifest under `paths` (relative ones resolved against
@@ -151,7 +156,7 @@ pub fn load(paths: &[PathBuf], base_dir: &Path, vars: &VarInput) -> Result<Loade
     }
     diagnostics.extend(problems);
     diagnostics.extend(variables::unset_unused(&values, &used));
-    let (manifests, imports) = assemble::assemble(documents, &mut diagnostics);
+    let (manifests, imports, uploads) = assemble::assemble(documents, &mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(ManifestError::Invalid { diagnostics });
     }
@@ -162,6 +167,7 @@ pub fn load(paths: &[PathBuf], base_dir: &Path, vars: &VarInput) -> Result<Loade
         warnings: diagnostics,
         files: files.map(|file| (file.path, file.text)).collect(),
         variables: variables::chosen(&values),
+        uploads,
     })
 }
 

@@ -338,3 +338,42 @@ import:
     assert_eq!(build_a.attrs.image_url, UNKNOWN_IMAGE_URL);
     assert_eq!(build_a.attrs.disk_format, DiskFormat::Zvhd2);
 }
+
+#[test]
+fn a_file_image_carries_its_upload_and_gets_its_url_at_plan_time() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "build/web.QCOW2", "disk");
+    write(
+        dir.path(),
+        "manifests/images.yaml",
+        "defaults:\n  bucket: platform-images\n  object_prefix: team/\nimages:\n  web:\n    \
+         name: web\n    file: ../build/web.QCOW2\n    os_version: Ubuntu 22.04 server 64bit\n    \
+         min_disk: 40\n    delete_file_after_register: true\n",
+    );
+    let mut loaded = load(&[], dir.path(), &VarInput::default()).unwrap();
+    let address = Address::from_key("web");
+    let upload = loaded.uploads[&address].clone();
+    assert_eq!(upload.path, dir.path().join("manifests/../build/web.QCOW2"));
+    assert_eq!(
+        (upload.bucket.as_str(), upload.object_prefix.as_str()),
+        ("platform-images", "team/")
+    );
+    assert_eq!(upload.extension, "qcow2");
+    assert!(upload.delete_after_register);
+    assert_eq!(upload.location.line, 7);
+    let spec = &loaded.manifests.images[&address];
+    assert_eq!(spec.attrs.image_url, "", "named at plan time");
+    assert_eq!(
+        spec.attrs.disk_format,
+        DiskFormat::Qcow2,
+        "from the file's extension"
+    );
+    let mut cache = crate::upload::DigestCache::open(dir.path());
+    let mut digest = |path: &Path| cache.sha256(path).map(|d| d.sha256);
+    upload::resolve_image_urls(&mut loaded.manifests, &loaded.uploads, &mut digest).unwrap();
+    // SHA-256 of "disk".
+    assert_eq!(
+        loaded.manifests.images[&address].attrs.image_url,
+        "platform-images:team/web-1044dec7206e8d7c.qcow2"
+    );
+}

@@ -11,5 +11,6 @@ mod images;
 mod lifecycle;
 mod list;
 mod members;
+mod obs;
 mod regions;
 mod support;
