@@ -258,37 +258,36 @@ fn the_local_cloud_lists_its_own_images_and_images_imsform_made_are_not_adopted(
 }
 
 #[test]
-fn a_generated_file_is_refused_by_plan_until_imported_and_then_plans_no_changes() {
+fn a_generated_file_plans_only_imports_applies_without_a_write_and_then_plans_nothing() {
     let cloud = cloud();
-    let web = cloud.create_active("web", &[("team", "platform")]);
-    cloud.block_on(async {
-        let copy = imsform::cloud::distribution::CopyInRegion {
-            name: "web copy".into(),
-            description: None,
-        };
-        let job = cloud.client().copy_in_region(&web, &copy).await.unwrap();
-        wait(&cloud, &job).await;
-    });
+    cloud.create_active("web", &[("team", "platform")]);
+    cloud.create_active("db", &[]);
+    let queued = cloud.create_queued("never registered", &[]);
     let dir = empty_dir(&cloud);
     let generated = query(&cloud, &dir, &["--generate-config-out", "adopted.yaml"]);
     generated.assert_ok_saying(&["adopted.yaml: 2 import entries."]);
-    assert!(dir.read("adopted.yaml").contains("image_url: \"unknown\""));
     let writes = cloud.writes();
     let plan = cloud.run(&dir, &["plan", "--no-color"]);
-    assert_eq!(plan.code, 1, "{}", plan.stdout);
-    assert!(
-        plan.stderr.contains("2 `import` entries to carry out"),
-        "{}",
-        plan.stderr
-    );
-    assert!(plan.stderr.contains("adopted.yaml:"), "{}", plan.stderr);
-    assert!(dir.state().is_none());
-    assert_eq!(cloud.writes(), writes, "nothing sent to the cloud");
-    let loaded = imsform::manifest::load(&[], dir.path(), &VarInput::default()).unwrap();
-    for entry in &loaded.imports {
-        let run = cloud.run(&dir, &["import", &entry.to.to_string(), &entry.id]);
-        assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    for text in [
+        "# images.web will be imported",
+        "# images.db will be imported",
+        "Plan: 2 to import, 0 to add, 0 to change, 0 to destroy.",
+    ] {
+        assert!(plan.stdout.contains(text), "{text}:\n{}", plan.stdout);
     }
+    assert!(!plan.stdout.contains(&queued), "{}", plan.stdout);
+    assert!(dir.state().is_none(), "a plan writes no state");
+    let applied = cloud.run(&dir, &["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 2 imported, 0 added, 0 changed, 0 destroyed."),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(cloud.writes(), writes, "an import sends no write");
     let plan = cloud.run(&dir, &["plan", "--detailed-exitcode", "--no-color"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
