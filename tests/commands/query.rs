@@ -293,3 +293,70 @@ fn a_generated_file_plans_only_imports_applies_without_a_write_and_then_plans_no
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
     assert_eq!(cloud.writes(), writes, "imports and plans send no write");
 }
+
+#[test]
+fn an_import_that_also_changes_the_image_is_shown_under_the_update_and_applied_in_place() {
+    let cloud = cloud();
+    let web = cloud.create_active("web", &[("team", "platform")]);
+    let dir = empty_dir(&cloud);
+    let generated = query(&cloud, &dir, &["--generate-config-out", "adopted.yaml"]);
+    generated.assert_ok_saying(&["adopted.yaml: 1 import entry."]);
+    let text = dir.read("adopted.yaml");
+    let changed = text.replace("\"team\": \"platform\"", "\"team\": \"web\"");
+    assert_ne!(changed, text, "{text}");
+    dir.write("adopted.yaml", &changed);
+    let plan = cloud.run(&dir, &["plan", "--no-color"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    for text in [
+        "# images.web will be updated in-place",
+        &format!("# (imported from \"{web}\")"),
+        "Plan: 1 to import, 0 to add, 1 to change, 0 to destroy.",
+    ] {
+        assert!(plan.stdout.contains(text), "{text}:\n{}", plan.stdout);
+    }
+    let json = cloud.run(&dir, &["plan", "--json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let document = crate::support::plan_json(json.stdout.as_bytes());
+    assert_eq!(document["summary"]["import"], 1);
+    let change = &document["resource_changes"][0]["change"];
+    assert_eq!(change["importing"]["id"], web.as_str(), "{document}");
+    let applied = cloud.run(&dir, &["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 1 imported, 0 added, 1 changed, 0 destroyed."),
+        "{}",
+        applied.stdout
+    );
+    let state = dir.state_json();
+    assert_eq!(state["images"]["images.web"]["id"], web.as_str(), "{state}");
+    let plan = cloud.run(&dir, &["plan", "--detailed-exitcode", "--no-color"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+}
+
+#[test]
+fn an_unknown_or_queued_image_is_refused_at_its_entry_with_nothing_sent() {
+    let cloud = cloud();
+    let web = cloud.create_active("web", &[]);
+    let queued = cloud.create_queued("never registered", &[]);
+    let dir = empty_dir(&cloud);
+    let generated = query(&cloud, &dir, &["--generate-config-out", "adopted.yaml"]);
+    generated.assert_ok_saying(&["adopted.yaml: 1 import entry."]);
+    let text = dir.read("adopted.yaml");
+    for (id, says) in [
+        ("00000000-0000-0000-0000-000000000000", "there is no image"),
+        (queued.as_str(), "is queued, not active"),
+    ] {
+        dir.write("adopted.yaml", &text.replace(&web, id));
+        let writes = cloud.writes();
+        let plan = cloud.run(&dir, &["plan", "--no-color"]);
+        assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+        assert!(plan.stderr.contains(says), "{says}: {}", plan.stderr);
+        assert!(plan.stderr.contains("adopted.yaml:"), "{}", plan.stderr);
+        let applied = cloud.run(&dir, &["apply", "--auto-approve", "--no-color"]);
+        assert_eq!(applied.code, 1, "{}\n{}", applied.stdout, applied.stderr);
+        assert!(dir.state().is_none(), "state unchanged");
+        assert_eq!(cloud.writes(), writes, "nothing sent to the cloud");
+    }
+}
