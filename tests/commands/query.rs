@@ -360,3 +360,24 @@ fn an_unknown_or_queued_image_is_refused_at_its_entry_with_nothing_sent() {
         assert_eq!(cloud.writes(), writes, "nothing sent to the cloud");
     }
 }
+
+#[test]
+fn a_saved_plan_that_imports_applies_the_import_and_nothing_else() {
+    let cloud = cloud();
+    let web = cloud.create_active("web", &[]);
+    let dir = empty_dir(&cloud);
+    let generated = query(&cloud, &dir, &["--generate-config-out", "adopted.yaml"]);
+    generated.assert_ok_saying(&["adopted.yaml: 1 import entry."]);
+    let writes = cloud.writes();
+    let plan = cloud.run(&dir, &["plan", "-out", "import.plan", "--no-color"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let applied = cloud.run(&dir, &["apply", "import.plan", "--no-color"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert!(
+        applied.stdout.contains("Resources: 1 imported, 0 added"),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(dir.state_json()["images"]["images.web"]["id"], web.as_str());
+    assert_eq!(cloud.writes(), writes, "an import sends no write");
+}
