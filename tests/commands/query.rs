@@ -381,3 +381,42 @@ fn a_saved_plan_that_imports_applies_the_import_and_nothing_else() {
     assert_eq!(dir.state_json()["images"]["images.web"]["id"], web.as_str());
     assert_eq!(cloud.writes(), writes, "an import sends no write");
 }
+
+#[test]
+fn an_image_managed_elsewhere_or_twice_or_an_address_holding_another_is_refused_with_nothing_sent()
+{
+    let cloud = cloud();
+    let web = cloud.create_active("web", &[]);
+    let db = cloud.create_active("db", &[]);
+    let dir = empty_dir(&cloud);
+    let generated = query(&cloud, &dir, &["--generate-config-out", "adopted.yaml"]);
+    generated.assert_ok_saying(&["adopted.yaml: 2 import entries."]);
+    let applied = cloud.run(&dir, &["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    let other = cloud.create_active("other", &[]);
+    let text = dir.read("adopted.yaml");
+    let state = dir.state();
+    let db_entry = format!("  - to: images.db\n    id: \"{db}\"\n");
+    assert!(text.contains(&db_entry), "{text}");
+    let without_db = text.replace(&db_entry, "");
+    for (edited, says) in [
+        (
+            without_db.replace(&web, &db),
+            "is already managed as images.db",
+        ),
+        (text.replace(&web, &db), "two `import` entries take image"),
+        (
+            text.replace(&web, &other),
+            &*format!("images.web already manages image {web}"),
+        ),
+    ] {
+        dir.write("adopted.yaml", &edited);
+        let writes = cloud.writes();
+        let plan = cloud.run(&dir, &["plan", "--no-color"]);
+        assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+        assert!(plan.stderr.contains(says), "{says}: {}", plan.stderr);
+        assert!(plan.stderr.contains("adopted.yaml:"), "{}", plan.stderr);
+        assert_eq!(dir.state(), state, "state unchanged");
+        assert_eq!(cloud.writes(), writes, "nothing sent to the cloud");
+    }
+}
