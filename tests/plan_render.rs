@@ -153,6 +153,38 @@ fn destroy() {
     insta::assert_snapshot!(render_all(&plan));
 }
 
+/// `plan`, with every image change importing its prior image, as the command marks
+/// them (issue 21).
+fn importing(mut plan: Plan) -> Plan {
+    for change in &mut plan.changes {
+        if let plan::Change::Image(change) = change {
+            change.importing = change.prior_id.clone();
+        }
+    }
+    plan.prior_state = None;
+    plan
+}
+
+#[test]
+fn import() {
+    let state = state([("web", record("img-web", attrs("web")))]);
+    let plan = importing(plan_of(&manifests([spec("web", attrs("web"))]), &state));
+    assert!(plan.has_changes());
+    assert_eq!(plan.counts().import, 1);
+    insta::assert_snapshot!(render_all(&plan));
+}
+
+#[test]
+fn import_with_update() {
+    let wanted = with("web", |a| {
+        a.description = Some("Adopted.".into());
+        a.tags.insert("env".into(), "prod".into());
+    });
+    let state = state([("web", record("img-web", attrs("web")))]);
+    let plan = importing(plan_of(&manifests([spec("web", wanted)]), &state));
+    insta::assert_snapshot!(render_all(&plan));
+}
+
 #[test]
 fn no_changes() {
     let state = state([("web", record("img-web", attrs("web")))]);

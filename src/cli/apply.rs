@@ -35,7 +35,7 @@ use crate::plan::{Plan, PlanMode};
 use crate::planfile::{SavedPlan, check_fresh};
 use crate::render::human;
 use crate::state::backend::pg::PgError;
-use crate::state::{LockOptions, StateError, Store};
+use crate::state::{ImageRecord, LockOptions, StateError, Store};
 
 const PROMPT: &str =
     "Do you want to perform these actions? Only 'yes' will be accepted to approve.";
@@ -235,6 +235,14 @@ pub(crate) async fn carry_out(
     store: Store,
     connection: Connection,
 ) -> Result<Outcome, Error> {
+    let imported = plan.imports().count();
+    let store = match record_imports(plan, store).await {
+        Ok(store) => store,
+        Err(error) => {
+            connection.close().await;
+            return Err(error);
+        }
+    };
     let (trigger, shutdown) = Shutdown::new();
     let trigger = Arc::new(trigger);
     let progress: Arc<dyn ProgressSink> = if io::stderr().is_terminal() {
@@ -278,7 +286,42 @@ pub(crate) async fn carry_out(
     });
     connection.close().await;
     let report = result?;
-    summarize(&report, stop_cause(loss.as_ref(), &liveness, location))
+    summarize(
+        &report,
+        imported,
+        stop_cause(loss.as_ref(), &liveness, location),
+    )
+}
+
+/// Records the images `plan` imports at their addresses, in one save, before anything else
+/// runs (issue 21: an import only writes the state; the manifest's own in-place changes then
+/// run as a normal update of the record).
+async fn record_imports(plan: &Plan, mut store: Store) -> Result<Store, Error> {
+    let records: Vec<_> = plan
+        .imports()
+        .filter_map(|change| {
+            let id = change.importing.clone()?;
+            let attributes = change.before.clone()?;
+            let record = ImageRecord {
+                id,
+                attributes,
+                observed: None,
+                tainted: None,
+                replicas: Default::default(),
+            };
+            Some((change.address.clone(), record))
+        })
+        .collect();
+    if records.is_empty() {
+        return Ok(store);
+    }
+    blocking(move || {
+        let mut state = store.state_or_new();
+        state.images.extend(records);
+        store.save(&state)?;
+        Ok(store)
+    })
+    .await
 }
 
 /// What stopped the run from outside, if anything: the state database's connection lost, or
@@ -301,9 +344,13 @@ fn stop_cause(
     )
 }
 
-fn summarize(report: &Report, cause: Option<Error>) -> Result<Outcome, Error> {
+fn summarize(report: &Report, imported: usize, cause: Option<Error>) -> Result<Outcome, Error> {
+    let imported = match imported {
+        0 => String::new(),
+        n => format!("{n} imported, "),
+    };
     let counts = format!(
-        "Resources: {} added, {} changed, {} destroyed.",
+        "Resources: {imported}{} added, {} changed, {} destroyed.",
         report.added, report.changed, report.destroyed
     );
     if report.success() {

@@ -71,8 +71,9 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         request.run.scope.lock_timeout,
     )
     .await?;
-    if !request.refresh_only {
-        imports::refuse_pending(&loaded.imports, store.state())?;
+    let importing = !request.refresh_only;
+    if importing {
+        imports::refuse_unsupported(&loaded.imports, store.state(), request.run.refresh)?;
     }
     let unlisted = subset::unlisted(request.paths, &config.dir, &loaded.manifests, store.state());
     if let Some(unlisted) = unlisted {
@@ -90,8 +91,14 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
     bind_identity(&mut store, &connection).await?;
     let remote = if request.run.refresh {
         let started = std::time::Instant::now();
+        let ids = if importing {
+            imports::pending_ids(&loaded.imports, store.state())
+        } else {
+            Default::default()
+        };
+        let client = connection.client.as_ref();
         let mut view =
-            plan::refresh(connection.client.as_ref(), store.state(), &loaded.manifests).await?;
+            plan::refresh_importing(client, store.state(), &loaded.manifests, &ids).await?;
         let (factory, state) = (&connection.factory, store.state());
         plan::refresh_replicas(factory, state, &reach.regions, &mut view).await?;
         tracing::info!(
@@ -106,13 +113,39 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         None
     };
     let cloud = &config.cloud;
+    let planned = match (&remote, importing) {
+        (Some(view), true) => {
+            let project_id = connection.client.project_id().await?.to_owned();
+            let checked = imports::importing_state(
+                &loaded.imports,
+                store.state(),
+                || store.state_or_new(),
+                &loaded.manifests,
+                view,
+                (&cloud.region, &project_id),
+            );
+            match checked {
+                Ok(planned) => planned,
+                Err(error) => {
+                    print_diagnostics(error.diagnostics(), stderr_color(global))?;
+                    connection.close().await;
+                    return Err(error.into());
+                }
+            }
+        }
+        _ => None,
+    };
+    let from = planned.as_ref().map(|(state, _)| state).or(store.state());
     let mut plan = plan::plan_with_projects(
         &loaded.manifests,
-        store.state(),
+        from,
         remote.as_ref(),
         &options,
         &|region| cloud.project_of(region),
     )?;
+    if let Some((_, importing)) = &planned {
+        imports::mark(&mut plan, importing, store.state());
+    }
     plan.timestamp = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     preflight(&plan, &connection).await?;
     let counts = plan.counts();

@@ -12,6 +12,7 @@ impl Plan {
     /// Whether applying would change anything (cloud or state): `--detailed-exitcode` exits 2.
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.action() != Action::NoOp)
+            || self.imports().next().is_some()
             || !self.drift.is_empty()
             || !self.recovery.is_empty()
             || !self.moves.is_empty()
@@ -30,6 +31,7 @@ impl Plan {
             counts.destroy += work.destroy;
         }
         counts.destroy += self.untracked_deletes();
+        counts.import = self.imports().count();
         for change in &self.changes {
             match change.action() {
                 Action::NoOp => {}
@@ -43,6 +45,11 @@ impl Plan {
             }
         }
         counts
+    }
+
+    /// The image changes that import an image (issue 21).
+    pub fn imports(&self) -> impl Iterator<Item = &ImageChange> {
+        self.images().filter(|c| c.importing.is_some())
     }
 
     /// The image changes that create an image: creates and replacements.

@@ -256,6 +256,7 @@ fn create(address: &Address, spec: &ImageSpec, reason: Option<Reason>) -> ImageC
         moved_from: None,
         taint: None,
         member_status: BTreeMap::new(),
+        importing: None,
     }
 }
 
@@ -283,6 +284,7 @@ fn delete(input: &Input<'_>, record: &ImageRecord, reason: Reason) -> ImageChang
         moved_from: None,
         taint: None,
         member_status: BTreeMap::new(),
+        importing: None,
     }
 }
 
@@ -371,6 +373,7 @@ fn update_or_replace(
             .clone()
             .filter(|_| reason == Some(Reason::ReplaceBecauseTainted)),
         member_status: member_status(input.seen.flatten()),
+        importing: None,
     }
 }
 

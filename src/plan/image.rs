@@ -46,6 +46,11 @@ pub struct ImageChange {
     /// were not read.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub member_status: BTreeMap<String, String>,
+    /// The image an `import` entry brings under this address (issue 21): the change's
+    /// `before` is the image as read from the cloud, and applying records it in the state
+    /// before any update of the manifest's own runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importing: Option<String>,
 }
 
 /// An object changed outside imsform.

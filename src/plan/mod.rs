@@ -43,7 +43,7 @@ pub use instance::{Change, Drift, Plan, Recovery};
 pub use model::*;
 pub use preflight::{CloudFacts, preflight, refuse_sharing_with_owner};
 pub(crate) use recovery::recover;
-pub use refresh::{RemoteView, refresh};
+pub use refresh::{RemoteView, refresh, refresh_importing};
 pub use replica::{
     ReplicaAttrs, ReplicaChange, ReplicaDrift, ReplicaRecovery, ReplicaRecoveryAction,
 };

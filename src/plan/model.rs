@@ -192,10 +192,17 @@ pub struct TagChange {
     pub after: Option<String>,
 }
 
-/// Counts for `Plan: X to add, Y to change, Z to destroy.`
+/// Counts for `Plan: X to add, Y to change, Z to destroy.` (with `N to import, ` first when
+/// the plan imports any).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub import: usize,
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

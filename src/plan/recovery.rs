@@ -212,6 +212,7 @@ impl ImageRecovery {
                 },
                 action,
             ) if completes(action, image_id.is_some()) => Counts {
+                import: 0,
                 add: 1,
                 change: 0,
                 destroy: usize::from(replaces.is_some()),

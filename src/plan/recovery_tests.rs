@@ -258,6 +258,7 @@ fn recovered_work_counts_in_the_plan_and_its_deletes_are_never_no_changes() {
     assert_eq!(
         plan.counts(),
         Counts {
+            import: 0,
             add: 1,
             change: 0,
             destroy: 1

@@ -66,6 +66,17 @@ pub async fn refresh(
     state: Option<&State>,
     desired: &Manifests,
 ) -> Result<RemoteView, CloudError> {
+    refresh_importing(cloud, state, desired, &BTreeSet::new()).await
+}
+
+/// [`refresh`], also keeping the images of `imports` (ids `import` entries still have to bring
+/// under an address, issue 21) in `images`, with their members.
+pub async fn refresh_importing(
+    cloud: &impl CloudApi,
+    state: Option<&State>,
+    desired: &Manifests,
+    imports: &BTreeSet<&str>,
+) -> Result<RemoteView, CloudError> {
     let names: BTreeSet<&str> = desired
         .images
         .values()
@@ -74,7 +85,7 @@ pub async fn refresh(
     let (wanted, tokens) = state.map(wanted).unwrap_or_default();
     let mut view = RemoteView::default();
     for image in cloud.list_private_images().await? {
-        if wanted.contains(image.id.as_str()) {
+        if wanted.contains(image.id.as_str()) || imports.contains(image.id.as_str()) {
             view.images.insert(image.id.clone(), image);
         } else if state.is_some_and(|state| untracked(state, &tokens, &image)) {
             // Reported in its own section, not as a name to collide with.
@@ -93,8 +104,10 @@ pub async fn refresh(
         let found = cloud.find_by_tag(TOKEN_TAG, token).await?;
         view.by_token.insert(token.to_owned(), found);
     }
-    if let Some(state) = state {
-        read_members(cloud, &sharing(state, desired), &mut view).await?;
+    let mut shared = state.map(|s| sharing(s, desired)).unwrap_or_default();
+    shared.extend(imports);
+    if !shared.is_empty() {
+        read_members(cloud, &shared, &mut view).await?;
     }
     Ok(view)
 }

@@ -26,6 +26,7 @@ fn creates_what_the_state_lacks_and_keeps_what_matches() {
     assert_eq!(
         plan.counts(),
         Counts {
+            import: 0,
             add: 1,
             change: 0,
             destroy: 0
@@ -204,6 +205,7 @@ fn replace_order_follows_the_lifecycle() {
     assert_eq!(
         plan.counts(),
         Counts {
+            import: 0,
             add: 1,
             change: 0,
             destroy: 1

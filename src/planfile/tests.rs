@@ -167,7 +167,21 @@ fn the_rich_plan_has_every_part_the_file_must_carry() {
 
 #[test]
 fn the_plan_read_back_from_the_json_plan_is_the_plan_written() {
-    for plan in [rich_plan(), rich_plan_with(false), saved(None).plan] {
+    let mut importing = rich_plan();
+    for change in &mut importing.changes {
+        if let crate::plan::Change::Image(change) = change
+            && change.action == Action::Update
+        {
+            change.importing = change.prior_id.clone();
+        }
+    }
+    assert!(importing.imports().next().is_some());
+    for plan in [
+        rich_plan(),
+        rich_plan_with(false),
+        saved(None).plan,
+        importing,
+    ] {
         let value = crate::render::json::to_value(&plan);
         let document = JsonPlan::deserialize(value).unwrap();
         assert_eq!(read::plan(document).unwrap(), plan);

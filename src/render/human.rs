@@ -45,17 +45,20 @@ fn body_lines(plan: &Plan) -> Vec<Line> {
         }));
         return lines;
     }
-    if !plan.changes_images() && plan.moves.is_empty() {
+    let imports = plan.imports().next().is_some();
+    if !plan.changes_images() && plan.moves.is_empty() && !imports {
         lines.push(Line::raw(NO_CHANGES));
         return lines;
     }
-    if summary(plan).is_empty() && plan.moves.is_empty() {
+    if summary(plan).is_empty() && plan.moves.is_empty() && !imports {
         // Only the recovery above changes images: its counts close the plan.
         lines.push(Line::raw(plan_line(plan.counts())));
         return lines;
     }
     lines.extend(legend(plan));
-    lines.extend(summary_lines(plan));
+    if !summary(plan).is_empty() || !plan.moves.is_empty() {
+        lines.extend(summary_lines(plan));
+    }
     lines.push(Line::raw("imsform will perform the following actions:"));
     lines.push(Line::raw(""));
     lines.extend(detail_lines(plan.changes.iter()));

@@ -20,7 +20,10 @@ pub(crate) fn change(change: &ImageChange) -> Vec<Line> {
         lines.push(Line::raw(format!("  # {from} has moved to {address}")));
     }
     let Some(group) = Group::of(change.action) else {
-        if change.moved_from.is_some() {
+        if change.importing.is_some() {
+            lines.push(Line::raw(format!("  # {address} will be imported")));
+        }
+        if change.moved_from.is_some() || change.importing.is_some() {
             lines.push(Line::at(0, "", format!("image \"{}\" {{", address.key())));
             let hidden = Field::ALL.len();
             lines.push(Line::at(
@@ -44,6 +47,14 @@ pub(crate) fn change(change: &ImageChange) -> Vec<Line> {
         _ => "must be replaced",
     };
     lines.push(Line::raw(format!("  # {address} {verb}")));
+    if let Some(id) = &change.importing {
+        lines.push(Line::raw(format!("  # (imported from \"{id}\")")));
+        if matches!(change.action, Action::Replace { .. }) {
+            lines.push(Line::raw(
+                "  # Warning: this will destroy the imported resource",
+            ));
+        }
+    }
     if let Some(reason) = change
         .reason
         .filter(|r| *r != Reason::ReplaceBecauseCannotUpdate)

@@ -116,6 +116,9 @@ impl<'a> JsonUntracked<'a> {
 
 #[derive(Serialize, Deserialize)]
 pub struct Summary {
+    /// Images imported (issue 21); left out when none, so plans without imports read as before.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub import: usize,
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
@@ -147,6 +150,7 @@ impl<'a> JsonPlan<'a> {
             moved: Cow::Borrowed(&plan.moves),
             name_collisions: Cow::Borrowed(&plan.name_collisions),
             summary: Summary {
+                import: counts.import,
                 add: counts.add,
                 change: counts.change,
                 destroy: counts.destroy,
@@ -312,4 +316,8 @@ pub fn action_of(words: &[Cow<'_, str>]) -> Option<Action> {
 
 pub(crate) fn borrowed(words: &'static [&'static str]) -> Vec<Cow<'static, str>> {
     words.iter().map(|w| Cow::Borrowed(*w)).collect()
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

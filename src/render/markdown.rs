@@ -90,9 +90,13 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
             "refresh-only, {} object(s) changed outside imsform",
             plan.drift.len()
         )
-    } else if plan.changes_images() || !plan.moves.is_empty() {
+    } else if plan.changes_images() || !plan.moves.is_empty() || counts.import > 0 {
+        let imports = match counts.import {
+            0 => String::new(),
+            n => format!("{n} to import, "),
+        };
         format!(
-            "{} to add, {} to change, {} to destroy",
+            "{imports}{} to add, {} to change, {} to destroy",
             counts.add, counts.change, counts.destroy
         )
     } else {
@@ -135,6 +139,14 @@ fn head(plan: &Plan, short: Option<usize>) -> String {
     }
     for moved in &plan.moves {
         text.push_str(&format!("- `{}` has moved to `{}`\n", moved.from, moved.to));
+    }
+    let imports: Vec<&crate::plan::ImageChange> = plan.imports().collect();
+    for change in &imports {
+        let id = change.importing.as_deref().unwrap_or_default();
+        text.push_str(&format!("- `{}` is imported from `{id}`\n", change.address));
+    }
+    if !imports.is_empty() {
+        text.push('\n');
     }
     if !plan.moves.is_empty() {
         text.push('\n');
@@ -203,7 +215,12 @@ fn document(plan: &Plan, head: &str, details: &[String], drift: &[String]) -> St
         let title = format!("Objects changed outside imsform ({})", plan.drift.len());
         text.push_str(&collapsible(&title, drift));
     }
-    if plan.mode != PlanMode::RefreshOnly && !plan.changes_images() && plan.moves.is_empty() {
+    let imports = plan.imports().next().is_some();
+    if plan.mode != PlanMode::RefreshOnly
+        && !plan.changes_images()
+        && plan.moves.is_empty()
+        && !imports
+    {
         text.push_str(NO_CHANGES);
         text.push('\n');
     }

@@ -117,10 +117,15 @@ pub(crate) fn summary(plan: &Plan) -> Vec<(Group, Vec<String>)> {
         .collect()
 }
 
-/// `Plan: X to add, Y to change, Z to destroy.`
+/// `Plan: X to add, Y to change, Z to destroy.`, with Terraform's `N to import, ` first when
+/// the plan imports any.
 pub(crate) fn plan_line(counts: Counts) -> String {
+    let imports = match counts.import {
+        0 => String::new(),
+        n => format!("{n} to import, "),
+    };
     format!(
-        "Plan: {} to add, {} to change, {} to destroy.",
+        "Plan: {imports}{} to add, {} to change, {} to destroy.",
         counts.add, counts.change, counts.destroy
     )
 }

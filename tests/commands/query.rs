@@ -258,39 +258,165 @@ fn the_local_cloud_lists_its_own_images_and_images_imsform_made_are_not_adopted(
 }
 
 #[test]
-fn a_generated_file_is_refused_by_plan_until_imported_and_then_plans_no_changes() {
+fn a_generated_file_plans_only_imports_applies_without_a_write_and_then_plans_nothing() {
     let cloud = cloud();
-    let web = cloud.create_active("web", &[("team", "platform")]);
-    cloud.block_on(async {
-        let copy = imsform::cloud::distribution::CopyInRegion {
-            name: "web copy".into(),
-            description: None,
-        };
-        let job = cloud.client().copy_in_region(&web, &copy).await.unwrap();
-        wait(&cloud, &job).await;
-    });
+    cloud.create_active("web", &[("team", "platform")]);
+    cloud.create_active("db", &[]);
+    let queued = cloud.create_queued("never registered", &[]);
     let dir = empty_dir(&cloud);
     let generated = query(&cloud, &dir, &["--generate-config-out", "adopted.yaml"]);
     generated.assert_ok_saying(&["adopted.yaml: 2 import entries."]);
-    assert!(dir.read("adopted.yaml").contains("image_url: \"unknown\""));
     let writes = cloud.writes();
     let plan = cloud.run(&dir, &["plan", "--no-color"]);
-    assert_eq!(plan.code, 1, "{}", plan.stdout);
-    assert!(
-        plan.stderr.contains("2 `import` entries to carry out"),
-        "{}",
-        plan.stderr
-    );
-    assert!(plan.stderr.contains("adopted.yaml:"), "{}", plan.stderr);
-    assert!(dir.state().is_none());
-    assert_eq!(cloud.writes(), writes, "nothing sent to the cloud");
-    let loaded = imsform::manifest::load(&[], dir.path(), &VarInput::default()).unwrap();
-    for entry in &loaded.imports {
-        let run = cloud.run(&dir, &["import", &entry.to.to_string(), &entry.id]);
-        assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    for text in [
+        "# images.web will be imported",
+        "# images.db will be imported",
+        "Plan: 2 to import, 0 to add, 0 to change, 0 to destroy.",
+    ] {
+        assert!(plan.stdout.contains(text), "{text}:\n{}", plan.stdout);
     }
+    assert!(!plan.stdout.contains(&queued), "{}", plan.stdout);
+    assert!(dir.state().is_none(), "a plan writes no state");
+    let applied = cloud.run(&dir, &["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 2 imported, 0 added, 0 changed, 0 destroyed."),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(cloud.writes(), writes, "an import sends no write");
     let plan = cloud.run(&dir, &["plan", "--detailed-exitcode", "--no-color"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
     assert_eq!(cloud.writes(), writes, "imports and plans send no write");
+}
+
+#[test]
+fn an_import_that_also_changes_the_image_is_shown_under_the_update_and_applied_in_place() {
+    let cloud = cloud();
+    let web = cloud.create_active("web", &[("team", "platform")]);
+    let dir = empty_dir(&cloud);
+    let generated = query(&cloud, &dir, &["--generate-config-out", "adopted.yaml"]);
+    generated.assert_ok_saying(&["adopted.yaml: 1 import entry."]);
+    let text = dir.read("adopted.yaml");
+    let changed = text.replace("\"team\": \"platform\"", "\"team\": \"web\"");
+    assert_ne!(changed, text, "{text}");
+    dir.write("adopted.yaml", &changed);
+    let plan = cloud.run(&dir, &["plan", "--no-color"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    for text in [
+        "# images.web will be updated in-place",
+        &format!("# (imported from \"{web}\")"),
+        "Plan: 1 to import, 0 to add, 1 to change, 0 to destroy.",
+    ] {
+        assert!(plan.stdout.contains(text), "{text}:\n{}", plan.stdout);
+    }
+    let json = cloud.run(&dir, &["plan", "--json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let document = crate::support::plan_json(json.stdout.as_bytes());
+    assert_eq!(document["summary"]["import"], 1);
+    let change = &document["resource_changes"][0]["change"];
+    assert_eq!(change["importing"]["id"], web.as_str(), "{document}");
+    let applied = cloud.run(&dir, &["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 1 imported, 0 added, 1 changed, 0 destroyed."),
+        "{}",
+        applied.stdout
+    );
+    let state = dir.state_json();
+    assert_eq!(state["images"]["images.web"]["id"], web.as_str(), "{state}");
+    let plan = cloud.run(&dir, &["plan", "--detailed-exitcode", "--no-color"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+}
+
+#[test]
+fn an_unknown_or_queued_image_is_refused_at_its_entry_with_nothing_sent() {
+    let cloud = cloud();
+    let web = cloud.create_active("web", &[]);
+    let queued = cloud.create_queued("never registered", &[]);
+    let dir = empty_dir(&cloud);
+    let generated = query(&cloud, &dir, &["--generate-config-out", "adopted.yaml"]);
+    generated.assert_ok_saying(&["adopted.yaml: 1 import entry."]);
+    let text = dir.read("adopted.yaml");
+    for (id, says) in [
+        ("00000000-0000-0000-0000-000000000000", "there is no image"),
+        (queued.as_str(), "is queued, not active"),
+    ] {
+        dir.write("adopted.yaml", &text.replace(&web, id));
+        let writes = cloud.writes();
+        let plan = cloud.run(&dir, &["plan", "--no-color"]);
+        assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+        assert!(plan.stderr.contains(says), "{says}: {}", plan.stderr);
+        assert!(plan.stderr.contains("adopted.yaml:"), "{}", plan.stderr);
+        let applied = cloud.run(&dir, &["apply", "--auto-approve", "--no-color"]);
+        assert_eq!(applied.code, 1, "{}\n{}", applied.stdout, applied.stderr);
+        assert!(dir.state().is_none(), "state unchanged");
+        assert_eq!(cloud.writes(), writes, "nothing sent to the cloud");
+    }
+}
+
+#[test]
+fn a_saved_plan_that_imports_applies_the_import_and_nothing_else() {
+    let cloud = cloud();
+    let web = cloud.create_active("web", &[]);
+    let dir = empty_dir(&cloud);
+    let generated = query(&cloud, &dir, &["--generate-config-out", "adopted.yaml"]);
+    generated.assert_ok_saying(&["adopted.yaml: 1 import entry."]);
+    let writes = cloud.writes();
+    let plan = cloud.run(&dir, &["plan", "-out", "import.plan", "--no-color"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let applied = cloud.run(&dir, &["apply", "import.plan", "--no-color"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert!(
+        applied.stdout.contains("Resources: 1 imported, 0 added"),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(dir.state_json()["images"]["images.web"]["id"], web.as_str());
+    assert_eq!(cloud.writes(), writes, "an import sends no write");
+}
+
+#[test]
+fn an_image_managed_elsewhere_or_twice_or_an_address_holding_another_is_refused_with_nothing_sent()
+{
+    let cloud = cloud();
+    let web = cloud.create_active("web", &[]);
+    let db = cloud.create_active("db", &[]);
+    let dir = empty_dir(&cloud);
+    let generated = query(&cloud, &dir, &["--generate-config-out", "adopted.yaml"]);
+    generated.assert_ok_saying(&["adopted.yaml: 2 import entries."]);
+    let applied = cloud.run(&dir, &["apply", "--auto-approve", "--no-color"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    let other = cloud.create_active("other", &[]);
+    let text = dir.read("adopted.yaml");
+    let state = dir.state();
+    let db_entry = format!("  - to: images.db\n    id: \"{db}\"\n");
+    assert!(text.contains(&db_entry), "{text}");
+    let without_db = text.replace(&db_entry, "");
+    for (edited, says) in [
+        (
+            without_db.replace(&web, &db),
+            "is already managed as images.db",
+        ),
+        (text.replace(&web, &db), "two `import` entries take image"),
+        (
+            text.replace(&web, &other),
+            &*format!("images.web already manages image {web}"),
+        ),
+    ] {
+        dir.write("adopted.yaml", &edited);
+        let writes = cloud.writes();
+        let plan = cloud.run(&dir, &["plan", "--no-color"]);
+        assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+        assert!(plan.stderr.contains(says), "{says}: {}", plan.stderr);
+        assert!(plan.stderr.contains("adopted.yaml:"), "{}", plan.stderr);
+        assert_eq!(dir.state(), state, "state unchanged");
+        assert_eq!(cloud.writes(), writes, "nothing sent to the cloud");
+    }
 }

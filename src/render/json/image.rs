@@ -95,6 +95,15 @@ pub struct ChangeBody<'a> {
     pub after_unknown: Unknown,
     pub replace_paths: Vec<[Cow<'a, str>; 1]>,
     pub field_changes: Cow<'a, [FieldChange]>,
+    /// Terraform's `change.importing`: the image an `import` entry brings under the address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importing: Option<Importing<'a>>,
+}
+
+/// Terraform's `importing` object: `{"id": ...}`.
+#[derive(Serialize, Deserialize)]
+pub struct Importing<'a> {
+    pub id: Cow<'a, str>,
 }
 
 /// `type`, `name` and `mode` of an address, as Terraform names a managed resource.
@@ -142,6 +151,9 @@ impl<'a> JsonChange<'a> {
                     .map(|c| [Cow::Borrowed(c.field.as_str())])
                     .collect(),
                 field_changes: Cow::Borrowed(&change.field_changes),
+                importing: change.importing.as_deref().map(|id| Importing {
+                    id: Cow::Borrowed(id),
+                }),
             },
         }
     }
@@ -216,6 +228,7 @@ impl JsonChange<'static> {
                 .and_then(|b| b.status.as_deref().map(str::to_owned)),
             before: body.before.as_ref().map(Object::attrs),
             after: body.after.as_ref().map(Object::attrs),
+            importing: body.importing.map(|i| i.id.into_owned()),
             field_changes: body.field_changes.into_owned(),
             moved_from: self.previous_address.map(Cow::into_owned),
             taint: self.taint.map(Cow::into_owned),
