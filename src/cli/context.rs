@@ -108,6 +108,7 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         &|region| cloud.project_of(region),
     )?;
     plan.timestamp = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    plan.region = Some(cloud.region.clone());
     preflight(&plan, &connection).await?;
     let counts = plan.counts();
     tracing::info!(
