@@ -36,10 +36,13 @@ use terraform::{OutputChanges, RelevantAttribute, Values};
 /// accept any 1.x).
 pub const FORMAT_VERSION: &str = "1.2";
 
-/// Writes `plan` as one JSON document and a newline.
+/// Writes `plan` as one JSON document and a newline, through a buffer: a terminal's stdout
+/// is line-buffered, and a plan of 10,000 images has millions of lines.
 pub fn write_plan(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &JsonPlan::of(plan))?;
-    writeln!(out)
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, &JsonPlan::of(plan))?;
+    writeln!(out)?;
+    out.flush()
 }
 
 /// The JSON document of `plan`.

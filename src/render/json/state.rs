@@ -83,6 +83,8 @@ pub fn write_state(out: &mut impl Write, state: Option<(&State, &[Instance])>) -
         document.identity = state.identity.as_ref().map(Cow::Borrowed);
         document.pending = Some(Cow::Borrowed(&state.pending));
     }
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, &document)?;
+    writeln!(out)?;
+    out.flush()
 }
