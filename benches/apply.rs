@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 
 // The fixtures file is shared with the executor's unit tests, which name these modules through
 // `crate::`.
-use imsform::{cli, cloud, emulator, manifest};
+use imsform::{cloud, emulator, manifest};
 
 #[path = "../src/cloud/emulated.rs"]
 mod emulated;

@@ -11,7 +11,7 @@ use imsform::emulator::Emulator;
 
 // The fixtures file is shared with the executor's unit tests, which name these modules through
 // `crate::`.
-use imsform::{cli, cloud, emulator, manifest};
+use imsform::{cloud, emulator, manifest};
 
 #[path = "../src/cloud/emulated.rs"]
 mod emulated;

@@ -154,7 +154,7 @@ fn main() {
         let file = FileSettings {
             conn_str: Some(server.url.clone()),
             schema: Some("bench".to_owned()),
-            workspace: None,
+            ..FileSettings::default()
         };
         let env = |name: &str| match name {
             "PGPASSWORD" => server.password.clone(),

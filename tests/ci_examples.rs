@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use imsform::cli::args::{Cli, Command};
 use marked_yaml::Node;
+use marked_yaml::types::MarkedMappingNode;
 
 fn example(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -338,4 +339,98 @@ fn completions_name_every_subcommand_for_each_shell() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid value 'tcsh'"));
+}
+
+/// The inputs that the repository's action (action.yml at its root) declares.
+fn action_inputs() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let node = marked_yaml::parse_yaml(0, &text).expect("action.yml is valid YAML");
+    let inputs = node.as_mapping().and_then(|m| m.get_mapping("inputs"));
+    let inputs = inputs.expect("action.yml declares inputs");
+    inputs
+        .iter()
+        .map(|(key, _)| key.as_str().to_owned())
+        .collect()
+}
+
+/// A step that sets imsform up with the action at the root of imsform's repository.
+fn is_setup(step: &MarkedMappingNode) -> bool {
+    step.get_scalar("uses")
+        .is_some_and(|uses| uses.as_str().starts_with("imsform/imsform@v"))
+}
+
+/// Each pipeline installs a released binary (the action, or the release's install.sh), before
+/// its first `imsform` command, instead of building imsform from source on every run.
+#[test]
+fn the_pipelines_install_the_released_binary_instead_of_building_it() {
+    let inputs = action_inputs();
+    let path = example(".github/workflows/imsform.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("cargo install"), "{}", path.display());
+    let node = marked_yaml::parse_yaml(0, &text).unwrap();
+    let jobs = node
+        .as_mapping()
+        .and_then(|m| m.get_mapping("jobs"))
+        .unwrap();
+    for (name, job) in jobs.iter() {
+        let name = name.as_str();
+        let steps = job.as_mapping().and_then(|j| j.get_sequence("steps"));
+        let steps: Vec<&MarkedMappingNode> =
+            steps.unwrap().iter().filter_map(Node::as_mapping).collect();
+        let setups: Vec<_> = steps.iter().filter(|step| is_setup(step)).collect();
+        assert_eq!(
+            setups.len(),
+            1,
+            "job {name}: one `uses: imsform/imsform@v…`"
+        );
+        let with = setups[0]
+            .get_mapping("with")
+            .expect("the action is given `with:`");
+        assert!(
+            with.get_scalar("version").is_some(),
+            "job {name}: no version"
+        );
+        for (key, _) in with.iter() {
+            assert!(
+                inputs.contains(&key.as_str().to_owned()),
+                "job {name}: input {key:?}"
+            );
+        }
+        let setup = steps.iter().position(|step| is_setup(step));
+        let first_use = steps.iter().position(|step| {
+            step.get_scalar("run")
+                .is_some_and(|run| !imsform_commands(run.as_str()).is_empty())
+        });
+        assert!(
+            first_use.is_some() && setup < first_use,
+            "job {name}: imsform is set up after its first use"
+        );
+    }
+
+    let path = example(".gitlab-ci.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("cargo install"), "{}", path.display());
+    let node = marked_yaml::parse_yaml(0, &text).unwrap();
+    let default = node
+        .as_mapping()
+        .and_then(|m| m.get_mapping("default"))
+        .unwrap();
+    let before: Vec<&str> = default
+        .get_sequence("before_script")
+        .unwrap()
+        .iter()
+        .filter_map(|line| line.as_scalar().map(|s| s.as_str()))
+        .collect();
+    let fetch = before
+        .iter()
+        .position(|line| line.contains("\"$IMSFORM_DOWNLOAD_URL/v$IMSFORM_VERSION/install.sh\""));
+    let install = before
+        .iter()
+        .position(|line| line.starts_with("sh ") && line.contains("\"$IMSFORM_VERSION\""));
+    assert!(
+        fetch.is_some() && install.is_some() && fetch < install,
+        "{}: fetch the release's install.sh, then run it: {before:?}",
+        path.display()
+    );
 }

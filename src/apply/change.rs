@@ -1,5 +1,5 @@
-//! Carrying out one [`ImageChange`] (create, update, replace in both orders, destroy), and
-//! writing the plan's moves and drift into the state. Each function works on one address only;
+//! The image kind's apply protocol: carrying out one [`ImageChange`] (create, update, replace
+//! in both orders, destroy), and accepting an image's drift into the state. Each function works on one address only;
 //! the scheduling is in [`super`].
 
 use std::collections::BTreeSet;
@@ -14,7 +14,7 @@ use super::steps::{NewImage, phase};
 use super::{ApplyError, Ctx, Outcome};
 use crate::cloud::CloudApi;
 use crate::manifest::model::{Address, Field, ReplaceOrder};
-use crate::plan::{Action, Drift, ImageChange, ImageDrift, Plan};
+use crate::plan::{Action, ImageChange, ImageDrift};
 use crate::state::{Edit, Observed};
 
 /// Carries out `change` and reports its end to the progress sink.
@@ -316,42 +316,9 @@ async fn destroy<C: CloudApi>(
     })
 }
 
-/// Renames the moved addresses and accepts the drift, in one save.
-pub(crate) async fn accept_moves_and_drift<C>(
-    plan: &Plan,
-    ctx: &Arc<Ctx<C>>,
-) -> Result<(), ApplyError> {
-    if plan.moves.is_empty() && plan.drift.is_empty() {
-        return Ok(());
-    }
-    let (moves, drift) = (plan.moves.clone(), plan.drift.clone());
-    ctx.state
-        .edit(move |state| {
-            for moved in moves {
-                if let Some(record) = state.remove_image(&moved.from) {
-                    state.insert_image(moved.to.clone(), record);
-                }
-                for entry in state
-                    .pending_mut()
-                    .iter_mut()
-                    .filter(|e| e.address == moved.from)
-                {
-                    entry.address = moved.to.clone();
-                }
-            }
-            for seen in drift {
-                match seen {
-                    Drift::Image(seen) => accept_drift(state, seen),
-                    Drift::Replica(seen) => super::replicas::accept_drift(state, seen),
-                }
-            }
-        })
-        .await
-}
-
 /// Accepts one image's drift into `state`: a deleted image is forgotten, a changed one takes
 /// the refreshed attributes and status.
-fn accept_drift(state: &mut Edit<'_>, seen: ImageDrift) {
+pub(crate) fn accept_drift(state: &mut Edit<'_>, seen: ImageDrift) {
     let Some(record) = state.image_mut(&seen.address) else {
         return;
     };

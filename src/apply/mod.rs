@@ -7,13 +7,18 @@
 //!
 //! 1. Refuse the plan if any recovery is [`RecoveryAction::Ambiguous`] (several images carry one
 //!    create's token): nothing is touched.
-//! 2. Carry out [`Plan::recovery`] (`recover.rs`), one task per address, entries of an address in
-//!    journal order. [`RecoveryAction::LookUp`] (a plan made without refresh) is resolved against
-//!    the cloud first with the plan's own rules.
-//! 3. Rename the addresses of [`Plan::moves`] and accept [`Plan::drift`] into the state, in one save.
-//!    Then carry out [`Plan::untracked`] (`untracked.rs`): adopt (one save), delete (waited out).
-//! 4. Stop there for a refresh-only plan; otherwise carry out [`Plan::changes`] (`change.rs`), at
-//!    most `parallelism` addresses at once, each address in exactly one task.
+//! 2. Carry out the image entries of [`Plan::recovery`] (`recover.rs`), one task per address,
+//!    entries of an address in journal order. [`RecoveryAction::LookUp`] (a plan made without
+//!    refresh) is resolved against the cloud first with the plan's own rules.
+//! 3. Rename the addresses of [`Plan::moves`] and accept [`Plan::drift`] of every kind into the
+//!    state, in one save (`kinds.rs`). Then carry out [`Plan::untracked`] (`untracked.rs`):
+//!    adopt (one save), delete (waited out).
+//! 4. Stop there for a refresh-only plan. Otherwise recover the other kinds' journal entries
+//!    (copies and replica deletes, `replicas.rs`), then walk the plan's dependency graph
+//!    ([`crate::plan::Graph`], `walk.rs`): every step of every instance's change, at most
+//!    `parallelism` at once, each once the steps before it have ended well, each kind's step
+//!    handed to its protocol through one seam (`kinds.rs`: `change.rs` for images,
+//!    `replicas.rs` for replicas).
 //!
 //! # The create protocol (design.md section 6, `create.rs`)
 //!
@@ -56,7 +61,8 @@
 //!
 //! - Every completed step is saved before the next call ([`writer::StateWriter`], a single task
 //!   owning the [`Store`]); a crash at any point leaves a journal the next plan resolves.
-//! - Never two operations on one address at once; never more than `parallelism` addresses.
+//! - Never two operations on one instance at once (the graph orders the steps of an image and
+//!   its replicas); never more than `parallelism` steps at once.
 //! - A failed address does not stop the others; the [`Report`] lists it.
 //! - Interrupts ([`Shutdown`]): no new address starts; in-flight steps finish their call and its
 //!   save; waits (jobs, deletes) are abandoned at a saved point and resumed by the next apply.
@@ -71,6 +77,7 @@ mod change;
 mod copy;
 mod create;
 mod delete;
+mod kinds;
 mod members;
 mod progress;
 mod recover;
@@ -265,7 +272,7 @@ async fn run_phases<C: CloudApi + 'static>(
         report.not_started = walk::not_started(plan.changes.iter(), &recovered, &report);
         return Ok(report);
     }
-    change::accept_moves_and_drift(plan, ctx).await?;
+    kinds::accept_moves_and_drift(plan, ctx).await?;
     untracked::run(plan, ctx, &mut report).await?;
     if plan.mode == PlanMode::RefreshOnly {
         return Ok(report);

@@ -5,7 +5,9 @@
 //! Off a terminal (CI logs) a line is written for every event, and an address that stays in one
 //! phase gets a heartbeat line at least every [`HEARTBEAT`] (`images.web: still registering…
 //! [40s elapsed, 55%]`), as Terraform's "Still creating…": real registrations take minutes and
-//! some CI systems kill a job that prints nothing for ten.
+//! some CI systems kill a job that prints nothing for ten. While an endpoint does not answer,
+//! the heartbeat says so instead (`images.web: IMS (https://…) has not answered for 45 s`), and
+//! each attempt that got no answer is a line of its own ([`Event::Notice`]).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -84,6 +86,15 @@ pub enum Event {
         ok: bool,
         summary: String,
     },
+    /// About the run, not one address: e.g. an attempt that timed out and is retried.
+    Notice {
+        line: String,
+    },
+    /// What has not answered for a while (`IMS (https://…) has not answered for 45 s`), or
+    /// `None` once everything answers again; heartbeats say this instead of `still …`.
+    Unanswered {
+        what: Option<String>,
+    },
 }
 
 /// Receives progress events; called from many tasks.
@@ -114,6 +125,7 @@ struct InFlight {
 pub struct PlainProgress {
     out: Mutex<Box<dyn Write + Send>>,
     in_flight: Mutex<HashMap<Address, InFlight>>,
+    unanswered: Mutex<Option<String>>,
 }
 
 impl PlainProgress {
@@ -122,6 +134,7 @@ impl PlainProgress {
         PlainProgress {
             out: Mutex::new(out),
             in_flight: Mutex::new(HashMap::new()),
+            unanswered: Mutex::new(None),
         }
     }
 
@@ -145,13 +158,17 @@ impl PlainProgress {
     /// `now`, in address order.
     pub fn heartbeat(&self, now: Instant, every: Duration) {
         let mut lines = Vec::new();
+        let unanswered = self.unanswered.lock().ok().and_then(|u| u.clone());
         if let Ok(mut in_flight) = self.in_flight.lock() {
             for (address, flight) in in_flight.iter_mut() {
                 let Some(phase) = &flight.phase else { continue };
                 if now.saturating_duration_since(flight.shown) >= every {
                     flight.shown = now;
                     let elapsed = now.saturating_duration_since(flight.started);
-                    lines.push(format!("{address}: {}", phase.still(elapsed)));
+                    lines.push(match &unanswered {
+                        Some(what) => format!("{address}: {what} [{}s elapsed]", elapsed.as_secs()),
+                        None => format!("{address}: {}", phase.still(elapsed)),
+                    });
                 }
             }
         }
@@ -212,6 +229,13 @@ impl ProgressSink for PlainProgress {
                 let elapsed = self.track(&address, None);
                 format!("{address}: {summary} [{}s]", elapsed.as_secs())
             }
+            Event::Notice { line } => line,
+            Event::Unanswered { what } => {
+                if let Ok(mut unanswered) = self.unanswered.lock() {
+                    *unanswered = what;
+                }
+                return;
+            }
         };
         self.write(&line);
     }
@@ -235,7 +259,7 @@ impl TermProgress {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let overall = multi.add(ProgressBar::new(0));
         overall.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} done [{elapsed}]")
+            ProgressStyle::with_template("{bar:30} {pos}/{len} done [{elapsed}] {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         // Without a tick the bar redraws only on events, and its elapsed time stands still
@@ -285,6 +309,10 @@ impl ProgressSink for TermProgress {
                 let _ = self.multi.println(format!("{address}: {summary}"));
                 self.overall.inc(1);
             }
+            Event::Notice { line } => {
+                let _ = self.multi.println(line);
+            }
+            Event::Unanswered { what } => self.overall.set_message(what.unwrap_or_default()),
         }
     }
 }
@@ -296,91 +324,5 @@ impl Drop for TermProgress {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Clone, Default)]
-    struct Buffer(std::sync::Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::ErrorKind::Other)?
-                .extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn plain_lines_are_timestamped_and_name_the_phase() {
-        let buffer = Buffer::default();
-        let sink = PlainProgress::new(Box::new(buffer.clone()));
-        let address = Address::from_key("web");
-        let percent = Some(42.0);
-        sink.event(Event::Phase {
-            address: address.clone(),
-            phase: Phase::Waiting { percent },
-        });
-        let summary = "created (img-1)".to_owned();
-        sink.event(Event::Finish {
-            address,
-            ok: true,
-            summary,
-        });
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2);
-        assert!(
-            lines[0].ends_with("images.web: registration job 42% [0s elapsed]"),
-            "{text}"
-        );
-        assert!(
-            lines[1].ends_with("images.web: created (img-1) [0s]"),
-            "{text}"
-        );
-        assert_eq!(lines[0].as_bytes()[2], b':', "{text}");
-    }
-
-    #[test]
-    fn heartbeats_name_each_address_still_in_flight_once_per_period() {
-        let buffer = Buffer::default();
-        let sink = PlainProgress::new(Box::new(buffer.clone()));
-        let every = Duration::from_secs(10);
-        for (key, phase) in [
-            (
-                "web",
-                Phase::Waiting {
-                    percent: Some(55.0),
-                },
-            ),
-            ("db", Phase::Deleting),
-            ("api", Phase::Creating),
-        ] {
-            let address = Address::from_key(key);
-            sink.event(Event::Phase { address, phase });
-        }
-        sink.event(Event::Finish {
-            address: Address::from_key("api"),
-            ok: true,
-            summary: "created".into(),
-        });
-        let start = Instant::now();
-        sink.heartbeat(start + Duration::from_secs(5), every);
-        sink.heartbeat(start + Duration::from_secs(41), every);
-        sink.heartbeat(start + Duration::from_secs(45), every);
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-        let beats: Vec<&str> = text.lines().skip(4).map(|line| &line[9..]).collect();
-        assert_eq!(
-            beats,
-            [
-                "images.db: still deleting… [41s elapsed]",
-                "images.web: still registering… [41s elapsed, 55%]",
-            ],
-            "{text}"
-        );
-    }
-}
+#[path = "progress_tests.rs"]
+mod tests;

@@ -70,7 +70,7 @@ pub(crate) async fn run_all<C: CloudApi + 'static>(
                 .or_default()
                 .push(recovery.clone()),
             // Each of the other kinds' entries is a progress line of its own.
-            Recovery::Replica(_) => entries += 1,
+            _ => entries += 1,
         }
     }
     let changes = plan.changes.iter().filter(|c| c.action() != Action::NoOp);

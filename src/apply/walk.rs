@@ -1,6 +1,6 @@
 //! Walking the plan's dependency graph ([`crate::plan::Graph`]): every step of every instance's
 //! change, at most `parallelism` at once, each started once the steps before it have finished.
-//! The kinds' own steps are behind one seam ([`run_step`]); the journal, the semaphore, the
+//! The kinds' own steps are behind one seam (`kinds.rs`); the journal, the semaphore, the
 //! interrupts and the report are shared by all of them.
 //!
 //! - A step whose predecessor failed or was stopped does not start: a replica whose image
@@ -17,11 +17,12 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::kinds::run_step;
 use super::recover::Recovered;
-use super::{ApplyError, Ctx, Outcome, Report, add, change, replicas};
+use super::{ApplyError, Ctx, Outcome, Report, add};
 use crate::cloud::CloudApi;
 use crate::manifest::model::Address;
-use crate::plan::{Action, Change, Graph, Plan, Step};
+use crate::plan::{Action, Change, Graph, Plan};
 
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,16 +176,4 @@ pub(crate) fn not_started<'a>(
         .filter(|address| !report.lists(address))
         .collect();
     addresses.into_iter().cloned().collect()
-}
-
-/// The apply protocol of each kind: one step of one change.
-async fn run_step<C: CloudApi + 'static>(
-    ctx: &Arc<Ctx<C>>,
-    change: &Change,
-    step: Step,
-) -> Result<Outcome, ApplyError> {
-    match change {
-        Change::Image(image) => change::run(ctx, image).await,
-        Change::Replica(replica) => replicas::run(ctx, replica, step).await,
-    }
 }

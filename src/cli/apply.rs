@@ -11,6 +11,10 @@
 //!
 //! Signals while executing: the first SIGINT/SIGTERM stops starting new work and lets in-flight
 //! steps reach a saved point; a second exits at once (every state write is atomic and journaled).
+//! The loss of the state database's connection and a cloud endpoint that stopped answering stop
+//! the run the same way, and its error then names the cause (`apply/stops.rs`).
+
+mod stops;
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -23,13 +27,15 @@ use crate::cli::Outcome;
 use crate::cli::args::{ApplyArgs, GlobalArgs};
 use crate::cli::config::{Config, process_env, working_dir};
 use crate::cli::context::{self, Connection, Request};
-use crate::cli::state::{blocking, stdout_error};
+use crate::cli::io::{blocking, stdout_error};
+use crate::cloud::{CloudError, Liveness};
 use crate::error::Error;
 use crate::manifest::check_plan_variables;
 use crate::plan::{Plan, PlanMode};
 use crate::planfile::{SavedPlan, check_fresh};
 use crate::render::human;
-use crate::state::{LockOptions, Store};
+use crate::state::backend::pg::PgError;
+use crate::state::{LockOptions, StateError, Store};
 
 const PROMPT: &str =
     "Do you want to perform these actions? Only 'yes' will be accepted to approve.";
@@ -231,15 +237,29 @@ pub(crate) async fn carry_out(
 ) -> Result<Outcome, Error> {
     let (trigger, shutdown) = Shutdown::new();
     let trigger = Arc::new(trigger);
-    let signals = tokio::spawn(watch_signals(trigger.clone()));
-    let loss = store
-        .loss()
-        .map(|loss| tokio::spawn(watch_loss(loss, trigger)));
     let progress: Arc<dyn ProgressSink> = if io::stderr().is_terminal() {
         Arc::new(TermProgress::new())
     } else {
         PlainProgress::with_heartbeat(Box::new(io::stderr()), apply::HEARTBEAT)
     };
+    let liveness = connection.factory.liveness();
+    let (loss, location) = (store.loss(), store.location());
+    let noticeable = stops::noticeable(run.config.cloud.unresponsive_timeout);
+    let mut watchers = vec![
+        tokio::spawn(stops::watch_signals(trigger.clone())),
+        tokio::spawn(stops::watch_unresponsive(
+            liveness.unresponsive(),
+            trigger.clone(),
+        )),
+        tokio::spawn(stops::report_silence(
+            liveness.clone(),
+            progress.clone(),
+            noticeable,
+        )),
+    ];
+    if let Some(loss) = loss.clone() {
+        watchers.push(tokio::spawn(stops::watch_loss(loss, trigger)));
+    }
     let options = ApplyOptions {
         parallelism: run.parallelism.max(1),
         job_timeout: run.config.apply.job_timeout,
@@ -249,9 +269,8 @@ pub(crate) async fn carry_out(
     };
     let cloud = connection.client.clone();
     let result = apply::execute(plan, store, cloud, options, progress, shutdown).await;
-    signals.abort();
-    if let Some(loss) = loss {
-        loss.abort();
+    for watcher in &watchers {
+        watcher.abort();
     }
     let result = result.map(|(report, store)| {
         drop(store);
@@ -259,10 +278,30 @@ pub(crate) async fn carry_out(
     });
     connection.close().await;
     let report = result?;
-    summarize(&report)
+    summarize(&report, stop_cause(loss.as_ref(), &liveness, location))
 }
 
-fn summarize(report: &Report) -> Result<Outcome, Error> {
+/// What stopped the run from outside, if anything: the state database's connection lost, or
+/// a cloud endpoint that stopped answering.
+fn stop_cause(
+    loss: Option<&tokio::sync::watch::Receiver<Option<String>>>,
+    liveness: &Liveness,
+    target: String,
+) -> Option<Error> {
+    if let Some(reason) = loss.and_then(|loss| loss.borrow().clone()) {
+        return Some(StateError::from(PgError::Lost { target, reason }).into());
+    }
+    let gone = liveness.unresponsive().borrow().clone()?;
+    Some(
+        CloudError::Unresponsive {
+            endpoint: gone.endpoint,
+            silent_for: gone.silent_for,
+        }
+        .into(),
+    )
+}
+
+fn summarize(report: &Report, cause: Option<Error>) -> Result<Outcome, Error> {
     let counts = format!(
         "Resources: {} added, {} changed, {} destroyed.",
         report.added, report.changed, report.destroyed
@@ -289,51 +328,12 @@ fn summarize(report: &Report) -> Result<Outcome, Error> {
         let _ = writeln!(err, "Left in the journal: {address}: {what}");
     }
     let _ = writeln!(err, "\nApply incomplete. {counts}");
-    Err(ApplyError::Incomplete {
-        failed: report.failures.len() + report.untracked_failures.len(),
-        interrupted: report.interrupted,
-        left: report.left.len(),
-    }
-    .into())
-}
-
-/// The state backend lost the connection that holds the lock: no new work may start, since
-/// nothing more can be journaled. The failed saves of in-flight steps end the run with exit 1.
-async fn watch_loss(
-    mut loss: tokio::sync::watch::Receiver<bool>,
-    trigger: Arc<apply::ShutdownTrigger>,
-) {
-    if loss.wait_for(|lost| *lost).await.is_ok() {
-        trigger.request();
-        eprintln!(
-            "\nThe connection to the state database was lost: no new cloud call starts; the \
-             next run resumes from the journal."
-        );
-    }
-}
-
-/// First SIGINT/SIGTERM: request the shutdown. Second: exit at once.
-async fn watch_signals(trigger: Arc<apply::ShutdownTrigger>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
-    trigger.request();
-    eprintln!(
-        "\nInterrupt received: no new work starts; in-flight steps finish and are saved. \
-         Interrupt again to exit at once."
-    );
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
-    eprintln!("Second interrupt: exiting now. The state journal lets the next apply resume.");
-    std::process::exit(1);
+    Err(cause.unwrap_or_else(|| {
+        ApplyError::Incomplete {
+            failed: report.failures.len() + report.untracked_failures.len(),
+            interrupted: report.interrupted,
+            left: report.left.len(),
+        }
+        .into()
+    }))
 }

@@ -13,7 +13,7 @@ pub use vars::VarArgs;
 #[derive(Debug, Parser)]
 #[command(
     name = "imsform",
-    version,
+    version = crate::version::LONG,
     about,
     long_about = None,
     after_help = "Terraform's single-dash spellings are accepted too: -target=ADDR, -auto-approve, \

@@ -3,20 +3,26 @@
 //! environment. [`Config::load`] is the thin reading edge on top of it.
 //!
 //! Every problem (unknown key with a "did you mean", wrong type, impossible value) is reported
-//! with the file, line, column and dotted key; all of them at once.
+//! with the file, line, column and dotted key; all of them at once. The error type,
+//! [`ConfigError`], lives in `crate::error`, and `[cloud]`'s [`CloudConfig`] in `crate::cloud`:
+//! neither may import from `cli/`.
 //!
 //! Credentials are not here: they come only from the environment, see `cloud::Credentials`.
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use thiserror::Error;
 use toml::de::{DeTable, DeValue};
 
 use crate::cli::args::GlobalArgs;
+use crate::cloud::RetryPolicy;
+use crate::cloud::options::ClientOptions;
+use crate::error::{ConfigError, ConfigProblem};
+
+pub use crate::cloud::config::{
+    CloudConfig, DEFAULT_REQUEST_TIMEOUT, DEFAULT_UNRESPONSIVE_TIMEOUT, RegionConfig,
+};
 
 /// The configuration file's name, looked up in the working directory.
 pub const FILE_NAME: &str = "imsform.toml";
@@ -36,68 +42,6 @@ pub struct Config {
     pub cloud: CloudConfig,
     pub state: StateConfig,
     pub apply: ApplyConfig,
-}
-
-/// `[cloud]`: which cloud, region and project.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CloudConfig {
-    /// Empty when neither the file nor HW_REGION_NAME names one; connecting then fails.
-    pub region: String,
-    pub project_id: Option<String>,
-    /// IMS endpoint override; default `https://ims.{region}.myhuaweicloud.com`.
-    pub endpoint: Option<String>,
-    /// IAM endpoint override; default `https://iam.{region}.myhuaweicloud.com`.
-    pub iam_endpoint: Option<String>,
-    /// The built-in local cloud (an in-process emulator).
-    pub local: bool,
-    /// Skip TLS verification (test rigs only; prints a warning).
-    pub insecure: bool,
-    /// The IAM project name looked up (`GET /v3/projects?name=`) when `project_id` is absent;
-    /// `None`: the region's name, as Huawei names a region's default project.
-    pub project_name: Option<String>,
-    /// `copy_agency`: the IAM agency IMS acts under for cross-region copies (replicas).
-    pub copy_agency: Option<String>,
-    /// `[cloud.regions.REGION]`: the other regions replicas may go to, by name.
-    pub regions: BTreeMap<String, RegionConfig>,
-}
-
-/// `[cloud.regions.REGION]`: a replica region's project and endpoints.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RegionConfig {
-    /// The project replicas go to, by name; `None`: the region's default project (named like
-    /// the region).
-    pub project: Option<String>,
-    /// IMS endpoint override; default `https://ims.{region}.myhuaweicloud.com`.
-    pub endpoint: Option<String>,
-    /// IAM endpoint override; default `https://iam.{region}.myhuaweicloud.com`.
-    pub iam_endpoint: Option<String>,
-}
-
-impl CloudConfig {
-    /// A cloud reached at one endpoint for both IMS and IAM: the local cloud, an emulator in a
-    /// test or a bench. `project_id: None` makes the client look it up through IAM.
-    pub fn at_endpoint(endpoint: &str, region: &str, project_id: Option<&str>) -> CloudConfig {
-        CloudConfig {
-            region: region.to_owned(),
-            project_id: project_id.map(str::to_owned),
-            endpoint: Some(endpoint.to_owned()),
-            iam_endpoint: Some(endpoint.to_owned()),
-            local: false,
-            insecure: false,
-            project_name: None,
-            copy_agency: None,
-            regions: BTreeMap::new(),
-        }
-    }
-
-    /// The project name of `region` replicas go to (the region's default project unless
-    /// `[cloud.regions.REGION] project` names another).
-    pub fn project_of(&self, region: &str) -> String {
-        self.regions
-            .get(region)
-            .and_then(|r| r.project.clone())
-            .unwrap_or_else(|| region.to_owned())
-    }
 }
 
 /// `[state]`.
@@ -121,55 +65,22 @@ pub struct ApplyConfig {
     pub poll_interval: Option<Duration>,
 }
 
-/// One problem in the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
-    /// 1-based; 0 when the problem has no place in the file (an environment variable).
-    pub line: usize,
-    pub column: usize,
-    /// Dotted, e.g. `apply.parallelism`.
-    pub key: String,
-    pub message: String,
-}
-
-/// A configuration that cannot be used.
-#[derive(Debug, Error)]
-pub enum ConfigError {
-    #[error("cannot read {}: {source}", .path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{}", Problems(.file, .problems))]
-    Invalid {
-        file: PathBuf,
-        problems: Vec<ConfigProblem>,
-    },
-}
-
-struct Problems<'a>(&'a Path, &'a [ConfigProblem]);
-
-impl fmt::Display for Problems<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Problems(file, problems) = self;
-        for (index, problem) in problems.iter().enumerate() {
-            if index > 0 {
-                writeln!(f)?;
-            }
-            if problem.line == 0 {
-                write!(f, "{}: ", file.display())?;
-            } else {
-                write!(
-                    f,
-                    "{}:{}:{}: ",
-                    file.display(),
-                    problem.line,
-                    problem.column
-                )?;
-            }
-            write!(f, "`{}`: {}", problem.key, problem.message)?;
+impl ClientOptions {
+    /// The defaults with `[apply] requests_per_second` (a burst of at most one second's
+    /// worth), `[cloud] request_timeout` (each attempt) and `unresponsive_timeout`. Here rather
+    /// than in `cloud/`, which must not import from `cli/`.
+    pub fn from_config(cloud: &CloudConfig, apply: &ApplyConfig) -> ClientOptions {
+        let defaults = ClientOptions::default();
+        ClientOptions {
+            retry: RetryPolicy {
+                attempt_timeout: cloud.request_timeout,
+                ..defaults.retry
+            },
+            requests_per_second: apply.requests_per_second,
+            burst: defaults.burst.min(apply.requests_per_second.max(1)),
+            unresponsive: cloud.unresponsive_timeout,
+            ..defaults
         }
-        Ok(())
     }
 }
 

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use crate::cli::args::{GlobalArgs, RunArgs, ScopeArgs, VarArgs};
 use crate::cli::config::{Config, MAX_PARALLELISM, process_env, working_dir};
-use crate::cli::state::blocking;
+use crate::cli::io::blocking;
 use crate::error::Error;
 use crate::manifest::diagnostic::render_all;
 use crate::manifest::model::Address;

@@ -4,7 +4,7 @@
 
 use crate::cli::Outcome;
 use crate::cli::args::{ForceUnlockArgs, GlobalArgs};
-use crate::cli::state::{blocking, state_location};
+use crate::cli::io::{blocking, state_location};
 use crate::error::Error;
 use crate::state::{Location, backend, lock};
 

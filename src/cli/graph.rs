@@ -9,7 +9,7 @@ use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, GraphArgs};
 use crate::cli::config::working_dir;
 use crate::cli::context::{self, Request};
-use crate::cli::state::stdout_error;
+use crate::cli::io::stdout_error;
 use crate::error::Error;
 use crate::plan::Graph;
 use crate::planfile::SavedPlan;

@@ -6,7 +6,8 @@
 //! a journal entry, also by the token tag of a create whose answer was lost), an id that is not
 //! a private image of the project, and an image that is not
 //! `active` (a `queued` image has no file, a `saving` one is still being registered, a `killed`
-//! one is broken).
+//! one is broken). The refusals are [`ImportError`], defined in `crate::error` (which must not
+//! import from `cli/`).
 //!
 //! What is recorded ([`imported_record`]): the cloud's values for everything it reports
 //! faithfully (name, tags, min_ram, description, os_version, min_disk, protected, members), so the next
@@ -18,42 +19,15 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use thiserror::Error;
-
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, ImportArgs};
 use crate::cli::context;
-use crate::cli::state::{blocking, stdout_error};
+use crate::cli::io::{blocking, stdout_error};
 use crate::cloud::{CloudApi, ImageStatus, RemoteImage};
-use crate::error::Error;
+use crate::error::{Error, ImportError};
 use crate::manifest::model::{Address, ImageAttrs, ImageSpec, TOKEN_TAG};
 use crate::plan::{observed, refreshed};
 use crate::state::{ImageRecord, PendingOperation, State, StateError};
-
-/// Why an image cannot be imported.
-#[derive(Debug, Error)]
-pub enum ImportError {
-    #[error(
-        "{address} is not in the manifests: add the image to a manifest first, so imsform knows \
-         what it should look like, then import it"
-    )]
-    NotInManifests { address: Address },
-    #[error(
-        "image {image_id} is already managed as {address}; an image is bound to one address \
-         (use `imsform state mv` to rename the address)"
-    )]
-    AlreadyBound { image_id: String, address: Address },
-    #[error("there is no private image {image_id} in project {project_id}")]
-    NoSuchImage {
-        image_id: String,
-        project_id: String,
-    },
-    #[error(
-        "image {image_id} is {status}, not active: imsform imports only images whose \
-         registration has finished"
-    )]
-    NotActive { image_id: String, status: String },
-}
 
 pub async fn run(global: &GlobalArgs, args: ImportArgs) -> Result<Outcome, Error> {
     let address = Address::parse(&args.address)

@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod force_unlock;
 pub mod graph;
 pub mod import;
+pub mod io;
 pub mod output;
 pub mod plan;
 pub mod refresh;

@@ -8,7 +8,7 @@ use std::io;
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, OutputArgs};
 use crate::cli::config::{Config, process_env, working_dir};
-use crate::cli::state::stdout_error;
+use crate::cli::io::stdout_error;
 use crate::error::Error;
 use crate::manifest::model::Address;
 use crate::render::output::{Outputs, write_image, write_json, write_text};

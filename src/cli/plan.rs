@@ -13,7 +13,7 @@ use std::path::Path;
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, PlanArgs};
 use crate::cli::context::{self, Request, Session};
-use crate::cli::state::stdout_error;
+use crate::cli::io::stdout_error;
 use crate::error::Error;
 use crate::planfile::{SavedPlan, manifests_digest};
 use crate::render::{human, json, markdown};

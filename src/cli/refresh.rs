@@ -7,7 +7,7 @@ use crate::cli::apply::confirm_forgetting;
 use crate::cli::apply::{Run, carry_out};
 use crate::cli::args::{GlobalArgs, RefreshArgs, RunArgs};
 use crate::cli::context::{self, Request};
-use crate::cli::state::stdout_error;
+use crate::cli::io::stdout_error;
 use crate::error::Error;
 use crate::render::human;
 

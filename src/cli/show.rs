@@ -13,7 +13,7 @@ use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, ShowArgs};
 use crate::cli::config::working_dir;
 use crate::cli::context::stdout_color;
-use crate::cli::state::{read, state_location, stdout_error};
+use crate::cli::io::{read, state_location, stdout_error};
 use crate::error::Error;
 use crate::manifest::model::{Address, replica_address};
 use crate::plan;

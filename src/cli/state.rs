@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, StateCommand};
-use crate::cli::config::{Config, process_env, working_dir};
+use crate::cli::config::working_dir;
+use crate::cli::io::{blocking, no_state, read, state_location, stdout_error};
 use crate::cli::show::write_record;
 use crate::error::Error;
 use crate::manifest::model::Address;
@@ -65,27 +66,6 @@ pub async fn run(global: &GlobalArgs, command: StateCommand) -> Result<Outcome, 
             lock_timeout,
         } => rebind::run(global, auto_approve, lock_timeout).await,
     }
-}
-
-/// Where the state of this run lives: `[state]` of `imsform.toml` in the working directory.
-pub fn state_location(global: &GlobalArgs) -> Result<Location, Error> {
-    Ok(Config::load(&working_dir(global), &process_env)?
-        .state
-        .location)
-}
-
-/// Reads the state at `location` without a lock, off the async threads.
-pub async fn read(location: Location) -> Result<Option<State>, Error> {
-    blocking(move || Ok(state::read(&location)?)).await
-}
-
-/// Runs blocking state work (waiting for the lock, fsync) off the async runtime's threads.
-pub async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
-) -> Result<T, Error> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|error| StateError::Invalid(format!("the state task failed: {error}")))?
 }
 
 async fn list(location: Location) -> Result<Outcome, Error> {
@@ -145,12 +125,6 @@ async fn push(
     .await?;
     eprintln!("Pushed {} to {target} (serial {serial}).", file.display());
     Ok(Outcome::Success)
-}
-
-pub(crate) fn no_state(location: &Location) -> StateError {
-    StateError::NoState {
-        path: location.to_string().into(),
-    }
 }
 
 /// Locks, applies `change` to the state and saves it; prints the change's message on stderr.
@@ -216,11 +190,4 @@ fn refuse_in_flight(state: &State, address: &Address) -> Result<(), StateError> 
 
 fn parse_address(text: &str) -> Result<Address, Error> {
     Ok(Address::parse(text).map_err(StateError::Invalid)?)
-}
-
-pub(crate) fn stdout_error(source: std::io::Error) -> Error {
-    Error::Io {
-        context: "cannot write to stdout".to_owned(),
-        source,
-    }
 }

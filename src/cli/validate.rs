@@ -15,9 +15,9 @@ use std::path::Path;
 
 use crate::cli::Outcome;
 use crate::cli::args::{GlobalArgs, ValidateArgs};
-use crate::cli::config::{Config, ConfigError, FILE_NAME as CONFIG_FILE, process_env, working_dir};
+use crate::cli::config::{Config, FILE_NAME as CONFIG_FILE, process_env, working_dir};
 use crate::cli::context::load_manifests;
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::manifest::plural;
 
 pub async fn run(global: &GlobalArgs, args: ValidateArgs) -> Result<Outcome, Error> {

@@ -1,7 +1,10 @@
 //! [`Client`]: the one place that touches reqwest. It authenticates each request (signing with
-//! the injected clock, or a token), applies the shared rate limit, the per-attempt timeout and
-//! the retry policy of [`super::retry`], reads error bodies into [`CloudError`], and looks the
-//! project id up through IAM once per run. The operations themselves are in [`super::ops`].
+//! the injected clock, or a token), applies the shared rate limit, the per-attempt timeout
+//! (`[cloud] request_timeout`), the endpoint's liveness ([`super::liveness`]: an endpoint silent
+//! for `[cloud] unresponsive_timeout` ends its attempts) and the retry policy of
+//! [`super::retry`], reads error bodies into [`CloudError`], and looks the project id up
+//! through IAM once per run. The operations themselves are in [`super::ops`]; one attempt and
+//! its judgement are in `client/exchange.rs`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,22 +12,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::CloudError;
+use super::config::CloudConfig;
 use super::credentials::Credentials;
 use super::endpoint::{Endpoint, Endpoints};
-use super::error::ApiFailure;
+use super::liveness::{Liveness, Tracker};
 use super::options::{ClientOptions, Clock};
 use super::ratelimit::RateLimiter;
 use super::request::{self, ApiRequest, HeaderContext, Service};
-use super::retry::{self, Failure, RetryPolicy, Verdict};
-use super::transport_log::{error_chain, log_exchange};
-use crate::cli::config::CloudConfig;
+use super::retry::{RetryPolicy, Verdict};
 use crate::sign;
+
+mod exchange;
+use exchange::header_map;
 
 /// An answer with an expected status.
 #[derive(Debug)]
@@ -57,6 +61,10 @@ pub struct Client {
     retry: RetryPolicy,
     /// Shared by every client of one [`super::ClientFactory`] (all regions of a run).
     limiter: Arc<RateLimiter>,
+    /// The liveness of the IMS and IAM endpoints, in the run's shared registry.
+    ims_live: Arc<Tracker>,
+    iam_live: Arc<Tracker>,
+    liveness: Arc<Liveness>,
     page_size: usize,
     clock: Clock,
     sent: AtomicU64,
@@ -74,28 +82,6 @@ impl fmt::Debug for Client {
     }
 }
 
-/// The transport-level outcome of one attempt.
-enum Attempt {
-    Answered {
-        status: u16,
-        body: Vec<u8>,
-        request_id: Option<String>,
-        retry_after: Option<Duration>,
-    },
-    Failed {
-        connect: bool,
-        timeout: bool,
-        detail: String,
-    },
-}
-
-/// An attempt judged: the expected answer, or the error, the policy's verdict on it and the
-/// server's `Retry-After`.
-enum Judged {
-    Done(Response),
-    Failed(CloudError, Verdict, Option<Duration>),
-}
-
 impl Client {
     /// A client for `config`'s cloud. With `config.insecure`, TLS certificates are not verified
     /// (the CLI prints the warning).
@@ -105,18 +91,24 @@ impl Client {
         options: ClientOptions,
     ) -> Result<Client, CloudError> {
         let limiter = Arc::new(RateLimiter::new(options.requests_per_second, options.burst));
-        Client::with_limiter(config, credentials, options, limiter)
+        let liveness = Liveness::new(options.unresponsive);
+        Client::with_shared(config, credentials, options, limiter, liveness)
     }
 
-    /// A client whose requests share `limiter` with other clients (see
-    /// [`super::ClientFactory`]); `options`' own rate settings are not used.
-    pub(crate) fn with_limiter(
+    /// A client whose requests share `limiter` and the endpoints' `liveness` with other
+    /// clients (see [`super::ClientFactory`]); `options`' own rate and unresponsiveness
+    /// settings are not used.
+    pub(crate) fn with_shared(
         config: &CloudConfig,
         credentials: Credentials,
         options: ClientOptions,
         limiter: Arc<RateLimiter>,
+        liveness: Arc<Liveness>,
     ) -> Result<Client, CloudError> {
         let endpoints = Endpoints::from_config(config)?;
+        let base = |e: &Endpoint| format!("{}{}", e.base, e.path_prefix);
+        let ims_live = liveness.tracker("IMS", &base(&endpoints.ims));
+        let iam_live = liveness.tracker("IAM", &base(&endpoints.iam));
         let http = reqwest::Client::builder()
             .use_rustls_tls()
             .danger_accept_invalid_certs(config.insecure)
@@ -137,6 +129,9 @@ impl Client {
             project_id,
             retry: options.retry,
             limiter,
+            ims_live,
+            iam_live,
+            liveness,
             page_size: options.page_size.clamp(1, request::PAGE_SIZE),
             clock: options.clock,
             sent: AtomicU64::new(0),
@@ -161,6 +156,19 @@ impl Client {
     /// The retry policy in force.
     pub fn retry_policy(&self) -> RetryPolicy {
         self.retry
+    }
+
+    /// The liveness of every endpoint this client (and the clients sharing its registry)
+    /// calls.
+    pub fn liveness(&self) -> &Arc<Liveness> {
+        &self.liveness
+    }
+
+    fn tracker(&self, service: Service) -> &Tracker {
+        match service {
+            Service::Ims => &self.ims_live,
+            Service::Iam => &self.iam_live,
+        }
     }
 
     /// The project id: configured, or looked up once through IAM (`GET /v3/projects?name=`).
@@ -200,14 +208,21 @@ impl Client {
             self.limiter.acquire().await;
             attempts += 1;
             let attempt = self.attempt(request, project_id).await;
+            let unanswered = attempt.unanswered();
             let (error, verdict, retry_after) = match self.judge(request, expect, attempt) {
-                Judged::Done(response) => return Ok(response),
-                Judged::Failed(error, verdict, retry_after) => (error, verdict, retry_after),
+                exchange::Judged::Done(response) => return Ok(response),
+                exchange::Judged::Failed(error, verdict, retry_after) => {
+                    (error, verdict, retry_after)
+                }
             };
             let unit = rand::random::<f64>();
             let delay = match verdict {
-                Verdict::Fail => return Err(error),
+                Verdict::Fail => {
+                    self.notice(request, unanswered, attempts, &error, None);
+                    return Err(error);
+                }
                 Verdict::OutcomeUnknown => {
+                    self.notice(request, unanswered, attempts, &error, None);
                     return Err(CloudError::OutcomeUnknown {
                         operation: request.operation,
                         detail: error.to_string(),
@@ -222,6 +237,7 @@ impl Client {
                         .next_connect_delay(attempts - 1, start.elapsed(), unit)
                 }
             };
+            self.notice(request, unanswered, attempts, &error, delay);
             let Some(delay) = delay else {
                 return Err(CloudError::BudgetExhausted {
                     attempts,
@@ -235,78 +251,6 @@ impl Client {
             );
             tokio::time::sleep(delay).await;
         }
-    }
-
-    /// The response when its status is expected, else the error, what the policy says about
-    /// it, and the server's `Retry-After`.
-    fn judge(&self, request: &ApiRequest, expect: &[u16], attempt: Attempt) -> Judged {
-        match attempt {
-            Attempt::Answered { status, body, .. } if expect.contains(&status) => {
-                Judged::Done(Response { status, body })
-            }
-            Attempt::Answered { status, .. } if (200..300).contains(&status) => Judged::Failed(
-                unexpected_success(request, status, expect),
-                Verdict::Fail,
-                None,
-            ),
-            Attempt::Answered {
-                status,
-                body,
-                request_id,
-                retry_after,
-            } => {
-                let failure = ApiFailure::parse(status, &body, request_id);
-                let code = failure.code.as_str();
-                let verdict = retry::classify(Failure::Status { status, code }, request.idempotent);
-                let token = matches!(self.credentials, Credentials::Token { .. });
-                let error = failure.into_error(request.operation, token);
-                Judged::Failed(error, verdict, retry_after)
-            }
-            Attempt::Failed {
-                connect,
-                timeout,
-                detail,
-            } => self.transport_failure(request, connect, timeout, detail),
-        }
-    }
-
-    fn transport_failure(
-        &self,
-        request: &ApiRequest,
-        connect: bool,
-        timeout: bool,
-        detail: String,
-    ) -> Judged {
-        let failure = if connect {
-            Failure::Connect
-        } else {
-            Failure::Lost
-        };
-        let detail = if connect {
-            let setting = match request.service {
-                Service::Ims => "endpoint",
-                Service::Iam => "iam_endpoint",
-            };
-            format!(
-                "{detail} ({})",
-                super::error::connect_hint(&detail, setting)
-            )
-        } else {
-            detail
-        };
-        let error = if timeout {
-            CloudError::Timeout {
-                what: request.operation.to_owned(),
-                after: self.retry.attempt_timeout,
-            }
-        } else {
-            CloudError::Transport {
-                operation: request.operation,
-                host: self.endpoint(request.service).host.clone(),
-                detail,
-            }
-        };
-        Judged::Failed(error, retry::classify(failure, request.idempotent), None)
     }
 
     fn endpoint(&self, service: Service) -> &Endpoint {
@@ -355,76 +299,4 @@ impl Client {
             None => builder,
         }
     }
-
-    async fn attempt(&self, request: &ApiRequest, project_id: Option<&str>) -> Attempt {
-        let now = (self.clock)();
-        let builder = self.build(request, project_id, now);
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        let sent_at = Instant::now();
-        let result = async {
-            let response = builder.send().await?;
-            let status = response.status().as_u16();
-            let header = |name: &str| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let request_id = header("x-request-id");
-            let retry_after = header("retry-after").and_then(|v| retry::parse_retry_after(&v, now));
-            let body = response.bytes().await?.to_vec();
-            Ok::<_, reqwest::Error>((status, body, request_id, retry_after))
-        }
-        .await;
-        log_exchange(request, sent_at.elapsed(), &result);
-        match result {
-            Ok((status, body, request_id, retry_after)) => Attempt::Answered {
-                status,
-                body,
-                request_id,
-                retry_after,
-            },
-            Err(err) => Attempt::Failed {
-                connect: err.is_connect(),
-                timeout: err.is_timeout(),
-                detail: error_chain(&err),
-            },
-        }
-    }
-}
-
-/// A 2xx other than the expected one: for a create or register the cloud may have acted, so
-/// the outcome is unknown; for anything else the answer is unreadable.
-fn unexpected_success(request: &ApiRequest, status: u16, expect: &[u16]) -> CloudError {
-    let detail = format!("expected HTTP {expect:?}, got {status}");
-    if request.idempotent {
-        CloudError::Protocol {
-            operation: request.operation,
-            status,
-            detail,
-        }
-    } else {
-        CloudError::OutcomeUnknown {
-            operation: request.operation,
-            detail,
-        }
-    }
-}
-
-/// Header pairs into a `HeaderMap`, secrets marked sensitive (hidden from `Debug`). Pairs that
-/// are not valid header text are dropped; the cloud then rejects the request as unauthenticated.
-fn header_map(headers: Vec<(String, String)>) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        if let (Ok(name), Ok(mut value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            let secret = ["authorization", "x-auth-token", "x-security-token"];
-            value.set_sensitive(secret.contains(&name.as_str()));
-            map.append(name, value);
-        }
-    }
-    map
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::config::CloudConfig;
+use crate::cloud::config::CloudConfig;
 use crate::cloud::{Client, ClientOptions, CreateImage, Credentials};
 use crate::emulator::Emulator;
 use crate::manifest::model::DiskFormat;

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use reqwest::Url;
 
 use super::CloudError;
-use crate::cli::config::CloudConfig;
+use super::config::CloudConfig;
 
 /// A checked base URL and the `Host` header value that goes with it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -49,6 +49,17 @@ pub enum CloudError {
         operation: &'static str,
         detail: String,
     },
+    /// No request to the endpoint was answered for `[cloud] unresponsive_timeout`: the run
+    /// stops waiting on it (every attempt to it ends, and none is sent any more).
+    #[error(
+        "{endpoint} stopped answering: no request to it was answered for {} (`[cloud] \
+         unresponsive_timeout`)",
+        whole_seconds(*.silent_for)
+    )]
+    Unresponsive {
+        endpoint: String,
+        silent_for: Duration,
+    },
     /// Retryable failures went on past the retry budget.
     #[error("gave up after {attempts} attempts: {last}")]
     BudgetExhausted {
@@ -87,6 +98,11 @@ impl CloudError {
             _ => None,
         }
     }
+}
+
+/// `45 s`: a silence as messages show it.
+pub fn whole_seconds(duration: Duration) -> String {
+    format!("{} s", duration.as_secs())
 }
 
 fn request_id_suffix(request_id: &Option<String>) -> String {

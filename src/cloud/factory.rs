@@ -3,14 +3,16 @@
 //! configured region keeps its endpoints and project id; another region gets its own endpoint
 //! override when one was given ([`ClientFactory::endpoint`]), else Huawei's default hosts, and
 //! looks its project id up through its own IAM (`GET /v3/projects?name=REGION`). Every client
-//! of one factory shares one rate limiter, so a run's request rate is bounded across regions.
+//! of one factory shares one rate limiter, so a run's request rate is bounded across regions,
+//! and one [`Liveness`] registry, so an endpoint's silence is judged over every request to it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::config::CloudConfig;
+use super::liveness::Liveness;
 use super::ratelimit::RateLimiter;
 use super::{Client, ClientOptions, CloudError, Credentials};
-use crate::cli::config::CloudConfig;
 
 /// Makes the clients of one run, one per region.
 #[derive(Clone)]
@@ -19,6 +21,7 @@ pub struct ClientFactory {
     credentials: Credentials,
     options: ClientOptions,
     limiter: Arc<RateLimiter>,
+    liveness: Arc<Liveness>,
     /// Region -> (IMS URL, IAM URL) for regions other than the configured one.
     endpoints: BTreeMap<String, (String, String)>,
 }
@@ -40,11 +43,13 @@ impl ClientFactory {
         options: ClientOptions,
     ) -> ClientFactory {
         let limiter = Arc::new(RateLimiter::new(options.requests_per_second, options.burst));
+        let liveness = Liveness::new(options.unresponsive);
         ClientFactory {
             config: config.clone(),
             credentials,
             options,
             limiter,
+            liveness,
             endpoints: BTreeMap::new(),
         }
     }
@@ -67,12 +72,18 @@ impl ClientFactory {
     /// connection.
     pub fn client(&self, region: &str) -> Result<Client, CloudError> {
         let config = self.config_for(region);
-        Client::with_limiter(
+        Client::with_shared(
             &config,
             self.credentials.clone(),
             self.options.clone(),
             Arc::clone(&self.limiter),
+            Arc::clone(&self.liveness),
         )
+    }
+
+    /// The liveness of every endpoint the clients of this factory call.
+    pub fn liveness(&self) -> Arc<Liveness> {
+        Arc::clone(&self.liveness)
     }
 
     /// The configuration's settings for cross-region copies and their regions.

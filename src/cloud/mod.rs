@@ -2,6 +2,7 @@
 //! signing, the one place that touches reqwest, retries, rate limiting, pagination and job
 //! polling. Plan and apply see only the [`CloudApi`] seam and the types below.
 //!
+//! - [`config`]: [`config::CloudConfig`], which cloud to connect to, as the command line read it;
 //! - [`credentials`]: `HW_*` environment variables, secrets kept out of `Debug`;
 //! - [`endpoint`]: region defaults, overrides, the loopback-only rule for `http://`;
 //! - [`request`]: pure request builders and authentication headers (signing via [`crate::sign`]);
@@ -13,9 +14,11 @@
 //! - `ops`: the typed operations ([`CloudApi`] for [`Client`]); `gone`: waiting out deletes;
 //! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick;
 //! - [`distribution`]: members and copies (inherent [`Client`] methods, outside the seam);
-//! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit.
+//! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit;
+//! - [`liveness`]: whether each endpoint answers; a silent one ends the run's waits on it.
 
 pub mod client;
+pub mod config;
 pub mod credentials;
 pub mod distribution;
 #[cfg(test)]
@@ -25,6 +28,7 @@ pub mod error;
 pub mod factory;
 mod gone;
 pub mod jobs;
+pub mod liveness;
 mod ops;
 pub mod options;
 pub mod ratelimit;
@@ -46,6 +50,7 @@ pub use distribution::{JobReport, MemberResult, MemberStatus};
 pub use error::CloudError;
 pub use factory::ClientFactory;
 pub use jobs::{GoneWatch, JobOutcome, JobProgress, JobWatcher, WatchConfig, Watching};
+pub use liveness::{Liveness, Unresponsive};
 pub use options::{ClientOptions, Clock};
 pub use retry::RetryPolicy;
 

@@ -1,14 +1,18 @@
 //! [`ClientOptions`]: how a [`super::Client`] behaves besides where it connects (retry policy,
-//! rate limit, page size, the clock that dates signatures). Plain data with defaults.
+//! rate limit, page size, the clock that dates signatures, when a silent endpoint counts as
+//! unresponsive). Plain data with defaults; the command line derives them from `[cloud]` and
+//! `[apply]` (`ClientOptions::from_config`, `cli/config.rs`).
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::request;
 use super::retry::RetryPolicy;
-use crate::cli::config::ApplyConfig;
+/// `[cloud] unresponsive_timeout` by default.
+pub const DEFAULT_UNRESPONSIVE: Duration = Duration::from_secs(180);
 
 /// The clock that dates signatures (`X-Sdk-Date`); injectable for tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -24,6 +28,9 @@ pub struct ClientOptions {
     /// `limit` of list requests (1-1000).
     pub page_size: usize,
     pub clock: Clock,
+    /// An endpoint that answers no request for this long is unresponsive for the rest of the
+    /// run (`[cloud] unresponsive_timeout`, see [`super::liveness`]).
+    pub unresponsive: Duration,
 }
 
 impl Default for ClientOptions {
@@ -34,18 +41,7 @@ impl Default for ClientOptions {
             burst: 10,
             page_size: request::PAGE_SIZE,
             clock: Arc::new(Utc::now),
-        }
-    }
-}
-
-impl ClientOptions {
-    /// The defaults with `[apply] requests_per_second` (a burst of at most one second's worth).
-    pub fn from_apply(apply: &ApplyConfig) -> ClientOptions {
-        let defaults = ClientOptions::default();
-        ClientOptions {
-            requests_per_second: apply.requests_per_second,
-            burst: defaults.burst.min(apply.requests_per_second.max(1)),
-            ..defaults
+            unresponsive: DEFAULT_UNRESPONSIVE,
         }
     }
 }
@@ -57,29 +53,7 @@ impl fmt::Debug for ClientOptions {
             .field("requests_per_second", &self.requests_per_second)
             .field("burst", &self.burst)
             .field("page_size", &self.page_size)
+            .field("unresponsive", &self.unresponsive)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    #[test]
-    fn from_apply_takes_the_rate_and_bounds_the_burst() {
-        let apply = |rate| ApplyConfig {
-            parallelism: 10,
-            requests_per_second: rate,
-            job_timeout: Duration::from_secs(1800),
-            poll_interval: None,
-        };
-        let options = ClientOptions::from_apply(&apply(20));
-        assert_eq!((options.requests_per_second, options.burst), (20, 10));
-        let options = ClientOptions::from_apply(&apply(3));
-        assert_eq!((options.requests_per_second, options.burst), (3, 3));
-        assert_eq!(options.page_size, 1000);
-        assert_eq!(options.retry, RetryPolicy::default());
     }
 }

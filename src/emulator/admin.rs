@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 use super::config::Config;
 use super::faults::Faults;
 use super::images::render;
+use super::model::Image;
 use super::reply::{ApiError, Reply};
-use super::world::{Image, Shared};
+use super::world::Shared;
 
 /// `GET /__emulator/stats`: requests counted by `"METHOD /route/template"`.
 pub async fn stats(State(shared): State<Shared>) -> Reply {

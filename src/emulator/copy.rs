@@ -13,11 +13,11 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::images::{check_description, check_name, parse_body};
+use super::images::{check_description, check_name};
 use super::jobs;
-use super::model::{Caller, Work};
-use super::reply::{ApiError, Reply};
-use super::world::{Image, Outcome, Shared, Status, World};
+use super::model::{Caller, Image, Outcome, Status, Work};
+use super::reply::{ApiError, Reply, parse_body};
+use super::world::{Shared, World};
 
 /// Cross-region copies one tenant may run at once (HW `ims_03_0628`).
 pub const CROSS_REGION_COPIES: usize = 5;
@@ -138,7 +138,7 @@ fn start_copy(
         source_id: source_id.to_owned(),
         cross_region,
     };
-    let outcome = if world.copy_fails() {
+    let outcome = if world.faults.copy_fails() {
         Outcome::Fail {
             code: COPY_FAILED.to_owned(),
             reason: format!("Failed to copy the image {source_id}."),

@@ -2,17 +2,18 @@
 //!
 //! A [`Faults`] value is set at start-up (builder) and replaced at run time through
 //! `POST /__emulator/faults` (an empty object clears everything). Random decisions draw from
-//! the world's seeded RNG, so a given seed and request sequence always fail the same way.
-//! Owns no HTTP routing; the router asks [`World`] for decisions.
+//! the [`Injector`]'s seeded RNG, so a given seed and request sequence always fail the same
+//! way. Owns no HTTP routing and no images or jobs: the world holds an `Injector`, and the
+//! router and handlers ask it for decisions.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::reply::ApiError;
-use super::world::World;
 
 /// A per-AK token bucket: `per_second` tokens a second, at most `burst` saved.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -48,6 +49,10 @@ pub struct Faults {
     pub drop_rate: f64,
     /// Per route (`"METHOD /template"`): how many of the next responses to drop after acting.
     pub drop_routes: BTreeMap<String, u32>,
+    /// Stop answering: every IMS and IAM request is accepted (and counted) but never acted on
+    /// nor answered, its connection kept open, as behind a link that went silent. Jobs already
+    /// running go on. Lifting the fault closes those connections without an answer.
+    pub silent: bool,
 }
 
 impl Faults {
@@ -58,15 +63,47 @@ impl Faults {
 
 /// Token buckets by access key: (tokens, last refill time on the emulator clock).
 #[derive(Debug, Default)]
-pub struct TokenBuckets(BTreeMap<String, (f64, Duration)>);
+struct TokenBuckets(BTreeMap<String, (f64, Duration)>);
 
-impl World {
-    /// Takes a token for `access_key`; `Err(retry_after_seconds)` when throttled.
-    pub fn take_token(&mut self, access_key: &str) -> Result<(), u64> {
+/// The faults in force and what their decisions draw on: the token buckets and the random
+/// source seeded from [`Faults::seed`]. The world holds one; replacing the faults replaces it.
+#[derive(Debug)]
+pub struct Injector {
+    faults: Faults,
+    buckets: TokenBuckets,
+    rng: StdRng,
+}
+
+impl Injector {
+    pub fn new(faults: Faults) -> Self {
+        Injector {
+            rng: StdRng::seed_from_u64(faults.seed.unwrap_or(0)),
+            buckets: TokenBuckets::default(),
+            faults,
+        }
+    }
+
+    /// The latency added to every IMS request.
+    pub fn latency(&self) -> Duration {
+        self.faults.latency()
+    }
+
+    /// Whether requests are taken and never answered (the `silent` fault).
+    pub fn silent(&self) -> bool {
+        self.faults.silent
+    }
+
+    /// Lifts the `silent` fault.
+    pub fn speak(&mut self) {
+        self.faults.silent = false;
+    }
+
+    /// Takes a token for `access_key` at emulator time `now`; `Err(retry_after_seconds)` when
+    /// throttled.
+    pub fn take_token(&mut self, access_key: &str, now: Duration) -> Result<(), u64> {
         let Some(limit) = self.faults.rate_limit else {
             return Ok(());
         };
-        let now = self.now;
         let (tokens, last) = self
             .buckets
             .0
@@ -136,17 +173,12 @@ impl World {
         rate > 0.0 && self.rng.random_bool(rate.min(1.0))
     }
 
-    /// Jobs not yet finished.
-    pub fn running_jobs(&self) -> usize {
-        self.jobs.values().filter(|job| !job.finished).count()
-    }
-
-    /// IMG.0060 when the injected cap on running jobs is reached.
-    pub fn check_flow_control(&self) -> Result<(), ApiError> {
+    /// IMG.0060 when the injected cap on running jobs is reached by the `running` ones.
+    pub fn check_flow_control(&self, running: usize) -> Result<(), ApiError> {
         if self
             .faults
             .max_running_jobs
-            .is_some_and(|cap| self.running_jobs() >= cap)
+            .is_some_and(|cap| running >= cap)
         {
             return Err(ApiError::bad(
                 "IMG.0060",

@@ -14,10 +14,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::config::Config;
-use super::model::Caller;
-use super::reply::{ApiError, Reply};
+use super::model::{Caller, Image, Status};
+use super::reply::{ApiError, Reply, parse_body};
 use super::tags;
-use super::world::{Image, Shared, Status};
+use super::world::Shared;
 use crate::ims;
 
 /// The time format of `created_at` and `updated_at`.
@@ -105,15 +105,6 @@ struct CreateBody {
     tags: Option<Vec<String>>,
     min_ram: Option<i64>,
     min_disk: Option<i64>,
-}
-
-/// Parses a JSON body, mapping an empty body to IMG.0007 and bad JSON to IMG.0001.
-pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad("IMG.0007", "The request body is empty."));
-    }
-    serde_json::from_slice(body)
-        .map_err(|error| ApiError::bad("IMG.0001", format!("The request is malformed: {error}")))
 }
 
 /// Checks a name the way IMS does: IMG.0002 when too long, IMG.0003 when malformed.

@@ -1,6 +1,6 @@
 //! Registration jobs: `PUT /v1/cloudimages/{id}/upload` starts one on a `queued` image (which
 //! goes `saving`); its status is derived from the emulator clock (INIT, RUNNING, then SUCCESS or
-//! FAIL once its duration has passed, when [`finish`] turns the image `active` or `killed`).
+//! FAIL once its duration has passed, when `model::finish` turns the image `active` or `killed`).
 //! Serves both job endpoints for every kind of job ([`Work`]: registrations, member jobs and
 //! copies); a job is found only by the project that started it, else 404 IMG.0027.
 
@@ -14,39 +14,13 @@ use chrono::{SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::images::parse_body;
-use super::model::{Caller, Work};
-use super::reply::{ApiError, Reply};
-use super::world::{Image, Job, Outcome, Shared, Status, World};
-use crate::{ims, sign};
+use super::model::{Caller, Job, Outcome, Status, Work};
+use super::reply::{ApiError, Reply, parse_body};
+use super::world::{Shared, World};
+use crate::ims;
 
 /// Below this share of its duration a job reports INIT.
 const INIT_SHARE: f64 = 0.1;
-
-/// Applies a finished job's outcome to its image.
-pub fn finish(image: &mut Image, job: &Job) {
-    let now = Utc::now();
-    image.updated_at = now;
-    match &job.outcome {
-        // A copy carries its source's file facts from the start.
-        Outcome::Success if matches!(job.work, Work::Copy { .. }) => {
-            image.status = Status::Active;
-            image.active_at = Some(now);
-        }
-        Outcome::Success => {
-            let digest = sign::sha256_hex(job.image_url.as_bytes());
-            // A stable size between 1 and 4 GiB derived from the URL.
-            let size = (u64::from_str_radix(&digest[..8], 16).unwrap_or(0) % (3 << 30)) + (1 << 30);
-            image.status = Status::Active;
-            image.active_at = Some(now);
-            image.size = Some(size);
-            image.checksum = Some(digest[..32].to_owned());
-            image.disk_format = "zvhd2".to_owned();
-            image.data_origin = Some(format!("file,{}", job.image_url));
-        }
-        Outcome::Fail { .. } => image.status = Status::Killed,
-    }
-}
 
 #[derive(Debug, Deserialize)]
 struct RegisterBody {
@@ -94,14 +68,14 @@ pub async fn register(
             }
             world.check_flow_control()?;
             let image_name = image.name.clone();
-            let outcome = match world.registration_failure(&url) {
+            let outcome = match world.faults.registration_failure(&url) {
                 None => Outcome::Success,
                 Some(reason) => Outcome::Fail {
                     code: "IMG.0057".to_owned(),
                     reason,
                 },
             };
-            let duration = world.job_duration(default_duration);
+            let duration = world.faults.job_duration(default_duration);
             let job = Job {
                 id: uuid::Uuid::new_v4().simple().to_string(),
                 image_id: id.clone(),
@@ -143,7 +117,7 @@ pub fn start(
         image_url: String::new(),
         begin_time: Utc::now(),
         started: world.now,
-        duration: world.job_duration(duration),
+        duration: world.faults.job_duration(duration),
         outcome,
         finished: false,
         work,

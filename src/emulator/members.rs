@@ -14,11 +14,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::config::{Config, Pagination};
-use super::images::{parse_body, timestamp};
+use super::images::timestamp;
 use super::jobs;
-use super::model::{Caller, Member, MemberStatus, Work};
-use super::reply::{ApiError, Reply};
-use super::world::{Image, Outcome, Shared, Status, World};
+use super::model::{Caller, Image, Member, MemberStatus, Outcome, Status, Work};
+use super::reply::{ApiError, Reply, parse_body};
+use super::world::{Shared, World};
 use crate::ims;
 use crate::sign;
 

@@ -11,12 +11,13 @@
 //!
 //! - `world.rs`: the one state struct and its one entry point; `builder.rs` and `config.rs`:
 //!   start-up settings;
-//!   `model.rs`: callers, members and what jobs do;
+//!   `model.rs`: images, jobs, callers, members and what jobs do, as plain data;
 //! - `router.rs`: routes and the gate (auth, project, throttling, faults); `server.rs`:
 //!   connections;
 //! - `auth.rs`, `images.rs`, `update.rs`, `jobs.rs`, `tags.rs`, `list.rs`, `info.rs`;
 //! - `members.rs` (sharing) and `copy.rs` (replication), ims-distribution.md;
-//! - `faults.rs`, `persist.rs`, `admin.rs`, `reply.rs` (the two error families).
+//! - `faults.rs`, `persist.rs`, `admin.rs`, `reply.rs` (the two error families, and parsing
+//!   request bodies).
 
 mod admin;
 mod auth;
@@ -222,6 +223,7 @@ impl Emulator {
 
     /// Stops accepting, lets in-flight requests finish, and waits for the server task.
     pub async fn shutdown(mut self) {
+        self.shared.end_silence();
         let _ = self.stop.send(true);
         for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
@@ -231,6 +233,7 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        self.shared.end_silence();
         let _ = self.stop.send(true);
     }
 }

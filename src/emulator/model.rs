@@ -1,13 +1,17 @@
-//! The distribution part of the emulator's state, as plain data: who is calling ([`Caller`]),
-//! an image's members ([`Member`]) and what an asynchronous job does ([`Work`]), with the pure
-//! effect a finished member job has on an image's members. Imports nothing from the rest of
-//! the emulator, so `world.rs` and the handlers can both use it without a cycle.
+//! The emulator's state as plain data: images ([`Image`], [`Status`]) and jobs ([`Job`],
+//! [`Outcome`]), who is calling ([`Caller`]), an image's members ([`Member`]) and what an
+//! asynchronous job does ([`Work`]), with the pure effects a finished job has on its image
+//! ([`finish`]) and on an image's members. Imports nothing from the rest of the emulator, so
+//! `world.rs`, `persist.rs` and the handlers can all use it without a cycle.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+use crate::sign;
 
 /// The project a request acts as (its `X-Project-Id`, checked by the gate) and the region of
 /// the endpoint it reached.
@@ -155,6 +159,134 @@ impl Work {
             Work::DeleteMembers { .. } => Some(Vec::new()),
             Work::Register | Work::Copy { .. } => None,
         }
+    }
+}
+
+/// An image's lifecycle status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Queued,
+    Saving,
+    Active,
+    Killed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Saving => "saving",
+            Status::Active => "active",
+            Status::Killed => "killed",
+        }
+    }
+}
+
+/// One private image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Image {
+    pub id: String,
+    pub name: String,
+    pub status: Status,
+    pub protected: bool,
+    pub container_format: String,
+    pub disk_format: String,
+    pub min_disk: u32,
+    pub min_ram: u64,
+    pub os_version: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub active_at: Option<DateTime<Utc>>,
+    /// Key/value tags (rendered as `key=value` strings in the image's `tags` array).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Optional string attributes set by PATCH (`__description`, `max_ram`, `__support_kvm`, …).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub checksum: Option<String>,
+    #[serde(default)]
+    pub data_origin: Option<String>,
+    /// The owning project (its region is the image's region); empty in worlds saved before
+    /// projects existed, which `Shared::new` (`world.rs`) gives to the first region's default project.
+    #[serde(default)]
+    pub owner: String,
+    /// Consumer projects the image is shared with, by project id.
+    #[serde(default)]
+    pub members: BTreeMap<String, Member>,
+    /// Set when deleted: the emulator clock time at which it disappears (not persisted).
+    #[serde(skip)]
+    pub gone_at: Option<Duration>,
+}
+
+/// How a registration job ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Success,
+    Fail { code: String, reason: String },
+}
+
+/// A registration job; its status is derived from the clock.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub image_id: String,
+    pub image_name: String,
+    pub image_url: String,
+    pub begin_time: DateTime<Utc>,
+    /// Emulator clock time at which the job started.
+    pub started: Duration,
+    pub duration: Duration,
+    pub outcome: Outcome,
+    /// Set once the outcome has been applied to the image.
+    #[serde(default)]
+    pub finished: bool,
+    /// What the job does; `image_id` is the copy for copies and empty for member jobs.
+    #[serde(default)]
+    pub work: Work,
+    /// The project that started the job (only it can read the job); filled like
+    /// [`Image::owner`] for old worlds.
+    #[serde(default)]
+    pub project: String,
+}
+
+impl Job {
+    /// Progress in 0.0..=1.0 at emulator time `now`.
+    pub fn progress(&self, now: Duration) -> f64 {
+        if self.duration.is_zero() {
+            return 1.0;
+        }
+        let elapsed = now.saturating_sub(self.started).as_secs_f64();
+        (elapsed / self.duration.as_secs_f64()).min(1.0)
+    }
+}
+
+/// Applies a finished job's outcome to its image.
+pub fn finish(image: &mut Image, job: &Job) {
+    let now = Utc::now();
+    image.updated_at = now;
+    match &job.outcome {
+        // A copy carries its source's file facts from the start.
+        Outcome::Success if matches!(job.work, Work::Copy { .. }) => {
+            image.status = Status::Active;
+            image.active_at = Some(now);
+        }
+        Outcome::Success => {
+            let digest = sign::sha256_hex(job.image_url.as_bytes());
+            // A stable size between 1 and 4 GiB derived from the URL.
+            let size = (u64::from_str_radix(&digest[..8], 16).unwrap_or(0) % (3 << 30)) + (1 << 30);
+            image.status = Status::Active;
+            image.active_at = Some(now);
+            image.size = Some(size);
+            image.checksum = Some(digest[..32].to_owned());
+            image.disk_format = "zvhd2".to_owned();
+            image.data_origin = Some(format!("file,{}", job.image_url));
+        }
+        Outcome::Fail { .. } => image.status = Status::Killed,
     }
 }
 

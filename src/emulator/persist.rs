@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::EmulatorError;
-use super::world::{Image, Job};
+use super::model::{Image, Job};
 
 const FORMAT_VERSION: u32 = 1;
 

@@ -1,6 +1,7 @@
 //! The two error families IMS answers with (ims-api.md section 2.1): IMS service errors
 //! `{"error":{"code","message"}}` and API-gateway errors `{"error_code","error_msg","request_id"}`.
-//! Owns only the rendering of errors; deciding when to fail belongs to the handlers.
+//! Owns the rendering of errors and the one parser of JSON request bodies ([`parse_body`],
+//! whose failures are IMS errors); deciding when to fail belongs to the handlers.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -121,3 +122,12 @@ impl IntoResponse for ApiError {
 
 /// Handler results.
 pub type Reply = Result<Response, ApiError>;
+
+/// Parses a JSON body, mapping an empty body to IMG.0007 and bad JSON to IMG.0001.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad("IMG.0007", "The request body is empty."));
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::bad("IMG.0001", format!("The request is malformed: {error}")))
+}

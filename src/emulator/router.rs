@@ -214,7 +214,12 @@ async fn admit(
         Some(caller)
     };
     let (throttled, injected) = shared
-        .run(move |world| (world.take_token(&principal).err(), world.injected_error()))
+        .run(move |world| {
+            (
+                world.faults.take_token(&principal, world.now).err(),
+                world.faults.injected_error(),
+            )
+        })
         .await;
     if let Some(seconds) = throttled {
         let mut error = ApiError::gateway(
@@ -267,13 +272,16 @@ async fn gate(
     let shared = gate.shared.clone();
     let recorded = record(&parts, &body);
     let stat = route.clone();
-    let latency: Duration = shared
+    let (latency, silent) = shared
         .run(move |world| {
             *world.stats.entry(stat).or_insert(0) += 1;
             world.record(recorded);
-            world.faults.latency()
+            (world.faults.latency(), world.faults.silent())
         })
         .await;
+    if silent {
+        return stall(&shared).await;
+    }
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -286,9 +294,23 @@ async fn gate(
         request.extensions_mut().insert(caller);
     }
     let mut response = next.run(request).await;
-    if shared.run(move |world| world.drop_response(&route)).await {
+    if shared
+        .run(move |world| world.faults.drop_response(&route))
+        .await
+    {
         response.extensions_mut().insert(DropConnection);
     }
+    response
+}
+
+/// The `silent` fault: no answer while it lasts (the connection stays open), then a dropped
+/// connection; the request is never acted on.
+async fn stall(shared: &Shared) -> Response {
+    while shared.run(|world| world.faults.silent()).await {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
+    response.extensions_mut().insert(DropConnection);
     response
 }
 

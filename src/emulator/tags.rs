@@ -13,10 +13,9 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::images::parse_body;
-use super::model::Caller;
-use super::reply::{ApiError, Reply};
-use super::world::{Image, Shared};
+use super::model::{Caller, Image};
+use super::reply::{ApiError, Reply, parse_body};
+use super::world::Shared;
 use crate::ims;
 
 /// Tags as the image's `tags` array shows them.

@@ -10,10 +10,10 @@ use axum::response::IntoResponse;
 use chrono::Utc;
 use serde_json::Value;
 
-use super::images::{check_description, check_name, parse_body, render};
-use super::model::Caller;
-use super::reply::{ApiError, Reply};
-use super::world::{Image, Shared, Status};
+use super::images::{check_description, check_name, render};
+use super::model::{Caller, Image, Status};
+use super::reply::{ApiError, Reply, parse_body};
+use super::world::Shared;
 
 /// Optional string attributes that can be added, replaced and removed.
 const OPTIONAL: &[&str] = &[

@@ -1,7 +1,7 @@
 //! The emulator's one state struct ([`World`]) and its one entry point ([`Shared::run`]).
 //!
-//! Everything mutable lives in `World`: images, jobs, faults and their counters, statistics and
-//! the recorded requests. `Shared::run` locks it, brings jobs and pending deletes up to the
+//! Everything mutable lives in `World`: images, jobs (their types are `model.rs`), faults and
+//! their counters (`faults.rs`), statistics and the recorded requests. `Shared::run` locks it, brings jobs and pending deletes up to the
 //! current (tokio) time, runs a synchronous closure, and releases the lock before any await
 //! (the closure cannot await), then persists the world if the closure changed it. Time is read
 //! from `tokio::time::Instant`, so tests under `tokio::time::pause()` drive jobs by advancing
@@ -11,119 +11,14 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use serde::Serialize;
 
 use super::config::Config;
-use super::faults::{Faults, TokenBuckets};
-use super::model::{Member, Work};
+use super::faults::{Faults, Injector};
+use super::model::{Image, Job, Outcome, finish};
 use super::persist::{Persisted, Saver};
 use super::reply::ApiError;
-
-/// An image's lifecycle status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Queued,
-    Saving,
-    Active,
-    Killed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Queued => "queued",
-            Status::Saving => "saving",
-            Status::Active => "active",
-            Status::Killed => "killed",
-        }
-    }
-}
-
-/// One private image.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Image {
-    pub id: String,
-    pub name: String,
-    pub status: Status,
-    pub protected: bool,
-    pub container_format: String,
-    pub disk_format: String,
-    pub min_disk: u32,
-    pub min_ram: u64,
-    pub os_version: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    #[serde(default)]
-    pub active_at: Option<DateTime<Utc>>,
-    /// Key/value tags (rendered as `key=value` strings in the image's `tags` array).
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    /// Optional string attributes set by PATCH (`__description`, `max_ram`, `__support_kvm`, …).
-    #[serde(default)]
-    pub attributes: BTreeMap<String, String>,
-    #[serde(default)]
-    pub size: Option<u64>,
-    #[serde(default)]
-    pub checksum: Option<String>,
-    #[serde(default)]
-    pub data_origin: Option<String>,
-    /// The owning project (its region is the image's region); empty in worlds saved before
-    /// projects existed, which [`Shared::new`] gives to the first region's default project.
-    #[serde(default)]
-    pub owner: String,
-    /// Consumer projects the image is shared with, by project id.
-    #[serde(default)]
-    pub members: BTreeMap<String, Member>,
-    /// Set when deleted: the emulator clock time at which it disappears (not persisted).
-    #[serde(skip)]
-    pub gone_at: Option<Duration>,
-}
-
-/// How a registration job ends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Outcome {
-    Success,
-    Fail { code: String, reason: String },
-}
-
-/// A registration job; its status is derived from the clock.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Job {
-    pub id: String,
-    pub image_id: String,
-    pub image_name: String,
-    pub image_url: String,
-    pub begin_time: DateTime<Utc>,
-    /// Emulator clock time at which the job started.
-    pub started: Duration,
-    pub duration: Duration,
-    pub outcome: Outcome,
-    /// Set once the outcome has been applied to the image.
-    #[serde(default)]
-    pub finished: bool,
-    /// What the job does; `image_id` is the copy for copies and empty for member jobs.
-    #[serde(default)]
-    pub work: Work,
-    /// The project that started the job (only it can read the job); filled like
-    /// [`Image::owner`] for old worlds.
-    #[serde(default)]
-    pub project: String,
-}
-
-impl Job {
-    /// Progress in 0.0..=1.0 at emulator time `now`.
-    pub fn progress(&self, now: Duration) -> f64 {
-        if self.duration.is_zero() {
-            return 1.0;
-        }
-        let elapsed = now.saturating_sub(self.started).as_secs_f64();
-        (elapsed / self.duration.as_secs_f64()).min(1.0)
-    }
-}
 
 /// A request as the emulator received it, secrets removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -144,11 +39,10 @@ pub const RECORD_LIMIT: usize = 10_000;
 pub struct World {
     pub images: BTreeMap<String, Image>,
     pub jobs: BTreeMap<String, Job>,
-    pub faults: Faults,
-    pub buckets: TokenBuckets,
+    /// The faults in force, with their token buckets and seeded random source.
+    pub faults: Injector,
     /// Per AK: consecutive signature failures and the end of a lock, on the emulator clock.
     pub failures: BTreeMap<String, (u32, Option<Duration>)>,
-    pub rng: StdRng,
     pub stats: BTreeMap<String, u64>,
     /// The latest [`RECORD_LIMIT`] requests, oldest first.
     pub requests: VecDeque<RecordedRequest>,
@@ -161,14 +55,11 @@ pub struct World {
 
 impl World {
     fn new(faults: Faults) -> Self {
-        let rng = StdRng::seed_from_u64(faults.seed.unwrap_or(0));
         World {
             images: BTreeMap::new(),
             jobs: BTreeMap::new(),
-            faults,
-            buckets: TokenBuckets::default(),
+            faults: Injector::new(faults),
             failures: BTreeMap::new(),
-            rng,
             stats: BTreeMap::new(),
             requests: VecDeque::new(),
             now: Duration::ZERO,
@@ -187,9 +78,13 @@ impl World {
 
     /// Replaces the fault set and reseeds the random source.
     pub fn set_faults(&mut self, faults: Faults) {
-        self.rng = StdRng::seed_from_u64(faults.seed.unwrap_or(0));
-        self.buckets = TokenBuckets::default();
-        self.faults = faults;
+        self.faults = Injector::new(faults);
+    }
+
+    /// IMG.0060 when the injected cap on running jobs (those not yet finished) is reached.
+    pub fn check_flow_control(&self) -> Result<(), ApiError> {
+        let running = self.jobs.values().filter(|job| !job.finished).count();
+        self.faults.check_flow_control(running)
     }
 
     /// Finishes due jobs and removes images whose delete has lingered long enough.
@@ -202,7 +97,7 @@ impl World {
             job.finished = true;
             self.dirty = true;
             if let Some(image) = self.images.get_mut(&job.image_id) {
-                super::jobs::finish(image, job);
+                finish(image, job);
             }
             if job.outcome == Outcome::Success {
                 for id in job.work.member_images() {
@@ -298,6 +193,12 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Lifts the `silent` fault, so that the requests it holds end (a stopping server waits
+    /// for them).
+    pub fn end_silence(&self) {
+        self.lock().faults.speak();
+    }
+
     /// The one entry point: advance the clock, run `f` on the world, persist if it changed.
     pub async fn run<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         let (result, snapshot) = {
@@ -346,6 +247,7 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulator::model::{Status, Work};
 
     fn image(id: &str) -> Image {
         Image {

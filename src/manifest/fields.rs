@@ -1,6 +1,7 @@
 //! One image's fields (or `defaults`), read and checked where they are written: every rule of
 //! design.md section 3 and ims-api.md section 6 that concerns a single value. Values that fail
-//! are reported and left out, so merging and cross-checks see only good values.
+//! are reported and left out, so merging and cross-checks see only good values. The checks of
+//! `name` and `description`, which replicas share, are `naming.rs`.
 //!
 //! The IMS rules themselves live in `crate::ims`; this file must not re-implement them.
 //! `name`, `image_url`, `os_version`, `description` and tag values may hold `${var.NAME}`
@@ -12,6 +13,7 @@ use marked_yaml::Node;
 
 use super::diagnostic::{Diagnostic, Label};
 use super::model::{DiskFormat, Field, ReplaceOrder, TOKEN_TAG};
+use super::naming::{description, name};
 use super::replicas::{RawReplica, read_replicas};
 use super::walk::{MappingRef, Spanned, Walker, closest};
 use crate::ims;
@@ -108,28 +110,6 @@ pub fn read_image(walker: &mut Walker<'_>, mapping: MappingRef<'_>, what: &str) 
     fields
 }
 
-pub(super) fn name(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
-    let name = walker.text(node, what)?;
-    if ims::is_valid_name(&name.value) {
-        return Some(name);
-    }
-    let problem = if name.value.is_empty() {
-        "is empty".to_owned()
-    } else if name.value.chars().count() > ims::NAME_MAX {
-        format!("is longer than {} characters", ims::NAME_MAX)
-    } else if name.value.starts_with(' ') || name.value.ends_with(' ') {
-        "starts or ends with a space".to_owned()
-    } else {
-        "holds a character IMS refuses".to_owned()
-    };
-    walker.push(
-        Diagnostic::error(format!("{what} {problem}"))
-            .at(name.label)
-            .hint("1-128 characters: letters, digits, space, `-`, `.`, `_`; no leading or trailing space"),
-    );
-    None
-}
-
 fn image_url(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
     let url = walker.text(node, what)?;
     let Some((bucket, object)) = url.value.split_once(':') else {
@@ -213,28 +193,6 @@ fn disk_format(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spann
         value,
         label: text.label,
     })
-}
-
-pub(super) fn description(
-    walker: &mut Walker<'_>,
-    node: &Node,
-    what: &str,
-) -> Option<Spanned<String>> {
-    let text = walker.text(node, what)?;
-    if ims::is_valid_description(&text.value) {
-        return Some(text);
-    }
-    let problem = if text.value.chars().count() > ims::DESCRIPTION_MAX {
-        format!("is longer than {} characters", ims::DESCRIPTION_MAX)
-    } else {
-        "holds a carriage return, `<` or `>`".to_owned()
-    };
-    walker.push(
-        Diagnostic::error(format!("{what} {problem}"))
-            .at(text.label)
-            .hint("IMS refuses descriptions over 1024 characters or with CR, `<`, `>`"),
-    );
-    None
 }
 
 fn tags(walker: &mut Walker<'_>, node: &Node, what: &str) -> BTreeMap<String, Spanned<String>> {

@@ -17,8 +17,10 @@ mod document;
 mod fields;
 mod interpolate;
 pub mod model;
+mod naming;
 mod replicas;
 mod source;
+mod values;
 mod var_file;
 pub mod variables;
 mod walk;
@@ -197,7 +199,7 @@ fn parse_one(shown: &Path, path: &Path) -> Parsed {
     let (root, problem) = source::parse(&file);
     let mut diagnostics: Vec<Diagnostic> = problem.into_iter().collect();
     let declared = root.as_ref().map_or_else(Vec::new, |root| {
-        let no_values = variables::Values::new();
+        let no_values = values::Values::new();
         let mut walker = walk::Walker::new(&file, &no_values);
         let declared = document::read_variables(&mut walker, root);
         diagnostics.append(&mut walker.diagnostics);
@@ -218,7 +220,7 @@ struct Walked {
     used: BTreeSet<String>,
 }
 
-fn walk_one(parsed: &Parsed, values: &variables::Values) -> Walked {
+fn walk_one(parsed: &Parsed, values: &values::Values) -> Walked {
     let (Some(file), Some(root)) = (&parsed.file, &parsed.root) else {
         return Walked {
             document: None,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use marked_yaml::Node;
 
 use super::diagnostic::{Diagnostic, Label};
-use super::fields::{description, name};
+use super::naming::{description, name};
 use super::walk::Walker;
 use crate::ims;
 

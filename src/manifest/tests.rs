@@ -229,7 +229,7 @@ fn mangled_manifests_never_panic() {
         }
         let file = source::SourceFile::new("m.yaml".into(), text);
         if let (Some(root), _) = source::parse(&file) {
-            let values = variables::Values::new();
+            let values = values::Values::new();
             let mut walker = walk::Walker::new(&file, &values);
             let document = document::read_document(&mut walker, &root);
             assemble::assemble(vec![document], &mut walker.diagnostics);

@@ -8,7 +8,8 @@ use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::Diagnostic;
 use super::source::{self, SourceFile};
-use super::variables::{Given, NAME_RULE, Origin, VarArg, is_valid_name, parse_flag};
+use super::values::Origin;
+use super::variables::{Given, NAME_RULE, VarArg, is_valid_name, parse_flag};
 
 /// Every value `args` give, in order; problems are pushed to `diagnostics`. Relative var-file
 /// paths are taken from `base_dir` and shown as written.

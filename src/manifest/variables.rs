@@ -1,18 +1,19 @@
 //! Build variables: the `variables:` declarations, the values given on the command line
 //! (`--var NAME=VALUE`, `--var-file FILE`) and in the environment (`IMSFORM_VAR_NAME`), and the
-//! one resolution of them ([`resolve`], pure). Substituting `${var.NAME}` into strings is
-//! `interpolate.rs`; reading var files is `var_file.rs`.
+//! one resolution of them ([`resolve`], pure). The resolved values' types are `values.rs`
+//! (the walker reads them too); substituting `${var.NAME}` into strings is `interpolate.rs`;
+//! reading var files is `var_file.rs`.
 //!
 //! Precedence, lowest first (Terraform's): a declaration's `default`, then the environment,
 //! then `--var` and `--var-file` in the order given on the command line, the later winning.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::PathBuf;
 
 use marked_yaml::types::MarkedScalarNode;
 
 use super::diagnostic::{Diagnostic, Label, quoted};
+use super::values::{Origin, Resolved, Values};
 use super::walk::{MappingRef, Walker, closest};
 
 /// The keys of a variable's declaration.
@@ -75,27 +76,6 @@ pub struct Declared {
     pub broken: bool,
 }
 
-/// Where a variable's value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    Default,
-    Env,
-    Flag,
-    /// A `--var-file`, at this place.
-    File(Label),
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::Default => f.write_str("its default"),
-            Origin::Env => f.write_str("the environment (IMSFORM_VAR_*)"),
-            Origin::Flag => f.write_str("--var"),
-            Origin::File(label) => write!(f, "--var-file {}", label.file.display()),
-        }
-    }
-}
-
 /// A value given by a flag or a var file, before resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Given {
@@ -103,18 +83,6 @@ pub struct Given {
     pub value: String,
     pub origin: Origin,
 }
-
-/// A declared variable after resolution: its value (none when unset) and where it came from.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub value: Option<(String, Origin)>,
-    pub declared: Label,
-    /// See [`Declared::broken`].
-    pub broken: bool,
-}
-
-/// Every declared variable by name.
-pub type Values = BTreeMap<String, Resolved>;
 
 /// `NAME=VALUE` of `--var`.
 pub fn parse_flag(text: &str) -> Result<Given, Diagnostic> {

@@ -11,7 +11,7 @@ use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 
 use super::diagnostic::{Diagnostic, Label};
 use super::source::SourceFile;
-use super::variables::Values;
+use super::values::Values;
 
 /// A value with the place it was written.
 #[derive(Debug, Clone)]

@@ -105,9 +105,9 @@ impl Store {
         self.backend.lock_info()
     }
 
-    /// Turns `true` when the backend lost the connection that holds its lock; `None` for a
-    /// backend that cannot lose it (the local file).
-    pub fn loss(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+    /// Turns `Some(reason)` when the backend lost the connection that holds its lock; `None`
+    /// for a backend that cannot lose it (the local file).
+    pub fn loss(&self) -> Option<tokio::sync::watch::Receiver<Option<String>>> {
         self.backend.loss()
     }
 

@@ -10,4 +10,5 @@ mod interrupt;
 mod lifecycle;
 mod recovery;
 mod replicas;
+mod stalls;
 mod untracked;

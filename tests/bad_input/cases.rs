@@ -206,7 +206,7 @@ pub const MANIFESTS: [(&str, &str, &str); 40] = [
 ];
 
 /// (file, texts) of configurations refused by every command that reads them.
-pub const CONFIGS: [(&str, &[&str]); 30] = [
+pub const CONFIGS: [(&str, &[&str]); 33] = [
     (
         "array-of-tables.toml",
         &["imsform.toml:1:3:", "`cloud`: must be a table (`[cloud]`)"],
@@ -326,6 +326,13 @@ pub const CONFIGS: [(&str, &[&str]); 30] = [
         ],
     ),
     (
+        "request-timeout-not-a-duration.toml",
+        &[
+            "imsform.toml:3:19:",
+            "`cloud.request_timeout`: `1 minute-ish` is not a duration",
+        ],
+    ),
+    (
         "requests-per-second-float.toml",
         &[
             "imsform.toml:4:23:",
@@ -347,6 +354,13 @@ pub const CONFIGS: [(&str, &[&str]); 30] = [
         ],
     ),
     (
+        "state-conn-str-unclosed-quote.toml",
+        &[
+            "imsform.toml: `state`:",
+            "state.conn_str: the value of `dbname` has no closing quote",
+        ],
+    ),
+    (
         "state-path-empty.toml",
         &["imsform.toml:4:8:", "`state.path`: must not be empty"],
     ),
@@ -355,6 +369,13 @@ pub const CONFIGS: [(&str, &[&str]); 30] = [
         &[
             "imsform.toml:4:8:",
             "`state.path`: must be a string, not integer",
+        ],
+    ),
+    (
+        "state-statement-timeout-zero.toml",
+        &[
+            "imsform.toml:4:21:",
+            "`state.statement_timeout`: must be longer than zero",
         ],
     ),
     (

@@ -40,6 +40,7 @@ pub fn options() -> ClientOptions {
         burst: 1,
         page_size: 1000,
         clock: Arc::new(Utc::now),
+        unresponsive: Duration::from_secs(60),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Fault injection: throttling, the job cap, seeded 5xx, latency and dropped responses.
+//! Fault injection: throttling, the job cap, seeded 5xx, latency, dropped responses and an
+//! endpoint that stops answering.
 
 use std::time::Duration;
 
@@ -151,6 +152,37 @@ async fn dropped_responses_close_the_connection_after_the_emulator_acted() {
     );
     assert!(listed.await.is_err());
     api.admin("POST", "faults", Some(json!({}))).await;
+    assert_eq!(
+        api.send("GET", "/v2/cloudimages", &[], None).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_silent_endpoint_takes_requests_answers_none_and_acts_on_none_until_lifted() {
+    let api = Api::fast().await;
+    api.admin("POST", "faults", Some(json!({"silent": true})))
+        .await;
+    let body =
+        json!({"name": "never", "__os_version": "Ubuntu 22.04 server 64bit", "min_disk": 40});
+    let create = api.try_send(
+        "POST",
+        "/v2/images",
+        &[],
+        "application/json",
+        body.to_string().into_bytes(),
+    );
+    tokio::pin!(create);
+    let waited = tokio::time::timeout(Duration::from_millis(500), &mut create).await;
+    assert!(waited.is_err(), "answered while silent");
+    // Taken and counted, the connection still open; the admin API still answers.
+    let stats = api.admin("GET", "stats", None).await;
+    assert_eq!(stats["requests"]["POST /v2/images"], 1);
+    api.admin("POST", "faults", Some(json!({}))).await;
+    let lifted = tokio::time::timeout(Duration::from_secs(5), create).await;
+    assert!(lifted.unwrap().is_err(), "closed without an answer");
+    let images = api.admin("GET", "images", None).await;
+    assert_eq!(images["images"], json!([]), "nothing was acted on");
     assert_eq!(
         api.send("GET", "/v2/cloudimages", &[], None).await.status,
         200

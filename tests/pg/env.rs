@@ -34,6 +34,11 @@ impl PgEnv {
         PgEnv::start(Emulator::builder(), job, &|_| String::new()).await
     }
 
+    /// [`PgEnv::new`] with more `[state]` lines (`heartbeat = "1s"`, …).
+    pub async fn with_state(job: Duration, state: &str) -> Option<PgEnv> {
+        PgEnv::open(Emulator::builder(), job, &|_| String::new(), state).await
+    }
+
     /// [`PgEnv::new`] with the emulator `builder` makes and extra `[cloud]` lines (see
     /// [`TestEnv::start_with`]).
     pub async fn start(
@@ -41,10 +46,19 @@ impl PgEnv {
         job: Duration,
         cloud: &(dyn Fn(&Emulator) -> String + Sync),
     ) -> Option<PgEnv> {
+        PgEnv::open(builder, job, cloud, "").await
+    }
+
+    async fn open(
+        builder: EmulatorBuilder,
+        job: Duration,
+        cloud: &(dyn Fn(&Emulator) -> String + Sync),
+        state: &str,
+    ) -> Option<PgEnv> {
         let server = server()?;
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let sections = format!(
-            "[state]\nbackend = \"pg\"\nconn_str = \"{}\"\nschema = \"{schema}\"\n\n\
+            "[state]\nbackend = \"pg\"\nconn_str = \"{}\"\nschema = \"{schema}\"\n{state}\n\
              [apply]\nrequests_per_second = 500\njob_timeout = \"2m\"\n",
             server.url,
         );

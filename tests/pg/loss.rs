@@ -13,7 +13,7 @@ const KEYS: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
 /// Every image in the cloud is known to the stored state: by id in `images` or `pending`, or
 /// by the token of a pending create. An image outside it would be a cloud call made without a
 /// durable journal entry.
-fn assert_everything_journaled(env: &PgEnv, state: &State) {
+pub(crate) fn assert_everything_journaled(env: &PgEnv, state: &State) {
     for (id, image) in env.live_images() {
         let rendered = image.to_string();
         let known = state.images.values().any(|record| record.id == id)

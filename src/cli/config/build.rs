@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
+use crate::error::ConfigProblem;
 use crate::ims::is_region_name;
 use crate::state::Location;
 use crate::state::backend::pg::{FileSettings, Settings};
@@ -19,7 +20,7 @@ use super::{
 };
 
 const SECTIONS: [&str; 3] = ["cloud", "state", "apply"];
-const CLOUD_KEYS: [&str; 8] = [
+const CLOUD_KEYS: [&str; 10] = [
     "region",
     "project_id",
     "endpoint",
@@ -28,9 +29,19 @@ const CLOUD_KEYS: [&str; 8] = [
     "insecure",
     "copy_agency",
     "regions",
+    "request_timeout",
+    "unresponsive_timeout",
 ];
 const REGION_KEYS: [&str; 3] = ["project", "endpoint", "iam_endpoint"];
-const STATE_KEYS: [&str; 5] = ["path", "backend", "conn_str", "schema", "workspace"];
+const STATE_KEYS: [&str; 7] = [
+    "path",
+    "backend",
+    "conn_str",
+    "schema",
+    "workspace",
+    "heartbeat",
+    "statement_timeout",
+];
 const APPLY_KEYS: [&str; 4] = [
     "parallelism",
     "requests_per_second",
@@ -103,10 +114,29 @@ impl Reader<'_> {
                     });
                 }
                 "regions" => cloud.regions = self.regions(value),
+                "request_timeout" | "unresponsive_timeout" => {
+                    if let Some(timeout) = self.duration(value, &dotted) {
+                        *if key == "request_timeout" {
+                            &mut cloud.request_timeout
+                        } else {
+                            &mut cloud.unresponsive_timeout
+                        } = timeout;
+                    }
+                }
                 // The one key left of CLOUD_KEYS: `insecure`.
                 _ => cloud.insecure = self.bool(value, &dotted).unwrap_or(false),
             }
         }
+        self.cloud_checks(cloud, region, env)
+    }
+
+    /// The environment's overrides of `[cloud]`, then the checks across its keys.
+    fn cloud_checks(
+        &mut self,
+        mut cloud: CloudConfig,
+        mut region: Option<(String, Option<usize>)>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<CloudConfig> {
         let from_env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
         if let Some(value) = from_env("HW_REGION_NAME") {
             region = Some((value, None));
@@ -190,7 +220,7 @@ impl Reader<'_> {
     }
 
     fn env_or_file_problem(&mut self, key: &str, message: &str) {
-        self.problems.push(super::ConfigProblem {
+        self.problems.push(ConfigProblem {
             line: 0,
             column: 0,
             key: key.to_owned(),
@@ -249,6 +279,15 @@ impl Reader<'_> {
         let mut pg = FileSettings::default();
         for (key, value) in self.table(root, "state", &STATE_KEYS) {
             let dotted = format!("state.{key}");
+            if matches!(key, "heartbeat" | "statement_timeout") {
+                let bound = self.duration(value, &dotted);
+                *if key == "heartbeat" {
+                    &mut pg.heartbeat
+                } else {
+                    &mut pg.statement_timeout
+                } = bound;
+                continue;
+            }
             let Some(text) = self.string(value, &dotted) else {
                 continue;
             };

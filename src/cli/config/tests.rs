@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+use crate::cloud::retry::RetryPolicy;
 
 fn no_env(_: &str) -> Option<String> {
     None
@@ -305,4 +306,63 @@ endpoint = "http://ims.example.com"
          imsform.toml:6:1: `cloud.regions.eu-west-0.projekt`: unknown key; did you mean `project`?"
     );
     assert!(error("[cloud]\nregions = 3\n").contains("`cloud.regions`: must be a table"));
+}
+
+#[test]
+fn from_config_takes_the_rate_the_timeouts_and_bounds_the_burst() {
+    let apply = |rate| ApplyConfig {
+        parallelism: 10,
+        requests_per_second: rate,
+        job_timeout: Duration::from_secs(1800),
+        poll_interval: None,
+    };
+    let mut cloud = CloudConfig::at_endpoint("https://ims.example", "cn-north-4", None);
+    let options = ClientOptions::from_config(&cloud, &apply(20));
+    assert_eq!((options.requests_per_second, options.burst), (20, 10));
+    assert_eq!(options.retry, RetryPolicy::default());
+    assert_eq!(options.retry.attempt_timeout, Duration::from_secs(60));
+    assert_eq!(options.unresponsive, Duration::from_secs(180));
+    cloud.request_timeout = Duration::from_secs(10);
+    cloud.unresponsive_timeout = Duration::from_secs(30);
+    let options = ClientOptions::from_config(&cloud, &apply(3));
+    assert_eq!((options.requests_per_second, options.burst), (3, 3));
+    assert_eq!(options.page_size, 1000);
+    assert_eq!(options.retry.attempt_timeout, Duration::from_secs(10));
+    assert_eq!(options.unresponsive, Duration::from_secs(30));
+}
+
+#[test]
+fn the_bounds_of_silent_links_have_defaults_and_are_checked() {
+    let config = parse("[cloud]\nlocal = true\n").unwrap();
+    assert_eq!(config.cloud.request_timeout, Duration::from_secs(60));
+    assert_eq!(config.cloud.unresponsive_timeout, Duration::from_secs(180));
+    let config = parse(
+        "[cloud]\nlocal = true\nrequest_timeout = \"10s\"\nunresponsive_timeout = \"30s\"\n\n\
+         [state]\nbackend = \"pg\"\nconn_str = \"host=db dbname=infra\"\nheartbeat = \"2s\"\n\
+         statement_timeout = \"15s\"\n",
+    )
+    .unwrap();
+    assert_eq!(config.cloud.request_timeout, Duration::from_secs(10));
+    assert_eq!(config.cloud.unresponsive_timeout, Duration::from_secs(30));
+    let crate::state::Location::Pg(settings) = &config.state.location else {
+        panic!("{:?}", config.state.location);
+    };
+    assert_eq!(settings.heartbeat, Duration::from_secs(2));
+    assert_eq!(settings.statement_timeout, Duration::from_secs(15));
+    assert_eq!(
+        (settings.host.as_str(), settings.dbname.as_str()),
+        ("db", "infra")
+    );
+    let text = error(
+        "[cloud]\nlocal = true\nrequest_timeout = \"soon\"\nunresponsive_timeout = 30\n\n\
+         [state]\nheartbeat = \"0s\"\nstatement_timeout = \"30 parsecs\"\n",
+    );
+    for expected in [
+        "imsform.toml:3:19: `cloud.request_timeout`: `soon` is not a duration",
+        "imsform.toml:4:24: `cloud.unresponsive_timeout`: must be a string, not integer",
+        "imsform.toml:7:13: `state.heartbeat`: must be longer than zero",
+        "imsform.toml:8:21: `state.statement_timeout`: `30 parsecs` is not a duration",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
 }

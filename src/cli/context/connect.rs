@@ -144,7 +144,7 @@ pub async fn connect(config: &Config, reach: &Reach) -> Result<Connection, Error
     let factory = ClientFactory::new(
         &config.cloud,
         credentials,
-        ClientOptions::from_apply(&config.apply),
+        ClientOptions::from_config(&config.cloud, &config.apply),
     );
     let client = factory.client(&config.cloud.region)?;
     tracing::info!(endpoint = %endpoints.ims.base, region = %config.cloud.region, "cloud");
@@ -204,7 +204,7 @@ async fn connect_local(config: &Config, reach: &Reach) -> Result<Connection, Err
     let mut factory = ClientFactory::new(
         &cloud,
         credentials,
-        ClientOptions::from_apply(&config.apply),
+        ClientOptions::from_config(&config.cloud, &config.apply),
     );
     for (region, uri) in emulator.endpoints() {
         factory = factory.endpoint(&region, &uri, &uri);

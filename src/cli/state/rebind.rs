@@ -17,7 +17,7 @@ use crate::cli::apply::confirm;
 use crate::cli::args::GlobalArgs;
 use crate::cli::config::{Config, process_env, working_dir};
 use crate::cli::context::{check_connectable, connect};
-use crate::cli::state::{blocking, no_state, read};
+use crate::cli::io::{blocking, no_state, read};
 use crate::error::Error;
 use crate::state::{Identity, LockOptions, State, StateError, Store};
 

@@ -120,9 +120,9 @@ pub trait Backend: fmt::Debug + Send {
     /// Writes one commit durably, or fails and writes nothing.
     fn commit(&mut self, commit: &Commit<'_>) -> Result<(), StateError>;
 
-    /// A signal that turns `true` when the backend lost what makes its writes safe (the
-    /// database connection that holds the lock); `None` when that cannot happen.
-    fn loss(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+    /// A signal that turns `Some(reason)` when the backend lost what makes its writes safe
+    /// (the database connection that holds the lock); `None` when that cannot happen.
+    fn loss(&self) -> Option<tokio::sync::watch::Receiver<Option<String>>> {
         None
     }
 }

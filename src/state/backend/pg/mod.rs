@@ -11,12 +11,15 @@
 //!   and this session holds the lock, else nothing is written), then only the changed image
 //!   rows, the removed ones and the journal rows when the journal changed. Its cost depends on
 //!   the change, not on the number of images.
-//! - **Loss**: when the connection ends, [`Backend::loss`] fires and every later commit fails
-//!   with [`PgError::Lost`]; the apply stops starting cloud calls. The server freed the lock
-//!   with the session; the next run resumes from the committed journal.
+//! - **Loss**: when the connection ends, or a statement or the heartbeat goes unanswered past
+//!   its bound ([`session`]), [`Backend::loss`] fires with the reason and every later commit
+//!   fails with [`PgError::Lost`]; the apply stops starting cloud calls. The server frees the
+//!   lock with the session (at once, or by its own timeouts when the link went silent); the
+//!   next run resumes from the committed journal.
 //! - **Drop** unlocks and deletes the holder row (best effort: the lock dies with the session
 //!   anyway, and a holder row whose session does not hold the lock is ignored).
 
+mod conninfo;
 mod lock;
 mod rows;
 mod session;
@@ -48,11 +51,11 @@ pub enum PgError {
     #[error("the state database failed to {what}: {message}")]
     Query { what: &'static str, message: String },
     #[error(
-        "the connection to the state database ({target}) was lost, and with it the state lock: \
-         this run starts no new cloud call and stops; operations already started are in the \
-         journal, and the next run resumes them"
+        "the connection to the state database ({target}) was lost ({reason}), and with it the \
+         state lock: this run starts no new cloud call and stops; operations already started \
+         are in the journal, and the next run resumes them"
     )]
-    Lost { target: String },
+    Lost { target: String, reason: String },
     #[error(
         "this session no longer holds the state lock of {target} (was the connection reset \
          or the lock removed with force-unlock?); nothing was saved"
@@ -169,7 +172,7 @@ impl Backend for PgBackend {
         Ok(())
     }
 
-    fn loss(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+    fn loss(&self) -> Option<tokio::sync::watch::Receiver<Option<String>>> {
         Some(self.session.loss())
     }
 }

@@ -9,15 +9,24 @@
 //! - A password in `imsform.toml` is refused: it would sit in a file that goes into git. It
 //!   comes from `PG_CONN_STR`, `PGPASSWORD` or the password file (`PGPASSFILE`, else
 //!   `~/.pgpass`, read when connecting). [`Settings`]'s `Debug` and `Display` never show it.
-//! - Only URLs are accepted (`postgres://` or `postgresql://`), not libpq's `key=value` form.
+//! - `conn_str` is a URL (`postgres://` or `postgresql://`) or libpq's `key=value` form
+//!   (`host=db.internal dbname=infra sslmode=verify-full`), read by [`super::conninfo`].
+//! - `heartbeat` and `statement_timeout` bound the session's waits ([`super::session`]).
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The default schema.
 pub const DEFAULT_SCHEMA: &str = "imsform";
 /// The default workspace.
 pub const DEFAULT_WORKSPACE: &str = "default";
+/// `[state] heartbeat` by default: how often an idle session is checked, and how long its
+/// check may go unanswered.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(5);
+/// `[state] statement_timeout` by default: how long one statement may take, waiting for the
+/// connection included.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// libpq's `sslmode`, as far as rustls can honour it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +82,11 @@ pub struct Settings {
     pub sslrootcert: Option<PathBuf>,
     pub schema: String,
     pub workspace: String,
+    /// How often an idle session is checked; a check unanswered this long loses the session.
+    pub heartbeat: Duration,
+    /// How long one statement may take, waiting for the connection included; also the
+    /// server's `statement_timeout` and `idle_in_transaction_session_timeout` for the session.
+    pub statement_timeout: Duration,
 }
 
 /// What `[state]` of imsform.toml says about the database.
@@ -81,6 +95,8 @@ pub struct FileSettings {
     pub conn_str: Option<String>,
     pub schema: Option<String>,
     pub workspace: Option<String>,
+    pub heartbeat: Option<Duration>,
+    pub statement_timeout: Option<Duration>,
 }
 
 impl fmt::Display for Settings {
@@ -124,25 +140,17 @@ impl Settings {
             workspace: env("IMSFORM_WORKSPACE")
                 .or_else(|| file.workspace.clone())
                 .unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned()),
+            heartbeat: file.heartbeat.unwrap_or(DEFAULT_HEARTBEAT),
+            statement_timeout: file.statement_timeout.unwrap_or(DEFAULT_STATEMENT_TIMEOUT),
         };
         let dbname = env("PGDATABASE");
         match (env("PG_CONN_STR"), &file.conn_str) {
-            (Some(url), _) => settings
-                .apply_url(&url)
+            (Some(text), _) => settings
+                .apply_conn_str(&text, true)
                 .map_err(|e| format!("PG_CONN_STR: {e}"))?,
-            (None, Some(url)) => {
-                if url_password(url).is_some() {
-                    return Err(
-                        "state.conn_str: a password does not belong in imsform.toml \
-                                (it would be committed with it); remove it and set \
-                                PGPASSWORD, PG_CONN_STR or ~/.pgpass instead"
-                            .to_owned(),
-                    );
-                }
-                settings
-                    .apply_url(url)
-                    .map_err(|e| format!("state.conn_str: {e}"))?;
-            }
+            (None, Some(text)) => settings
+                .apply_conn_str(text, false)
+                .map_err(|e| format!("state.conn_str: {e}"))?,
             (None, None) => {}
         }
         if settings.dbname.is_empty() {
@@ -153,56 +161,34 @@ impl Settings {
         Ok(settings)
     }
 
-    fn apply_url(&mut self, text: &str) -> Result<(), String> {
-        let url = reqwest::Url::parse(text).map_err(|error| format!("not a URL: {error}"))?;
-        if !matches!(url.scheme(), "postgres" | "postgresql") {
-            return Err("must start with postgres:// or postgresql://".to_owned());
-        }
-        let decode = |text: &str| {
-            percent_encoding::percent_decode_str(text)
-                .decode_utf8()
-                .map(|text| text.into_owned())
-                .map_err(|_| "is not UTF-8 once decoded".to_owned())
-        };
-        if let Some(host) = url.host_str().filter(|host| !host.is_empty()) {
-            self.host = decode(host.trim_start_matches('[').trim_end_matches(']'))?;
-        }
-        if let Some(port) = url.port() {
-            self.port = parse_port(&port.to_string())?;
-        }
-        if !url.username().is_empty() {
-            self.user = decode(url.username())?;
-        }
-        if let Some(password) = url.password() {
-            self.password = Some(Password(decode(password)?));
-        }
-        let path = url.path().trim_start_matches('/');
-        if !path.is_empty() {
-            self.dbname = decode(path)?;
-        }
-        for (key, value) in url.query_pairs() {
-            match key.as_ref() {
+    /// Applies a connection string (either form); a password is taken only when
+    /// `password_allowed` (from the environment, not from imsform.toml).
+    fn apply_conn_str(&mut self, text: &str, password_allowed: bool) -> Result<(), String> {
+        for (key, value) in super::conninfo::pairs(text)? {
+            match key.as_str() {
+                "password" if !password_allowed => {
+                    return Err("a password does not belong in imsform.toml (it would be \
+                                committed with it); remove it and set PGPASSWORD, PG_CONN_STR \
+                                or ~/.pgpass instead"
+                        .to_owned());
+                }
+                "password" => self.password = Some(Password(value)),
                 "sslmode" => self.sslmode = SslMode::parse(&value)?,
-                "sslrootcert" => self.sslrootcert = Some(PathBuf::from(value.as_ref())),
-                "host" => self.host = value.into_owned(),
+                "sslrootcert" => self.sslrootcert = Some(PathBuf::from(value)),
+                "host" => self.host = value,
                 "port" => self.port = parse_port(&value)?,
-                "user" => self.user = value.into_owned(),
-                "dbname" => self.dbname = value.into_owned(),
+                "user" => self.user = value,
+                "dbname" => self.dbname = value,
                 other => {
                     return Err(format!(
-                        "parameter `{other}` is not supported (known: sslmode, sslrootcert, \
-                         host, port, user, dbname)"
+                        "parameter `{other}` is not supported (known: host, port, user, \
+                         password, dbname, sslmode, sslrootcert)"
                     ));
                 }
             }
         }
         Ok(())
     }
-}
-
-fn url_password(text: &str) -> Option<String> {
-    let url = reqwest::Url::parse(text).ok()?;
-    url.password().map(str::to_owned)
 }
 
 fn parse_port(text: &str) -> Result<u16, String> {

@@ -121,6 +121,11 @@ fn bad_urls_modes_and_parameters_are_named() {
             "parameter `options` is not supported",
         ),
         ("postgres://db:0/x", "`0` is not a port"),
+        ("host=db port=x", "`x` is not a port"),
+        (
+            "host=db connect_timeout=3",
+            "parameter `connect_timeout` is not supported",
+        ),
     ] {
         let error = Settings::resolve(&file(Some(url)), &env(&[])).unwrap_err();
         assert!(error.starts_with("state.conn_str: "), "{error}");
@@ -151,4 +156,53 @@ fn the_password_file_is_matched_field_by_field() {
         password_from_file(&other, &vars),
         Some(Password("fallback".to_owned()))
     );
+}
+
+#[test]
+fn the_keyword_form_is_read_like_the_url_and_a_password_in_it_is_refused_from_the_file() {
+    let text = "host=db.internal port=6543 user=imsform dbname=infra sslmode=verify-full \
+                sslrootcert='/etc/ssl/private ca.pem'";
+    let settings = Settings::resolve(&file(Some(text)), &env(&[])).unwrap();
+    assert_eq!(
+        (
+            settings.host.as_str(),
+            settings.port,
+            settings.user.as_str()
+        ),
+        ("db.internal", 6543, "imsform")
+    );
+    assert_eq!(settings.dbname, "infra");
+    assert_eq!(settings.sslmode, SslMode::VerifyFull);
+    assert_eq!(
+        settings.sslrootcert,
+        Some(PathBuf::from("/etc/ssl/private ca.pem"))
+    );
+    let with_password = "host=db password='hunter 2'";
+    let error = Settings::resolve(&file(Some(with_password)), &env(&[])).unwrap_err();
+    assert!(
+        error.contains("a password does not belong in imsform.toml"),
+        "{error}"
+    );
+    assert!(!error.contains("hunter"), "{error}");
+    let vars = env(&[("PG_CONN_STR", with_password)]);
+    let settings = Settings::resolve(&file(None), &vars).unwrap();
+    assert_eq!(settings.password, Some(Password("hunter 2".to_owned())));
+    assert!(!format!("{settings} {settings:?}").contains("hunter"));
+}
+
+#[test]
+fn the_session_bounds_have_defaults_and_take_the_file_values() {
+    let settings = Settings::resolve(&file(None), &env(&[])).unwrap();
+    assert_eq!(
+        (settings.heartbeat, settings.statement_timeout),
+        (DEFAULT_HEARTBEAT, DEFAULT_STATEMENT_TIMEOUT)
+    );
+    let bounded = FileSettings {
+        heartbeat: Some(std::time::Duration::from_secs(1)),
+        statement_timeout: Some(std::time::Duration::from_secs(3)),
+        ..FileSettings::default()
+    };
+    let settings = Settings::resolve(&bounded, &env(&[])).unwrap();
+    assert_eq!(settings.heartbeat.as_secs(), 1);
+    assert_eq!(settings.statement_timeout.as_secs(), 3);
 }
