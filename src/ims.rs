@@ -95,6 +95,18 @@ pub fn register_extension(image_url: &str) -> Option<&'static str> {
         .find(|known| *known == extension)
 }
 
+/// Whether `image_url` is an OBS `bucket:object` IMS can register: a valid bucket, an object
+/// key that is not empty and does not start with `/`, an accepted extension (manifest
+/// validation explains each failure on its own).
+pub fn is_registrable_url(image_url: &str) -> bool {
+    image_url.split_once(':').is_some_and(|(bucket, object)| {
+        is_valid_bucket(bucket)
+            && !object.is_empty()
+            && !object.starts_with('/')
+            && register_extension(object).is_some()
+    })
+}
+
 /// A realistic built-in list of `__os_version` values (ims-api.md section 6.1). The emulator
 /// serves and enforces it by default; `validate` warns about values outside it.
 pub const OS_VERSIONS: &[(&str, &str)] = &[
@@ -136,6 +148,20 @@ pub fn is_known_os_version(os_version: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registrable_urls() {
+        assert!(is_registrable_url("my-bucket:dir/web.qcow2"));
+        for bad in [
+            "web.qcow2",
+            "my-bucket:",
+            "my-bucket:/web.qcow2",
+            "My_Bucket:web.qcow2",
+        ] {
+            assert!(!is_registrable_url(bad), "{bad}");
+        }
+        assert!(!is_registrable_url("my-bucket:web.iso"));
+    }
 
     #[test]
     fn names() {

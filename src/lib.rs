@@ -18,9 +18,15 @@
 //! - [`atomic_file`]: atomic file replacement, for the state, saved plans and the emulator.
 //! - [`ims`]: IMS limits and value sets shared by validation and the emulator.
 //! - [`sign`]: SDK-HMAC-SHA256 request signing, shared by the client and the emulator.
+//! - [`obs`]: OBS wire facts (signature, XML, limits, storage classes) shared by the OBS client
+//!   and the emulator's OBS.
+//! - [`upload`]: the local side of uploading an image file: content-addressed keys, streamed
+//!   digests and their cache, file fingerprints, upload progress.
 //! - [`cloud`]: the IMS client: which cloud to reach ([`cloud::config::CloudConfig`]),
 //!   credentials, transport, retries, pagination, job polling, and the [`cloud::CloudApi`] seam
-//!   used by plan and apply.
+//!   used by plan and apply; and the OBS client ([`cloud::obs`]).
+//! - [`adopt`]: taking existing images over: `imsform query`, generated manifests, and the
+//!   plan-time checks of `import:` entries (below `cli`, beside `plan`).
 //! - [`plan`]: the pure diff engine from (desired, state, remote, options) to a plan, and the
 //!   dependency graph of its instances.
 //! - [`render`]: human, markdown and JSON renderings of plans and state.
@@ -38,6 +44,7 @@
 //! that imports it back, and no module imports from a module to its left in the flow above
 //! ([`error`] `#[from]`s each module's error and imports nothing from [`cli`]).
 
+pub mod adopt;
 pub mod apply;
 pub mod atomic_file;
 pub mod cli;
@@ -46,9 +53,11 @@ pub mod emulator;
 pub mod error;
 pub mod ims;
 pub mod manifest;
+pub mod obs;
 pub mod plan;
 pub mod planfile;
 pub mod render;
 pub mod sign;
 pub mod state;
+pub mod upload;
 pub mod version;

@@ -218,6 +218,14 @@ fn the_schema_agrees_with_the_rust_side() {
     for extension in imsform::ims::REGISTER_EXTENSIONS {
         let url = format!("my-bucket:dir/file.{}", extension.to_uppercase());
         assert!(validator.is_valid(&with("image_url", json!(url))), "{url}");
+        let file = format!("build/out.{extension}");
+        assert!(validator.is_valid(&with("file", json!(file))), "{file}");
+    }
+    for prefix in ["imsform/", "", "team-a/images/"] {
+        assert!(
+            validator.is_valid(&with("object_prefix", json!(prefix))),
+            "{prefix}"
+        );
     }
     let refused = [
         with("image_url", json!("my-bucket:file.iso")),
@@ -235,6 +243,12 @@ fn the_schema_agrees_with_the_rust_side() {
         with("replicas", json!({ "cn-south-1": { "nmae": "x" } })),
         with("replicas", json!({ "cn-south-1": { "name": " x" } })),
         with("replicas", json!(["cn-south-1"])),
+        with("file", json!("build/disk.iso")),
+        with("bucket", json!("Bad_Bucket")),
+        with("object_prefix", json!("/abs/")),
+        with("object_prefix", json!("a//b/")),
+        with("object_prefix", json!("my images/")),
+        with("delete_file_after_register", json!("yes")),
         json!({ "images": { "Web": {} } }),
         json!({ "moved": [{ "from": "images.a" }] }),
     ];
@@ -242,6 +256,43 @@ fn the_schema_agrees_with_the_rust_side() {
         assert!(!validator.is_valid(&instance), "{instance}");
     }
     assert!(validator.is_valid(&with("name", json!("Ubuntu 22.04 基础镜像"))));
+    assert!(validator.is_valid(&with("image_url", json!(manifest::UNKNOWN_IMAGE_URL))));
+
+    // Import entries: the address and id rules of `manifest::imports`.
+    assert_eq!(
+        keys(&schema["$defs"]["import"]["properties"]),
+        set(manifest::IMPORT_KEYS)
+    );
+    let entry = |to: &str, id: &str| json!({ "import": [{ "to": to, "id": id }] });
+    for to in [
+        "images.web",
+        "images.web.replicas[\"cn-south-1\"]",
+        "web",
+        "images.Web",
+        "images.web.replicas[cn-south-1]",
+        "images.web.replicas[\"CN\"]",
+    ] {
+        assert_eq!(
+            validator.is_valid(&entry(to, "img-1")),
+            manifest::ImportTarget::parse(to).is_ok(),
+            "{to}"
+        );
+    }
+    for id in [
+        "0b7f3b2c-1d2e-4f50",
+        "img_1",
+        "",
+        "not an id",
+        &"a".repeat(65),
+    ] {
+        assert_eq!(
+            validator.is_valid(&entry("images.web", id)),
+            manifest::imports::is_image_id(id),
+            "{id:?}"
+        );
+    }
+    assert!(!validator.is_valid(&json!({ "import": [{ "to": "images.web" }] })));
+    assert!(!validator.is_valid(&json!({ "import": [{ "to": "images.web", "id": "i", "x": 1 }] })));
     let replicas =
         json!({ "cn-south-1": {}, "ap-southeast-1": { "name": "web-sg" }, "eu-west-0": null });
     assert!(validator.is_valid(&with("replicas", replicas)));

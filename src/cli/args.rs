@@ -60,6 +60,8 @@ pub enum Command {
     Refresh(RefreshArgs),
     /// Adopt an existing image: record IMAGE_ID under an address of the manifests.
     Import(ImportArgs),
+    /// List the project's images no address manages; write manifests that adopt them.
+    Query(QueryArgs),
     /// Print each managed image's id, name, status and region (from the state only).
     Output(OutputArgs),
     /// Inspect and edit the state (`rm` forgets an image without deleting it).
@@ -236,6 +238,35 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Only images whose name matches REGEX (anywhere in the name; anchor it with ^…$).
+    #[arg(long, value_name = "REGEX")]
+    pub name: Option<String>,
+    /// Only images carrying tag KEY=VALUE (repeatable: every one of them).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// List the copies in replica region R (under `[cloud.regions.R]`) and name their sources.
+    #[arg(long, value_name = "R", conflicts_with = "generate_config_out")]
+    pub region: Option<String>,
+    /// Print JSON (`schema/query.schema.json`) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write FILE (refused if it exists): an import entry and a manifest block for each active
+    /// image, with its copies in the replica regions as replicas.
+    #[arg(long, value_name = "FILE")]
+    pub generate_config_out: Option<PathBuf>,
+    /// Leave `lifecycle: { prevent_destroy: true }` out of the generated blocks.
+    #[arg(long, requires = "generate_config_out")]
+    pub no_protect: bool,
+    /// Find shared images by reading each image's members (one request per active image)
+    /// instead of trusting IMS's `__imagetype=shared` filter.
+    #[arg(long)]
+    pub no_shared_filter: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Only this image, e.g. `images.web` (default: every managed image).
     pub address: Option<String>,
@@ -337,6 +368,10 @@ pub struct EmulatorArgs {
     /// A sub-project named REGION_SUFFIX (e.g. cn-north-4_consumer), to share images with.
     #[arg(long = "project", value_name = "NAME")]
     pub projects: Vec<String>,
+    /// An OBS bucket to serve: NAME in the first region, or REGION:NAME (repeat for several).
+    /// Each region's OBS listens on its own port after the IMS ports.
+    #[arg(long = "bucket", value_name = "[REGION:]NAME")]
+    pub buckets: Vec<String>,
     /// How long an image registration job takes, e.g. `500ms`.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub job_duration: std::time::Duration,

@@ -24,6 +24,7 @@ pub const TERRAFORM_FLAGS: &[&str] = &[
     "json",
     "var",
     "var-file",
+    "generate-config-out",
 ];
 
 /// Rewrites each single-dash Terraform flag (`-name` or `-name=value`) into `--name…`.

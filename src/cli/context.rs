@@ -9,8 +9,10 @@
 //! commands own their output. Notices (the local cloud, `insecure`) go to stderr.
 
 mod connect;
+mod imports;
 pub mod regions;
 mod subset;
+mod uploads;
 
 pub use connect::{
     Connection, LOCAL_ACCESS_KEY, LOCAL_DATA_FILE, LOCAL_DELETE_LINGER, LOCAL_JOB_DURATION,
@@ -69,12 +71,16 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         request.run.scope.lock_timeout,
     )
     .await?;
+    if !request.refresh_only {
+        imports::refuse_pending(&loaded.imports, store.state())?;
+    }
     let unlisted = subset::unlisted(request.paths, &config.dir, &loaded.manifests, store.state());
     if let Some(unlisted) = unlisted {
         let destroy = request.run.destroy_unlisted;
         eprintln!("{}", subset::leave_alone(&unlisted, destroy, &mut options));
     }
     regions::check(&config.cloud, &loaded.manifests)?;
+    uploads::refuse_until_planned(&loaded.uploads)?;
     let named = regions::Reach {
         regions: loaded.manifests.replica_regions(),
         consumers: loaded.manifests.member_projects(),

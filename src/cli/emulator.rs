@@ -2,8 +2,9 @@
 //! then shut down gracefully.
 //!
 //! Once it accepts connections it prints exactly one JSON line on stdout with the endpoint and
-//! the credentials to use (generated when not given), so scripts can read it. With several
-//! regions or projects the line also lists every region's endpoint and every project.
+//! the credentials to use (generated when not given), and the first region's OBS endpoint, so
+//! scripts can read it. With several regions or projects the line also lists every region's
+//! IMS and OBS endpoints and every project.
 
 use serde_json::json;
 
@@ -42,6 +43,12 @@ pub async fn run(_global: &GlobalArgs, args: EmulatorArgs) -> Result<Outcome, Er
     for project in &args.projects {
         builder = builder.project(project);
     }
+    for bucket in &args.buckets {
+        builder = match bucket.split_once(':') {
+            Some((region, name)) => builder.bucket_in(region, name),
+            None => builder.bucket(bucket),
+        };
+    }
     let running = builder.start().await?;
     // The one line scripts read: the secret key is printed on purpose, it is the emulator's own
     // throwaway credential (or the one the caller passed in).
@@ -51,6 +58,7 @@ pub async fn run(_global: &GlobalArgs, args: EmulatorArgs) -> Result<Outcome, Er
         ("secret_key", running.secret_key().to_owned()),
         ("project_id", running.project_id().to_owned()),
         ("region", running.region().to_owned()),
+        ("obs_endpoint", running.obs_uri()),
     ];
     // Built by hand to keep the documented key order (serde_json sorts object keys).
     let mut line = fields
@@ -75,14 +83,19 @@ pub async fn run(_global: &GlobalArgs, args: EmulatorArgs) -> Result<Outcome, Er
     Ok(Outcome::Success)
 }
 
-/// `{"REGION": {"endpoint", "project_id"}}` for every region.
+/// `{"REGION": {"endpoint", "project_id", "obs_endpoint"}}` for every region.
 fn regions(running: &Emulator) -> serde_json::Value {
     let map: serde_json::Map<String, serde_json::Value> = running
         .endpoints()
         .into_iter()
         .map(|(region, endpoint)| {
             let project_id = running.project_named(&region).unwrap_or_default();
-            let entry = json!({"endpoint": endpoint, "project_id": project_id});
+            let obs_endpoint = running.obs_uri_of(&region).unwrap_or_default();
+            let entry = json!({
+                "endpoint": endpoint,
+                "project_id": project_id,
+                "obs_endpoint": obs_endpoint,
+            });
             (region, entry)
         })
         .collect();

@@ -13,6 +13,7 @@ pub mod import;
 pub mod io;
 pub mod output;
 pub mod plan;
+pub mod query;
 pub mod refresh;
 pub mod show;
 pub mod state;
@@ -69,6 +70,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Graph(args) => graph::run(global, args).await,
         Command::Refresh(args) => refresh::run(global, args).await,
         Command::Import(args) => import::run(global, args).await,
+        Command::Query(args) => query::run(global, args).await,
         Command::Output(args) => output::run(global, args).await,
         Command::State(command) => state::run(global, command).await,
         Command::ForceUnlock(args) => force_unlock::run(global, args).await,

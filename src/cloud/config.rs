@@ -21,6 +21,8 @@ pub struct CloudConfig {
     pub endpoint: Option<String>,
     /// IAM endpoint override; default `https://iam.{region}.myhuaweicloud.com`.
     pub iam_endpoint: Option<String>,
+    /// OBS endpoint override; default `https://obs.{region}.myhuaweicloud.com`.
+    pub obs_endpoint: Option<String>,
     /// The built-in local cloud (an in-process emulator).
     pub local: bool,
     /// Skip TLS verification (test rigs only; prints a warning).
@@ -49,6 +51,8 @@ pub struct RegionConfig {
     pub endpoint: Option<String>,
     /// IAM endpoint override; default `https://iam.{region}.myhuaweicloud.com`.
     pub iam_endpoint: Option<String>,
+    /// OBS endpoint override; default `https://obs.{region}.myhuaweicloud.com`.
+    pub obs_endpoint: Option<String>,
 }
 
 impl CloudConfig {
@@ -60,6 +64,7 @@ impl CloudConfig {
             project_id: project_id.map(str::to_owned),
             endpoint: Some(endpoint.to_owned()),
             iam_endpoint: Some(endpoint.to_owned()),
+            obs_endpoint: None,
             local: false,
             insecure: false,
             project_name: None,
@@ -68,6 +73,15 @@ impl CloudConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             unresponsive_timeout: DEFAULT_UNRESPONSIVE_TIMEOUT,
         }
+    }
+
+    /// The OBS endpoint configured for `region`: `[cloud] obs_endpoint` for the configured
+    /// region, `[cloud.regions.REGION] obs_endpoint` for another; `None`: the default host.
+    pub fn obs_endpoint_of(&self, region: &str) -> Option<&str> {
+        if region == self.region {
+            return self.obs_endpoint.as_deref();
+        }
+        self.regions.get(region)?.obs_endpoint.as_deref()
     }
 
     /// The project name of `region` replicas go to (the region's default project unless

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::config::CloudConfig;
 use super::liveness::Liveness;
+use super::obs::{ObsClient, ObsEndpoint};
 use super::ratelimit::RateLimiter;
 use super::{Client, ClientOptions, CloudError, Credentials};
 
@@ -24,6 +25,8 @@ pub struct ClientFactory {
     liveness: Arc<Liveness>,
     /// Region -> (IMS URL, IAM URL) for regions other than the configured one.
     endpoints: BTreeMap<String, (String, String)>,
+    /// Region -> OBS URL, overriding the configuration (the local cloud's listeners).
+    obs_endpoints: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for ClientFactory {
@@ -51,7 +54,33 @@ impl ClientFactory {
             limiter,
             liveness,
             endpoints: BTreeMap::new(),
+            obs_endpoints: BTreeMap::new(),
         }
+    }
+
+    /// Sends `region`'s OBS requests to `url` (the emulator's OBS listener of that region)
+    /// instead of the configured or default OBS endpoint.
+    #[must_use]
+    pub fn obs_endpoint(mut self, region: &str, url: &str) -> ClientFactory {
+        self.obs_endpoints.insert(region.to_owned(), url.to_owned());
+        self
+    }
+
+    /// An OBS client for `region`, with the run's credentials, retry policy and clock (OBS
+    /// requests are not counted against `[apply] requests_per_second`: OBS's limits are far
+    /// higher, and a part is seconds of transfer). Opens no connection.
+    pub fn obs(&self, region: &str) -> Result<ObsClient, CloudError> {
+        let endpoint = match self.obs_endpoints.get(region) {
+            Some(url) => ObsEndpoint::parse(url)?,
+            None => ObsEndpoint::for_region(&self.config, region)?,
+        };
+        ObsClient::new(
+            endpoint,
+            &self.credentials,
+            self.options.retry,
+            self.options.clock.clone(),
+            self.config.insecure,
+        )
     }
 
     /// Sends `region`'s IMS and IAM requests to these URLs (the emulator's per-region
@@ -150,5 +179,24 @@ mod tests {
             client.map(|c| c.region().to_owned()).ok().as_deref(),
             Some("cn-south-1")
         );
+    }
+
+    #[test]
+    fn obs_clients_take_the_override_else_the_default_host() {
+        let factory = factory().obs_endpoint("cn-north-4", "http://127.0.0.1:4");
+        let local = factory.obs("cn-north-4").unwrap();
+        assert!(local.endpoint().path_style());
+        let remote = factory.obs("cn-south-1").unwrap();
+        assert_eq!(
+            remote.endpoint().locate("b", "k").url,
+            "https://b.obs.cn-south-1.myhuaweicloud.com/k"
+        );
+        let token = ClientFactory::new(
+            factory.config(),
+            Credentials::Token { token: "t".into() },
+            ClientOptions::default(),
+        );
+        let error = token.obs("cn-north-4").unwrap_err().to_string();
+        assert!(error.contains("AK/SK"), "{error}");
     }
 }

@@ -14,8 +14,10 @@
 //! - `ops`: the typed operations ([`CloudApi`] for [`Client`]); `gone`: waiting out deletes;
 //! - [`jobs`]: [`JobWatcher`], many registration jobs watched with one list request per tick;
 //! - [`distribution`]: members and copies (inherent [`Client`] methods, outside the seam);
+//! - [`ownership`]: whose an image is, read by id without the private-image filters;
 //! - [`factory`]: [`ClientFactory`], one client per region sharing one rate limit;
 //! - [`liveness`]: whether each endpoint answers; a silent one ends the run's waits on it.
+//! - [`obs`]: the OBS client ([`obs::ObsClient`]): uploads of image files, resumable multipart.
 
 pub mod client;
 pub mod config;
@@ -29,8 +31,10 @@ pub mod factory;
 mod gone;
 pub mod jobs;
 pub mod liveness;
+pub mod obs;
 mod ops;
 pub mod options;
+pub mod ownership;
 pub mod ratelimit;
 pub mod request;
 pub mod retry;

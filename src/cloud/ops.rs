@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::client::Client;
-use super::request::{self, ApiRequest};
+use super::request::{self, ApiRequest, ImageType};
 use super::wire::{self, NextPage};
 use super::{
     AttrUpdate, CloudApi, CloudError, CreateImage, ImageStatus, Job, JobReport, MemberStatus,
@@ -22,8 +22,26 @@ impl Client {
         &self,
         filters: &[(String, String)],
     ) -> Result<Vec<RemoteImage>, CloudError> {
+        self.list_of(ImageType::Private, filters).await
+    }
+
+    /// The project's own images that have members, all pages, found without a request per
+    /// image: `__imagetype=shared&owner=<project>` (ims-distribution.md section 3.1; the
+    /// filter's meaning for the owner is UNCONFIRMED, so callers keep a fallback that reads
+    /// each image's members).
+    pub async fn list_shared_by_project(&self) -> Result<Vec<RemoteImage>, CloudError> {
+        self.list_of(ImageType::Shared, &[]).await
+    }
+
+    /// Every image of `kind` owned by the project and matching `filters`, following all pages.
+    async fn list_of(
+        &self,
+        kind: ImageType,
+        filters: &[(String, String)],
+    ) -> Result<Vec<RemoteImage>, CloudError> {
         let project_id = self.project_id().await?.to_owned();
-        let mut request = request::list_images(&project_id, self.page_size(), filters, None);
+        let limit = self.page_size();
+        let mut request = request::list_typed(kind, &project_id, limit, filters, None);
         let mut seen_pages = BTreeSet::new();
         let mut seen_ids = BTreeSet::new();
         let mut images = Vec::new();
@@ -47,7 +65,7 @@ impl Client {
                 NextPage::Done => break,
                 _ if empty => break,
                 NextPage::Marker(marker) => {
-                    request::list_images(&project_id, self.page_size(), filters, Some(&marker))
+                    request::list_typed(kind, &project_id, limit, filters, Some(&marker))
                 }
                 NextPage::Link { path, query } => request::follow_next(&path, query),
             };

@@ -95,10 +95,40 @@ pub fn list_images(
     filters: &[(String, String)],
     marker: Option<&str>,
 ) -> ApiRequest {
+    list_typed(ImageType::Private, project_id, limit, filters, marker)
+}
+
+/// The `__imagetype` of a list request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageType {
+    /// The project's own images.
+    Private,
+    /// Images shared with the project, and with `owner=<project>` the project's own images
+    /// that have members (ims-distribution.md section 3.1).
+    Shared,
+}
+
+impl ImageType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageType::Private => "private",
+            ImageType::Shared => "shared",
+        }
+    }
+}
+
+/// `GET /v2/cloudimages?__imagetype=<kind>&owner=<project>&limit=…` with `filters`, one page.
+pub fn list_typed(
+    kind: ImageType,
+    project_id: &str,
+    limit: usize,
+    filters: &[(String, String)],
+    marker: Option<&str>,
+) -> ApiRequest {
     let limit = limit.to_string();
     let mut request = ApiRequest::new("list images", "GET", "/v2/cloudimages".into());
     request.query = pairs(&[
-        ("__imagetype", "private"),
+        ("__imagetype", kind.as_str()),
         ("owner", project_id),
         ("limit", &limit),
     ]);

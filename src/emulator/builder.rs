@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use super::config::{Config, Pagination, Project};
 use super::faults::Faults;
+use super::obs::store::Store;
 use super::world::Shared;
 use super::{Emulator, EmulatorError, persist, router, server};
 
@@ -37,6 +38,10 @@ pub struct EmulatorBuilder {
     regions: Vec<String>,
     /// Sub-project names, `REGION_SUFFIX`, with the id given (else derived).
     sub_projects: Vec<(String, Option<String>)>,
+    /// OBS buckets to create: (region, name); no region means the first.
+    buckets: Vec<(Option<String>, String)>,
+    /// Where OBS objects live; default: beside the data file, else a temporary directory.
+    obs_dir: Option<PathBuf>,
     config: Config,
 }
 
@@ -94,6 +99,8 @@ impl EmulatorBuilder {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             regions: Vec::new(),
             sub_projects: Vec::new(),
+            buckets: Vec::new(),
+            obs_dir: None,
             config: Config {
                 access_key: random_text(20, true),
                 secret_key: random_text(40, false),
@@ -115,6 +122,7 @@ impl EmulatorBuilder {
                 lockout: None,
                 faults: Faults::default(),
                 data_file: None,
+                obs: Store::new(PathBuf::new()),
             },
         }
     }
@@ -241,8 +249,29 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds one listener per region and starts serving. With a fixed port, region `i` (from
-    /// 0) listens on port + `i`; with port 0 each gets a free port.
+    /// An OBS bucket in the first region (`--bucket NAME`).
+    pub fn bucket(mut self, name: &str) -> Self {
+        self.buckets.push((None, name.to_owned()));
+        self
+    }
+
+    /// An OBS bucket in `region` (`--bucket REGION:NAME`), which must be one of the regions.
+    pub fn bucket_in(mut self, region: &str, name: &str) -> Self {
+        self.buckets
+            .push((Some(region.to_owned()), name.to_owned()));
+        self
+    }
+
+    /// Keep OBS objects under `dir` (default: `<data file>.obs/` beside the data file, else a
+    /// temporary directory removed when the emulator is dropped).
+    pub fn obs_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.obs_dir = Some(dir.into());
+        self
+    }
+
+    /// Binds one IMS and one OBS listener per region and starts serving. With a fixed port,
+    /// region `i` (from 0) of `n` serves IMS on port + `i` and OBS on port + `n` + `i`; with
+    /// port 0 each gets a free port.
     pub async fn start(mut self) -> Result<Emulator, EmulatorError> {
         if !self.listen.ip().is_loopback() {
             return Err(EmulatorError::NotLoopback {
@@ -268,30 +297,91 @@ impl EmulatorBuilder {
                 }
             })?;
         }
+        let obs_temp = self.lay_out_obs()?;
+        let count = self.regions.len();
         let mut listeners = Vec::new();
         for (index, region) in self.regions.iter().enumerate() {
-            let mut addr = self.listen;
-            if addr.port() != 0 {
-                let port = u16::try_from(usize::from(addr.port()) + index).unwrap_or(0);
-                addr.set_port(port);
-            }
-            listeners.push((region.clone(), bind(addr).await?));
+            let ims = bind(self.port_at(index)).await?;
+            let obs = bind(self.port_at(count + index)).await?;
+            listeners.push((region.clone(), ims, obs));
         }
         let shared = Shared::new(self.config, loaded);
         let (stop, stopped) = watch::channel(false);
-        let mut endpoints = Vec::new();
-        let mut tasks = Vec::new();
-        for (region, (listener, addr)) in listeners {
+        let (mut endpoints, mut obs_endpoints, mut tasks) = (Vec::new(), Vec::new(), Vec::new());
+        for (region, (listener, addr), (obs_listener, obs_addr)) in listeners {
             let app = router::router(shared.clone(), &region);
             tasks.push(tokio::spawn(server::serve(listener, app, stopped.clone())));
-            endpoints.push((region, addr));
+            let obs_app = super::obs::router(shared.clone(), &region);
+            tasks.push(tokio::spawn(server::serve(
+                obs_listener,
+                obs_app,
+                stopped.clone(),
+            )));
+            endpoints.push((region.clone(), addr));
+            obs_endpoints.push((region, obs_addr));
         }
         Ok(Emulator {
             endpoints,
+            obs_endpoints,
             shared,
             stop,
             tasks,
+            _obs_temp: obs_temp,
         })
+    }
+
+    /// The listen address of listener `index` (the fixed port plus `index`, or port 0).
+    fn port_at(&self, index: usize) -> SocketAddr {
+        let mut addr = self.listen;
+        if addr.port() != 0 {
+            addr.set_port(u16::try_from(usize::from(addr.port()) + index).unwrap_or(0));
+        }
+        addr
+    }
+
+    /// Chooses the OBS root and creates the buckets; returns the temporary directory to keep
+    /// alive, when one is used.
+    fn lay_out_obs(&mut self) -> Result<Option<tempfile::TempDir>, EmulatorError> {
+        let failed = |context: String| move |source| EmulatorError::Io { context, source };
+        let derived = self
+            .config
+            .data_file
+            .as_ref()
+            .map(|data| data.with_extension("obs"));
+        let (root, temp) = match self.obs_dir.clone().or(derived) {
+            Some(dir) => (dir, None),
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("imsform-obs-")
+                    .tempdir()
+                    .map_err(failed("creating a directory for OBS objects".into()))?;
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
+        // The directory itself appears with the first bucket: a world without buckets leaves
+        // nothing beside its data file.
+        self.config.obs = Store::new(root);
+        for (region, name) in &self.buckets {
+            let region = region.clone().unwrap_or_else(|| self.regions[0].clone());
+            let refuse = |reason: String| EmulatorError::Bucket {
+                name: name.clone(),
+                reason,
+            };
+            if !crate::ims::is_valid_bucket(name) {
+                return Err(refuse("not a valid OBS bucket name".into()));
+            }
+            if !self.regions.contains(&region) {
+                let regions = self.regions.join(", ");
+                return Err(refuse(format!(
+                    "{region} is not one of the regions ({regions})"
+                )));
+            }
+            self.config
+                .obs
+                .create_bucket(&region, name)
+                .map_err(|e| refuse(e.to_string()))?;
+        }
+        Ok(temp)
     }
 }
 

@@ -62,6 +62,8 @@ pub struct Config {
     /// The faults in force at start-up and after a reset.
     pub faults: Faults,
     pub data_file: Option<PathBuf>,
+    /// Where the OBS buckets and objects live (see `obs/store.rs`).
+    pub obs: super::obs::store::Store,
 }
 
 impl Config {
@@ -121,6 +123,7 @@ impl std::fmt::Debug for Config {
             .field("lockout", &self.lockout)
             .field("faults", &self.faults)
             .field("data_file", &self.data_file)
+            .field("obs", &self.obs.root())
             .finish_non_exhaustive()
     }
 }

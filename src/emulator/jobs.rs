@@ -57,6 +57,15 @@ pub async fn register(
     let body: RegisterBody = parse_body(&body)?;
     let url = check_url(body.image_url)?;
     let default_duration = shared.config.job_duration;
+    let (store, lookup, region) = (
+        shared.config.obs.clone(),
+        url.clone(),
+        caller.region.clone(),
+    );
+    let obs_problem =
+        tokio::task::spawn_blocking(move || store.registration_problem(&lookup, &region))
+            .await
+            .unwrap_or(None);
     shared
         .run(move |world| {
             let image = world.image(&caller.project, &id)?;
@@ -68,12 +77,13 @@ pub async fn register(
             }
             world.check_flow_control()?;
             let image_name = image.name.clone();
-            let outcome = match world.faults.registration_failure(&url) {
-                None => Outcome::Success,
-                Some(reason) => Outcome::Fail {
+            let outcome = match (world.faults.registration_failure(&url), obs_problem) {
+                (None, None) => Outcome::Success,
+                (Some(reason), _) => Outcome::Fail {
                     code: "IMG.0057".to_owned(),
                     reason,
                 },
+                (None, Some((code, reason))) => Outcome::Fail { code, reason },
             };
             let duration = world.faults.job_duration(default_duration);
             let job = Job {

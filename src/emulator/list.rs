@@ -1,7 +1,17 @@
 //! Image queries: `GET /v2/cloudimages` (extension; limit 500 by default, 1000 at most, the
 //! pagination style chosen at start-up) and the native `GET /v2/images` (Glance-style
 //! `first`/`next`/`schema`, limit 25). Filters are pure functions of the image JSON, so what a
-//! filter matches is exactly what the client reads.
+//! filter matches is exactly what the client reads; `__imagetype` also needs whose the image
+//! is and whether it has members ([`Seen`]).
+//!
+//! What a project sees (ims-distribution.md section 3.1, the emulator's reading of the
+//! UNCONFIRMED points): its own images, rendered `__imagetype: private` whether shared or not,
+//! and the images other projects share with it that it accepted, rendered `__imagetype:
+//! shared` and `visibility: shared`. `__imagetype=private` keeps its own images;
+//! `__imagetype=shared` keeps those shared *with* it and its own images that have at least one
+//! member (of any status: the owner's view of what it shares, as TF's tests find an image with
+//! `?id=<id>&__imagetype=shared`), so `__imagetype=shared&owner=<own project>` lists exactly
+//! what a project shares, in one request.
 
 use std::cmp::Ordering;
 
@@ -11,11 +21,11 @@ use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
-use super::config::Pagination;
+use super::config::{Config, Pagination};
 use super::images::render;
-use super::model::Caller;
+use super::model::{Caller, Image, MemberStatus};
 use super::reply::{ApiError, Reply};
-use super::world::Shared;
+use super::world::{Shared, World};
 use crate::sign;
 
 const SORT_KEYS: &[&str] = &[
@@ -94,14 +104,15 @@ impl Query {
         })
     }
 
-    /// Whether the rendered image passes every filter.
-    fn matches(&self, image: &Value) -> Result<bool, ApiError> {
+    /// Whether the rendered image, seen as `seen`, passes every filter.
+    fn matches(&self, image: &Value, seen: Seen) -> Result<bool, ApiError> {
         for (key, wanted) in &self.pairs {
             let field = |name: &str| image.get(name).cloned().unwrap_or(Value::Null);
             let pass = match key.as_str() {
                 "__imagetype" => match wanted.as_str() {
-                    "private" => true,
-                    "gold" | "shared" | "market" => false,
+                    "private" => seen.own,
+                    "shared" => !seen.own || seen.has_members,
+                    "gold" | "market" => false,
                     _ => return Err(ApiError::bad("IMG.0024", "The imagetype is invalid.")),
                 },
                 "protected" => {
@@ -191,7 +202,7 @@ pub fn exercise_query(raw: &str, images: Vec<Value>) {
     };
     let mut kept = Vec::new();
     for image in images {
-        match query.matches(&image) {
+        match query.matches(&image, Seen::default()) {
             Ok(true) => kept.push(image),
             Ok(false) => {}
             Err(_) => return,
@@ -245,6 +256,44 @@ fn compare_time(field: Option<&str>, wanted: &str) -> Result<bool, ApiError> {
     })
 }
 
+/// Whose an image is, as the caller sees it: what `__imagetype` filters on besides the JSON.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    /// The caller's own image (else one shared with it).
+    own: bool,
+    /// It has at least one member.
+    has_members: bool,
+}
+
+/// The images `project` sees, rendered: its own, and those shared with it that it accepted.
+fn visible_to(world: &World, project: &str, config: &Config) -> Vec<(Value, Seen)> {
+    let accepted = |image: &Image| {
+        image.owner != project
+            && image
+                .members
+                .get(project)
+                .is_some_and(|member| member.status == MemberStatus::Accepted)
+    };
+    let own = world.visible(project).map(|image| {
+        let seen = Seen {
+            own: true,
+            has_members: !image.members.is_empty(),
+        };
+        (render(image, config), seen)
+    });
+    let shared = world.images.values().filter(|i| accepted(i)).map(|image| {
+        let mut rendered = render(image, config);
+        rendered["__imagetype"] = "shared".into();
+        rendered["visibility"] = "shared".into();
+        let seen = Seen {
+            own: false,
+            has_members: true,
+        };
+        (rendered, seen)
+    });
+    own.chain(shared).collect()
+}
+
 /// The page of matching images, and the marker of the next page when more remain.
 async fn query(
     shared: &Shared,
@@ -253,16 +302,11 @@ async fn query(
 ) -> Result<(Vec<Value>, Option<String>), ApiError> {
     let config = shared.config.clone();
     let rendered = shared
-        .run(move |world| {
-            world
-                .visible(&caller.project)
-                .map(|image| render(image, &config))
-                .collect::<Vec<_>>()
-        })
+        .run(move |world| visible_to(world, &caller.project, &config))
         .await;
     let mut matching = Vec::new();
-    for image in rendered {
-        if query.matches(&image)? {
+    for (image, seen) in rendered {
+        if query.matches(&image, seen)? {
             matching.push(image);
         }
     }

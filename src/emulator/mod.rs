@@ -1,7 +1,7 @@
 //! A faithful local IMS over real HTTP: for tests, for `imsform emulator` and for the local
-//! cloud. Shares only `crate::sign` (canonicalisation), `crate::ims` (limits) and
-//! `crate::atomic_file` with the rest of imsform; never imports plan, apply, state, cloud or
-//! manifest.
+//! cloud. Shares only `crate::sign` (canonicalisation), `crate::ims` (limits), `crate::obs`
+//! (OBS wire facts) and `crate::atomic_file` with the rest of imsform; never imports plan,
+//! apply, state, cloud or manifest.
 //!
 //! Start one with [`Emulator::builder`]: it binds `127.0.0.1:0` by default (loopback only),
 //! serves until dropped, and exposes its URI, credentials, recorded requests, statistics, the
@@ -17,7 +17,9 @@
 //! - `auth.rs`, `images.rs`, `update.rs`, `jobs.rs`, `tags.rs`, `list.rs`, `info.rs`;
 //! - `members.rs` (sharing) and `copy.rs` (replication), ims-distribution.md;
 //! - `faults.rs`, `persist.rs`, `admin.rs`, `reply.rs` (the two error families, and parsing
-//!   request bodies).
+//!   request bodies);
+//! - `obs/`: OBS per region (its own listener per region, objects on disk, the same gate of
+//!   statistics, recording and faults), and what registration checks of the object.
 
 mod admin;
 mod auth;
@@ -31,6 +33,7 @@ mod jobs;
 mod list;
 mod members;
 mod model;
+mod obs;
 mod persist;
 mod reply;
 mod router;
@@ -95,6 +98,8 @@ pub enum EmulatorError {
     },
     #[error("the emulator data file {} has unknown format version {version}", path.display())]
     DataVersion { path: PathBuf, version: u32 },
+    #[error("OBS bucket {name:?}: {reason}")]
+    Bucket { name: String, reason: String },
     #[error(
         "project {name:?}: a sub-project is named REGION_SUFFIX with REGION one of the emulator's \
          regions ({regions})"
@@ -119,9 +124,13 @@ pub fn loopback_address(text: &str) -> Result<SocketAddr, EmulatorError> {
 pub struct Emulator {
     /// Each region and the address its endpoint listens on, the first region first.
     endpoints: Vec<(String, SocketAddr)>,
+    /// Each region and the address its OBS endpoint listens on, in the same order.
+    obs_endpoints: Vec<(String, SocketAddr)>,
     shared: Shared,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The OBS objects' directory when it is a temporary one (removed on drop).
+    _obs_temp: Option<tempfile::TempDir>,
 }
 
 impl Emulator {
@@ -154,6 +163,54 @@ impl Emulator {
             .iter()
             .map(|(region, addr)| (region.clone(), format!("http://{addr}")))
             .collect()
+    }
+
+    /// `http://127.0.0.1:PORT`: the first region's OBS endpoint (path-style addressing).
+    pub fn obs_uri(&self) -> String {
+        format!("http://{}", self.obs_endpoints[0].1)
+    }
+
+    /// The OBS endpoint of `region`, when the emulator serves it.
+    pub fn obs_uri_of(&self, region: &str) -> Option<String> {
+        self.obs_endpoints
+            .iter()
+            .find(|(name, _)| name == region)
+            .map(|(_, addr)| format!("http://{addr}"))
+    }
+
+    /// Every region with its OBS endpoint, the first region first.
+    pub fn obs_endpoints(&self) -> Vec<(String, String)> {
+        self.obs_endpoints
+            .iter()
+            .map(|(region, addr)| (region.clone(), format!("http://{addr}")))
+            .collect()
+    }
+
+    /// Creates OBS bucket `name` in `region` while running (the local cloud creates the
+    /// buckets its manifests name this way). Nothing to do when it exists there already.
+    pub fn create_bucket(&self, region: &str, name: &str) -> Result<(), EmulatorError> {
+        let refuse = |reason: String| EmulatorError::Bucket {
+            name: name.to_owned(),
+            reason,
+        };
+        if !crate::ims::is_valid_bucket(name) {
+            return Err(refuse("not a valid OBS bucket name".into()));
+        }
+        if self.uri_of(region).is_none() {
+            return Err(refuse(format!(
+                "{region} is not one of the emulator's regions"
+            )));
+        }
+        self.shared
+            .config
+            .obs
+            .create_bucket(region, name)
+            .map_err(|error| refuse(error.to_string()))
+    }
+
+    /// The directory holding the OBS buckets and objects.
+    pub fn obs_dir(&self) -> &std::path::Path {
+        self.shared.config.obs.root()
     }
 
     /// Every project of every region.

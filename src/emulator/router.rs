@@ -305,7 +305,7 @@ async fn gate(
 
 /// The `silent` fault: no answer while it lasts (the connection stays open), then a dropped
 /// connection; the request is never acted on.
-async fn stall(shared: &Shared) -> Response {
+pub(super) async fn stall(shared: &Shared) -> Response {
     while shared.run(|world| world.faults.silent()).await {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

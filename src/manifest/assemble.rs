@@ -1,19 +1,24 @@
 //! Merging every file's [`Document`] into the validated [`Manifests`]: one `defaults` block merged
 //! into each image (the image's value wins; tags and lifecycle options merge key by key), the
 //! required fields, the tag budget, and the checks across files (the same address twice, two
-//! images with one name, `moved` entries that contradict the images). Each duplicate diagnostic
-//! shows both places.
+//! images with one name unless they already exist and are imported, `moved` entries that
+//! contradict the images, and the `import` entries (`import_checks.rs`). Each duplicate
+//! diagnostic shows both places.
 //!
 //! Pure: no I/O. Single-value rules were checked when reading (`fields.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::diagnostic::{Diagnostic, Label};
 use super::document::{Document, RawImage, RawMoved};
 use super::fields::ImageFields;
+use super::image_source;
+use super::import_checks;
+use super::imports::Import;
 use super::model::{
     Address, DiskFormat, ImageAttrs, ImageSpec, Lifecycle, Location, Manifests, Moved, ReplicaSpec,
 };
+use super::upload::UploadSpec;
 use crate::ims;
 
 /// User tags allowed per image: one of IMS's slots is taken by imsform's token tag.
@@ -32,11 +37,19 @@ pub fn derived_disk_format(image_url: &str) -> DiskFormat {
     }
 }
 
-/// Merges the documents, in file order.
-pub fn assemble(documents: Vec<Document>, diagnostics: &mut Vec<Diagnostic>) -> Manifests {
+/// The images that are built from a local file, by address.
+pub type Uploads = BTreeMap<Address, UploadSpec>;
+
+/// Merges the documents, in file order: the manifests, their `import` entries, and the file
+/// images' uploads beside them.
+pub fn assemble(
+    documents: Vec<Document>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Manifests, Vec<Import>, Uploads) {
     let mut defaults: Option<(ImageFields, Label)> = None;
     let mut images: BTreeMap<Address, RawImage> = BTreeMap::new();
     let mut moved = Vec::new();
+    let mut imports = Vec::new();
     for document in documents {
         if let Some((fields, label)) = document.defaults {
             match &defaults {
@@ -64,36 +77,54 @@ pub fn assemble(documents: Vec<Document>, diagnostics: &mut Vec<Diagnostic>) -> 
             images.insert(image.address.clone(), image);
         }
         moved.extend(document.moved);
+        imports.extend(document.imports);
     }
     let empty = ImageFields::default();
     let defaults = defaults.as_ref().map_or(&empty, |(fields, _)| fields);
     let mut specs = BTreeMap::new();
+    let mut uploads = BTreeMap::new();
     for image in in_file_order(&images) {
-        if let Some(spec) = merge(image, defaults, diagnostics) {
+        if let Some((spec, upload)) = merge(image, defaults, diagnostics) {
+            if let Some(upload) = upload {
+                uploads.insert(image.address.clone(), upload);
+            }
             specs.insert(image.address.clone(), spec);
         }
     }
-    check_names(&images, defaults, diagnostics);
+    check_names(
+        &images,
+        defaults,
+        &import_checks::imported_images(&imports),
+        diagnostics,
+    );
     let moved = check_moved(moved, &images, diagnostics);
-    Manifests {
+    let imports = import_checks::check(imports, &images, diagnostics);
+    let manifests = Manifests {
         images: specs,
         moved,
-    }
+    };
+    (manifests, imports, uploads)
 }
 
-/// One image with `defaults` merged in, if every required field is there.
+/// One image with `defaults` merged in, if every required field is there, and its upload when
+/// it is built from a file (its `image_url` is then empty until plan time: `upload.rs`).
 fn merge(
     image: &RawImage,
     defaults: &ImageFields,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<ImageSpec> {
+) -> Option<(ImageSpec, Option<UploadSpec>)> {
     let own = &image.fields;
     let complete = check_required(image, defaults, diagnostics);
     let tags = merged_tags(image, defaults, diagnostics);
+    let upload = image_source::merge(image, defaults, diagnostics).ok()?;
+    let image_url = match &upload {
+        Some(_) => Some(String::new()),
+        None => pick(&own.image_url, &defaults.image_url).map(|url| url.value.clone()),
+    };
     let (Some(tags), Some(name), Some(image_url), Some(os_version), Some(min_disk)) = (
         tags,
         pick(&own.name, &defaults.name),
-        pick(&own.image_url, &defaults.image_url),
+        image_url,
         pick(&own.os_version, &defaults.os_version),
         pick(&own.min_disk, &defaults.min_disk),
     ) else {
@@ -102,11 +133,14 @@ fn merge(
     if !complete {
         return None;
     }
+    let format_of = upload
+        .as_ref()
+        .map_or(image_url.as_str(), |u| u.written.as_str());
     let disk_format = pick(&own.disk_format, &defaults.disk_format)
-        .map_or_else(|| derived_disk_format(&image_url.value), |f| f.value);
+        .map_or_else(|| derived_disk_format(format_of), |f| f.value);
     let attrs = ImageAttrs {
         name: name.value.clone(),
-        image_url: image_url.value.clone(),
+        image_url,
         os_version: os_version.value.clone(),
         disk_format,
         min_disk: min_disk.value,
@@ -131,13 +165,14 @@ fn merge(
             (region.clone(), replica)
         })
         .collect();
-    Some(ImageSpec {
+    let spec = ImageSpec {
         address: image.address.clone(),
         attrs,
         lifecycle,
         location: location(&image.label),
         replicas,
-    })
+    };
+    Some((spec, upload))
 }
 
 /// Reports each required field neither the image nor `defaults` wrote; whether all are there.
@@ -152,7 +187,7 @@ fn check_required(
         ("name", own.name.is_some() || defaults.name.is_some()),
         (
             "image_url",
-            own.image_url.is_some() || defaults.image_url.is_some(),
+            own.image_url.is_some() || defaults.image_url.is_some() || own.file.is_some(),
         ),
         (
             "os_version",
@@ -163,13 +198,22 @@ fn check_required(
             own.min_disk.is_some() || defaults.min_disk.is_some(),
         ),
     ] {
-        // A field written with a bad value was reported where it is written.
-        let written = own.written.contains(field) || defaults.written.contains(field);
+        // A field written with a bad value was reported where it is written (a bad `file`
+        // stands for `image_url`).
+        let written = own.written.contains(field)
+            || defaults.written.contains(field)
+            || (field == "image_url" && own.written.contains("file"));
         if !present && !written {
             diagnostics.push(
                 Diagnostic::error(format!("image `{}` has no `{field}`", image.address))
                     .at(image.label.clone())
-                    .hint(format!("set `{field}` on the image or in `defaults`")),
+                    .hint(if field == "image_url" {
+                        "set `image_url` on the image or in `defaults`, or `file` and `bucket` to \
+                         have imsform upload a local file"
+                            .to_owned()
+                    } else {
+                        format!("set `{field}` on the image or in `defaults`")
+                    }),
             );
         }
         complete &= present;
@@ -239,13 +283,20 @@ fn location(label: &Label) -> Location {
     }
 }
 
+/// Two images of one name are an error, unless they already exist: an image an `import` entry
+/// takes is left out of the comparison (IMS allows duplicate names, and adopting both keeps
+/// them; only a new image would add a duplicate).
 fn check_names(
     images: &BTreeMap<Address, RawImage>,
     defaults: &ImageFields,
+    imported: &BTreeSet<Address>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut seen: BTreeMap<&str, (&Address, &Label)> = BTreeMap::new();
-    for image in in_file_order(images) {
+    let new_images = in_file_order(images)
+        .into_iter()
+        .filter(|image| !imported.contains(&image.address));
+    for image in new_images {
         let Some(name) = image.fields.name.as_ref().or(defaults.name.as_ref()) else {
             continue;
         };

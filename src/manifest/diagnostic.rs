@@ -57,6 +57,19 @@ impl Label {
     }
 
     /// Adds the note printed next to the caret.
+    /// Where the label points, for the validated model's messages.
+    pub fn location(&self) -> super::model::Location {
+        let (line, column) = self
+            .snippet
+            .as_ref()
+            .map_or((0, 0), |snippet| (snippet.line, snippet.column));
+        super::model::Location {
+            file: self.file.clone(),
+            line,
+            column,
+        }
+    }
+
     pub fn with_note(mut self, note: impl Into<String>) -> Label {
         self.note = Some(note.into());
         self

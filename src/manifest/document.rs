@@ -1,4 +1,4 @@
-//! One manifest file's top level: `images`, `defaults`, `moved` and `variables`, read into
+//! One manifest file's top level: `images`, `defaults`, `moved`, `import` and `variables`, read into
 //! unmerged parts with their places. Merging across files happens in `assemble.rs`. The
 //! `variables` declarations are read first ([`read_variables`]), before the rest of any file,
 //! since every file's strings may refer to any file's variables.
@@ -8,12 +8,14 @@ use marked_yaml::types::MarkedMappingNode;
 
 use super::diagnostic::{Diagnostic, Label};
 use super::fields::{ImageFields, read_image};
+use super::imports::{RawImport, read_imports};
 use super::model::{Address, is_valid_key};
+use super::unknown_source::{UNKNOWN_IMAGE_URL, is_unknown};
 use super::variables::{Declared, read_declarations};
 use super::walk::{MappingRef, Spanned, Walker};
 
 /// The top-level keys of a manifest.
-pub const TOP_KEYS: [&str; 4] = ["images", "defaults", "moved", "variables"];
+pub const TOP_KEYS: [&str; 5] = ["images", "defaults", "moved", "import", "variables"];
 
 /// The keys of a `moved` entry.
 pub const MOVED_KEYS: [&str; 2] = ["from", "to"];
@@ -41,6 +43,7 @@ pub struct Document {
     pub defaults: Option<(ImageFields, Label)>,
     pub images: Vec<RawImage>,
     pub moved: Vec<RawMoved>,
+    pub imports: Vec<RawImport>,
 }
 
 /// Reads a file's `variables:` declarations (the top level's other keys are left to
@@ -65,22 +68,47 @@ pub fn read_document(walker: &mut Walker<'_>, root: &MarkedMappingNode) -> Docum
             "defaults" => {
                 if let Some(mapping) = walker.mapping(value, "`defaults`") {
                     let fields = read_image(walker, mapping, "`defaults`");
-                    if let Some(label) = &fields.replicas_label {
-                        walker.push(
-                            Diagnostic::error("`replicas` cannot be set in `defaults`")
-                                .at(label.clone())
-                                .hint("each image names its own replicas; move it to the images"),
-                        );
-                    }
+                    check_defaults(walker, &fields);
                     document.defaults = Some((fields, walker.key_label(key)));
                 }
             }
             "images" => read_images(walker, value, &mut document),
             "moved" => read_moved(walker, value, &mut document),
+            "import" => read_imports(walker, value, &mut document.imports),
             _ => {}
         }
     }
     document
+}
+
+/// What `defaults` cannot hold: `replicas` (each image names its own) and the unknown-source
+/// `image_url` (every image without its own file would become one that cannot be built).
+fn check_defaults(walker: &mut Walker<'_>, fields: &ImageFields) {
+    if let Some(label) = &fields.replicas_label {
+        walker.push(
+            Diagnostic::error("`replicas` cannot be set in `defaults`")
+                .at(label.clone())
+                .hint("each image names its own replicas; move it to the images"),
+        );
+    }
+    if let Some(url) = fields.image_url.as_ref().filter(|u| is_unknown(&u.value)) {
+        walker.push(
+            Diagnostic::error(format!(
+                "`image_url: {UNKNOWN_IMAGE_URL}` cannot be set in `defaults`"
+            ))
+            .at(url.label.clone())
+            .hint("it marks one adopted image whose file is not known; set it on that image"),
+        );
+    }
+    if let Some(file) = &fields.file {
+        walker.push(
+            Diagnostic::error("`file` cannot be set in `defaults`")
+                .at(file.label.clone())
+                .hint(
+                    "each image names its own file; `bucket` and `object_prefix` may be defaults",
+                ),
+        );
+    }
 }
 
 fn read_images(walker: &mut Walker<'_>, node: &Node, document: &mut Document) {

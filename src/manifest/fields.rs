@@ -15,11 +15,13 @@ use super::diagnostic::{Diagnostic, Label};
 use super::model::{DiskFormat, Field, ReplaceOrder, TOKEN_TAG};
 use super::naming::{description, name};
 use super::replicas::{RawReplica, read_replicas};
+use super::unknown_source::{UNKNOWN_IMAGE_URL, is_unknown};
+use super::upload::{self, RawFile};
 use super::walk::{MappingRef, Spanned, Walker, closest};
 use crate::ims;
 
 /// The keys of an image (and of `defaults`).
-pub const IMAGE_KEYS: [&str; 12] = [
+pub const IMAGE_KEYS: [&str; 16] = [
     "name",
     "image_url",
     "os_version",
@@ -32,6 +34,10 @@ pub const IMAGE_KEYS: [&str; 12] = [
     "share_with",
     "lifecycle",
     "replicas",
+    "file",
+    "bucket",
+    "object_prefix",
+    "delete_file_after_register",
 ];
 
 /// The keys of `lifecycle`.
@@ -71,6 +77,11 @@ pub struct ImageFields {
     /// `replicas` by region, and where `replicas:` was written (refused in `defaults`).
     pub replicas: BTreeMap<String, RawReplica>,
     pub replicas_label: Option<Label>,
+    /// `file` (refused in `defaults`), `bucket`, `object_prefix`, `delete_file_after_register`.
+    pub file: Option<RawFile>,
+    pub bucket: Option<Spanned<String>>,
+    pub object_prefix: Option<Spanned<String>>,
+    pub delete_file_after_register: Option<Spanned<bool>>,
     /// Keys written, valid or not: a required field written wrongly is not also "missing".
     pub written: BTreeSet<&'static str>,
 }
@@ -103,6 +114,12 @@ pub fn read_image(walker: &mut Walker<'_>, mapping: MappingRef<'_>, what: &str) 
                 fields.replicas = read_replicas(walker, value, what);
             }
             "share_with" => fields.share_with = share_with(walker, value, &at),
+            "file" => fields.file = upload::file(walker, value, &at),
+            "bucket" => fields.bucket = upload::bucket(walker, value, &at),
+            "object_prefix" => fields.object_prefix = upload::object_prefix(walker, value, &at),
+            "delete_file_after_register" => {
+                fields.delete_file_after_register = walker.bool(value, &at);
+            }
             // The one key left of IMAGE_KEYS: `lifecycle`.
             _ => lifecycle(walker, value, &mut fields, what),
         }
@@ -112,11 +129,18 @@ pub fn read_image(walker: &mut Walker<'_>, mapping: MappingRef<'_>, what: &str) 
 
 fn image_url(walker: &mut Walker<'_>, node: &Node, what: &str) -> Option<Spanned<String>> {
     let url = walker.text(node, what)?;
+    if is_unknown(&url.value) {
+        return Some(url);
+    }
     let Some((bucket, object)) = url.value.split_once(':') else {
         walker.push(
             Diagnostic::error(format!("{what} is not `bucket:object`"))
                 .at(url.label)
-                .hint("write the OBS bucket, a colon and the object's key, e.g. `images:ubuntu/base.qcow2`"),
+                .hint(format!(
+                    "write the OBS bucket, a colon and the object's key, e.g. \
+                     `images:ubuntu/base.qcow2` (or `{UNKNOWN_IMAGE_URL}` for an adopted image \
+                     whose file IMS does not report)"
+                )),
         );
         return None;
     };

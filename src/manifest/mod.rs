@@ -15,11 +15,16 @@ pub mod diagnostic;
 mod discover;
 mod document;
 mod fields;
+mod image_source;
+mod import_checks;
+pub mod imports;
 mod interpolate;
 pub mod model;
 mod naming;
 mod replicas;
 mod source;
+pub mod unknown_source;
+pub mod upload;
 mod values;
 mod var_file;
 pub mod variables;
@@ -34,8 +39,10 @@ pub use assemble::{USER_TAGS_MAX, derived_disk_format};
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use document::{MOVED_KEYS, TOP_KEYS};
 pub use fields::{DISK_FORMATS, IMAGE_KEYS, LIFECYCLE_KEYS, REPLACE_ORDERS};
+pub use imports::{IMPORT_KEYS, Import, ImportTarget};
 pub use replicas::REPLICA_KEYS;
 pub use source::{MAX_FILE_BYTES, MAX_INDENT};
+pub use unknown_source::UNKNOWN_IMAGE_URL;
 pub use variables::{VARIABLE_KEYS, VarArg, VarInput};
 
 /// Manifests that cannot be used.
@@ -98,6 +105,10 @@ pub fn plural(count: usize, noun: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub manifests: model::Manifests,
+    /// The `import` entries, in file order, each with its place: their addresses have blocks
+    /// in `manifests` and no two share an id or an address. The planner checks them against
+    /// the state and the cloud (`crate::adopt::check_imports`).
+    pub imports: Vec<Import>,
     /// Warnings only: any error makes [`load`] fail.
     pub warnings: Vec<Diagnostic>,
     /// Each file's path (relative to the base directory when inside it) and content, in load
@@ -105,6 +116,9 @@ pub struct Loaded {
     pub files: Vec<(PathBuf, String)>,
     /// The value of every declared variable, by name.
     pub variables: BTreeMap<String, String>,
+    /// The images built from a local file (`file:`), by address: their `attrs.image_url` is
+    /// empty until [`upload::resolve_image_urls`] names the object at plan time.
+    pub uploads: BTreeMap<model::Address, upload::UploadSpec>,
 }
 
 /// Loads and validates every manifest under `paths` (relative ones resolved against
@@ -142,16 +156,18 @@ pub fn load(paths: &[PathBuf], base_dir: &Path, vars: &VarInput) -> Result<Loade
     }
     diagnostics.extend(problems);
     diagnostics.extend(variables::unset_unused(&values, &used));
-    let manifests = assemble::assemble(documents, &mut diagnostics);
+    let (manifests, imports, uploads) = assemble::assemble(documents, &mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(ManifestError::Invalid { diagnostics });
     }
     let files = parsed.into_iter().filter_map(|one| one.file);
     Ok(Loaded {
         manifests,
+        imports,
         warnings: diagnostics,
         files: files.map(|file| (file.path, file.text)).collect(),
         variables: variables::chosen(&values),
+        uploads,
     })
 }
 
@@ -260,6 +276,11 @@ fn par_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<
             })
             .collect()
     })
+}
+
+/// Whether `base_dir` holds any manifest file (what a run without paths would read).
+pub fn has_manifests(base_dir: &Path) -> bool {
+    !discover::discover(&[], base_dir).0.is_empty()
 }
 
 /// The manifest files of `base_dir` (what a run without paths would read) that `paths` leave

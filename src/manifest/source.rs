@@ -27,6 +27,8 @@ pub const MAX_INDENT: usize = 256;
 pub struct SourceFile {
     /// As shown in diagnostics: relative to the base directory when inside it.
     pub path: PathBuf,
+    /// The directory holding the file on disk: paths written in it (`file:`) are relative to it.
+    pub dir: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
 }
@@ -36,11 +38,19 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(at, _)| at + 1))
             .collect();
+        let dir = path.parent().map(PathBuf::from).unwrap_or_default();
         SourceFile {
             path,
+            dir,
             text,
             line_starts,
         }
+    }
+
+    /// The same file, found on disk in `dir`.
+    pub fn in_dir(mut self, dir: &Path) -> SourceFile {
+        self.dir = dir.to_path_buf();
+        self
     }
 
     /// The text of 1-based line `line`, without its line break ("" past the end).
@@ -120,7 +130,10 @@ pub fn read(shown: &Path, path: &Path) -> Result<SourceFile, Diagnostic> {
         bytes.drain(..3);
     }
     String::from_utf8(bytes)
-        .map(|text| SourceFile::new(shown.to_path_buf(), text))
+        .map(|text| {
+            let dir = path.parent().unwrap_or_else(|| Path::new(""));
+            SourceFile::new(shown.to_path_buf(), text).in_dir(dir)
+        })
         .map_err(|error| not_utf8(shown, error))
 }
 

@@ -276,3 +276,104 @@ fn left_out_names_the_manifests_the_paths_do_not_cover() {
         [PathBuf::from("a.yaml"), PathBuf::from("sub/b.yml")]
     );
 }
+
+#[test]
+fn import_entries_load_with_their_places_and_imported_namesakes_are_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "\
+images:
+  build-a:
+    name: build
+    image_url: unknown
+    os_version: Ubuntu 22.04 server 64bit
+    min_disk: 40
+  build-b:
+    name: build
+    image_url: bucket-1:build.qcow2
+    os_version: Ubuntu 22.04 server 64bit
+    min_disk: 40
+    replicas: { cn-south-1: {} }
+import:
+  - { to: 'images.build-b.replicas[\"cn-south-1\"]', id: copy-1 }
+";
+    write(dir.path(), "adopted.yaml", text);
+    let error = load(&[], dir.path(), &VarInput::default()).unwrap_err();
+    let messages: Vec<&str> = error
+        .diagnostics()
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        ["images `images.build-a` and `images.build-b` are both named `build`"],
+        "two new images of one name"
+    );
+    let imported = text.replace(
+        "import:\n",
+        "import:\n  - to: images.build-a\n    id: 0b7f3b2c-1111-4000-8000-000000000001\n",
+    );
+    write(dir.path(), "adopted.yaml", &imported);
+    let loaded = load(&[], dir.path(), &VarInput::default()).unwrap();
+    let entries: Vec<(String, &str, String)> = loaded
+        .imports
+        .iter()
+        .map(|i| (i.to.to_string(), i.id.as_str(), i.location().to_string()))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (
+                "images.build-a".to_owned(),
+                "0b7f3b2c-1111-4000-8000-000000000001",
+                "adopted.yaml:14:9".to_owned()
+            ),
+            (
+                "images.build-b.replicas[\"cn-south-1\"]".to_owned(),
+                "copy-1",
+                "adopted.yaml:16:11".to_owned()
+            ),
+        ]
+    );
+    let build_a = &loaded.manifests.images[&Address::from_key("build-a")];
+    assert_eq!(build_a.attrs.image_url, UNKNOWN_IMAGE_URL);
+    assert_eq!(build_a.attrs.disk_format, DiskFormat::Zvhd2);
+}
+
+#[test]
+fn a_file_image_carries_its_upload_and_gets_its_url_at_plan_time() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "build/web.QCOW2", "disk");
+    write(
+        dir.path(),
+        "manifests/images.yaml",
+        "defaults:\n  bucket: platform-images\n  object_prefix: team/\nimages:\n  web:\n    \
+         name: web\n    file: ../build/web.QCOW2\n    os_version: Ubuntu 22.04 server 64bit\n    \
+         min_disk: 40\n    delete_file_after_register: true\n",
+    );
+    let mut loaded = load(&[], dir.path(), &VarInput::default()).unwrap();
+    let address = Address::from_key("web");
+    let upload = loaded.uploads[&address].clone();
+    assert_eq!(upload.path, dir.path().join("manifests/../build/web.QCOW2"));
+    assert_eq!(
+        (upload.bucket.as_str(), upload.object_prefix.as_str()),
+        ("platform-images", "team/")
+    );
+    assert_eq!(upload.extension, "qcow2");
+    assert!(upload.delete_after_register);
+    assert_eq!(upload.location.line, 7);
+    let spec = &loaded.manifests.images[&address];
+    assert_eq!(spec.attrs.image_url, "", "named at plan time");
+    assert_eq!(
+        spec.attrs.disk_format,
+        DiskFormat::Qcow2,
+        "from the file's extension"
+    );
+    let mut cache = crate::upload::DigestCache::open(dir.path());
+    let mut digest = |path: &Path| cache.sha256(path).map(|d| d.sha256);
+    upload::resolve_image_urls(&mut loaded.manifests, &loaded.uploads, &mut digest).unwrap();
+    // SHA-256 of "disk".
+    assert_eq!(
+        loaded.manifests.images[&address].attrs.image_url,
+        "platform-images:team/web-1044dec7206e8d7c.qcow2"
+    );
+}

@@ -48,6 +48,11 @@ pub(crate) fn of(plan: &Plan) -> Vec<Warning> {
                 .iter()
                 .map(|id| format!("    imsform import {} {id}", collision.address)),
         );
+        lines.push(
+            "To manage many existing images at once, `imsform query --generate-config-out \
+             adopted.yaml` writes their manifest blocks with import entries."
+                .to_owned(),
+        );
         warnings.push(Warning {
             title: format!("An image named \"{}\" already exists", collision.name),
             lines,

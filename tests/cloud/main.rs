@@ -7,6 +7,8 @@
 mod distribution;
 mod faults;
 mod jobs;
+mod obs;
+mod obs_resume;
 mod operations;
 
 use std::collections::BTreeMap;

@@ -5,9 +5,11 @@
 
 mod distribution;
 mod graph;
+mod hand_made;
 mod import;
 mod output;
 mod plan;
+mod query;
 mod rebind;
 mod refusals;
 mod replicas;

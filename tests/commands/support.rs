@@ -222,6 +222,16 @@ impl Cloud {
         }
     }
 
+    /// The library client of this emulator's default project.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Runs `future` on this emulator's runtime, e.g. calls of [`Cloud::client`].
+    pub fn block_on<T>(&self, future: impl std::future::Future<Output = T>) -> T {
+        self.runtime.block_on(future)
+    }
+
     /// `imsform.toml` pointing at this emulator.
     pub fn toml(&self) -> String {
         let uri = self.emulator.uri();

@@ -155,7 +155,8 @@ fn the_cli_prints_one_json_line_and_refuses_non_loopback() {
             "\"access_key\"",
             "\"secret_key\"",
             "\"project_id\"",
-            "\"region\""
+            "\"region\"",
+            "\"obs_endpoint\""
         ]
     );
     let info: Value = serde_json::from_str(&line).unwrap();

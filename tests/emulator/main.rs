@@ -3,6 +3,7 @@
 //! area.
 
 mod admin;
+mod adoption;
 mod auth;
 mod copy;
 mod faults;
@@ -10,5 +11,6 @@ mod images;
 mod lifecycle;
 mod list;
 mod members;
+mod obs;
 mod regions;
 mod support;

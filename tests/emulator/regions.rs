@@ -139,6 +139,17 @@ fn the_cli_lists_every_region_and_project_when_there_are_several() {
         other.starts_with("http://127.0.0.1:") && other != info["endpoint"],
         "{line}"
     );
+    let obs = info["regions"]["ap-southeast-1"]["obs_endpoint"]
+        .as_str()
+        .unwrap();
+    assert!(
+        obs.starts_with("http://127.0.0.1:") && obs != other,
+        "{line}"
+    );
+    assert_eq!(
+        info["regions"]["cn-north-4"]["obs_endpoint"],
+        info["obs_endpoint"]
+    );
     let names: Vec<&str> = info["projects"]
         .as_array()
         .unwrap()

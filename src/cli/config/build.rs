@@ -20,11 +20,12 @@ use super::{
 };
 
 const SECTIONS: [&str; 3] = ["cloud", "state", "apply"];
-const CLOUD_KEYS: [&str; 10] = [
+const CLOUD_KEYS: [&str; 11] = [
     "region",
     "project_id",
     "endpoint",
     "iam_endpoint",
+    "obs_endpoint",
     "local",
     "insecure",
     "copy_agency",
@@ -32,7 +33,7 @@ const CLOUD_KEYS: [&str; 10] = [
     "request_timeout",
     "unresponsive_timeout",
 ];
-const REGION_KEYS: [&str; 3] = ["project", "endpoint", "iam_endpoint"];
+const REGION_KEYS: [&str; 4] = ["project", "endpoint", "iam_endpoint", "obs_endpoint"];
 const STATE_KEYS: [&str; 7] = [
     "path",
     "backend",
@@ -103,6 +104,7 @@ impl Reader<'_> {
                         &mut cloud.iam_endpoint
                     } = url;
                 }
+                "obs_endpoint" => cloud.obs_endpoint = self.obs_endpoint(value, &dotted),
                 "local" => cloud.local = self.bool(value, &dotted).unwrap_or(false),
                 "copy_agency" => {
                     cloud.copy_agency = self.string(value, &dotted).filter(|agency| {
@@ -165,6 +167,12 @@ impl Reader<'_> {
                 "`local = true` runs the built-in cloud; an endpoint makes no sense with it",
             );
         }
+        if cloud.local && cloud.obs_endpoint.is_some() {
+            self.env_or_file_problem(
+                "cloud.obs_endpoint",
+                "`local = true` runs the built-in cloud and its OBS; an endpoint makes no sense with it",
+            );
+        }
         Some(cloud)
     }
 
@@ -201,6 +209,7 @@ impl Reader<'_> {
                         let url = self.string(value, &dotted);
                         config.iam_endpoint = url.filter(|url| self.endpoint(url, start, &dotted));
                     }
+                    "obs_endpoint" => config.obs_endpoint = self.obs_endpoint(value, &dotted),
                     other => self.unknown(key.span().start, &dotted, other, &REGION_KEYS),
                 }
             }
@@ -240,6 +249,26 @@ impl Reader<'_> {
             None => self
                 .env_or_file_problem("cloud.region", &format!("{message} (from HW_REGION_NAME)")),
         }
+        None
+    }
+
+    /// An OBS endpoint: like any endpoint, and only scheme, host and port (buckets go in front
+    /// of the host, keys after it).
+    fn obs_endpoint(&mut self, value: &toml::Spanned<DeValue<'_>>, key: &str) -> Option<String> {
+        let start = value.span().start;
+        let url = self.string(value, key)?;
+        if !self.endpoint(&url, start, key) {
+            return None;
+        }
+        let parsed = reqwest::Url::parse(&url).ok()?;
+        if parsed.path().trim_matches('/').is_empty() && parsed.query().is_none() {
+            return Some(url);
+        }
+        let message = format!(
+            "`{url}` has a path or query; an OBS endpoint is only scheme, host and port, e.g. \
+             \"https://obs.cn-north-4.myhuaweicloud.com\""
+        );
+        self.problem(start, key, message);
         None
     }
 

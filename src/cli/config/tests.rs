@@ -309,6 +309,48 @@ endpoint = "http://ims.example.com"
 }
 
 #[test]
+fn obs_endpoints_are_read_per_region_and_checked() {
+    let config = parse(
+        r#"
+[cloud]
+region = "cn-north-4"
+obs_endpoint = "https://obs.cn-north-4.example.com"
+
+[cloud.regions.cn-south-1]
+obs_endpoint = "http://127.0.0.1:9002"
+"#,
+    )
+    .unwrap();
+    let cloud = &config.cloud;
+    assert_eq!(
+        cloud.obs_endpoint_of("cn-north-4"),
+        Some("https://obs.cn-north-4.example.com")
+    );
+    assert_eq!(
+        cloud.obs_endpoint_of("cn-south-1"),
+        Some("http://127.0.0.1:9002")
+    );
+    assert_eq!(cloud.obs_endpoint_of("ap-southeast-1"), None);
+    let message = error(
+        "[cloud]\nregion = \"cn-north-4\"\nobs_endpoint = \"http://obs.example.com\"\n\
+         [cloud.regions.cn-south-1]\nobs_endpoint = \"https://obs.example.com/bucket\"\n",
+    );
+    assert_eq!(
+        message,
+        "imsform.toml:3:16: `cloud.obs_endpoint`: plain `http://` is refused except to a loopback \
+         host; use `https://`\n\
+         imsform.toml:5:16: `cloud.regions.cn-south-1.obs_endpoint`: \
+         `https://obs.example.com/bucket` has a path or query; an OBS endpoint is only scheme, \
+         host and port, e.g. \"https://obs.cn-north-4.myhuaweicloud.com\""
+    );
+    let local = error("[cloud]\nlocal = true\nobs_endpoint = \"https://obs.example.com\"\n");
+    assert!(
+        local.contains("`cloud.obs_endpoint`: `local = true`"),
+        "{local}"
+    );
+}
+
+#[test]
 fn from_config_takes_the_rate_the_timeouts_and_bounds_the_burst() {
     let apply = |rate| ApplyConfig {
         parallelism: 10,

@@ -105,6 +105,23 @@ impl Connection {
         }
     }
 
+    /// Makes sure `buckets` exist in `region` on the local cloud, which serves the buckets its
+    /// manifests name (objects under `.imsform/local-cloud.obs/`); nothing to do on a real
+    /// cloud, whose buckets are the user's.
+    pub fn ensure_buckets<'b>(
+        &self,
+        region: &str,
+        buckets: impl IntoIterator<Item = &'b str>,
+    ) -> Result<(), Error> {
+        let Some(local) = &self.local else {
+            return Ok(());
+        };
+        for bucket in buckets {
+            local.create_bucket(region, bucket)?;
+        }
+        Ok(())
+    }
+
     /// Stops the local cloud, if any, after its in-flight requests (its world is saved before
     /// each answer, so this only tidies up).
     pub async fn close(self) {
@@ -209,6 +226,9 @@ async fn connect_local(config: &Config, reach: &Reach) -> Result<Connection, Err
     for (region, uri) in emulator.endpoints() {
         factory = factory.endpoint(&region, &uri, &uri);
     }
+    for (region, uri) in emulator.obs_endpoints() {
+        factory = factory.obs_endpoint(&region, &uri);
+    }
     let client = factory.client(&config.cloud.region)?;
     Ok(Connection {
         client: Arc::new(client),
@@ -253,5 +273,28 @@ mod tests {
             [&created.id]
         );
         second.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_local_cloud_serves_the_buckets_it_is_asked_for_and_keeps_their_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_toml(
+            "[cloud]\nlocal = true\n",
+            &dir.path().join("imsform.toml"),
+            dir.path(),
+            &|_| None,
+        )
+        .unwrap();
+        let target = crate::cloud::obs::Target {
+            bucket: "images".into(),
+            key: "a.raw".into(),
+        };
+        let connection = connect(&config, &Reach::default()).await.unwrap();
+        connection.ensure_buckets("cn-north-4", ["images"]).unwrap();
+        let obs = connection.factory.obs("cn-north-4").unwrap();
+        assert!(obs.endpoint().path_style());
+        assert_eq!(obs.head(&target).await.unwrap(), None);
+        connection.close().await;
+        assert!(dir.path().join(".imsform/local-cloud.obs").is_dir());
     }
 }
