@@ -68,6 +68,10 @@ fn json_of(plan: &Plan) -> serde_json::Value {
         "the JSON plan does not match the schema: {errors:#?}"
     );
     json["imsform_version"] = "[version]".into();
+    json["terraform_version"] = "[version]".into();
+    if let Some(prior) = json.get_mut("prior_state") {
+        prior["terraform_version"] = "[version]".into();
+    }
     json
 }
 

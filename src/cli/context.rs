@@ -147,6 +147,7 @@ pub async fn prepare(global: &GlobalArgs, request: Request<'_>) -> Result<Sessio
         imports::mark(&mut plan, importing, store.state());
     }
     plan.timestamp = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    plan.region = Some(cloud.region.clone());
     preflight(&plan, &connection).await?;
     let counts = plan.counts();
     tracing::info!(

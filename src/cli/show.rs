@@ -2,8 +2,9 @@
 //! `plan` would have (human text, `--json` or `--markdown`), reading neither the state nor the
 //! cloud; a relative plan path is taken from the working directory (`-C DIR`). Without a plan
 //! file it reads the state without a lock and prints it as text (Terraform's `show` shape) or,
-//! with `--json`, as the state file's JSON. The text rendering of state records lives here;
-//! `state show` reuses it.
+//! with `--json`, in Terraform's state representation (`schema/show.schema.json`): each
+//! instance in `values.root_module.resources[]`, the lineage, serial, identity and journal
+//! beside. The text rendering of state records lives here; `state show` reuses it.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -15,9 +16,10 @@ use crate::cli::context::stdout_color;
 use crate::cli::io::{read, state_location, stdout_error};
 use crate::error::Error;
 use crate::manifest::model::{Address, replica_address};
+use crate::plan;
 use crate::planfile::SavedPlan;
 use crate::render::{human, json, markdown};
-use crate::state::{ImageRecord, PendingEntry, PendingOperation, State, StateError, format};
+use crate::state::{ImageRecord, PendingEntry, PendingOperation, State, StateError};
 
 pub async fn run(global: &GlobalArgs, args: ShowArgs) -> Result<Outcome, Error> {
     if let Some(plan_file) = &args.plan_file {
@@ -32,11 +34,9 @@ pub async fn run(global: &GlobalArgs, args: ShowArgs) -> Result<Outcome, Error> 
     let state = read(state_location(global)?).await?;
     let mut out = io::stdout().lock();
     if args.json {
-        let bytes = match &state {
-            Some(state) => format::serialize(state)?,
-            None => b"null\n".to_vec(),
-        };
-        out.write_all(&bytes).map_err(stdout_error)?;
+        let instances = state.as_ref().map(plan::state_instances);
+        let both = state.as_ref().zip(instances.as_deref());
+        json::write_state(&mut out, both).map_err(stdout_error)?;
     } else {
         write_state(&mut out, state.as_ref()).map_err(stdout_error)?;
     }

@@ -13,6 +13,7 @@ use super::error::{PlanError, Problem};
 use super::image::{ImageChange, ImageDrift};
 use super::instance::{Change, Drift, Plan, Recovery};
 use super::model::{Action, NameCollision, PlanMode, PlanOptions, Reason, StateRef};
+use super::prior;
 use super::recovery::recover;
 use super::refresh::RemoteView;
 use super::replicas;
@@ -99,6 +100,10 @@ pub fn plan_with_projects(
     let name_collisions = remote.map_or_else(Vec::new, |view| name_collisions(&changes, view));
     // Every image sorts before every replica (`InstanceAddress`'s order), and each list is
     // already in address order.
+    let prior_instances = match state {
+        Some(_) => prior::instances(&records, desired, remote, project_of),
+        None => Vec::new(),
+    };
     let changes = changes.into_iter().map(Change::Image);
     let changes = changes.chain(replica_changes.into_iter().map(Change::Replica));
     let drift = drift.into_iter().map(Drift::Image);
@@ -120,6 +125,9 @@ pub fn plan_with_projects(
         name_collisions,
         timestamp: None,
         untracked,
+        region: None,
+        prior_instances,
+        configuration: prior::configuration(desired),
     })
 }
 

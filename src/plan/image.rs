@@ -53,6 +53,29 @@ pub struct ImageChange {
     pub importing: Option<String>,
 }
 
+/// An image of the state before the plan: its record at its address (after the journal's
+/// recovery and the `moved` renames), with the values refresh read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageInstance {
+    pub address: Address,
+    pub id: String,
+    pub attrs: ImageAttrs,
+    /// As refreshed, else as last observed; `None` when never observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The state marks the image tainted (the plan replaces it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tainted: bool,
+}
+
+/// An image as the manifests configure it: every attribute's value, defaults and variables
+/// applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageConfig {
+    pub address: Address,
+    pub attrs: ImageAttrs,
+}
+
 /// An object changed outside imsform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageDrift {

@@ -12,12 +12,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::image::{ImageChange, ImageDrift, ImageRecovery};
+use super::image::{ImageChange, ImageConfig, ImageDrift, ImageInstance, ImageRecovery};
 use super::model::Counts;
 use super::model::{
     Action, FieldChange, Move, NameCollision, PlanMode, Reason, StateRef, Targeting,
 };
-use super::replica::{ReplicaChange, ReplicaDrift, ReplicaRecovery, ReplicaRecoveryAction};
+use super::replica::{
+    ReplicaChange, ReplicaDrift, ReplicaInstance, ReplicaRecovery, ReplicaRecoveryAction,
+    ReplicasConfig,
+};
 use super::untracked::Untracked;
 use crate::manifest::model::{Address, InstanceAddress, Kind};
 use crate::state::PendingOperation;
@@ -52,6 +55,20 @@ pub struct Plan {
     /// Images created by this state's imsform that the state does not track, by image id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub untracked: Vec<Untracked>,
+    /// The configuration's region (`[cloud] region`), where the images are: what `imsform
+    /// output` names; set by the command, not by the pure engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The state the plan was diffed against, every instance of it whatever the targeting:
+    /// each record after the journal's recovery, the `moved` renames and the adoptions, with
+    /// the values refresh read (an object refresh found deleted is left out). Sorted like
+    /// [`Plan::changes`]; empty without a state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prior_instances: Vec<Instance>,
+    /// What the manifests configure, whatever the targeting: each image, then each image's
+    /// `replicas`, by address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configuration: Vec<Configured>,
 }
 
 impl Plan {
@@ -193,6 +210,14 @@ impl Drift {
             Drift::Replica(d) => d.after.is_none(),
         }
     }
+
+    /// The fields that changed (none when the object is gone).
+    pub fn field_changes(&self) -> &[FieldChange] {
+        match self {
+            Drift::Image(d) => &d.field_changes,
+            Drift::Replica(d) => &d.field_changes,
+        }
+    }
 }
 
 /// What the recovery of one pending journal entry will do.
@@ -244,6 +269,65 @@ impl Recovery {
         match self {
             Recovery::Image(r) => r.counts() != Counts::default(),
             Recovery::Replica(_) => true,
+        }
+    }
+}
+
+/// An instance of the state before the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "as for `Change`: one allocation per image saved in the common case"
+)]
+pub enum Instance {
+    Image(ImageInstance),
+    Replica(ReplicaInstance),
+}
+
+impl Instance {
+    pub fn address(&self) -> InstanceAddress {
+        match self {
+            Instance::Image(i) => InstanceAddress::Image(i.address.clone()),
+            Instance::Replica(i) => i.address(),
+        }
+    }
+
+    /// The id of the cloud object.
+    pub fn id(&self) -> &str {
+        match self {
+            Instance::Image(i) => &i.id,
+            Instance::Replica(i) => &i.id,
+        }
+    }
+}
+
+/// One resource block of the manifests: an image, or an image's `replicas` (one block, one
+/// instance per region, as Terraform's `for_each`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "as for `Change`: one allocation per image saved in the common case"
+)]
+pub enum Configured {
+    Image(ImageConfig),
+    Replicas(ReplicasConfig),
+}
+
+impl Configured {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Configured::Image(_) => Kind::Image,
+            Configured::Replicas(_) => Kind::Replica,
+        }
+    }
+
+    /// The image the block belongs to (itself for an image).
+    pub fn image(&self) -> &Address {
+        match self {
+            Configured::Image(c) => &c.address,
+            Configured::Replicas(c) => &c.image,
         }
     }
 }

@@ -13,7 +13,9 @@
 //! Module map: `model` (the types), `error` (why a plan is refused), `engine` (per-address
 //! diff), `drift` (what changed outside imsform), `recovery` (pending journal entries), `select` (options: targets, moves),
 //! `refresh` (reading the cloud), `preflight` (quota and os_version checks of the creates),
-//! `untracked` (images of this lineage the state does not know), `counts` (the plan's counts).
+//! `untracked` (images of this lineage the state does not know), `counts` (the plan's counts),
+//! `prior` (the state's instances before the plan and the manifests' blocks, for the JSON plan's
+//! `prior_state` and `configuration`).
 //! Saved plan files are `crate::planfile`: a rendering plus an envelope, below this module.
 
 mod counts;
@@ -25,6 +27,7 @@ mod image;
 mod instance;
 mod model;
 mod preflight;
+mod prior;
 mod recovery;
 pub mod refresh;
 mod replica;
@@ -38,14 +41,19 @@ pub(crate) use drift::{field_value, refreshed};
 pub use engine::{plan, plan_with_projects};
 pub use error::{PlanError, Problem};
 pub use graph::{Graph, Node, Step};
-pub use image::{ImageChange, ImageDrift, ImageRecovery, RecoveryAction, StatusChange};
-pub use instance::{Change, Drift, Plan, Recovery};
+pub use image::{
+    ImageChange, ImageConfig, ImageDrift, ImageInstance, ImageRecovery, RecoveryAction,
+    StatusChange,
+};
+pub use instance::{Change, Configured, Drift, Instance, Plan, Recovery};
 pub use model::*;
 pub use preflight::{CloudFacts, preflight, refuse_sharing_with_owner};
+pub use prior::state_instances;
 pub(crate) use recovery::recover;
 pub use refresh::{RemoteView, refresh, refresh_importing};
 pub use replica::{
-    ReplicaAttrs, ReplicaChange, ReplicaDrift, ReplicaRecovery, ReplicaRecoveryAction,
+    ReplicaAttrs, ReplicaChange, ReplicaDrift, ReplicaInstance, ReplicaOverrides, ReplicaRecovery,
+    ReplicaRecoveryAction, ReplicasConfig,
 };
 pub use replica_refresh::refresh_replicas;
 pub use replicas::{COPY_SKEW, candidates};

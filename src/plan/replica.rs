@@ -3,6 +3,8 @@
 //! drift and the recovery of its journal entries are instances of the one model
 //! (`instance.rs`); data only, the decisions are in `replicas.rs`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::model::{Action, FieldChange, Reason};
@@ -19,6 +21,41 @@ pub struct ReplicaAttrs {
     /// The source image copied; `None`: known after apply (its source is created first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
+}
+
+/// A replica of the state before the plan, with the name and description refresh read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaInstance {
+    pub image: Address,
+    pub region: String,
+    pub id: String,
+    pub attrs: ReplicaAttrs,
+}
+
+impl ReplicaInstance {
+    pub fn address(&self) -> InstanceAddress {
+        InstanceAddress::Replica {
+            image: self.image.clone(),
+            region: self.region.clone(),
+        }
+    }
+}
+
+/// An image's `replicas` as the manifests configure them: one entry per region, with the name
+/// and description written there (`None`: the source image's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicasConfig {
+    pub image: Address,
+    pub regions: BTreeMap<String, ReplicaOverrides>,
+}
+
+/// What one `replicas` entry writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaOverrides {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// One replica's change.

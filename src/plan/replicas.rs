@@ -73,26 +73,27 @@ pub(super) fn diff(input: &ReplicaInput<'_>) -> (Vec<ReplicaChange>, Vec<Replica
 }
 
 /// The record's attributes, as last applied.
-fn recorded_attrs(record: &ReplicaRecord, region: &str, input: &ReplicaInput<'_>) -> ReplicaAttrs {
+fn recorded_attrs(
+    record: &ReplicaRecord,
+    region: &str,
+    project_of: &dyn Fn(&str) -> String,
+) -> ReplicaAttrs {
     ReplicaAttrs {
         name: record.name.clone(),
         description: record.description.clone(),
-        project: record
-            .project
-            .clone()
-            .unwrap_or_else(|| (input.project_of)(region)),
+        project: record.project.clone().unwrap_or_else(|| project_of(region)),
         source_id: Some(record.source_id.clone()),
     }
 }
 
 /// The record's attributes with the refreshed name and description.
-fn current(
+pub(super) fn current(
     record: &ReplicaRecord,
     region: &str,
-    input: &ReplicaInput<'_>,
+    project_of: &dyn Fn(&str) -> String,
     seen: Option<Option<&RemoteImage>>,
 ) -> ReplicaAttrs {
-    let mut attrs = recorded_attrs(record, region, input);
+    let mut attrs = recorded_attrs(record, region, project_of);
     if let Some(Some(image)) = seen {
         attrs.name.clone_from(&image.name);
         attrs.description.clone_from(&image.description);
@@ -106,7 +107,7 @@ fn detect(
     record: &ReplicaRecord,
     seen: Option<&RemoteImage>,
 ) -> Option<ReplicaDrift> {
-    let before = recorded_attrs(record, region, input);
+    let before = recorded_attrs(record, region, input.project_of);
     let base = ReplicaDrift {
         image: input.address.clone(),
         region: region.to_owned(),
@@ -214,7 +215,7 @@ fn diff_one(
         created.prior_id = None;
         return Some(created);
     }
-    let before = current(record, region, input, seen);
+    let before = current(record, region, input.project_of, seen);
     let Some(after) = after else {
         let reason = if input.mode == PlanMode::Destroy {
             Reason::DeleteByRequest

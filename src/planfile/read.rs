@@ -1,7 +1,9 @@
 //! The JSON plan read back into the [`Plan`] the executor carries out: the inverse of
 //! `render::json`, whose kind modules read their own entries back. Every change's action,
-//! reason, ids, attributes and field changes come from the document; what the document derives (summary, `replace_paths`, `after_unknown`,
-//! `applyable`) is not read but re-derived, and the caller refuses a file whose document is
+//! reason, ids, attributes and field changes come from the document, and so do the state's
+//! instances (`prior_state`), the manifests' blocks and the region (`configuration`); what the
+//! document derives (summary, `replace_paths`, `after_unknown`, `applyable`, `planned_values`,
+//! `relevant_attributes`, `output_changes`) is not read but re-derived, and the caller refuses a file whose document is
 //! not exactly what the plan read back renders.
 
 use crate::plan::{Plan, StateRef, Untracked, UntrackedAction};
@@ -27,6 +29,17 @@ pub(super) fn plan(document: JsonPlan<'static>) -> Result<Plan, String> {
         .into_iter()
         .map(|entry| entry.read())
         .collect::<Result<_, _>>()?;
+    let prior_instances = match document.prior_state {
+        Some(prior) => prior.read()?,
+        None => Vec::new(),
+    };
+    let configuration = document
+        .configuration
+        .root_module
+        .resources
+        .into_iter()
+        .map(|block| block.read())
+        .collect::<Result<_, _>>()?;
     let untracked = document
         .untracked
         .into_iter()
@@ -44,6 +57,9 @@ pub(super) fn plan(document: JsonPlan<'static>) -> Result<Plan, String> {
         name_collisions: document.name_collisions.into_owned(),
         timestamp: document.timestamp.map(std::borrow::Cow::into_owned),
         untracked,
+        region: document.configuration.provider_config.region(),
+        prior_instances,
+        configuration,
     })
 }
 

@@ -21,17 +21,28 @@ use crate::state::ImageRecord;
 
 mod image;
 mod replica;
+mod state;
+pub mod terraform;
+mod views;
 
 pub use image::{ChangeBody, DriftBody, JsonChange, JsonDrift, Object};
 pub use replica::{JsonReplicaChange, JsonReplicaDrift};
+pub use state::{JsonState, write_state};
+pub use views::{JsonBlock, JsonConfiguration, JsonEntry, JsonOutput};
 
-/// The version of this JSON format.
-pub const FORMAT_VERSION: &str = "1.0";
+use terraform::{OutputChanges, RelevantAttribute, Values};
 
-/// Writes `plan` as one JSON document and a newline.
+/// The version of this JSON format: Terraform's JSON plan format version it follows (readers
+/// accept any 1.x).
+pub const FORMAT_VERSION: &str = "1.2";
+
+/// Writes `plan` as one JSON document and a newline, through a buffer: a terminal's stdout
+/// is line-buffered, and a plan of 10,000 images has millions of lines.
 pub fn write_plan(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &JsonPlan::of(plan))?;
-    writeln!(out)
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, &JsonPlan::of(plan))?;
+    writeln!(out)?;
+    out.flush()
 }
 
 /// The JSON document of `plan`.
@@ -44,6 +55,8 @@ pub fn to_value(plan: &Plan) -> Value {
 #[derive(Serialize, Deserialize)]
 pub struct JsonPlan<'a> {
     pub format_version: Cow<'a, str>,
+    /// Terraform's key, which readers of plans look for: the imsform that made the plan.
+    pub terraform_version: Cow<'a, str>,
     pub imsform_version: Cow<'a, str>,
     /// RFC 3339; when the plan was made.
     pub timestamp: Option<Cow<'a, str>>,
@@ -59,10 +72,25 @@ pub struct JsonPlan<'a> {
     pub errored: bool,
     /// The `--target`/`--exclude` patterns in effect, `null` when none.
     pub targeting: Option<Cow<'a, Targeting>>,
+    /// Terraform's: the instances after apply. Derived from the changes.
+    #[serde(skip_deserializing)]
+    pub planned_values: Values<JsonEntry<'a>>,
     /// Every instance's change: the images', then the replicas'.
     pub resource_changes: Vec<JsonResource<'a>>,
     /// Every object changed outside imsform, in the shape of `resource_changes`.
     pub resource_drift: Vec<JsonResourceDrift<'a>>,
+    /// Terraform's: the attributes drift changed that the plan reads. Derived from the drift.
+    #[serde(skip_deserializing)]
+    pub relevant_attributes: Vec<RelevantAttribute<'a>>,
+    /// Terraform's: each image's output (what `imsform output` prints) before and after.
+    /// Derived from the changes.
+    #[serde(skip_deserializing)]
+    pub output_changes: OutputChanges<'a, JsonOutput<'a>>,
+    /// Terraform's: the state the plan was diffed against; absent without a state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_state: Option<JsonState<'a>>,
+    /// Terraform's: the provider and the manifests' resource blocks.
+    pub configuration: JsonConfiguration<'a>,
     /// What the recovery of each journal entry will do: an image's entries, then a replica's.
     pub recovery: Vec<JsonRecovery<'a>>,
     pub untracked: Vec<JsonUntracked<'a>>,
@@ -130,6 +158,7 @@ impl<'a> JsonPlan<'a> {
         let counts = plan.counts();
         JsonPlan {
             format_version: Cow::Borrowed(FORMAT_VERSION),
+            terraform_version: Cow::Borrowed(env!("CARGO_PKG_VERSION")),
             imsform_version: Cow::Borrowed(env!("CARGO_PKG_VERSION")),
             timestamp: plan.timestamp.as_deref().map(Cow::Borrowed),
             mode: plan.mode,
@@ -143,8 +172,13 @@ impl<'a> JsonPlan<'a> {
             complete: plan.targeting.is_none(),
             errored: false,
             targeting: plan.targeting.as_ref().map(Cow::Borrowed),
+            planned_values: views::planned_values(plan),
             resource_changes: plan.changes.iter().map(JsonResource::of).collect(),
             resource_drift: plan.drift.iter().map(JsonResourceDrift::of).collect(),
+            relevant_attributes: views::relevant_attributes(plan),
+            output_changes: views::output_changes(plan),
+            prior_state: JsonState::prior(plan),
+            configuration: JsonConfiguration::of(plan),
             recovery: plan.recovery.iter().map(JsonRecovery::of).collect(),
             untracked: plan.untracked.iter().map(JsonUntracked::of).collect(),
             moved: Cow::Borrowed(&plan.moves),
@@ -275,7 +309,7 @@ fn read_reason(
 }
 
 /// `after_unknown`: `{"id": true, "status": true}` for new images, `{}` otherwise.
-#[derive(Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct Unknown {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<bool>,

@@ -18,6 +18,25 @@ fn stderr_of_failure(dir: &Dir, args: &[&str]) -> String {
     String::from_utf8(output.stderr).unwrap()
 }
 
+/// `show --json`, checked against `schema/show.schema.json`.
+fn show_json(dir: &Dir) -> serde_json::Value {
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(dir, &["show", "--json"])).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schema/show.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "show --json does not match its schema: {errors:#?}"
+    );
+    assert_eq!(json["format_version"], "1.0");
+    json
+}
+
 #[test]
 fn list_and_show_read_without_changing_anything() {
     let dir = Dir::with_fixture("valid.json");
@@ -30,12 +49,35 @@ fn list_and_show_read_without_changing_anything() {
         stdout_of(&dir, &["state", "show", "images.web"])
     );
     insta::assert_snapshot!("show_state", stdout_of(&dir, &["show"]));
-    let json = stdout_of(&dir, &["show", "--json"]);
+    let json = show_json(&dir);
+    let written: serde_json::Value = serde_json::from_slice(&fixture("valid.json")).unwrap();
+    assert_eq!(json["lineage"], written["lineage"]);
+    assert_eq!(json["serial"], written["serial"]);
     assert_eq!(
-        json.as_bytes(),
-        fixture("valid.json"),
-        "--json prints the state as written"
+        json["pending"], written["pending"],
+        "the journal as written"
     );
+    // Terraform's state representation: each record, as written, in values.root_module.
+    let resources = json["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap();
+    let addresses: Vec<&str> = resources
+        .iter()
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(addresses, ["images.db", "images.web"]);
+    for resource in resources {
+        let record = &written["images"][resource["address"].as_str().unwrap()];
+        assert_eq!(resource["type"], "imsform_image");
+        assert_eq!(resource["mode"], "managed");
+        assert_eq!(resource["values"]["id"], record["id"]);
+        for (name, value) in record["attributes"].as_object().unwrap() {
+            assert_eq!(&resource["values"][name], value, "{name}");
+        }
+    }
+    assert_eq!(resources[0]["tainted"], true);
+    assert_eq!(resources[0]["values"]["status"], serde_json::Value::Null);
+    assert_eq!(resources[1]["values"]["status"], "active");
     assert_eq!(std::fs::read(dir.state()).unwrap(), fixture("valid.json"));
     assert!(!dir.file(".backup").exists());
 }
@@ -45,7 +87,9 @@ fn without_a_state_list_is_empty_and_show_says_so() {
     let dir = Dir::new();
     assert_eq!(stdout_of(&dir, &["state", "list"]), "");
     assert_eq!(stdout_of(&dir, &["show"]), "No state.\n");
-    assert_eq!(stdout_of(&dir, &["show", "--json"]), "null\n");
+    let json = show_json(&dir);
+    assert_eq!(json["lineage"], serde_json::Value::Null);
+    assert!(json.get("values").is_none(), "{json}");
     let stderr = stderr_of_failure(&dir, &["state", "rm", "images.web"]);
     assert!(stderr.contains("there is no state at "), "{stderr}");
     assert!(!dir.state().exists());

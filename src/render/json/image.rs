@@ -7,10 +7,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::terraform::{ProviderName, Sensitive};
 use super::{Unknown, action_of, actions, borrowed, check_resource, read_reason};
 use crate::manifest::model::{Address, DiskFormat, ImageAttrs, Kind};
 use crate::plan::{Action, FieldChange, ImageChange, ImageDrift, StatusChange};
 use crate::state::Taint;
+
+mod views;
+
+pub use views::{ImageBlock, ImageEntry, OutputChange};
+pub(super) use views::{block, output, planned, prior};
 
 /// An image's attributes with its id and status: the same keys in `before` and `after`,
 /// `null` where not known.
@@ -76,6 +82,8 @@ pub struct JsonChange<'a> {
     pub kind: Cow<'a, str>,
     pub name: Cow<'a, str>,
     pub mode: Cow<'a, str>,
+    #[serde(skip_deserializing)]
+    pub provider_name: ProviderName,
     pub image_id: Option<Cow<'a, str>>,
     pub action_reason: Option<Cow<'a, str>>,
     /// Why a tainted image is replaced, as recorded (e.g. the failed job's code and message).
@@ -93,6 +101,10 @@ pub struct ChangeBody<'a> {
     pub before: Option<Object<'a>>,
     pub after: Option<Object<'a>>,
     pub after_unknown: Unknown,
+    #[serde(skip_deserializing)]
+    pub before_sensitive: Sensitive,
+    #[serde(skip_deserializing)]
+    pub after_sensitive: Sensitive,
     pub replace_paths: Vec<[Cow<'a, str>; 1]>,
     pub field_changes: Cow<'a, [FieldChange]>,
     /// Terraform's `change.importing`: the image an `import` entry brings under the address.
@@ -128,6 +140,7 @@ impl<'a> JsonChange<'a> {
             kind,
             name,
             mode,
+            provider_name: ProviderName,
             image_id: id.map(Cow::Borrowed),
             action_reason: change.reason.map(|r| Cow::Borrowed(r.as_str())),
             taint: change.taint.as_ref().map(Cow::Borrowed),
@@ -136,14 +149,13 @@ impl<'a> JsonChange<'a> {
             change: ChangeBody {
                 actions: borrowed(actions(change.action)),
                 before: change.before.as_ref().map(|b| object(b, id, status)),
-                after: change.after.as_ref().map(|a| {
-                    let kept = (!creates).then_some(());
-                    object(a, kept.and(id), kept.and(status))
-                }),
+                after: after_object(change),
                 after_unknown: Unknown {
                     id: unknown,
                     status: unknown,
                 },
+                before_sensitive: Sensitive::of(&change.before),
+                after_sensitive: Sensitive::of(&change.after),
                 replace_paths: change
                     .field_changes
                     .iter()
@@ -159,6 +171,15 @@ impl<'a> JsonChange<'a> {
     }
 }
 
+/// The image after the change: its id and status kept unless a new image is created.
+fn after_object(change: &ImageChange) -> Option<Object<'_>> {
+    let creates = matches!(change.action, Action::Create | Action::Replace { .. });
+    let kept = (!creates).then_some(());
+    let (id, status) = (change.prior_id.as_deref(), change.prior_status.as_deref());
+    let after = change.after.as_ref()?;
+    Some(object(after, kept.and(id), kept.and(status)))
+}
+
 /// One object changed outside imsform, shaped like a resource change.
 #[derive(Serialize, Deserialize)]
 pub struct JsonDrift<'a> {
@@ -167,6 +188,8 @@ pub struct JsonDrift<'a> {
     pub kind: Cow<'a, str>,
     pub name: Cow<'a, str>,
     pub mode: Cow<'a, str>,
+    #[serde(skip_deserializing)]
+    pub provider_name: ProviderName,
     pub image_id: Cow<'a, str>,
     pub change: DriftBody<'a>,
 }
@@ -176,6 +199,13 @@ pub struct DriftBody<'a> {
     pub actions: Vec<Cow<'a, str>>,
     pub before: Object<'a>,
     pub after: Option<Object<'a>>,
+    /// Terraform's; always `{}`: what refresh read is known.
+    #[serde(skip_deserializing)]
+    pub after_unknown: Unknown,
+    #[serde(skip_deserializing)]
+    pub before_sensitive: Sensitive,
+    #[serde(skip_deserializing)]
+    pub after_sensitive: Sensitive,
     pub field_changes: Cow<'a, [FieldChange]>,
     /// The status before and after, when it changed to one that matters (`killed`, `deleted`).
     pub status_change: Option<Cow<'a, StatusChange>>,
@@ -192,6 +222,7 @@ impl<'a> JsonDrift<'a> {
             kind,
             name,
             mode,
+            provider_name: ProviderName,
             image_id: Cow::Borrowed(&drift.image_id),
             change: DriftBody {
                 actions: borrowed(if drift.deleted() {
@@ -201,6 +232,9 @@ impl<'a> JsonDrift<'a> {
                 }),
                 before: object(&drift.before, id, before_status),
                 after: drift.after.as_ref().map(|a| object(a, id, after_status)),
+                after_unknown: Unknown::default(),
+                before_sensitive: Sensitive(true),
+                after_sensitive: Sensitive::of(&drift.after),
                 field_changes: Cow::Borrowed(&drift.field_changes),
                 status_change: drift.status.as_ref().map(Cow::Borrowed),
             },

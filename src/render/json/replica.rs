@@ -7,9 +7,15 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use super::terraform::{ProviderName, Sensitive};
 use super::{Unknown, action_of, actions, borrowed, check_resource, read_reason};
 use crate::manifest::model::{Address, InstanceAddress, Kind};
 use crate::plan::{Action, FieldChange, ReplicaAttrs, ReplicaChange, ReplicaDrift};
+
+mod views;
+
+pub use views::{ReplicaEntry, ReplicasBlock};
+pub(super) use views::{block, planned, prior};
 
 /// One replica change.
 #[derive(Serialize, Deserialize)]
@@ -22,6 +28,8 @@ pub struct JsonReplicaChange<'a> {
     /// The region.
     pub index: Cow<'a, str>,
     pub mode: Cow<'a, str>,
+    #[serde(skip_deserializing)]
+    pub provider_name: ProviderName,
     pub image_id: Option<Cow<'a, str>>,
     pub action_reason: Option<Cow<'a, str>>,
     pub change: ReplicaBody<'a>,
@@ -33,6 +41,10 @@ pub struct ReplicaBody<'a> {
     pub before: Option<ReplicaObject<'a>>,
     pub after: Option<ReplicaObject<'a>>,
     pub after_unknown: Unknown,
+    #[serde(skip_deserializing)]
+    pub before_sensitive: Sensitive,
+    #[serde(skip_deserializing)]
+    pub after_sensitive: Sensitive,
     pub replace_paths: Vec<[Cow<'a, str>; 1]>,
     pub field_changes: Cow<'a, [FieldChange]>,
 }
@@ -93,6 +105,7 @@ impl<'a> JsonReplicaChange<'a> {
             name: Cow::Borrowed(change.image.key()),
             index: Cow::Borrowed(region),
             mode: Cow::Borrowed("managed"),
+            provider_name: ProviderName,
             image_id: id.map(Cow::Borrowed),
             action_reason: change.reason.map(|r| Cow::Borrowed(r.as_str())),
             change: ReplicaBody {
@@ -106,6 +119,8 @@ impl<'a> JsonReplicaChange<'a> {
                     id: creates.then_some(true),
                     status: None,
                 },
+                before_sensitive: Sensitive::of(&change.before),
+                after_sensitive: Sensitive::of(&change.after),
                 replace_paths,
                 field_changes: Cow::Borrowed(&change.field_changes),
             },
@@ -154,6 +169,8 @@ pub struct JsonReplicaDrift<'a> {
     pub name: Cow<'a, str>,
     pub index: Cow<'a, str>,
     pub mode: Cow<'a, str>,
+    #[serde(skip_deserializing)]
+    pub provider_name: ProviderName,
     pub image_id: Cow<'a, str>,
     pub change: ReplicaDriftBody<'a>,
 }
@@ -163,6 +180,13 @@ pub struct ReplicaDriftBody<'a> {
     pub actions: Vec<Cow<'a, str>>,
     pub before: ReplicaObject<'a>,
     pub after: Option<ReplicaObject<'a>>,
+    /// Terraform's; always `{}`: what refresh read is known.
+    #[serde(skip_deserializing)]
+    pub after_unknown: Unknown,
+    #[serde(skip_deserializing)]
+    pub before_sensitive: Sensitive,
+    #[serde(skip_deserializing)]
+    pub after_sensitive: Sensitive,
     pub field_changes: Cow<'a, [FieldChange]>,
 }
 
@@ -176,11 +200,15 @@ impl<'a> JsonReplicaDrift<'a> {
             name: Cow::Borrowed(drift.image.key()),
             index: Cow::Borrowed(region),
             mode: Cow::Borrowed("managed"),
+            provider_name: ProviderName,
             image_id: Cow::Borrowed(&drift.image_id),
             change: ReplicaDriftBody {
                 actions: borrowed(if deleted { &["delete"] } else { &["update"] }),
                 before: object(&drift.before, region, id),
                 after: drift.after.as_ref().map(|a| object(a, region, id)),
+                after_unknown: Unknown::default(),
+                before_sensitive: Sensitive(true),
+                after_sensitive: Sensitive::of(&drift.after),
                 field_changes: Cow::Borrowed(&drift.field_changes),
             },
         }
