@@ -293,6 +293,14 @@ impl Instance {
         }
     }
 
+    /// The image the instance belongs to (itself for an image).
+    pub fn image(&self) -> &Address {
+        match self {
+            Instance::Image(i) => &i.address,
+            Instance::Replica(i) => &i.image,
+        }
+    }
+
     /// The id of the cloud object.
     pub fn id(&self) -> &str {
         match self {

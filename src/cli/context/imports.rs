@@ -124,12 +124,20 @@ pub fn importing_state(
     Ok(Some((planned, importing)))
 }
 
-/// Marks the changes of `plan` that import, and gives it the real state's reference.
+/// Marks the changes of `plan` that import, and gives it the real state's reference and
+/// instances: the images to import are not in the state yet (Terraform's `prior_state` leaves
+/// them out too), and without a state there are none.
 pub fn mark(plan: &mut Plan, importing: &BTreeMap<Address, String>, state: Option<&State>) {
     plan.prior_state = state.map(|s| StateRef {
         lineage: s.lineage.clone(),
         serial: s.serial,
     });
+    match state {
+        Some(_) => plan
+            .prior_instances
+            .retain(|instance| !importing.contains_key(instance.image())),
+        None => plan.prior_instances.clear(),
+    }
     for change in &mut plan.changes {
         if let Change::Image(change) = change
             && let Some(id) = importing.get(&change.address)
@@ -157,6 +165,36 @@ mod tests {
             protected: false,
             share_with: Default::default(),
         }
+    }
+
+    #[test]
+    fn the_images_to_import_are_not_in_the_prior_state() {
+        use crate::plan::fixtures::{attrs, manifests, record, spec, state, view_of};
+        let real = state([("web", record("img-web", attrs("web")))]);
+        let mut planned = real.clone();
+        let new = Address::from_key("new");
+        planned
+            .images
+            .insert(new.clone(), record("img-new", attrs("new")));
+        let desired = manifests([spec("web", attrs("web")), spec("new", attrs("new"))]);
+        let options = crate::plan::PlanOptions::default();
+        let view = view_of(&planned);
+        let plan = crate::plan::plan(&desired, Some(&planned), Some(&view), &options).unwrap();
+        assert_eq!(plan.prior_instances.len(), 2);
+        let importing = BTreeMap::from([(new.clone(), "img-new".to_owned())]);
+        let mut marked = plan.clone();
+        mark(&mut marked, &importing, Some(&real));
+        let prior: Vec<String> = marked
+            .prior_instances
+            .iter()
+            .map(|i| i.address().to_string())
+            .collect();
+        assert_eq!(prior, ["images.web"]);
+        let imported = marked.images().find(|c| c.address == new).unwrap();
+        assert_eq!(imported.importing.as_deref(), Some("img-new"));
+        let mut fresh = plan;
+        mark(&mut fresh, &importing, None);
+        assert!(fresh.prior_instances.is_empty() && fresh.prior_state.is_none());
     }
 
     fn entry(to: &str, id: &str) -> Import {
